@@ -1,0 +1,210 @@
+"""The causal effects the simulator plants are recoverable from its tables.
+
+Each test estimates an effect the way an analyst would (from assignments, orders, tickets,
+surveys, events) and checks that the recorded true value lies in the 95% confidence interval.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from omnikpi.warehouse import Warehouse
+from tests.conftest import SIM_END, query, scalar
+
+Z = stats.norm.ppf(0.975)
+
+
+def truth(sim: Warehouse, key: str) -> float:
+    value = scalar(sim, "SELECT value FROM simulation_truth WHERE key = ?", key)
+    assert isinstance(value, float), key
+    return value
+
+
+def wilson(successes: int, n: int) -> tuple[float, float]:
+    """Wilson score interval of a proportion (95%)."""
+    p = successes / n
+    centre = (p + Z**2 / (2 * n)) / (1 + Z**2 / n)
+    half = Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n**2)) / (1 + Z**2 / n)
+    return centre - half, centre + half
+
+
+def test_ab_test_lift_is_in_the_confidence_interval(sim: Warehouse) -> None:
+    rows = dict(
+        (v, (n, k))
+        for v, n, k in query(
+            sim,
+            """
+        WITH exp AS (SELECT * FROM experiments WHERE experiment_id = 'EXP-CHECKOUT-1'),
+        checkout AS (
+            SELECT s.visitor_id, bool_or(e.event_type = 'purchase') AS bought
+            FROM events e JOIN sessions s USING (session_id), exp
+            WHERE CAST(s.started_at AS DATE) BETWEEN exp.start_date AND exp.end_date
+            GROUP BY e.session_id, s.visitor_id
+            HAVING bool_or(e.event_type = 'begin_checkout'))
+        SELECT a.variant, count(*), sum(CAST(bought AS INT))
+        FROM checkout c JOIN experiment_assignments a
+          ON a.unit_id = c.visitor_id AND a.experiment_id = 'EXP-CHECKOUT-1'
+        GROUP BY 1""",
+        )
+    )
+    (n_c, k_c), (n_t, k_t) = rows["control"], rows["treatment"]
+    p_c, p_t = k_c / n_c, k_t / n_t
+    se = math.sqrt((1 - p_t) / k_t + (1 - p_c) / k_c)
+    low, high = (math.exp(math.log(p_t / p_c) + s * Z * se) - 1 for s in (-1, 1))
+    lift = truth(sim, "experiment.EXP-CHECKOUT-1.relative_lift")
+    assert low <= lift <= high, (low, high)
+    control = truth(sim, "experiment.EXP-CHECKOUT-1.control_rate")
+    assert wilson(k_c, n_c)[0] <= control <= wilson(k_c, n_c)[1]
+    assert min(n_c, n_t) > 500
+
+
+def test_win_back_holdout_effect_is_in_the_confidence_interval(sim: Warehouse) -> None:
+    campaign = scalar(
+        sim, "SELECT campaign_id FROM experiments WHERE experiment_id = 'EXP-WINBACK-HOLDOUT'"
+    )
+    rows = dict(
+        (v, (n, k))
+        for v, n, k in query(
+            sim,
+            """
+        SELECT a.variant, count(*), count(*) FILTER (WHERE EXISTS (
+            SELECT 1 FROM orders o WHERE o.customer_id = a.unit_id
+              AND o.placed_at >= a.assigned_at
+              AND o.placed_at < a.assigned_at + INTERVAL 14 DAY))
+        FROM experiment_assignments a WHERE a.experiment_id = 'EXP-WINBACK-HOLDOUT'
+        GROUP BY 1""",
+        )
+    )
+    (n_h, k_h), (n_t, k_t) = rows["holdout"], rows["treatment"]
+    p_h, p_t = k_h / n_h, k_t / n_t
+    se = math.sqrt(p_t * (1 - p_t) / n_t + p_h * (1 - p_h) / n_h)
+    effect = truth(sim, f"campaign.{campaign}.incremental_conversion")
+    assert p_t - p_h - Z * se <= effect <= p_t - p_h + Z * se
+    assert p_t - p_h - Z * se > 0, "the win-back e-mail should show a significant effect"
+    assert truth(sim, f"campaign.{campaign}.audience") == n_h + n_t
+
+
+def test_late_deliveries_raise_complaints(sim: Warehouse) -> None:
+    rows = dict(
+        (late, (n, k))
+        for late, n, k in query(
+            sim,
+            """
+        SELECT CAST(s.delivered_at AS DATE) > s.promised_date AS late, count(*),
+               count(*) FILTER (WHERE EXISTS (
+                   SELECT 1 FROM tickets t WHERE t.order_id = s.order_id
+                     AND t.kind = 'complaint' AND t.topic = 'delivery'))
+        FROM shipments s
+        WHERE s.delivered_at IS NOT NULL AND CAST(s.delivered_at AS DATE) <= ? - 5
+        GROUP BY 1""",
+            SIM_END,
+        )
+    )
+    for late, key in ((True, "late"), (False, "on_time")):
+        n, k = rows[late]
+        low, high = wilson(k, n)
+        assert low <= truth(sim, f"delivery.complaint_probability.{key}") <= high, key
+
+
+def test_late_deliveries_lower_nps(sim: Warehouse) -> None:
+    scores = query(
+        sim,
+        """
+        SELECT CAST(s.delivered_at AS DATE) > s.promised_date, v.score
+        FROM surveys v JOIN shipments s USING (order_id) WHERE v.kind = 'nps'""",
+    )
+    late = np.array([score for is_late, score in scores if is_late], dtype=float)
+    on_time = np.array([score for is_late, score in scores if not is_late], dtype=float)
+    difference = late.mean() - on_time.mean()
+    se = math.sqrt(late.var(ddof=1) / len(late) + on_time.var(ddof=1) / len(on_time))
+    planted = truth(sim, "delivery.nps_mean_score.late") - truth(
+        sim, "delivery.nps_mean_score.on_time"
+    )
+    assert difference - Z * se <= planted <= difference + Z * se
+    assert planted < 0
+
+
+def test_slow_landing_pages_raise_bounces(sim: Warehouse) -> None:
+    rows = dict(
+        (slow, (n, k))
+        for slow, n, k in query(
+            sim,
+            """
+        WITH s AS (
+            SELECT e.session_id,
+                   arg_min(e.load_ms, e.occurred_at) FILTER (WHERE e.event_type = 'page_view')
+                     AS landing_ms,
+                   count(*) FILTER (WHERE e.event_type = 'page_view') AS pages
+            FROM events e JOIN sessions x USING (session_id)
+            WHERE x.channel = 'web' AND x.device = 'mobile'
+            GROUP BY e.session_id)
+        SELECT landing_ms >= 3000, count(*), count(*) FILTER (WHERE pages = 1)
+        FROM s GROUP BY 1""",
+        )
+    )
+    (n_s, k_s), (n_n, k_n) = rows[True], rows[False]
+    ratio = (k_s / n_s) / (k_n / n_n)
+    se = math.sqrt(1 / k_s - 1 / n_s + 1 / k_n - 1 / n_n)
+    planted = truth(sim, "site.bounce_probability.slow") / truth(
+        sim, "site.bounce_probability.normal"
+    )
+    low, high = (ratio * math.exp(s * Z * se) for s in (-1, 1))
+    assert low <= planted <= high, (low, high)
+
+
+def test_members_buy_again_sooner(sim: Warehouse) -> None:
+    """First repeat purchase within 90 days: P = (1 - E[p]) (1 - (alpha/(alpha + m g))^r)
+    under BG/NBD with Gamma(r, alpha) rates and Beta(a, b) dropout; solve for m per group."""
+    r, alpha = truth(sim, "bgnbd.r"), truth(sim, "bgnbd.alpha")
+    a, b = truth(sim, "bgnbd.a"), truth(sim, "bgnbd.b")
+    alive = b / (a + b)
+    g = 90
+    rows = dict(
+        (member, (n, k))
+        for member, n, k in query(
+            sim,
+            """
+        WITH c AS (
+            SELECT customer_id, created_at, member_since IS NOT NULL AS member
+            FROM customers WHERE NOT is_business
+              AND created_at < CAST(? AS TIMESTAMPTZ) - INTERVAL 100 DAY
+              AND (member_since IS NULL OR member_since < created_at + INTERVAL 10 MINUTE)),
+        first_order AS (
+            SELECT c.*, EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id
+                AND o.placed_at = c.created_at) AS bought_at_signup,
+              EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id
+                AND o.placed_at > c.created_at AND o.placed_at <= c.created_at + INTERVAL 90 DAY
+                AND o.coupon_code IS NULL) AS repeat_90
+            FROM c)
+        SELECT member, count(*), count(*) FILTER (WHERE repeat_90)
+        FROM first_order WHERE bought_at_signup GROUP BY 1""",
+            SIM_END,
+        )
+    )
+
+    def multiplier(share: float) -> float:
+        return alpha / g * ((1 - share / alive) ** (-1 / r) - 1)
+
+    for member, expected in ((True, truth(sim, "members.purchase_rate_multiplier")), (False, 1.0)):
+        n, k = rows[member]
+        low, high = wilson(k, n)
+        assert multiplier(low) <= expected <= multiplier(high), (member, multiplier(k / n))
+
+
+def test_brand_flight_lifts_awareness(sim: Warehouse) -> None:
+    rows = dict(
+        (group, (n, k))
+        for group, n, k in query(
+            sim,
+            """
+        SELECT exposure_group, count(*), sum(score) FROM surveys
+        WHERE kind = 'brand_lift' GROUP BY 1""",
+        )
+    )
+    for group, key in (("exposed", "exposed"), ("control", "control")):
+        n, k = rows[group]
+        low, high = wilson(int(k), n)
+        assert low <= truth(sim, f"brand_lift.aware.{key}") <= high, group

@@ -1,0 +1,5 @@
+"""The `omnikpi` command."""
+
+from omnikpi.cli.main import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,59 @@
+"""`omnikpi demo`: simulate a retailer into a warehouse and serve the app on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from omnikpi.cli.options import (
+    CustomersOption,
+    DaysOption,
+    EndOption,
+    SeedOption,
+    WarehouseOption,
+    end_date,
+    warehouse_path,
+)
+from omnikpi.cli.output import console, progress_bar
+from omnikpi.cli.serve import HostOption, PortOption, run_server
+from omnikpi.simulate import SimulationConfig, build_warehouse
+
+
+def demo(
+    customers: int = CustomersOption,
+    days: int = DaysOption,
+    seed: int = SeedOption,
+    end: str | None = EndOption,
+    warehouse: Path | None = WarehouseOption,
+    force: bool = typer.Option(False, "--force", help="Rebuild the warehouse if it exists."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Build the warehouse, do not serve."),
+    host: str = HostOption,
+    port: int = PortOption,
+) -> None:
+    """Simulate an omnichannel retailer into a warehouse, then serve the app on it.
+
+    An existing warehouse is reused as it is unless --force is given.
+    """
+    path = warehouse_path(warehouse)
+    config = SimulationConfig(customers=customers, days=days, seed=seed, end=end_date(end))
+    if path.exists() and not force:
+        console.print(f"Using the existing warehouse {path} (pass --force to rebuild it).")
+    else:
+        console.print(
+            f"Simulating {config.customers:,} customers from {config.start} to {config.end} "
+            f"(seed {config.seed}) into {path}"
+        )
+        with progress_bar() as progress:
+            task = progress.add_task("Simulating and loading", total=config.chunks)
+            rows = build_warehouse(
+                config,
+                path,
+                force=force,
+                progress=lambda _s, done, total: progress.update(task, completed=done, total=total),
+            )
+        console.print(f"Loaded {sum(rows.values()):,} rows into {len(rows)} tables.")
+    if no_serve:
+        console.print(f"Warehouse ready: {path}")
+        return
+    run_server(path, host, port)

@@ -1,0 +1,70 @@
+"""Shared fixtures: one simulated retailer per test session, built with the demo command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from omnikpi.cli import main
+from omnikpi.simulate import SimulationConfig
+from omnikpi.warehouse import Warehouse
+
+#: The simulated retailer most tests read: big enough for the planted effects to show.
+SIM_CUSTOMERS = 12_000
+SIM_DAYS = 480
+SIM_END = date(2025, 12, 31)
+SIM_SEED = 11
+
+
+def run_cli(*args: str) -> int:
+    """Run the omnikpi CLI in-process; returns its exit code."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    code = exit_info.value.code
+    return int(code) if code is not None else 0
+
+
+@pytest.fixture(scope="session")
+def sim_config() -> SimulationConfig:
+    return SimulationConfig(customers=SIM_CUSTOMERS, days=SIM_DAYS, end=SIM_END, seed=SIM_SEED)
+
+
+@pytest.fixture(scope="session")
+def sim_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse built by `omnikpi demo --no-serve` exactly as a user would."""
+    path = tmp_path_factory.mktemp("sim") / "retailer.duckdb"
+    code = run_cli(
+        "demo",
+        "--customers",
+        str(SIM_CUSTOMERS),
+        "--days",
+        str(SIM_DAYS),
+        "--end",
+        SIM_END.isoformat(),
+        "--seed",
+        str(SIM_SEED),
+        "--warehouse",
+        str(path),
+        "--no-serve",
+    )
+    assert code == 0
+    return path
+
+
+@pytest.fixture
+def sim(sim_path: Path) -> Iterator[Warehouse]:
+    with Warehouse.open(sim_path, read_only=True) as warehouse:
+        yield warehouse
+
+
+def query(warehouse: Warehouse, sql: str, *params: object) -> list[tuple[object, ...]]:
+    """Rows of a parameterized SQL query."""
+    return warehouse.raw.execute(sql, list(params)).fetchall()
+
+
+def scalar(warehouse: Warehouse, sql: str, *params: object) -> object:
+    rows = query(warehouse, sql, *params)
+    return rows[0][0]

@@ -37,9 +37,19 @@ PRODUCTS = Table(
         C("subcategory", "string", "Subcategory (e.g. serum)."),
         C("brand", "string", "Brand."),
         C("list_price", "money", "Regular selling price, tax included."),
-        C("unit_cost", "money", "Landed cost of one unit."),
+        C(
+            "unit_cost",
+            "money",
+            "Landed cost of one unit; null when the source has no costs.",
+            nullable=True,
+        ),
         C("currency", "string", "ISO 4217 currency of the prices."),
-        C("launched_on", "date", "Local launch date."),
+        C(
+            "launched_on",
+            "date",
+            "Local launch date; null when the source does not say.",
+            nullable=True,
+        ),
         C("discontinued_on", "date", "Local date it left the range.", nullable=True),
     ),
 )
@@ -130,7 +140,13 @@ ORDERS = Table(
         C("placed_at", "timestamp", "When the order was placed (UTC)."),
         C("status", "string", "Current status.", enum=e.OrderStatus),
         C("status_changed_at", "timestamp", "When the status last changed (UTC)."),
-        C("payment_method", "string", "Main payment method.", enum=e.PaymentMethod),
+        C(
+            "payment_method",
+            "string",
+            "Main payment method; null when the source does not say.",
+            nullable=True,
+            enum=e.PaymentMethod,
+        ),
         C(
             "fulfilment",
             "string",
@@ -167,7 +183,12 @@ ORDER_LINES = Table(
         C("unit_price", "money", "Price per unit before discount."),
         C("discount_amount", "money", "Discount on the line (markdown or coupon share)."),
         C("net_amount", "money", "Line revenue after discount."),
-        C("unit_cost", "money", "Cost of one unit at the time of sale."),
+        C(
+            "unit_cost",
+            "money",
+            "Cost of one unit at the time of sale; null when the source has no costs.",
+            nullable=True,
+        ),
     ),
 )
 
@@ -195,7 +216,13 @@ SHIPMENTS = Table(
     columns=(
         C("shipment_id", "string", "Shipment id."),
         C("order_id", "string", "Order shipped.", references="orders.order_id"),
-        C("from_location_id", "string", "Shipping location.", references="stores.store_id"),
+        C(
+            "from_location_id",
+            "string",
+            "Own shipping location; null for third-party sellers or when unknown.",
+            nullable=True,
+            references="stores.store_id",
+        ),
         C("carrier", "string", "Carrier."),
         C("status", "string", "Pending, shipped or delivered.", enum=e.ShipmentStatus),
         C("promised_date", "date", "Local delivery date promised at checkout."),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from omnikpi.auth import AppStateStore, DemoLogin, app_state_path, create_demo_users
 from omnikpi.cli.options import (
     CustomersOption,
     DaysOption,
@@ -15,7 +16,7 @@ from omnikpi.cli.options import (
     end_date,
     warehouse_path,
 )
-from omnikpi.cli.output import console, progress_bar
+from omnikpi.cli.output import console, progress_bar, render_rows
 from omnikpi.cli.serve import HostOption, PortOption, run_server
 from omnikpi.simulate import SimulationConfig, build_warehouse
 
@@ -53,7 +54,17 @@ def demo(
                 progress=lambda _s, done, total: progress.update(task, completed=done, total=total),
             )
         console.print(f"Loaded {sum(rows.values()):,} rows into {len(rows)} tables.")
+    logins = create_demo_users(AppStateStore.open(app_state_path(path)))
     if no_serve:
         console.print(f"Warehouse ready: {path}")
+        print_demo_logins(logins, f"Serve it with `omnikpi serve --warehouse {path}`")
         return
+    print_demo_logins(logins, f"Open http://{host}:{port}")
     run_server(path, host, port)
+
+
+def print_demo_logins(logins: tuple[DemoLogin, ...], where: str) -> None:
+    """The demo users as a table, under where to find the app."""
+    console.print(f"{where} and sign in as one of these demo users:", markup=False)
+    rows = [{"username": u.username, "password": u.password, "role": str(u.role)} for u in logins]
+    render_rows(rows, ["username", "password", "role"], "table")

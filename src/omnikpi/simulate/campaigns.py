@@ -14,7 +14,7 @@ from omnikpi.simulate.calendar import SALE_EVENTS, Calendar
 PAID_CHANNELS = ("search", "display", "social", "affiliate")
 #: Click-through rate and cost per click (won) of paid channels.
 PAID_CTR = {"search": 0.045, "display": 0.0045, "social": 0.011, "affiliate": 0.02}
-PAID_CPC = {"search": 620, "display": 280, "social": 430, "affiliate": 350}
+PAID_CPC = {"search": 1500, "display": 800, "social": 1100, "affiliate": 1000}
 #: Send cost per message in won.
 SEND_COST = {"email": 2, "sms": 22, "app_push": 1}
 #: Traffic source of a session that came from each marketing channel.

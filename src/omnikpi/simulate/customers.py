@@ -124,8 +124,10 @@ def simulate_customers(rng: np.random.Generator, world: World, first: int, n: in
     propensity = rng.dirichlet(np.ones(5), n) * 0.25 + CHANNEL_PROPENSITY[channel] * 0.75
     # Stores only for customers with a store nearby, calls only for business accounts.
     propensity[:, 2] *= home_store >= 0
-    propensity[:, 4] = np.where(is_business, 0.9, propensity[:, 4] * 0.3)
+    propensity[:, 4] = propensity[:, 4] * 0.3
     propensity /= propensity.sum(axis=1, keepdims=True)
+    # Business accounts order by phone, on invoice.
+    propensity[is_business] = np.array([0.0, 0.0, 0.0, 0.0, 1.0])
     return Customers(
         index=index,
         ids=make_ids("C", index + 1, 8),

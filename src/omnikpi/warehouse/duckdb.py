@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 import pyarrow as pa
 
 from omnikpi.errors import ConfigError, NotFound, WarehouseExists
@@ -109,6 +110,14 @@ class Warehouse:
 
     def table_set(self) -> set[str]:
         return set(self.ibis.list_tables())
+
+    def has_table(self, name: str) -> bool:
+        return name in self.table_set()
+
+    def execute(self, expr: ir.Expr) -> pd.DataFrame:
+        """Run an Ibis expression on this warehouse."""
+        result: pd.DataFrame = self.ibis.execute(expr)
+        return result
 
     def row_counts(self, names: Iterable[str] | None = None) -> dict[str, int]:
         """Rows per table, for the given tables or every table present."""

@@ -1,0 +1,332 @@
+"""The KPI query API: KPIs x grain x date range x dimensions x filters, with comparison and
+targets, as one long table.
+
+>>> query(["revenue", "aov"], "month", "2025-01-01", "2025-03-31", by=["channel"],
+...       compare="yoy", warehouse="omnikpi.duckdb")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+import pandas as pd
+
+from omnikpi.errors import ConfigError
+from omnikpi.kpi.catalog import Catalog, load_catalog
+from omnikpi.kpi.compute import Computer, Scope
+from omnikpi.kpi.evaluate import Evaluator
+from omnikpi.kpi.periods import COMPARISONS, Comparison, Grain, parse_date, shift
+from omnikpi.kpi.plan import Atom, Negate, Node, Op, Planner, Share, atoms_of, shares_of
+from omnikpi.kpi.sources import SourceMissing, Tables
+from omnikpi.kpi.targets import allowed_dimensions, load_targets, status
+from omnikpi.settings import Settings, load_settings
+from omnikpi.warehouse import Warehouse
+
+COLUMNS = ["kpi", "period_start", "value", "comparison_value", "change", "target", "status"]
+#: Sources whose latest date says how fresh the warehouse is.
+THROUGH_SOURCES = ("orders", "sessions", "marketing", "tickets", "inventory")
+Filters = Mapping[str, str | Sequence[str]]
+
+
+def query(
+    ids: str | Sequence[str],
+    grain: str | Grain,
+    start: str | date,
+    end: str | date,
+    by: Sequence[str] = (),
+    filters: Filters | None = None,
+    compare: Comparison | None = None,
+    *,
+    warehouse: str | Path | Warehouse | None = None,
+    settings: Settings | None = None,
+    catalog: Catalog | None = None,
+    engine: Tables | None = None,
+    rollups: bool = True,
+) -> pd.DataFrame:
+    """KPI values as a long table: kpi, period_start, <dims>, value, comparison_value, change,
+    target, status.
+
+    `start` and `end` are inclusive local dates; `filters` maps dimensions to a value or a list
+    of values; `compare` is None, "previous" or "yoy". A value of NaN means no data.
+    """
+    settings = settings or load_settings(
+        warehouse=warehouse if isinstance(warehouse, str | Path) else None
+    )
+    catalog = catalog or load_catalog(settings.catalog_dirs)
+    if engine is not None:
+        return KpiQuery(catalog, engine, settings, rollups).run(
+            ids, grain, start, end, by, filters, compare
+        )
+    if isinstance(warehouse, Warehouse):
+        return KpiQuery(catalog, warehouse, settings, rollups).run(
+            ids, grain, start, end, by, filters, compare
+        )
+    with Warehouse.open(settings.warehouse, read_only=True, time_zone=settings.time_zone) as opened:
+        return KpiQuery(catalog, opened, settings, rollups).run(
+            ids, grain, start, end, by, filters, compare
+        )
+
+
+class KpiQuery:
+    """Runs KPI queries on one engine; reusable across queries."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        engine: Tables,
+        settings: Settings | None = None,
+        rollups: bool = True,
+    ) -> None:
+        self.catalog = catalog
+        self.engine = engine
+        self.settings = settings or load_settings()
+        self.planner = Planner(catalog)
+        self.computer = Computer(catalog, engine, engine.execute)
+        self.use_rollups = rollups
+        self._coverage: dict[tuple[str, str | None], tuple[date, date] | None] = {}
+        self._data_through: date | None = None
+
+    # -- validation ---------------------------------------------------------------------------
+    def validate(
+        self,
+        ids: str | Sequence[str],
+        grain: str | Grain,
+        start: str | date,
+        end: str | date,
+        by: Sequence[str],
+        filters: Filters | None,
+        compare: str | None,
+    ) -> tuple[list[str], Scope]:
+        kpi_ids = [ids] if isinstance(ids, str) else list(ids)
+        if not kpi_ids:
+            raise ConfigError("no KPI given (pass one or more KPI ids)")
+        for kpi_id in kpi_ids:
+            self.catalog.get(kpi_id)
+        the_grain = Grain.parse(grain)
+        first, last = parse_date(start, "start date"), parse_date(end, "end date")
+        if last < first:
+            raise ConfigError(f"end date {last} is before start date {first} (swap them)")
+        if compare is not None and compare not in COMPARISONS:
+            raise ConfigError(
+                f'comparison "{compare}" is not valid (choose one of: {", ".join(COMPARISONS)})'
+            )
+        wanted = {
+            str(d): (v,) if isinstance(v, str) else tuple(str(x) for x in v)
+            for d, v in (filters or {}).items()
+        }
+        for kpi_id in kpi_ids:
+            kpi = self.catalog.get(kpi_id)
+            if the_grain.order < kpi.min_grain.order:
+                raise ConfigError(
+                    f'KPI "{kpi_id}" is reported at {kpi.min_grain.value} grain or '
+                    f"coarser (not {the_grain.value})"
+                )
+            allowed = self.dimensions(kpi_id)
+            for dim in [*by, *wanted]:
+                if dim not in allowed:
+                    raise ConfigError(
+                        f'dimension "{dim}" is not allowed for KPI "{kpi_id}" '
+                        f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
+                    )
+        if len(set(by)) != len(by):
+            raise ConfigError(f"dimension repeated in by: {', '.join(by)}")
+        scope = Scope(the_grain, first, last, tuple(by), tuple(sorted(wanted.items())))
+        return kpi_ids, scope
+
+    def dimensions(self, kpi_id: str) -> set[str]:
+        """Dimensions `kpi_id` may be sliced and filtered by."""
+        allowed = allowed_dimensions(self.catalog, kpi_id)
+        return allowed | set(shares_of(self.planner.plan(kpi_id)))
+
+    # -- running ------------------------------------------------------------------------------
+    def run(
+        self,
+        ids: str | Sequence[str],
+        grain: str | Grain,
+        start: str | date,
+        end: str | date,
+        by: Sequence[str] = (),
+        filters: Filters | None = None,
+        compare: str | None = None,
+    ) -> pd.DataFrame:
+        kpi_ids, scope = self.validate(ids, grain, start, end, by, filters, compare)
+        values = self.values(kpi_ids, scope)
+        comparison: dict[str, pd.Series] = {}
+        if compare is not None:
+            how = cast(Comparison, compare)
+            shifted = Scope(
+                scope.grain,
+                shift(scope.start, scope.grain, how),
+                shift(scope.end, scope.grain, how),
+                scope.by,
+                scope.filters,
+            )
+            comparison = self.values(kpi_ids, shifted)
+            mapping = {
+                p.start: o.start for p, o in zip(shifted.periods, scope.periods, strict=False)
+            }
+            comparison = {k: _relabel(v, mapping) for k, v in comparison.items()}
+        return self._assemble(kpi_ids, scope, values, comparison)
+
+    def values(self, kpi_ids: list[str], scope: Scope) -> dict[str, pd.Series]:
+        """Each KPI's values for `scope` (index: period_start, dimensions)."""
+        trees = {k: self.planner.plan(k) for k in kpi_ids}
+        needed: dict[Scope, dict[str, Atom]] = {}
+        for tree in trees.values():
+            _scoped_atoms(tree, scope, needed)
+        frames: dict[Scope, pd.DataFrame] = {}
+
+        def frame_for(s: Scope) -> pd.DataFrame:
+            if s not in frames:
+                frames[s] = self._compute(list(needed.get(s, {}).values()), s)
+            return frames[s]
+
+        evaluator = Evaluator(frame_for, self.coverage)
+        return {k: evaluator.evaluate(tree, scope) for k, tree in trees.items()}
+
+    def coverage(self, atom: Atom) -> tuple[date, date] | None:
+        """Dates the atom's source has data for. Levels (balances, open tickets, subscribers)
+        hold until the warehouse's latest data, not just until the source's last row."""
+        time = atom.text("time")
+        key = (atom.source, time)
+        if key not in self._coverage:
+            try:
+                self._coverage[key] = self.computer.coverage(atom.source, time)
+            except SourceMissing:
+                self._coverage[key] = None
+        found = self._coverage[key]
+        if found is not None and atom.rollup == "last":
+            return found[0], max(found[1], self.data_through())
+        return found
+
+    def data_through(self) -> date:
+        """The latest local date with data in the warehouse's main fact tables."""
+        if self._data_through is None:
+            latest = [
+                c[1]
+                for c in (
+                    self.computer.coverage(s) for s in THROUGH_SOURCES if s in self.catalog.sources
+                )
+                if c is not None
+            ]
+            self._data_through = max(latest) if latest else date.min
+        return self._data_through
+
+    def _compute(self, atoms: list[Atom], scope: Scope) -> pd.DataFrame:
+        available = [a for a in atoms if self.coverage(a) is not None]
+        return self.computer.compute(available, scope)
+
+    def _assemble(
+        self,
+        kpi_ids: list[str],
+        scope: Scope,
+        values: dict[str, pd.Series],
+        comparison: dict[str, pd.Series],
+    ) -> pd.DataFrame:
+        dims = list(scope.by)
+        for kpi_id in kpi_ids:
+            dims += [d for d in shares_of(self.planner.plan(kpi_id)) if d not in dims]
+        targets = load_targets(self.engine, kpi_ids, scope.grain)
+        frames = []
+        for kpi_id in kpi_ids:
+            series = values[kpi_id]
+            frame = series.rename("value").reset_index()
+            if kpi_id in comparison:
+                compared = comparison[kpi_id].rename("comparison_value").reset_index()
+                keys = [c for c in frame.columns if c != "value"]
+                frame = frame.merge(compared, on=keys, how="left")
+            else:
+                frame["comparison_value"] = np.nan
+            frame.insert(0, "kpi", kpi_id)
+            frames.append(self._targets(frame, kpi_id, scope, targets))
+        result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        for dim in dims:
+            if dim not in result.columns:
+                result[dim] = None
+        comparison_value = result["comparison_value"].astype("float64")
+        value = result["value"].astype("float64")
+        result["change"] = (value - comparison_value) / comparison_value.abs().where(
+            comparison_value != 0
+        )
+        ordered = [
+            "kpi",
+            "period_start",
+            *dims,
+            "value",
+            "comparison_value",
+            "change",
+            "target",
+            "status",
+        ]
+        result["_kpi_order"] = result["kpi"].map({k: i for i, k in enumerate(kpi_ids)})
+        result = result.sort_values(
+            ["_kpi_order", "period_start", *dims], kind="stable", na_position="last"
+        )
+        return result[ordered].replace({np.nan: None}).reset_index(drop=True)
+
+    def _targets(
+        self, frame: pd.DataFrame, kpi_id: str, scope: Scope, targets: pd.DataFrame
+    ) -> pd.DataFrame:
+        kpi = self.catalog.get(kpi_id)
+        mine = targets[targets["kpi"] == kpi_id]
+        label = _dimension_label(frame, scope)
+        default = self.settings.target_tolerance
+        lookup: dict[tuple[date, str], tuple[float, float]] = {}
+        for row in mine.to_dict("records"):
+            tolerance = row["tolerance"]
+            lookup[(row["period_start"], str(row["dimension"]))] = (
+                float(row["target"]),
+                default if tolerance is None or pd.isna(tolerance) else float(tolerance),
+            )
+        found = [
+            lookup.get((p, d), (None, default)) if d is not None else (None, default)
+            for p, d in zip(frame["period_start"], label, strict=True)
+        ]
+        values = [None if pd.isna(v) else float(v) for v in frame["value"]]
+        frame["target"] = [t for t, _ in found]
+        frame["status"] = [
+            status(v, t, kpi.direction, tol) for v, (t, tol) in zip(values, found, strict=True)
+        ]
+        return frame
+
+
+def _dimension_label(frame: pd.DataFrame, scope: Scope) -> list[str | None]:
+    """The target `dimension` each row matches: '' for totals, 'name=value' for one slice."""
+    if not scope.by:
+        if not scope.filters:
+            return [""] * len(frame)
+        if len(scope.filters) == 1 and len(scope.filters[0][1]) == 1:
+            name, values = scope.filters[0]
+            return [f"{name}={values[0]}"] * len(frame)
+        return [None] * len(frame)
+    if len(scope.by) == 1 and not scope.filters:
+        return [f"{scope.by[0]}={v}" for v in frame[scope.by[0]]]
+    return [None] * len(frame)
+
+
+def _relabel(series: pd.Series, mapping: dict[date, date]) -> pd.Series:
+    """Comparison values re-indexed by the period they are compared with."""
+    frame = series.rename("value").reset_index()
+    frame["period_start"] = frame["period_start"].map(mapping)
+    frame = frame.dropna(subset=["period_start"])
+    keys = [c for c in frame.columns if c != "value"]
+    return frame.set_index(keys)["value"]
+
+
+def _scoped_atoms(node: Node, scope: Scope, needed: dict[Scope, dict[str, Atom]]) -> None:
+    """Which atoms each scope needs (shares need their own finer and unfiltered scopes)."""
+    if isinstance(node, Share):
+        _scoped_atoms(node.node, scope.with_by([*scope.by, node.of]), needed)
+        _scoped_atoms(node.node, scope.without_filter(node.of), needed)
+    elif isinstance(node, Op):
+        _scoped_atoms(node.left, scope, needed)
+        _scoped_atoms(node.right, scope, needed)
+    elif isinstance(node, Negate):
+        _scoped_atoms(node.operand, scope, needed)
+    else:
+        for atom in atoms_of(node):
+            needed.setdefault(scope, {})[atom.key] = atom

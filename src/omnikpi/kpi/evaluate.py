@@ -1,0 +1,126 @@
+"""Evaluate KPI trees on atom frames: align periods and dimensions, apply no-data rules.
+
+A period outside the data's coverage of a source is "no data" (NaN); inside it, a count with
+no rows is 0. Division by zero is no data too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from omnikpi.kpi.compute import Scope, column_name
+from omnikpi.kpi.periods import Period
+from omnikpi.kpi.plan import Atom, Const, Negate, Node, Part, Retained, Share, atoms_of
+
+Frames = Callable[[Scope], pd.DataFrame]
+Coverage = Callable[[Atom], tuple[date, date] | None]
+
+
+class Evaluator:
+    """Evaluates trees for one scope; `frames(scope)` returns every atom's columns."""
+
+    def __init__(self, frames: Frames, coverage: Coverage) -> None:
+        self.frames = frames
+        self.coverage = coverage
+
+    def evaluate(self, node: Node, scope: Scope) -> pd.Series:
+        """Values indexed by (period_start, *scope.by [, share dimensions])."""
+        return self._eval(node, scope, self._index(scope, atoms_of(node)))
+
+    def _eval(self, node: Node, scope: Scope, index: pd.Index) -> pd.Series:
+        if isinstance(node, Const):
+            return pd.Series(node.value, index=index, dtype="float64")
+        if isinstance(node, Part):
+            return self._part(node.atom, node.part, scope, index)
+        if isinstance(node, Retained):
+            retained = self._part(node.atom, "retained", scope, index)
+            return _divide(retained, self._part(node.atom, "active", scope, index))
+        if isinstance(node, Negate):
+            return -self._eval(node.operand, scope, index)
+        if isinstance(node, Share):
+            return self._share(node, scope)
+        left = self._eval(node.left, scope, index)
+        right = self._eval(node.right, scope, index)
+        left, right = _align(left, right)
+        if node.op == "+":
+            return left + right
+        if node.op == "-":
+            return left - right
+        if node.op == "*":
+            return left * right
+        return _divide(left, right)
+
+    # -- steps -----------------------------------------------------------------------------
+    def _index(self, scope: Scope, atoms: list[Atom]) -> pd.Index:
+        """Every period of the scope times every dimension combination the atoms have data
+        for."""
+        starts = [p.start for p in scope.periods]
+        if not scope.by:
+            return pd.Index(starts, name="period_start")
+        frame = self.frames(scope)
+        columns = [
+            column_name(a, p) for a in atoms for p in a.parts if column_name(a, p) in frame.columns
+        ]
+        rows = frame[frame[columns].notna().any(axis=1)] if columns else frame.iloc[0:0]
+        combos = rows[list(scope.by)].drop_duplicates()
+        keys = [(s, *c) for s in starts for c in combos.itertuples(index=False, name=None)]
+        return pd.MultiIndex.from_tuples(keys, names=["period_start", *scope.by])
+
+    def _part(self, atom: Atom, part: str, scope: Scope, index: pd.Index) -> pd.Series:
+        frame = self.frames(scope)
+        column = column_name(atom, part)
+        keys = ["period_start", *scope.by]
+        if column in frame.columns and len(frame):
+            values = frame.set_index(keys)[column].astype("float64")
+            values = values[~values.index.duplicated()]
+            series = values.reindex(index)
+        else:
+            series = pd.Series(np.nan, index=index, dtype="float64")
+        covered = self._covered(atom, scope)
+        starts = index.get_level_values("period_start") if scope.by else index
+        in_coverage = np.array([covered.get(s, False) for s in starts], dtype=bool)
+        if atom.zero_when_empty:
+            series = series.where(series.notna() | ~in_coverage, 0.0)
+        return series.where(in_coverage)
+
+    def _covered(self, atom: Atom, scope: Scope) -> dict[date, bool]:
+        coverage = self.coverage(atom)
+        return {p.start: coverage is not None and _overlaps(p, coverage) for p in scope.periods}
+
+    def _share(self, node: Share, scope: Scope) -> pd.Series:
+        detailed = scope.with_by([*scope.by, node.of])
+        part = self.evaluate(node.node, detailed)
+        total = self.evaluate(node.node, scope.without_filter(node.of))
+        return _divide(part, _broadcast(total, part))
+
+
+def _overlaps(period: Period, coverage: tuple[date, date]) -> bool:
+    return period.first <= coverage[1] and period.last >= coverage[0]
+
+
+def _align(left: pd.Series, right: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Align a series with extra share levels to one without (broadcast over the extra)."""
+    if left.index.nlevels == right.index.nlevels:
+        return left, right
+    if left.index.nlevels > right.index.nlevels:
+        return left, _broadcast(right, left)
+    return _broadcast(left, right), right
+
+
+def _broadcast(small: pd.Series, big: pd.Series) -> pd.Series:
+    """`small` repeated over the extra index levels of `big`."""
+    extra = [n for n in big.index.names if n not in small.index.names]
+    keys = big.index.droplevel(extra)  # type: ignore[arg-type]
+    result = small.reindex(keys)
+    result.index = big.index
+    return result
+
+
+def _divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    numerator, denominator = _align(numerator, denominator)
+    safe = denominator.where(denominator != 0)
+    return numerator / safe

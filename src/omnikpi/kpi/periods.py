@@ -1,0 +1,156 @@
+"""Calendar periods: grains, period boundaries, comparison shifts. One place for all of them.
+
+Weeks are ISO weeks starting on Monday. Year-over-year for days and weeks compares with the
+same weekday 52 weeks (364 days) earlier, as retailers do; months, quarters and years compare
+with the same calendar period a year earlier. A period cut by the query range is compared
+with the same cut of the comparison period (month-to-date against the previous month to date).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Literal
+
+import ibis.expr.types as ir
+
+from omnikpi.errors import ConfigError
+
+Comparison = Literal["previous", "yoy"]
+COMPARISONS: tuple[str, ...] = ("previous", "yoy")
+
+
+class Grain(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+    @classmethod
+    def parse(cls, value: str | Grain) -> Grain:
+        try:
+            return cls(value)
+        except ValueError:
+            raise ConfigError(
+                f'grain "{value}" is not valid (choose one of: {", ".join(g.value for g in cls)})'
+            ) from None
+
+    @property
+    def order(self) -> int:
+        return list(Grain).index(self)
+
+
+_TRUNCATE_UNIT = {
+    Grain.DAY: "D",
+    Grain.WEEK: "W",
+    Grain.MONTH: "M",
+    Grain.QUARTER: "Q",
+    Grain.YEAR: "Y",
+}
+_MONTHS = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}
+
+
+def period_start(day: date, grain: Grain) -> date:
+    """First day of the period containing `day`.
+
+    >>> period_start(date(2025, 8, 14), Grain.QUARTER)
+    datetime.date(2025, 7, 1)
+    """
+    if grain is Grain.DAY:
+        return day
+    if grain is Grain.WEEK:
+        return day - timedelta(days=day.weekday())
+    if grain is Grain.MONTH:
+        return day.replace(day=1)
+    if grain is Grain.QUARTER:
+        return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return date(day.year, 1, 1)
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole months, clipped to the month's last day (Mar 31 - 1 = Feb 28)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def next_period(start: date, grain: Grain) -> date:
+    if grain is Grain.DAY:
+        return start + timedelta(days=1)
+    if grain is Grain.WEEK:
+        return start + timedelta(days=7)
+    return add_months(start, _MONTHS[grain])
+
+
+def period_end(start: date, grain: Grain) -> date:
+    """Last day (inclusive) of the period starting on `start`."""
+    return next_period(start, grain) - timedelta(days=1)
+
+
+def shift(day: date, grain: Grain, comparison: Comparison) -> date:
+    """The day that `day` is compared with.
+
+    >>> shift(date(2025, 3, 31), Grain.MONTH, "previous")
+    datetime.date(2025, 2, 28)
+    >>> shift(date(2025, 3, 5), Grain.DAY, "yoy")
+    datetime.date(2024, 3, 6)
+    """
+    if comparison == "previous":
+        if grain is Grain.DAY:
+            return day - timedelta(days=1)
+        if grain is Grain.WEEK:
+            return day - timedelta(days=7)
+        return add_months(day, -_MONTHS[grain])
+    if comparison == "yoy":
+        if grain in (Grain.DAY, Grain.WEEK):
+            return day - timedelta(days=364)
+        return add_months(day, -12)
+    raise ConfigError(
+        f'comparison "{comparison}" is not valid (choose one of: {", ".join(COMPARISONS)})'
+    )
+
+
+@dataclass(frozen=True)
+class Period:
+    """A period of the query: calendar start, and the part of it inside the query range."""
+
+    start: date
+    first: date
+    last: date
+
+
+def periods(start: date, end: date, grain: Grain) -> list[Period]:
+    """The periods of `grain` overlapping [start, end], each clipped to the range."""
+    if end < start:
+        raise ConfigError(f"end date {end} is before start date {start} (swap them)")
+    result = []
+    current = period_start(start, grain)
+    while current <= end:
+        result.append(Period(current, max(current, start), min(period_end(current, grain), end)))
+        current = next_period(current, grain)
+    return result
+
+
+def is_full(period: Period, grain: Grain) -> bool:
+    return period.first == period.start and period.last == period_end(period.start, grain)
+
+
+def truncate(day: ir.DateValue, grain: Grain) -> ir.DateValue:
+    """Ibis expression: first day of the period of `day` (a date expression)."""
+    if grain is Grain.DAY:
+        return day
+    result: ir.DateValue = day.truncate(_TRUNCATE_UNIT[grain]).cast("date")
+    return result
+
+
+def parse_date(value: str | date, what: str = "date") -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f'{what} "{value}" is not a date in the form YYYY-MM-DD') from None

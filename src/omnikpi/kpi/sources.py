@@ -1,0 +1,227 @@
+"""Build a catalog source as an Ibis table, with only the columns a computation needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from omnikpi.errors import ConfigError
+from omnikpi.kpi.catalog import Catalog
+from omnikpi.kpi.expressions import Expression, compile_expression
+from omnikpi.kpi.spec import SourceSpec, WindowSpec
+
+
+class Tables(Protocol):
+    """Where canonical tables come from: a DuckDB warehouse or a Spark session."""
+
+    engine: str
+    time_zone: str
+
+    def table(self, name: str) -> ir.Table: ...
+
+    def has_table(self, name: str) -> bool: ...
+
+    def execute(self, expr: ir.Expr) -> pd.DataFrame: ...
+
+
+class SourceMissing(Exception):
+    """A source reads a table the warehouse does not have (its KPIs report no data)."""
+
+    def __init__(self, source: str, table: str) -> None:
+        super().__init__(f'source "{source}" needs table "{table}", which is not loaded')
+        self.source = source
+        self.table = table
+
+
+def names_of(entry: str | WindowSpec) -> set[str]:
+    """Column names a derive entry reads."""
+    if isinstance(entry, str):
+        return set(Expression.parse(entry).names)
+    texts = [*entry.partition, *(o.lstrip("-") for o in entry.order)]
+    if entry.expr:
+        texts.append(entry.expr)
+    found: set[str] = set()
+    for text in texts:
+        found |= Expression.parse(text).names
+    return found
+
+
+class SourceBuilder:
+    """Turns `SourceSpec`s into Ibis tables over one engine's tables."""
+
+    def __init__(self, catalog: Catalog, tables: Tables) -> None:
+        self.catalog = catalog
+        self.tables = tables
+
+    def build(self, source_id: str, needed: Iterable[str] | None = None) -> ir.Table:
+        """The prepared rows of `source_id`; `needed` limits the derived columns computed."""
+        spec = self.catalog.source(source_id)
+        return self._build(spec, set(needed) if needed is not None else None)
+
+    def base_table(self, source_id: str) -> str:
+        """The canonical table a source ultimately reads."""
+        spec = self.catalog.source(source_id)
+        return spec.table if spec.table else self.base_table(spec.source or "")
+
+    def tables_read(self, source_id: str) -> set[str]:
+        """Every table a source reads, through its base source and joins."""
+        spec = self.catalog.source(source_id)
+        found = {spec.table} if spec.table else self.tables_read(spec.source or "")
+        for join in spec.joins:
+            found |= {join.table} if join.table else self.tables_read(join.source or "")
+        found |= {a.table for a in spec.aggregates}
+        return found
+
+    # -- steps ------------------------------------------------------------------------------
+    def _build(self, spec: SourceSpec, needed: set[str] | None) -> ir.Table:
+        need = None if needed is None else set(needed)
+        if spec.summarize is not None:
+            need = set(spec.summarize.group_by)
+            for text in spec.summarize.columns.values():
+                need |= Expression.parse(text).names
+        derive = dict(spec.derive)
+        joins, aggregates = list(spec.joins), list(spec.aggregates)
+        if need is not None:
+            kept: dict[str, str | WindowSpec] = {}
+            for name, entry in reversed(list(spec.derive.items())):
+                if name in need:
+                    kept[name] = entry
+                    need.discard(name)
+                    need |= names_of(entry)
+            derive = {n: e for n, e in spec.derive.items() if n in kept}
+            if spec.filter:
+                need |= Expression.parse(spec.filter).names
+            joins = [j for j in spec.joins if set(j.columns) & need]
+            for join in joins:
+                need -= set(join.columns)
+                for key in join.match:
+                    need |= Expression.parse(key).names
+            aggregates = [a for a in spec.aggregates if set(a.columns) & need]
+            for aggregate in aggregates:
+                need -= set(aggregate.columns)
+                need |= set(aggregate.match)
+        table = self._base(spec, need)
+        for join in joins:
+            table = self._join(spec, table, join.table, join.source, join.match, join.columns)
+        for aggregate in aggregates:
+            table = self._aggregate(
+                spec, table, aggregate.table, aggregate.match, aggregate.filter, aggregate.columns
+            )
+        if spec.filter:
+            table = table.filter(compile_expression(spec.filter, table))
+        for name, entry in derive.items():
+            value = (
+                compile_expression(entry, table)
+                if isinstance(entry, str)
+                else self._window(table, entry)
+            )
+            table = table.mutate(**{name: value})
+        if spec.summarize is not None:
+            table = table.group_by(spec.summarize.group_by).aggregate(
+                **{
+                    name: compile_expression(text, table, aggregate=True)
+                    for name, text in spec.summarize.columns.items()
+                }
+            )
+        return table
+
+    def _base(self, spec: SourceSpec, need: set[str] | None) -> ir.Table:
+        if spec.source:
+            return self._build(self.catalog.source(spec.source), need)
+        assert spec.table is not None
+        if not self.tables.has_table(spec.table):
+            raise SourceMissing(spec.id, spec.table)
+        return self.tables.table(spec.table)
+
+    def _target(
+        self, spec: SourceSpec, table_name: str | None, source_id: str | None, needed: set[str]
+    ) -> ir.Table:
+        if source_id:
+            return self._build(self.catalog.source(source_id), needed)
+        assert table_name is not None
+        if not self.tables.has_table(table_name):
+            raise SourceMissing(spec.id, table_name)
+        return self.tables.table(table_name)
+
+    def _join(
+        self,
+        spec: SourceSpec,
+        table: ir.Table,
+        table_name: str | None,
+        source_id: str | None,
+        match: dict[str, str],
+        columns: dict[str, str],
+    ) -> ir.Table:
+        clash = set(columns) & set(table.columns)
+        if clash:
+            raise ConfigError(
+                f'source "{spec.id}": joined columns {sorted(clash)} already exist (rename them)'
+            )
+        right = self._target(
+            spec, table_name, source_id, set(match.values()) | set(columns.values())
+        )
+        left_keys = {f"_lk{i}": compile_expression(k, table) for i, k in enumerate(match)}
+        right_cols = {f"_rk{i}": right[c] for i, c in enumerate(match.values())}
+        right_cols.update({new: right[old] for new, old in columns.items()})
+        left = table.mutate(**left_keys)
+        right = right.select(**right_cols)
+        joined = left.left_join(
+            right, [left[f"_lk{i}"] == right[f"_rk{i}"] for i in range(len(match))]
+        )
+        return joined.select(*table.columns, *columns)
+
+    def _aggregate(
+        self,
+        spec: SourceSpec,
+        table: ir.Table,
+        child_name: str,
+        match: dict[str, str],
+        condition: str | None,
+        columns: dict[str, str],
+    ) -> ir.Table:
+        if not self.tables.has_table(child_name):
+            raise SourceMissing(spec.id, child_name)
+        child = self.tables.table(child_name)
+        if condition:
+            child = child.filter(compile_expression(condition, child))
+        summary = child.group_by(
+            [child[c].name(f"_rk{i}") for i, c in enumerate(match.values())]
+        ).aggregate(**{n: compile_expression(t, child, aggregate=True) for n, t in columns.items()})
+        joined = table.left_join(
+            summary, [table[k] == summary[f"_rk{i}"] for i, k in enumerate(match)]
+        )
+        return joined.select(*table.columns, *columns)
+
+    @staticmethod
+    def _window(table: ir.Table, spec: WindowSpec) -> ir.Value:
+        order = [
+            ibis.desc(compile_expression(o[1:], table))
+            if o.startswith("-")
+            else compile_expression(o, table)
+            for o in spec.order
+        ]
+        window = ibis.window(
+            group_by=[compile_expression(p, table) for p in spec.partition],
+            order_by=order or None,
+        )
+        if spec.window == "row_number":
+            return ibis.row_number().over(window) + 1
+        if spec.expr is None:
+            raise ConfigError(f"window {spec.window} needs `expr`")
+        value = compile_expression(spec.expr, table)
+        if spec.window in ("lag", "lead"):
+            shifted = value.lag(spec.offset) if spec.window == "lag" else value.lead(spec.offset)
+            return shifted.over(window)
+        if spec.window == "count":
+            return value.count().over(window)
+        if spec.window == "first":
+            return value.first().over(window)
+        if spec.window == "min":
+            return value.min().over(window)
+        if spec.window == "max":
+            return value.max().over(window)
+        return value.sum().over(window)

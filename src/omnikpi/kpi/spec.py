@@ -1,0 +1,335 @@
+"""The KPI catalog's vocabulary: dimensions, sources and KPI entries with their measures.
+
+Every catalog YAML file is validated against these models; see docs/kpi-catalog.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from omnikpi.kpi.periods import Grain
+
+Stage = Literal[
+    "awareness", "browsing", "purchase", "delivery", "after_sales", "loyalty", "operations"
+]
+STAGES: tuple[str, ...] = (
+    "awareness",
+    "browsing",
+    "purchase",
+    "delivery",
+    "after_sales",
+    "loyalty",
+    "operations",
+)
+Unit = Literal["count", "percent", "currency", "ratio", "number", "seconds", "hours", "score"]
+Direction = Literal["up", "down"]
+#: Roles of team members; a KPI tagged `member:<role>` is on that role's daily page.
+MEMBER_ROLES: tuple[str, ...] = (
+    "cs_agent",
+    "performance_marketer",
+    "merchandiser",
+    "crm_marketer",
+    "site_operator",
+    "logistics",
+    "crm_loyalty",
+)
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Names(_Model):
+    """A text in English and Korean."""
+
+    en: str
+    ko: str
+
+
+class DimensionSpec(_Model):
+    """A way to slice KPIs, e.g. channel or region."""
+
+    id: str
+    name: Names
+    #: Materialize per-value rollups for it (low-cardinality dimensions only).
+    rollup: bool = True
+
+
+class JoinSpec(_Model):
+    """Adds columns of another table or source, matched on keys (a left join)."""
+
+    table: str | None = None
+    source: str | None = None
+    #: Key expressions of these rows -> key columns of the joined table (its unique key).
+    match: dict[str, str]
+    columns: dict[str, str]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> JoinSpec:
+        if (self.table is None) == (self.source is None):
+            raise ValueError("give exactly one of `table` or `source`")
+        return self
+
+
+class ChildAggregateSpec(_Model):
+    """Summarises rows of a child table per key (e.g. events per session) and adds them."""
+
+    table: str
+    #: Key columns of these rows -> key columns of the child table.
+    match: dict[str, str]
+    filter: str | None = None
+    columns: dict[str, str]
+
+
+class WindowSpec(_Model):
+    """A value computed over related rows, e.g. each customer's purchase number."""
+
+    window: Literal["row_number", "lag", "lead", "min", "max", "sum", "count", "first"]
+    expr: str | None = None
+    partition: list[str]
+    order: list[str] = Field(default_factory=list)
+    offset: int = 1
+
+
+class SummarizeSpec(_Model):
+    """Groups the rows and keeps one row per group (e.g. competitor price per product and day)."""
+
+    group_by: list[str]
+    columns: dict[str, str]
+
+
+class SourceSpec(_Model):
+    """A table prepared for KPIs: joins, child summaries, filter, derived columns, dimensions."""
+
+    id: str
+    table: str | None = None
+    source: str | None = None
+    description: str | None = None
+    #: The table may be missing (it is written by a later step); its KPIs then report no data.
+    optional: bool = False
+    time: str | None = None
+    joins: list[JoinSpec] = Field(default_factory=list)
+    aggregates: list[ChildAggregateSpec] = Field(default_factory=list)
+    filter: str | None = None
+    derive: dict[str, str | WindowSpec] = Field(default_factory=dict)
+    summarize: SummarizeSpec | None = None
+    dimensions: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_base(self) -> SourceSpec:
+        if (self.table is None) == (self.source is None):
+            raise ValueError("give exactly one of `table` or `source`")
+        return self
+
+
+# -- measures ---------------------------------------------------------------------------------
+
+
+class _Sourced(_Model):
+    source: str
+    filter: str | None = None
+    #: Time column or expression; defaults to the source's time.
+    time: str | None = None
+
+
+class SumMeasure(_Sourced):
+    type: Literal["sum"]
+    expr: str
+
+
+class CountMeasure(_Sourced):
+    type: Literal["count"]
+
+
+class CountDistinctMeasure(_Sourced):
+    type: Literal["count_distinct"]
+    expr: str
+    #: A filter that may use `period_start` (the first day of the period in the query range).
+    period_filter: str | None = None
+    #: The counted key never appears on two days (e.g. a session), so days can be summed.
+    additive: bool = False
+
+
+class MeanMeasure(_Sourced):
+    """sum(expr) / count(expr): an average computed from summed parts."""
+
+    type: Literal["mean"]
+    expr: str
+
+
+class PercentileMeasure(_Sourced):
+    type: Literal["percentile"]
+    expr: str
+    q: float = Field(ge=0, le=1)
+
+
+class LevelMeasure(_Model):
+    """How many rows are 'open' at the end of the period: start <= day < end (semi-additive)."""
+
+    type: Literal["level"]
+    source: str
+    filter: str | None = None
+    start: str
+    end: str | None = None
+    at: Literal["end", "start"] = "end"
+
+
+class LastMeasure(_Sourced):
+    """Sum over series (e.g. product x location) of each series' latest value in the period:
+    semi-additive periodic snapshots such as stock on hand or followers."""
+
+    type: Literal["last"]
+    expr: str
+    #: Columns naming one series; default: the table's key without its time column.
+    series: list[str] | None = None
+
+
+class TrailingCountMeasure(_Sourced):
+    """Entities with at least `min_events` events in the trailing window, at period end."""
+
+    type: Literal["trailing_count"]
+    entity: str
+    window_days: int = Field(ge=1)
+    min_events: int = Field(default=1, ge=1)
+
+
+class TrailingSumMeasure(_Sourced):
+    """Sum of `expr` over the trailing window ending on the period's last day."""
+
+    type: Literal["trailing_sum"]
+    expr: str
+    window_days: int = Field(ge=1)
+
+
+class FunnelMeasure(_Model):
+    """Units (e.g. sessions) that did `start` and later `then`, over units that did `start`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: Literal["funnel"]
+    source: str
+    unit: str
+    start: str
+    then: str
+    time: str | None = None
+
+
+class RetentionMeasure(_Sourced):
+    """Entities active in the previous period that are active again, over those active before."""
+
+    type: Literal["retention"]
+    entity: str
+
+
+class TopRatioMeasure(_Sourced):
+    """sum(numerator) / sum(denominator) over the `n` values of `rank_by` with most denominator."""
+
+    type: Literal["top_ratio"]
+    rank_by: str
+    n: int = Field(ge=1)
+    numerator: str
+    denominator: str
+
+
+class FormulaMeasure(_Model):
+    """Arithmetic over other KPIs by id, e.g. `revenue / completed_orders`."""
+
+    type: Literal["formula"]
+    expr: str
+
+
+class RatioMeasure(_Model):
+    """numerator / denominator, each summed over the period first (never a mean of ratios)."""
+
+    type: Literal["ratio"]
+    numerator: str | Measure
+    denominator: str | Measure
+    scale: float = 1.0
+
+
+class ShareMeasure(_Model):
+    """Share of each value of a dimension in the total of `measure`."""
+
+    type: Literal["share"]
+    of: str
+    measure: str | Measure
+
+
+Measure = Annotated[
+    SumMeasure
+    | CountMeasure
+    | CountDistinctMeasure
+    | MeanMeasure
+    | PercentileMeasure
+    | LevelMeasure
+    | LastMeasure
+    | TrailingCountMeasure
+    | TrailingSumMeasure
+    | FunnelMeasure
+    | RetentionMeasure
+    | TopRatioMeasure
+    | FormulaMeasure
+    | RatioMeasure
+    | ShareMeasure,
+    Field(discriminator="type"),
+]
+RatioMeasure.model_rebuild()
+ShareMeasure.model_rebuild()
+
+
+class KpiSpec(_Model):
+    """One KPI: what it means (both languages), who sees it, and how it is computed."""
+
+    id: str
+    name: Names
+    definition: Names
+    stage: Stage
+    function: str
+    race: Literal["reach", "act", "convert", "engage", "-"]
+    unit: Unit
+    direction: Direction
+    tiers: list[str] = Field(default_factory=list)
+    measure: Measure
+    #: Dimensions it may be sliced by; default: every dimension all its sources offer.
+    dimensions: list[str] | None = None
+    #: The finest grain that makes sense (e.g. market share is monthly data).
+    min_grain: Grain = Grain.DAY
+    #: The dimension this KPI is usually read by (e.g. visits by hour of day).
+    breakdown: str | None = None
+    notes: Names | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _snake_case(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f'"{value}" is not a snake_case id')
+        return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _known_tiers(cls, tiers: list[str]) -> list[str]:
+        for tier in tiers:
+            role = tier.removeprefix("member:")
+            if tier not in ("cxo", "lead") and not (
+                tier.startswith("member:") and role in MEMBER_ROLES
+            ):
+                raise ValueError(
+                    f'tier "{tier}" is not valid (use cxo, lead or member:<role> with role one '
+                    f"of {', '.join(MEMBER_ROLES)})"
+                )
+        return tiers
+
+    def has_tier(self, tier: str) -> bool:
+        return tier in self.tiers
+
+
+class CatalogFile(_Model):
+    """The top level of a catalog YAML file; every key is optional."""
+
+    dimensions: list[DimensionSpec] = Field(default_factory=list)
+    sources: list[SourceSpec] = Field(default_factory=list)
+    kpis: list[KpiSpec] = Field(default_factory=list)

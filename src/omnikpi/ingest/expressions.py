@@ -1,0 +1,314 @@
+"""Turn a table mapping into one SQL statement that stages the canonical table.
+
+The staged table holds, per row, the source file and row number, every canonical column
+converted to its model type, and the source text of each mapped column (`<column>__raw`),
+so validation can say which value failed and why. Values from the mapping (constants,
+value maps, formats, zones) are always bound as parameters, never pasted into SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omnikpi.errors import ConfigError, DataError
+from omnikpi.ingest.mapping import EPOCH_FORMATS, ColumnSpec, Mapping, TableMapping, closest
+from omnikpi.ingest.readers import SourceTable
+from omnikpi.ingest.sql import Params, ident
+from omnikpi.model import Column, Table
+
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+    "money": "DECIMAL(18,2)",
+}
+_NUMERIC = ("int", "float", "money")
+_OFFSET_PATTERN = r"\d[T ]\d.*(Z|[+-]\d{2}(:?\d{2})?)$"
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How one canonical column is staged and what to say when its value fails."""
+
+    column: Column
+    value: str
+    raw: str | None = None
+    text: str | None = None
+    source_column: str | None = None
+    failure: str | None = None
+    source_is_text: bool = True
+
+    @property
+    def label(self) -> str:
+        """The column name users know: the source column, else the canonical one."""
+        return self.source_column or self.column.name
+
+    @property
+    def raw_name(self) -> str:
+        return f"{self.column.name}__raw"
+
+    @property
+    def text_name(self) -> str:
+        return f"{self.column.name}__text"
+
+    @property
+    def checked_text(self) -> str | None:
+        """SQL (over the staged table, without parameters) of the text that was converted."""
+        if self.raw is None:
+            return None
+        if self.text is not None:
+            return ident(self.text_name)
+        if self.source_is_text:
+            return ident(self.raw_name)
+        return f"NULLIF(TRIM(CAST({ident(self.raw_name)} AS VARCHAR)), '')"
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """The statement that stages one table, with its parameters and column plans."""
+
+    table: Table
+    relation: str
+    sql: str
+    params: dict[str, object]
+    columns: tuple[ColumnPlan, ...]
+
+    def plan(self, name: str) -> ColumnPlan:
+        return next(p for p in self.columns if p.column.name == name)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the conversions need beyond the mapping: zones, pseudonymization key, origin."""
+
+    mapping: Mapping
+    time_zone: str
+    hash_key: str | None
+    origin: str
+
+
+def plan_stage(
+    table: Table, spec: TableMapping, source: SourceTable, context: Context
+) -> StagePlan:
+    """The CREATE TEMP TABLE statement staging `table` from `source` as `spec` says."""
+    params = Params()
+    where = f"{context.origin}: tables.{table.name}.columns"
+    inner = ["_source", "_row"]
+    middle = ["*"]
+    plans = []
+    for column in table.columns:
+        column_spec = spec.columns.get(column.name)
+        plan = _plan_column(column, column_spec, source, context, params, f"{where}.{column.name}")
+        if plan.raw is not None:
+            inner.append(f"{plan.raw} AS {ident(plan.raw_name)}")
+        if plan.text is not None:
+            middle.append(f"{plan.text} AS {ident(plan.text_name)}")
+        plans.append(plan)
+    outer = ["_source", "_row"]
+    outer += [f"{p.value} AS {ident(p.column.name)}" for p in plans]
+    outer += [ident(p.raw_name) for p in plans if p.raw is not None]
+    outer += [ident(p.text_name) for p in plans if p.text is not None]
+    relation = f"_stage_{table.name}"
+    filter_sql = _filter(spec, source, params, context.origin)
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE {ident(relation)} AS SELECT {', '.join(outer)} "
+        f"FROM (SELECT {', '.join(middle)} FROM (SELECT {', '.join(inner)} "
+        f"FROM {ident(source.relation)} s{filter_sql}))"
+    )
+    return StagePlan(table, relation, sql, params.values, tuple(plans))
+
+
+def source_column_sql(name: str, source: SourceTable, where: str) -> tuple[str, str]:
+    """SQL and DuckDB type of source column `name` (a.b reads field b of struct a)."""
+    if name in source.columns:
+        return f"s.{ident(name)}", source.columns[name]
+    head, _, rest = name.partition(".")
+    if rest and source.columns.get(head, "").startswith("STRUCT"):
+        path = ".".join(ident(part) for part in name.split("."))
+        return f"s.{path}", "STRUCT_FIELD"
+    match = closest(name, list(source.columns))
+    hint = f'; closest match "{match}"' if match else ""
+    raise DataError(
+        f'{source.label}: column "{name}" ({where}) is not in the file{hint} '
+        "(fix the column name in the mapping)"
+    )
+
+
+def _plan_column(
+    column: Column,
+    spec: ColumnSpec | None,
+    source: SourceTable,
+    context: Context,
+    params: Params,
+    where: str,
+) -> ColumnPlan:
+    sql_type = SQL_TYPES[column.type]
+    if spec is None:
+        if column.name == "currency" and context.mapping.currency:
+            return ColumnPlan(column, f"CAST({params.add(context.mapping.currency)} AS VARCHAR)")
+        return ColumnPlan(column, f"CAST(NULL AS {sql_type})")
+    if spec.value is not None:
+        value = spec.value
+        if column.type in ("date", "timestamp"):
+            raise ConfigError(f"{where}.value: dates cannot be constants; map a source column")
+        return ColumnPlan(column, f"CAST({params.add(value)} AS {sql_type})")
+    assert spec.column is not None  # the mapping guarantees column or value
+    source_sql, source_type = source_column_sql(spec.column, source, where)
+    raw_ref = ident(f"{column.name}__raw")
+    is_text = source_type == "VARCHAR"
+    raw = f"NULLIF(TRIM({source_sql}), '')" if is_text else source_sql
+    typed = not is_text and spec.default is None and not spec.map
+    mapped: str | None = None
+    if not typed:
+        text = raw_ref if is_text else f"NULLIF(TRIM(CAST({raw_ref} AS VARCHAR)), '')"
+        if spec.default is not None:
+            text = f"COALESCE({text}, {params.add(_text(spec.default))})"
+        if spec.map:
+            cases = " ".join(
+                f"WHEN {params.add(key)} THEN "
+                f"{'NULL' if target is None else params.add(_text(target))}"
+                for key, target in spec.map.items()
+            )
+            text = f"(CASE {text} {cases} ELSE {text} END)"
+        mapped = text if text != raw_ref else None
+    x = raw_ref if typed else ident(f"{column.name}__text") if mapped else raw_ref
+    value, failure = _convert(column, spec, x, typed, source_type, context, params, where)
+    if spec.divide_by:
+        value = f"CAST({value} / {params.add(spec.divide_by)} AS {sql_type})"
+    if spec.hash:
+        if not context.hash_key:
+            raise ConfigError(
+                f"{where}.hash: no pseudonymization key is set "
+                "(set OMNIKPI_PSEUDONYM_KEY to a long random secret)"
+            )
+        value = f"sha256({params.add(context.hash_key)} || lower({value}))"
+    return ColumnPlan(column, value, raw, mapped, spec.column, failure, is_text)
+
+
+def _convert(
+    column: Column,
+    spec: ColumnSpec,
+    x: str,
+    typed: bool,
+    source_type: str,
+    context: Context,
+    params: Params,
+    where: str,
+) -> tuple[str, str | None]:
+    """SQL converting `x` to the column's type, and the reason given when it fails."""
+    kind = column.type
+    if kind == "string":
+        return (f"CAST({x} AS VARCHAR)" if typed else x), None
+    if kind in ("date", "timestamp"):
+        return _convert_time(column, spec, x, typed, source_type, context, params, where)
+    if kind in _NUMERIC and not typed:
+        x = _normalize_number(x, context.mapping, params)
+    sql_type = SQL_TYPES[kind]
+    reasons = {
+        "int": "is not a whole number",
+        "float": "is not a number",
+        "money": "is not an amount (digits with a decimal point; set numbers: in the mapping "
+        "for other separators)",
+        "bool": "is not true or false (map its values with map: in the mapping)",
+    }
+    if kind == "money" and spec.divide_by:
+        return f"TRY_CAST({x} AS DOUBLE)", reasons["float"]
+    return f"TRY_CAST({x} AS {sql_type})", reasons[kind]
+
+
+def _normalize_number(x: str, mapping: Mapping, params: Params) -> str:
+    numbers = mapping.numbers
+    if numbers.thousands:
+        x = f"replace({x}, {params.add(numbers.thousands)}, '')"
+    if numbers.decimal == ",":
+        x = f"replace({x}, ',', '.')"
+    return x
+
+
+def _convert_time(
+    column: Column,
+    spec: ColumnSpec,
+    x: str,
+    typed: bool,
+    source_type: str,
+    context: Context,
+    params: Params,
+    where: str,
+) -> tuple[str, str | None]:
+    dates = context.mapping.dates
+    is_date = column.type == "date"
+    default_formats = dates.date_format if is_date else dates.format
+    formats = spec.formats or (
+        (default_formats,) if isinstance(default_formats, str) else (default_formats or ())
+    )
+    zone = params.add(spec.time_zone or dates.time_zone or context.time_zone)
+    setting = (
+        "format on the column"
+        if spec.formats
+        else ("dates.date_format" if is_date else "dates.format")
+    )
+    shown = " or ".join(formats)
+    reason = f"is not a date in format {shown} (set {setting} in the mapping)"
+    if typed and not formats:
+        return _convert_typed_time(is_date, x, source_type, zone), (
+            f"is not a {'date' if is_date else 'date and time'}"
+        )
+    if formats and formats[0] in EPOCH_FORMATS:
+        number = f"TRY_CAST({x} AS DOUBLE)"
+        divisor = {"epoch_s": "1", "epoch_ms": "1000", "epoch_us": "1000000"}[formats[0]]
+        instant = f"to_timestamp({number} / {divisor})"
+        reason = f"is not a Unix time in {formats[0].removeprefix('epoch_')}"
+        return (f"CAST({instant} AS DATE)" if is_date else instant), reason
+    if formats:
+        zoned = [("%z" in f or "%Z" in f) for f in formats]
+        if any(zoned) and not all(zoned):
+            raise ConfigError(f"{where}.format: list formats either all with %z or all without")
+        text = f"CAST({x} AS VARCHAR)" if typed else x
+        parsed = f"try_strptime({text}, {params.add(list(formats))})"
+        if is_date:
+            return f"CAST({parsed} AS DATE)", reason
+        return (parsed if all(zoned) else f"timezone({zone}, {parsed})"), reason
+    if is_date:
+        value = f"COALESCE(TRY_CAST({x} AS DATE), CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE))"
+        return value, f"is not a date in format %Y-%m-%d ({'set dates.date_format'} in the mapping)"
+    value = (
+        f"(CASE WHEN regexp_matches({x}, {params.add(_OFFSET_PATTERN)}) "
+        f"THEN TRY_CAST({x} AS TIMESTAMPTZ) ELSE timezone({zone}, TRY_CAST({x} AS TIMESTAMP)) END)"
+    )
+    return value, "is not a date and time in ISO form (set dates.format in the mapping)"
+
+
+def _convert_typed_time(is_date: bool, x: str, source_type: str, zone: str) -> str:
+    """Typed sources (Parquet, JSON, spreadsheets): naive times are in the source zone."""
+    if source_type.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"CAST({x} AS DATE)" if is_date else x
+    if source_type.startswith("TIMESTAMP") or source_type == "DATE":
+        if is_date:
+            return f"CAST({x} AS DATE)"
+        return f"timezone({zone}, CAST({x} AS TIMESTAMP))"
+    text = f"NULLIF(TRIM(CAST({x} AS VARCHAR)), '')"
+    if is_date:
+        return f"TRY_CAST({text} AS DATE)"
+    return f"timezone({zone}, TRY_CAST({text} AS TIMESTAMP))"
+
+
+def _filter(spec: TableMapping, source: SourceTable, params: Params, origin: str) -> str:
+    if spec.filter is None:
+        return ""
+    where = "filter.column"
+    column_sql, _ = source_column_sql(spec.filter.column, source, f"{origin}: {where}")
+    text = f"TRIM(CAST({column_sql} AS VARCHAR))"
+    if spec.filter.in_ is not None:
+        values = [_text(v) for v in spec.filter.in_]
+        return f" WHERE list_contains({params.add(values)}, {text})"
+    values = [_text(v) for v in spec.filter.not_in or ()]
+    return f" WHERE COALESCE(NOT list_contains({params.add(values)}, {text}), true)"
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

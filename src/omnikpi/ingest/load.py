@@ -1,0 +1,184 @@
+"""Loading validated rows: upsert by primary key, record the batch, refresh what depends on it.
+
+A load is idempotent (rows equal to what the warehouse holds are left alone, changed rows
+replace the old ones by key) and atomic (the caller runs it in one DuckDB transaction,
+so a crash leaves the warehouse exactly as it was).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+
+from omnikpi.ingest.quarantine import QUARANTINE
+from omnikpi.ingest.sql import ident, idents
+from omnikpi.model import Table
+from omnikpi.model.schema import Column as C
+from omnikpi.warehouse import Warehouse
+
+LOAD_LOG = Table(
+    name="load_log",
+    description="One row per ingest batch: what was read, loaded and quarantined.",
+    primary_key=("batch_id",),
+    kind="system",
+    group="ingest",
+    time_column="started_at",
+    columns=(
+        C("batch_id", "string", "Batch id."),
+        C("source", "string", "Files, preset, database table or query loaded."),
+        C("checksum", "string", "SHA-256 of the input (files or streamed rows)."),
+        C("status", "string", "loaded, or rejected when too many rows failed validation."),
+        C("started_at", "timestamp", "When the load started (UTC)."),
+        C("duration_seconds", "float", "Wall-clock duration of the load."),
+        C("rows_read", "int", "Source rows read."),
+        C("rows_loaded", "int", "Valid rows now in the warehouse (inserted, updated or equal)."),
+        C("rows_inserted", "int", "Rows added."),
+        C("rows_updated", "int", "Rows that replaced a changed row with the same key."),
+        C("rows_quarantined", "int", "Source rows with at least one problem."),
+        C("tables", "string", "Per table: inserted, updated, unchanged, quarantined (JSON)."),
+    ),
+)
+INGEST_TABLES = (LOAD_LOG, QUARANTINE)
+
+
+@dataclass(frozen=True)
+class TableLoad:
+    """What one load did to one canonical table."""
+
+    table: str
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    merged: int = 0
+    earliest: date | None = None
+
+    @property
+    def loaded(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated)
+
+
+def ensure_ingest_tables(warehouse: Warehouse) -> None:
+    """Create load_log and quarantine if this warehouse has none yet."""
+    warehouse.create_tables(INGEST_TABLES)
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: Table, good: str) -> TableLoad:
+    """Insert new rows and replace changed ones (same key, other values) from `good`."""
+    target = f"main.{ident(table.name)}"
+    columns = idents(table.column_names)
+    time = table.time_column
+    existing = _scalar(con, f"SELECT count(*) FROM {target}")
+    if existing == 0:
+        con.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(good)}")
+        inserted = _scalar(con, f"SELECT count(*) FROM {ident(good)}")
+        earliest = _earliest(con, f"SELECT {ident(time)} FROM {ident(good)}") if time else None
+        return TableLoad(table.name, inserted=inserted, earliest=earliest)
+    keys = table.primary_key
+    on = " AND ".join(f"w.{ident(k)} = g.{ident(k)}" for k in keys)
+    same = " AND ".join(
+        f"g.{ident(c)} IS NOT DISTINCT FROM w.{ident(c)}" for c in table.column_names
+    )
+    changed = f"_changed_{table.name}"
+    select = ", ".join(f"g.{ident(c)}" for c in table.column_names)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(changed)} AS SELECT {select}, "
+        f"w.{ident(keys[0])} IS NOT NULL AS _existing FROM {ident(good)} g "
+        f"LEFT JOIN {target} w ON {on} WHERE w.{ident(keys[0])} IS NULL OR NOT ({same})"
+    )
+    total = _scalar(con, f"SELECT count(*) FROM {ident(good)}")
+    updated = _scalar(con, f"SELECT count(*) FROM {ident(changed)} WHERE _existing")
+    touched = _scalar(con, f"SELECT count(*) FROM {ident(changed)}")
+    earliest = None
+    if time and touched:
+        replaced = (
+            f"SELECT w.{ident(time)} FROM {target} w JOIN {ident(changed)} g ON {on} "
+            f"WHERE g._existing UNION ALL SELECT {ident(time)} FROM {ident(changed)}"
+        )
+        earliest = _earliest(con, replaced)
+    if updated:
+        match = " AND ".join(f"{target}.{ident(k)} = g.{ident(k)}" for k in keys)
+        con.execute(f"DELETE FROM {target} USING {ident(changed)} g WHERE g._existing AND {match}")
+    if touched:
+        con.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(changed)}")
+    return TableLoad(
+        table.name,
+        inserted=touched - updated,
+        updated=updated,
+        unchanged=total - touched,
+        earliest=earliest,
+    )
+
+
+def record_load(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    batch_id: str,
+    source: str,
+    checksum: str,
+    status: str,
+    started_at: datetime,
+    duration_seconds: float,
+    rows_read: int,
+    rows_quarantined: int,
+    tables: Mapping[str, TableLoad],
+) -> None:
+    """Append the batch to load_log."""
+    summary = {
+        name: {
+            "inserted": t.inserted,
+            "updated": t.updated,
+            "unchanged": t.unchanged,
+            "quarantined": t.quarantined,
+            "merged": t.merged,
+        }
+        for name, t in tables.items()
+    }
+    con.execute(
+        "INSERT INTO main.load_log VALUES ($batch, $source, $checksum, $status, $started, "
+        "$duration, $read, $loaded, $inserted, $updated, $quarantined, $tables)",
+        {
+            "batch": batch_id,
+            "source": source,
+            "checksum": checksum,
+            "status": status,
+            "started": started_at,
+            "duration": duration_seconds,
+            "read": rows_read,
+            "loaded": sum(t.loaded for t in tables.values()),
+            "inserted": sum(t.inserted for t in tables.values()),
+            "updated": sum(t.updated for t in tables.values()),
+            "quarantined": rows_quarantined,
+            "tables": json.dumps(summary, sort_keys=True),
+        },
+    )
+
+
+def after_load(warehouse: Warehouse, changed: dict[str, date | None]) -> None:
+    """The place where KPI rollups are refreshed after a successful load.
+
+    `changed` maps each canonical table whose rows were inserted or updated to the earliest
+    local date the change touches (None when the table has no time column), so rollups
+    can be rebuilt from that date on. Called once per committed load, outside its
+    transaction; the KPI engine (omnikpi.kpi) connects its refresh here.
+    """
+    del warehouse, changed
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _earliest(con: duckdb.DuckDBPyConnection, times: str) -> date | None:
+    row = con.execute(f"SELECT CAST(min(t) AS DATE) FROM ({times}) AS x(t)").fetchone()
+    value = row[0] if row else None
+    return value if isinstance(value, date) else None

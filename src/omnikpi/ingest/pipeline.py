@@ -1,0 +1,205 @@
+"""One load, start to end: read sources, stage and validate each table, then load atomically.
+
+`run_load` is the single path every source takes (mapped files, presets, PostgreSQL, the
+event collector); the callers only differ in how they read their sources.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from omnikpi.errors import ConfigError
+from omnikpi.ingest.expressions import Context, plan_stage
+from omnikpi.ingest.load import (
+    TableLoad,
+    after_load,
+    ensure_ingest_tables,
+    record_load,
+    upsert,
+)
+from omnikpi.ingest.mapping import Mapping, PresetMapping
+from omnikpi.ingest.quarantine import Problem, problem_rows, replace_quarantine, sample_problems
+from omnikpi.ingest.readers import SourceTable, source_table
+from omnikpi.ingest.sql import ident
+from omnikpi.ingest.validate import References, ValidatedTable, create_problems, validate_stage
+from omnikpi.model import TABLES
+from omnikpi.warehouse import Warehouse
+
+ReadSources = Callable[[duckdb.DuckDBPyConnection, Path], dict[str, SourceTable]]
+_TEMP_PREFIXES = ("_src_", "_view_", "_stage_", "_good_", "_changed_", "_problems")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to run a load; `now` is the clock for "not in the future" (default: real time)."""
+
+    dry_run: bool = False
+    max_error_rate: float = 0.05
+    now: datetime | None = None
+    references: References = "all"
+    hash_key: str | None = None
+    sample_size: int = 10
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """The outcome of one load, as printed by `omnikpi ingest` and kept in load_log."""
+
+    batch_id: str
+    source: str
+    checksum: str
+    status: str
+    rows_read: int
+    rows_quarantined: int
+    max_error_rate: float
+    duration_seconds: float
+    tables: dict[str, TableLoad] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def error_rate(self) -> float:
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def too_many_errors(self) -> bool:
+        return self.error_rate > self.max_error_rate
+
+    @property
+    def changed(self) -> dict[str, date | None]:
+        """Tables whose rows changed, with the earliest local date touched."""
+        return {name: t.earliest for name, t in self.tables.items() if t.changed}
+
+
+def run_load(
+    warehouse: Warehouse,
+    mapping: Mapping,
+    read_sources: ReadSources,
+    *,
+    label: str,
+    checksum: Callable[[], str],
+    options: LoadOptions,
+) -> LoadSummary:
+    """Read, validate and (unless a dry run or too many errors) load into `warehouse`."""
+    started = time.perf_counter()
+    now = options.now or datetime.now(UTC)
+    batch_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    con = warehouse.raw
+    try:
+        with tempfile.TemporaryDirectory(prefix="omnikpi-ingest-") as workdir:
+            sources = read_sources(con, Path(workdir))
+            validated = _validate(warehouse, mapping, sources, now, options)
+        rows_read = sum(source.rows for source in sources.values())
+        quarantined = problem_rows(con)
+        tables = {
+            v.table.name: TableLoad(v.table.name, quarantined=v.problem_rows, merged=v.merged)
+            for v in validated
+        }
+        summary = LoadSummary(
+            batch_id=batch_id,
+            source=label,
+            checksum=checksum(),
+            status="dry_run" if options.dry_run else "loaded",
+            rows_read=rows_read,
+            rows_quarantined=quarantined,
+            max_error_rate=options.max_error_rate,
+            duration_seconds=0.0,
+            tables=tables,
+            problems=tuple(sample_problems(con, options.sample_size)),
+        )
+        if summary.error_rate > options.max_error_rate and not options.dry_run:
+            summary = replace(summary, status="rejected")
+        if not options.dry_run:
+            summary = _commit(warehouse, validated, sources, summary, now, started)
+    finally:
+        _drop_temporary(con)
+    duration = time.perf_counter() - started
+    if summary.status == "loaded":
+        after_load(warehouse, summary.changed)
+    return replace(summary, duration_seconds=duration)
+
+
+def _validate(
+    warehouse: Warehouse,
+    mapping: Mapping,
+    sources: dict[str, SourceTable],
+    now: datetime,
+    options: LoadOptions,
+) -> list[ValidatedTable]:
+    con = warehouse.raw
+    views = mapping.views if isinstance(mapping, PresetMapping) else {}
+    for name, sql in views.items():
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {ident('_view_' + name)} AS {sql}")
+    context = Context(
+        mapping=mapping,
+        time_zone=warehouse.time_zone,
+        hash_key=options.hash_key,
+        origin=mapping.name or "mapping",
+    )
+    create_problems(con)
+    validated: list[ValidatedTable] = []
+    for table in TABLES:
+        spec = mapping.tables.get(table.name)
+        if spec is None:
+            continue
+        name = spec.source or next(iter(sources))
+        if name in views:
+            source = source_table(con, name, f"_view_{name}", ())
+        elif name in sources:
+            source = sources[name]
+        else:
+            raise ConfigError(f'{context.origin}: tables.{table.name}: no input for "{name}"')
+        stage = plan_stage(table, spec, source, context)
+        con.execute(stage.sql, stage.params)
+        done = [v.table.name for v in validated]
+        validated.append(validate_stage(con, stage, spec.duplicates, now, options.references, done))
+    return validated
+
+
+def _commit(
+    warehouse: Warehouse,
+    validated: list[ValidatedTable],
+    sources: dict[str, SourceTable],
+    summary: LoadSummary,
+    now: datetime,
+    started: float,
+) -> LoadSummary:
+    con = warehouse.raw
+    ensure_ingest_tables(warehouse)
+    tables = dict(summary.tables)
+    source_names = sorted({path.name for s in sources.values() for path in s.files} or sources)
+    with warehouse.transaction():
+        if summary.status == "loaded":
+            for v in validated:
+                loaded = upsert(con, v.table, v.good)
+                tables[v.table.name] = replace(loaded, quarantined=v.problem_rows, merged=v.merged)
+        replace_quarantine(con, summary.batch_id, source_names, list(tables), now)
+        record_load(
+            con,
+            batch_id=summary.batch_id,
+            source=summary.source,
+            checksum=summary.checksum,
+            status=summary.status,
+            started_at=now,
+            duration_seconds=time.perf_counter() - started,
+            rows_read=summary.rows_read,
+            rows_quarantined=summary.rows_quarantined,
+            tables=tables,
+        )
+    return replace(summary, tables=tables)
+
+
+def _drop_temporary(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop this load's temporary tables and views (the connection may serve other loads)."""
+    for kind, catalog in (("VIEW", "duckdb_views()"), ("TABLE", "duckdb_tables()")):
+        names = con.execute(f"SELECT {kind.lower()}_name FROM {catalog} WHERE temporary").fetchall()
+        for (name,) in names:
+            if str(name).startswith(_TEMP_PREFIXES):
+                con.execute(f"DROP {kind} IF EXISTS temp.{ident(str(name))}")

@@ -1,0 +1,132 @@
+"""PostgreSQL as a source: a table or query streamed through a server-side cursor.
+
+Rows arrive in batches of `batch_size` (one batch in Python memory at a time) and go
+into DuckDB as Arrow; from there the load is the same as for files. The connection is
+read-only, and a table name is quoted as an identifier, never pasted into SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+import pyarrow as pa
+from psycopg import sql
+
+from omnikpi.errors import ConfigError
+from omnikpi.ingest.files import SINGLE_SOURCE, open_warehouse
+from omnikpi.ingest.mapping import Mapping, load_mapping
+from omnikpi.ingest.pipeline import LoadOptions, LoadSummary, run_load
+from omnikpi.ingest.readers import SourceTable, read_arrow
+from omnikpi.settings import Settings
+
+#: PostgreSQL type names read as typed Arrow columns; every other type is read as text
+#: (numeric stays exact text until the mapping converts it).
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "int2": pa.int64(),
+    "int4": pa.int64(),
+    "int8": pa.int64(),
+    "float4": pa.float64(),
+    "float8": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+}
+
+
+def ingest_postgres(
+    settings: Settings,
+    dsn: str,
+    mapping: Mapping | Path,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    batch_size: int = 50_000,
+    options: LoadOptions,
+) -> LoadSummary:
+    """Load a PostgreSQL table (`schema.table` or `table`) or SELECT query with a mapping."""
+    if isinstance(mapping, Path):
+        mapping = load_mapping(mapping)
+    if mapping.sources:
+        raise ConfigError("a PostgreSQL load reads one table or query; remove sources: from it")
+    if (table is None) == (query is None):
+        raise ConfigError("give exactly one of --table or --query")
+    statement: sql.Composed | str = (
+        sql.SQL("SELECT * FROM {}").format(sql.Identifier(*table.split(".")))
+        if table
+        else query or ""
+    )
+    origin = table or "query"
+    digest = hashlib.sha256()
+
+    def read(con: duckdb.DuckDBPyConnection, workdir: Path) -> dict[str, SourceTable]:
+        del workdir
+        with _connect(dsn) as pg, pg.cursor(name="omnikpi_ingest") as cursor:
+            cursor.itersize = batch_size
+            try:
+                cursor.execute(statement)
+            except psycopg.Error as exc:
+                raise ConfigError(
+                    f"PostgreSQL cannot run the {origin}: {_first_line(exc)}"
+                ) from None
+            batches = stream_batches(cursor, batch_size, digest)
+            source = read_arrow(con, SINGLE_SOURCE, f"{pg.info.dbname}.{origin}", batches)
+        return {SINGLE_SOURCE: source}
+
+    with open_warehouse(settings, dry_run=options.dry_run) as warehouse:
+        return run_load(
+            warehouse,
+            mapping,
+            read,
+            label=f"postgres {origin}",
+            checksum=digest.hexdigest,
+            options=options,
+        )
+
+
+def stream_batches(cursor: psycopg.Cursor[Any], batch_size: int, digest: Any) -> Iterator[pa.Table]:
+    """Arrow tables of at most `batch_size` rows from an executed cursor."""
+    description = cursor.description or []
+    names = [column.name for column in description]
+    types = [_arrow_type(cursor, column.type_code) for column in description]
+    while rows := cursor.fetchmany(batch_size):
+        columns = list(zip(*rows, strict=True))
+        arrays = [
+            pa.array(
+                [None if v is None else str(v) for v in values] if kind == pa.string() else values,
+                type=kind,
+            )
+            for values, kind in zip(columns, types, strict=True)
+        ]
+        batch = pa.table(dict(zip(names, arrays, strict=True)))
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as writer:
+            writer.write_table(batch)
+        digest.update(sink.getvalue())
+        yield batch
+
+
+def _arrow_type(cursor: psycopg.Cursor[Any], oid: int) -> pa.DataType:
+    info = cursor.adapters.types.get(oid)
+    return _ARROW_TYPES.get(info.name if info else "", pa.string())
+
+
+def _connect(dsn: str) -> psycopg.Connection[Any]:
+    try:
+        connection = psycopg.connect(dsn, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise ConfigError(
+            f"cannot connect to PostgreSQL ({_first_line(exc)}); check the --postgres "
+            "connection string, e.g. postgresql://user@host:5432/database"
+        ) from None
+    connection.read_only = True
+    return connection
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

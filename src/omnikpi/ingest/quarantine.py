@@ -1,0 +1,95 @@
+"""The quarantine: rows that failed validation, kept with their source, row, value and reason.
+
+It holds the latest problems of each source and table; loading the same file again
+replaces them, so the quarantine shows what is still wrong rather than a growing history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from omnikpi.ingest.validate import PROBLEMS
+from omnikpi.model import Table
+from omnikpi.model.schema import Column as C
+
+QUARANTINE = Table(
+    name="quarantine",
+    description="Rows that failed validation at ingest, one row per problem found.",
+    primary_key=("batch_id", "source", "row_number", "table_name", "column_name"),
+    kind="system",
+    group="ingest",
+    time_column="quarantined_at",
+    columns=(
+        C("batch_id", "string", "Load batch that found the problem (see load_log)."),
+        C("source", "string", "File, database table or query the row came from."),
+        C("row_number", "int", "Row in the source; 1 is the first data row after the header."),
+        C("table_name", "string", "Canonical table the row was meant for."),
+        C("column_name", "string", "Source column (or canonical column) that failed."),
+        C("value", "string", "The value as found in the source.", nullable=True),
+        C("reason", "string", "What is wrong and how to fix it."),
+        C("quarantined_at", "timestamp", "When the problem was found (UTC)."),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One quarantined value."""
+
+    source: str
+    row_number: int
+    table: str
+    column: str
+    value: str | None
+    reason: str
+
+    def message(self) -> str:
+        """The problem as one line: `orders.csv row 1,204: column "X" value "Y" is …`."""
+        value = "" if self.value is None else self.value
+        return (
+            f'{self.source} row {self.row_number:,}: column "{self.column}" value "{value}" '
+            f"{self.reason}"
+        )
+
+
+def sample_problems(con: duckdb.DuckDBPyConnection, limit: int) -> list[Problem]:
+    """The first problems of this load, in source order."""
+    rows = con.execute(
+        f"SELECT source, row_number, table_name, column_name, value, reason FROM {PROBLEMS} "
+        "ORDER BY source, row_number, table_name, column_name LIMIT $n",
+        {"n": limit},
+    ).fetchall()
+    return [Problem(str(r[0]), int(r[1]), str(r[2]), str(r[3]), r[4], str(r[5])) for r in rows]
+
+
+def problem_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """Distinct source rows with at least one problem."""
+    row = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT source, row_number FROM {PROBLEMS})")
+    counted = row.fetchone()
+    return int(counted[0]) if counted else 0
+
+
+def replace_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: str,
+    sources: Sequence[str],
+    tables: Sequence[str],
+    now: datetime,
+) -> int:
+    """Swap the quarantined rows of these sources and tables for this load's problems."""
+    con.execute(
+        "DELETE FROM main.quarantine WHERE list_contains($sources, source) "
+        "AND list_contains($tables, table_name)",
+        {"sources": list(sources), "tables": list(tables)},
+    )
+    con.execute(
+        "INSERT INTO main.quarantine SELECT $batch, source, row_number, table_name, column_name, "
+        f"value, reason, $now FROM {PROBLEMS}",
+        {"batch": batch_id, "now": now},
+    )
+    row = con.execute(f"SELECT count(*) FROM {PROBLEMS}").fetchone()
+    return int(row[0]) if row else 0

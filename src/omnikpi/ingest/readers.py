@@ -1,0 +1,312 @@
+"""Reading export files into DuckDB: CSV (any delimiter and encoding), Parquet, JSON Lines, XLSX.
+
+Each source becomes one temporary table with the file's columns plus `_source` (file name)
+and `_row` (1 = first data row after the header), so every later error can point at a row.
+Text formats are read as text (`all_varchar`) and converted by the mapping, which is what
+lets a bad value be quarantined instead of failing the whole file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from omnikpi.errors import ConfigError, DataError
+from omnikpi.ingest.encoding import open_binary, readable_by_duckdb
+from omnikpi.ingest.mapping import FileFormat, ReadOptions
+from omnikpi.ingest.sql import Params, ident
+
+_SUFFIX_FORMATS: dict[str, FileFormat] = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".dat": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+}
+_XLSX_BATCH_ROWS = 50_000
+#: Separator no text file uses: a whitespace-separated file is read one line per row.
+_LINE_SEPARATOR = "\x1e"
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """A source read into DuckDB: its temporary relation, columns (name → type) and rows."""
+
+    name: str
+    relation: str
+    files: tuple[Path, ...]
+    columns: dict[str, str]
+    rows: int
+
+    @property
+    def label(self) -> str:
+        return ", ".join(path.name for path in self.files) or self.name
+
+
+def file_format(path: Path, options: ReadOptions) -> FileFormat:
+    """The format of `path`: `read.format` if set, else from the file name."""
+    if options.format:
+        return options.format
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    if suffixes and suffixes[-1] in _SUFFIX_FORMATS:
+        return _SUFFIX_FORMATS[suffixes[-1]]
+    raise ConfigError(
+        f"{path.name}: cannot tell the file format from its name "
+        "(set read.format to csv, parquet, jsonl or xlsx in the mapping)"
+    )
+
+
+def read_files(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    files: Iterable[Path],
+    options: ReadOptions,
+    workdir: Path,
+) -> SourceTable:
+    """Read `files` (same columns) into one temporary relation named after the source."""
+    paths = tuple(files)
+    relation = f"_src_{name}"
+    parts: list[str] = []
+    first_columns: dict[str, str] | None = None
+    for index, path in enumerate(paths):
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such file")
+        part = f"{relation}_{index}"
+        _read_file(con, part, path, options, workdir)
+        columns = describe(con, part)
+        if first_columns is not None and set(columns) != set(first_columns):
+            missing = sorted(set(first_columns) - set(columns))
+            extra = sorted(set(columns) - set(first_columns))
+            raise DataError(
+                f"{path.name}: columns differ from {paths[0].name} (missing {missing}, "
+                f"extra {extra}); load files with different layouts separately"
+            )
+        first_columns = first_columns or columns
+        parts.append(part)
+    union = " UNION ALL BY NAME ".join(f"SELECT * FROM {ident(p)}" for p in parts)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(relation)} AS {union}")
+    return source_table(con, name, relation, paths)
+
+
+def read_arrow(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    label: str,
+    batches: Iterable[pa.Table | pa.RecordBatch],
+) -> SourceTable:
+    """Load Arrow batches (a database cursor, a spreadsheet) into a temporary source table."""
+    relation = f"_src_{name}"
+    _load_batches(con, relation, label, batches)
+    return source_table(con, name, relation, ())
+
+
+def empty_source(con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[str]) -> SourceTable:
+    """An optional source that got no file: no rows, but the declared columns."""
+    relation = f"_src_{name}"
+    fields = ", ".join(f"{ident(c)} VARCHAR" for c in columns)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(relation)} (_source VARCHAR, _row BIGINT, {fields})"
+    )
+    return source_table(con, name, relation, ())
+
+
+def source_table(
+    con: duckdb.DuckDBPyConnection, name: str, relation: str, files: tuple[Path, ...]
+) -> SourceTable:
+    """Describe an already loaded source relation."""
+    columns = {c: t for c, t in describe(con, relation).items() if c not in ("_source", "_row")}
+    row = con.execute(f"SELECT count(*) FROM {ident(relation)}").fetchone()
+    return SourceTable(name, relation, files, columns, int(row[0]) if row else 0)
+
+
+def describe(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """Column name → DuckDB type of a table or view."""
+    rows = con.execute(f"DESCRIBE {ident(relation)}").fetchall()
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+# -- one file --------------------------------------------------------------------------------
+def _read_file(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: Path,
+    options: ReadOptions,
+    workdir: Path,
+) -> None:
+    fmt = file_format(path, options)
+    if fmt == "xlsx":
+        _load_batches(con, table, path.name, _xlsx_batches(path, options))
+        return
+    params = Params()
+    if fmt == "csv" and options.delimiter == "whitespace":
+        scan = _whitespace_scan(path, options, workdir, params)
+    elif fmt == "csv":
+        scan = _csv_scan(path, options, workdir, params)
+    elif fmt == "parquet":
+        scan = f"read_parquet({params.add(str(path))})"
+    else:
+        scan = f"read_json({params.add(str(path))}, format = 'auto')"
+    source = params.add(path.name)
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS "
+        f"SELECT {source} AS _source, row_number() OVER () AS _row, * FROM {scan}"
+    )
+    try:
+        con.execute(sql, params.values)
+    except duckdb.Error as exc:
+        raise DataError(_read_error(path, fmt, exc)) from None
+
+
+def _csv_scan(path: Path, options: ReadOptions, workdir: Path, params: Params) -> str:
+    readable, encoding = readable_by_duckdb(path, options.encoding, workdir)
+    args = [
+        params.add(str(readable)),
+        "all_varchar = true",
+        f"header = {params.add(options.header)}",
+        f"skip = {params.add(options.skip_rows)}",
+        f"encoding = {params.add(encoding)}",
+    ]
+    if options.delimiter:
+        args.append(f"delim = {params.add(options.delimiter)}")
+    if options.columns:
+        args.append(f"names = {params.add(list(options.columns))}")
+    return f"read_csv({', '.join(args)})"
+
+
+def _whitespace_scan(path: Path, options: ReadOptions, workdir: Path, params: Params) -> str:
+    """Columns separated by runs of spaces or tabs (e.g. the CDNOW files)."""
+    readable, encoding = readable_by_duckdb(path, options.encoding, workdir)
+    with open_binary(readable) as stream:
+        lines = [line for line in stream.read(1 << 16).decode(encoding).splitlines() if line]
+    if not lines:
+        raise DataError(f"{path.name}: the file is empty")
+    first = lines[min(options.skip_rows, len(lines) - 1)].split()
+    if options.columns:
+        names = list(options.columns)
+    elif options.header:
+        names = first
+    else:
+        names = [f"column{i}" for i in range(len(first))]
+    skip = options.skip_rows + (1 if options.header else 0)
+    read = (
+        f"read_csv({params.add(str(readable))}, header = false, all_varchar = true, "
+        f"delim = {params.add(_LINE_SEPARATOR)}, quote = '', escape = '', "
+        f"columns = {{'line': 'VARCHAR'}}, skip = {params.add(skip)}, "
+        f"encoding = {params.add(encoding)})"
+    )
+    fields = ", ".join(f"parts[{i + 1}] AS {ident(n)}" for i, n in enumerate(names))
+    return (
+        f"(SELECT {fields} FROM (SELECT regexp_split_to_array(line, '\\s+') AS parts "
+        f"FROM (SELECT regexp_replace(line, '^\\s+|\\s+$', '', 'g') AS line FROM {read}) "
+        "WHERE line <> ''))"
+    )
+
+
+def _read_error(path: Path, fmt: FileFormat, exc: duckdb.Error) -> str:
+    message = str(exc).strip().splitlines()[0]
+    hints = {
+        "csv": "check read.delimiter, read.header and read.encoding in the mapping",
+        "parquet": "is it a Parquet file? set read.format in the mapping",
+        "jsonl": "JSON Lines files hold one JSON object per line",
+        "xlsx": "is it an .xlsx workbook?",
+    }
+    if "unicode" in message.lower() or "utf-8" in message.lower():
+        hints["csv"] = "set read.encoding in the mapping, e.g. cp949 for Korean Excel exports"
+    return f"{path.name}: cannot be read as {fmt} ({message}; {hints[fmt]})"
+
+
+# -- Arrow batches (spreadsheets, databases) -----------------------------------------------
+def _load_batches(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    label: str,
+    batches: Iterable[pa.Table | pa.RecordBatch],
+) -> None:
+    first = True
+    start = 1
+    view = f"{table}_batch"
+    for batch in batches:
+        rows = batch.num_rows
+        arrow = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        arrow = arrow.add_column(0, "_row", pa.array(range(start, start + rows), pa.int64()))
+        arrow = arrow.add_column(0, "_source", pa.array([label] * rows, pa.string()))
+        con.register(view, arrow)
+        try:
+            if first:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS FROM {ident(view)}")
+            else:
+                con.execute(f"INSERT INTO {ident(table)} BY NAME FROM {ident(view)}")
+        finally:
+            con.unregister(view)
+        first = False
+        start += rows
+    if first:
+        raise DataError(f"{label}: no columns to read")
+
+
+def _xlsx_batches(path: Path, options: ReadOptions) -> Iterator[pa.Table]:
+    """Rows of one worksheet as text columns, in batches (dates as ISO text)."""
+    import openpyxl  # imported here: only spreadsheets need it
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zipfile/KeyError/ValueError variants
+        raise DataError(f"{path.name}: cannot be read as xlsx ({exc})") from None
+    try:
+        if options.sheet and options.sheet not in book.sheetnames:
+            raise ConfigError(
+                f'{path.name}: no sheet "{options.sheet}" (sheets: {", ".join(book.sheetnames)})'
+            )
+        sheet = book[options.sheet] if options.sheet else book.worksheets[0]
+        rows = sheet.iter_rows(min_row=options.skip_rows + 1, values_only=True)
+        names = list(options.columns or [])
+        if options.header:
+            header = [_cell_text(v) or f"column{i}" for i, v in enumerate(next(rows, ()))]
+            names = names or header
+        chunk: list[tuple[Any, ...]] = []
+        for row in rows:
+            if not names:
+                names = [f"column{i}" for i in range(len(row))]
+            if any(value is not None for value in row):
+                chunk.append(row)
+            if len(chunk) >= _XLSX_BATCH_ROWS:
+                yield _text_table(names, chunk)
+                chunk = []
+        if chunk or names:
+            yield _text_table(names, chunk)
+    finally:
+        book.close()
+
+
+def _text_table(names: list[str], rows: list[tuple[Any, ...]]) -> pa.Table:
+    width = len(names)
+    columns = [[_cell_text(row[i]) if i < len(row) else None for row in rows] for i in range(width)]
+    return pa.table(
+        {name: pa.array(col, pa.string()) for name, col in zip(names, columns, strict=True)}
+    )
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,37 @@
+"""Building SQL text safely: quoted identifiers and named parameters for every value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def ident(name: str) -> str:
+    """`name` as a double-quoted SQL identifier.
+
+    >>> print(ident('Customer "ID" no'))
+    "Customer ""ID"" no"
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def idents(names: Iterable[str]) -> str:
+    """Comma-separated quoted identifiers."""
+    return ", ".join(ident(name) for name in names)
+
+
+class Params:
+    """Named parameters of one statement: `add(value)` returns its placeholder.
+
+    >>> params = Params()
+    >>> params.add("web"), params.values
+    ('$p0', {'p0': 'web'})
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"

@@ -10,7 +10,7 @@ import click
 import typer
 
 from omnikpi import __version__
-from omnikpi.cli import demo, serve, simulate, users, warehouse
+from omnikpi.cli import demo, ingest, serve, simulate, users, warehouse
 from omnikpi.cli.output import console, error_console
 from omnikpi.errors import OmnikpiError
 
@@ -51,6 +51,7 @@ app.command("simulate")(simulate.simulate)
 app.command("serve")(serve.serve)
 app.add_typer(warehouse.app, name="warehouse")
 app.add_typer(users.app, name="users")
+app.add_typer(ingest.app, name="ingest")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -38,6 +38,18 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
 
 
+class ActionDenied(PermissionDenied):
+    """A role tried an action the permission table does not give it."""
+
+    def __init__(self, role: UserRole, action: Action) -> None:
+        super().__init__(
+            f'role "{role}" may not {action.value.replace("_", " ")} '
+            "(ask an admin to change your role if you need this)"
+        )
+        self.role = role
+        self.action = action
+
+
 _EVERYONE = frozenset(Role)
 _CUSTOMER_LEVEL_ROLES = frozenset({Role.ANALYST, Role.ADMIN})
 
@@ -46,7 +58,8 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
     {
         Action.VIEW_HOME: _EVERYONE,
         Action.VIEW_DATA_STATUS: _EVERYONE,
-        Action.VIEW_API_DOCS: _EVERYONE,
+        # The API documentation is for people who wire up tools and scripts.
+        Action.VIEW_API_DOCS: frozenset({Role.ANALYST, Role.ADMIN}),
         Action.READ_PROFILE: _EVERYONE,
         Action.VIEW_SCORECARD: frozenset(
             {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.BU_USER, Role.ADMIN}
@@ -90,9 +103,9 @@ def is_allowed(role: UserRole, action: Action, scopes: frozenset[Action] | None 
 
 
 def check_allowed(role: UserRole, action: Action, scopes: frozenset[Action] | None = None) -> None:
-    """Raise PermissionDenied unless `role` may do `action`."""
+    """Raise ActionDenied (a PermissionDenied) unless `role` may do `action`."""
     if not is_allowed(role, action, scopes):
-        raise PermissionDenied(f'role "{role}" may not {action.value.replace("_", " ")}')
+        raise ActionDenied(role, action)
 
 
 def allowed_actions(role: UserRole) -> tuple[Action, ...]:

@@ -6,13 +6,15 @@ gives "₩12,500" (KRW has no minor unit), `format_percent(0.1234, "en")` gives 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
+from babel import units as babel_units
 
 from omnikpi.i18n.catalog import Locale, t
 
@@ -56,17 +58,47 @@ def format_date(value: date, locale: Locale, *, style: DateStyle = "medium") -> 
     return babel_dates.format_date(value, format=style, locale=locale)
 
 
-def format_datetime(
-    value: datetime, locale: Locale, *, time_zone: str, style: DateStyle = "medium"
-) -> str:
-    """An instant shown in `time_zone` (naive datetimes are taken as UTC)."""
+#: Date skeletons (CLDR) that label a period by its first day, per grain.
+_PERIOD_SKELETONS = {"day": "yMMMd", "month": "yMMM", "quarter": "yQQQ", "year": "y"}
+
+
+def format_period(start: date, grain: str, locale: Locale) -> str:
+    """A period named by its grain: "Dec 29, 2025", "Week of Dec 29, 2025", "Q4 2025".
+
+    `start` is the period's first day (weeks start on Monday).
+    """
+    if grain == "week":
+        return t(
+            "format.week_of", locale, day=babel_dates.format_skeleton("yMMMd", start, locale=locale)
+        )
+    return babel_dates.format_skeleton(_PERIOD_SKELETONS[grain], start, locale=locale)
+
+
+#: Times to the minute. CLDR's short Korean time abbreviates the day period to AM/PM;
+#: Korean screens write 오전/오후, which is its wide form (aaaa).
+_TIME_FORMATS: dict[Locale, str] = {"ko": "aaaa h:mm", "en": "h:mm a"}
+
+
+def format_datetime(value: datetime, locale: Locale, *, time_zone: str) -> str:
+    """An instant as a date and a time to the minute in `time_zone` ("Dec 31, 2025, 11:59 PM",
+    "2025. 12. 31. 오후 11:59"); naive datetimes are taken as UTC."""
     zone = ZoneInfo(time_zone)
-    return babel_dates.format_datetime(value, format=style, tzinfo=zone, locale=locale)
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    local = aware.astimezone(zone)
+    day = babel_dates.format_date(local.date(), format="medium", locale=locale)
+    time = babel_dates.format_time(local, format=_TIME_FORMATS[locale], tzinfo=zone, locale=locale)
+    pattern = str(babel_dates.get_datetime_format("medium", locale=locale))
+    return pattern.replace("{1}", day).replace("{0}", time)
 
 
 def format_duration(value: timedelta, locale: Locale) -> str:
     """An elapsed time in words, at the coarsest useful unit: "3 days", "3일"."""
     return babel_dates.format_timedelta(value, threshold=1.0, locale=locale)
+
+
+def format_days(count: int, locale: Locale) -> str:
+    """A whole number of days: "3 days", "3일"."""
+    return babel_units.format_unit(count, "duration-day", length="short", locale=locale)
 
 
 def format_value(value: Number | None, unit: Unit, locale: Locale, *, currency: str) -> str:
@@ -83,4 +115,52 @@ def format_value(value: Number | None, unit: Unit, locale: Locale, *, currency: 
         return t("format.seconds", locale, value=format_number(value, locale, digits=1))
     if unit == "hours":
         return t("format.hours", locale, value=format_number(value, locale, digits=1))
-    return format_number(value, locale, digits=2)
+    if unit == "ratio":
+        return format_number(value, locale, digits=2)
+    return format_number(value, locale, digits=1)
+
+
+@dataclass(frozen=True)
+class LocaleFormat:
+    """The formatters above bound to one locale, currency and time zone (for templates).
+
+    >>> LocaleFormat("en", "KRW", "Asia/Seoul").money(12500)
+    '₩12,500'
+    """
+
+    locale: Locale
+    currency: str
+    time_zone: str
+
+    def number(self, value: Number, digits: int = 0) -> str:
+        return format_number(value, self.locale, digits=digits)
+
+    def percent(self, value: Number, digits: int = 1) -> str:
+        return format_percent(value, self.locale, digits=digits)
+
+    def money(self, value: Number) -> str:
+        return format_currency(value, self.currency, self.locale)
+
+    def compact(self, value: Number) -> str:
+        return format_compact(value, self.locale)
+
+    def change(self, value: Number) -> str:
+        return format_change(value, self.locale)
+
+    def day(self, value: date, style: DateStyle = "medium") -> str:
+        return format_date(value, self.locale, style=style)
+
+    def period(self, start: date, grain: str) -> str:
+        return format_period(start, grain, self.locale)
+
+    def moment(self, value: datetime) -> str:
+        return format_datetime(value, self.locale, time_zone=self.time_zone)
+
+    def duration(self, value: timedelta) -> str:
+        return format_duration(value, self.locale)
+
+    def days(self, count: int) -> str:
+        return format_days(count, self.locale)
+
+    def value(self, value: Number | None, unit: Unit) -> str:
+        return format_value(value, unit, self.locale, currency=self.currency)

@@ -1,35 +1,95 @@
-"""The FastAPI application."""
+"""The FastAPI application: pages, the JSON API under /api/v1, static assets.
+
+Everything the browser loads comes from this server: ECharts, htmx and Swagger UI are
+vendored under `static/vendor/`, and the Content-Security-Policy forbids any other origin.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnikpi import __version__
-from omnikpi.model import TABLES
+from omnikpi.auth import AppStateStore, CookieSigner, app_state_path, secret_key
+from omnikpi.auth.store import now_utc
 from omnikpi.settings import Settings
-from omnikpi.warehouse import Warehouse
+from omnikpi.web.context import WebContext
+from omnikpi.web.errors import install_error_handlers
+from omnikpi.web.routes import api, docs, pages, session
+from omnikpi.web.security import authorize, verify_csrf
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+STATIC_DIR = Path(__file__).parent / "static"
+
+#: No script, style, font, image or connection from anywhere but this server.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+_SECURITY_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The app serving `settings.warehouse`."""
-    app = FastAPI(title="omnikpi", version=__version__)
+class SecurityHeaders:
+    """ASGI middleware: security headers on every response; pages and API are not cached."""
 
-    @app.get("/", response_class=HTMLResponse)
-    def tables(request: Request) -> HTMLResponse:
-        with Warehouse.open(
-            settings.warehouse, read_only=True, time_zone=settings.time_zone
-        ) as warehouse:
-            counts = warehouse.row_counts()
-        described = {t.name: t.description for t in TABLES}
-        rows = [(name, count, described.get(name, "")) for name, count in counts.items()]
-        return TEMPLATES.TemplateResponse(
-            request, "tables.html", {"rows": rows, "warehouse": settings.warehouse}
-        )
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(_SECURITY_HEADERS)
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: AppStateStore | None = None,
+    now: Callable[[], datetime] = now_utc,
+) -> FastAPI:
+    """The app serving `settings.warehouse`, with users from its app-state store.
+
+    `store` defaults to the SQLite file beside the warehouse; `now` is the clock.
+    """
+    state = store or AppStateStore.open(app_state_path(settings.warehouse))
+    app = FastAPI(
+        title="omnikpi",
+        version=__version__,
+        summary="KPIs of an omnichannel retailer. Authenticate with the session cookie or "
+        "`Authorization: Bearer <token>` (see `omnikpi users token`).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(authorize), Depends(verify_csrf)],
+    )
+    app.state.context = WebContext(
+        settings=settings, store=state, signer=CookieSigner(secret_key(state)), now=now
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (session.router, pages.router, api.router, docs.router):
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
     return app

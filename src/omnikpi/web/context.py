@@ -1,0 +1,34 @@
+"""What every request handler shares: settings, the app-state store, the signer, the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from starlette.requests import HTTPConnection
+
+from omnikpi.auth import AppStateStore, CookieSigner
+from omnikpi.settings import Settings
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """The app's services, built once by `create_app` and kept on `app.state.context`."""
+
+    settings: Settings
+    store: AppStateStore
+    signer: CookieSigner
+    #: The current instant (UTC); tests pass a fixed clock.
+    now: Callable[[], datetime]
+
+    def today(self) -> date:
+        """Today's date in the retailer's time zone."""
+        return self.now().astimezone(ZoneInfo(self.settings.time_zone)).date()
+
+
+def web_context(connection: HTTPConnection) -> WebContext:
+    """The WebContext of the app serving `connection`."""
+    context: WebContext = connection.app.state.context
+    return context

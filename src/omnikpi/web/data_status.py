@@ -1,0 +1,242 @@
+"""What the warehouse holds and how fresh it is: the service behind the data status page.
+
+Pure reads over a Warehouse; the page and `GET /api/v1/status` both call it. The load log
+and quarantine tables come from ingestion; a warehouse without them (a fresh demo) simply
+has none to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from omnikpi.errors import NotFound
+from omnikpi.model import TABLES, Table, TableKind
+from omnikpi.warehouse import Warehouse
+
+#: Tables written by ingestion (issue 5); read when present.
+LOAD_LOG_TABLE = "load_log"
+QUARANTINE_TABLE = "quarantine"
+#: How many of the latest loads the status shows.
+LOAD_LOG_LIMIT = 20
+#: Quarantined rows are counted by these columns where the table has them.
+_QUARANTINE_GROUPS = ("source", "table_name", "reason")
+
+Cell = str | int | float | date | datetime | None
+
+
+@dataclass(frozen=True)
+class TableStatus:
+    """One canonical table: rows, and the latest value of its time column."""
+
+    name: str
+    kind: TableKind
+    rows: int
+    time_column: str | None
+    latest: date | datetime | None
+    #: Whole days from the latest value's local date to today (None: no time value).
+    age_days: int | None = None
+
+
+@dataclass(frozen=True)
+class TableExtract:
+    """A few rows of an ingestion table, with their column names (None: no such table)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class DataStatus:
+    """The data status of a warehouse."""
+
+    tables: tuple[TableStatus, ...]
+    load_log: TableExtract | None
+    quarantine: TableExtract | None
+    #: The latest local date in any core table's time column (None: no data yet).
+    latest_data: date | None
+    #: Whole days from `latest_data` to today.
+    age_days: int | None
+
+    @property
+    def total_rows(self) -> int:
+        return sum(table.rows for table in self.tables)
+
+
+def local_date(value: date | datetime, time_zone: str) -> date:
+    """The local calendar date of an instant (a date stays as it is)."""
+    return value.astimezone(ZoneInfo(time_zone)).date() if isinstance(value, datetime) else value
+
+
+def _from_epoch_us(value: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)
+
+
+def _latest(warehouse: Warehouse, table: Table) -> date | datetime | None:
+    if table.time_column is None:
+        return None
+    column = table.column(table.time_column)
+    # Identifiers come from the model, never from a request.
+    if column.type == "timestamp":
+        row = warehouse.raw.execute(
+            f'SELECT epoch_us(max("{column.name}")) FROM "{table.name}"'
+        ).fetchone()
+        return _from_epoch_us(int(row[0])) if row and row[0] is not None else None
+    row = warehouse.raw.execute(f'SELECT max("{column.name}") FROM "{table.name}"').fetchone()
+    value = row[0] if row else None
+    return value if isinstance(value, date) else None
+
+
+def _column_types(warehouse: Warehouse, table: str) -> list[tuple[str, str]]:
+    rows = warehouse.raw.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return [(str(name), str(kind)) for name, kind in rows]
+
+
+def _select_list(columns: list[tuple[str, str]]) -> str:
+    """Columns as Python can take them: instants as epoch microseconds, the rest as is."""
+    parts = []
+    for name, kind in columns:
+        quoted = '"' + name.replace('"', '""') + '"'
+        parts.append(f"epoch_us({quoted})" if kind.startswith("TIMESTAMP") else quoted)
+    return ", ".join(parts)
+
+
+def _convert(value: object, kind: str) -> Cell:
+    if value is None:
+        return None
+    if kind.startswith("TIMESTAMP") and isinstance(value, int):
+        return _from_epoch_us(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float | str | date):
+        return value
+    return str(value)
+
+
+def read_load_log(warehouse: Warehouse, limit: int = LOAD_LOG_LIMIT) -> TableExtract | None:
+    """The latest loads, newest first, if the warehouse has a load log."""
+    if LOAD_LOG_TABLE not in warehouse.table_set():
+        return None
+    columns = _column_types(warehouse, LOAD_LOG_TABLE)
+    ordering = next(
+        (name for name, kind in columns if kind.startswith(("TIMESTAMP", "DATE"))), None
+    )
+    order = f'ORDER BY "{ordering}" DESC' if ordering else ""
+    rows = warehouse.raw.execute(
+        f"SELECT {_select_list(columns)} FROM {LOAD_LOG_TABLE} {order} LIMIT ?", [limit]
+    ).fetchall()
+    total = warehouse.raw.execute(f"SELECT count(*) FROM {LOAD_LOG_TABLE}").fetchone()
+    kinds = [kind for _, kind in columns]
+    return TableExtract(
+        columns=tuple(name for name, _ in columns),
+        rows=tuple(tuple(_convert(v, k) for v, k in zip(row, kinds, strict=True)) for row in rows),
+        total=int(total[0]) if total else 0,
+    )
+
+
+def read_quarantine(warehouse: Warehouse) -> TableExtract | None:
+    """Quarantined rows counted by source, table and reason, if the warehouse has any."""
+    if QUARANTINE_TABLE not in warehouse.table_set():
+        return None
+    present = {name for name, _ in _column_types(warehouse, QUARANTINE_TABLE)}
+    groups = [name for name in _QUARANTINE_GROUPS if name in present]
+    total = warehouse.raw.execute(f"SELECT count(*) FROM {QUARANTINE_TABLE}").fetchone()
+    rows: list[tuple[object, ...]] = []
+    if groups:
+        keys = ", ".join(f'"{name}"' for name in groups)
+        rows = warehouse.raw.execute(
+            f"SELECT {keys}, count(*) AS rows FROM {QUARANTINE_TABLE} "
+            f"GROUP BY {keys} ORDER BY rows DESC LIMIT ?",
+            [LOAD_LOG_LIMIT],
+        ).fetchall()
+    return TableExtract(
+        columns=(*groups, "rows"),
+        rows=tuple(tuple(_convert(v, "") for v in row) for row in rows),
+        total=int(total[0]) if total else 0,
+    )
+
+
+def read_data_status(warehouse: Warehouse, today: date) -> DataStatus:
+    """Row counts and freshness (age in days before `today`) of every canonical table,
+    the load log and quarantine."""
+    counts = warehouse.row_counts([table.name for table in TABLES])
+    tables: list[TableStatus] = []
+    for table in TABLES:
+        if table.name not in counts:
+            continue
+        latest = _latest(warehouse, table)
+        age = (today - local_date(latest, warehouse.time_zone)).days if latest else None
+        tables.append(
+            TableStatus(
+                name=table.name,
+                kind=table.kind,
+                rows=counts[table.name],
+                time_column=table.time_column,
+                latest=latest,
+                age_days=age,
+            )
+        )
+    dates = [
+        local_date(t.latest, warehouse.time_zone) for t in tables if t.kind == "core" and t.latest
+    ]
+    latest_data = max(dates) if dates else None
+    return DataStatus(
+        tables=tuple(tables),
+        load_log=read_load_log(warehouse),
+        quarantine=read_quarantine(warehouse),
+        latest_data=latest_data,
+        age_days=(today - latest_data).days if latest_data else None,
+    )
+
+
+_GRAIN_INTERVALS = {
+    "day": "INTERVAL 1 DAY",
+    "week": "INTERVAL 1 WEEK",
+    "month": "INTERVAL 1 MONTH",
+    "quarter": "INTERVAL 3 MONTH",
+    "year": "INTERVAL 1 YEAR",
+}
+
+#: Tables whose volume over time the status page can chart (those with a time column).
+VOLUME_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.time_column)
+
+
+def rows_by_period(
+    warehouse: Warehouse, table_name: str, grain: str, start: date, end: date
+) -> list[tuple[date, int]]:
+    """Rows of `table_name` per period of its time column (local dates), for spotting gaps."""
+    if grain not in _GRAIN_INTERVALS:
+        raise NotFound(f'grain "{grain}" is not one of: {", ".join(_GRAIN_INTERVALS)}')
+    table = next((t for t in TABLES if t.name == table_name and t.time_column), None)
+    if table is None or table.time_column is None:
+        raise NotFound(
+            f'"{table_name}" is not a table with a time column '
+            f"(choose one of: {', '.join(VOLUME_TABLES)})"
+        )
+    if table.name not in warehouse.table_set():
+        return []
+    day = f'CAST("{table.time_column}" AS DATE)'
+    step = _GRAIN_INTERVALS[grain]
+    # Every period of the range is listed, so a period without rows shows as 0 (a gap).
+    rows = warehouse.raw.execute(
+        f"""
+        WITH periods AS (
+            SELECT CAST(p AS DATE) AS period
+            FROM range(CAST(date_trunc(?, CAST(? AS DATE)) AS TIMESTAMP),
+                       CAST(? AS DATE) + INTERVAL 1 DAY, {step}) AS t(p)
+        ), counts AS (
+            SELECT CAST(date_trunc(?, {day}) AS DATE) AS period, count(*) AS n
+            FROM "{table.name}" WHERE {day} BETWEEN ? AND ? GROUP BY period
+        )
+        SELECT period, coalesce(n, 0) FROM periods LEFT JOIN counts USING (period)
+        ORDER BY period
+        """,
+        [grain, start, end, grain, start, end],
+    ).fetchall()
+    return [(period, int(count)) for period, count in rows]

@@ -1,0 +1,153 @@
+"""Errors to HTTP, in one place: JSON problems (RFC 9457) for the API, pages for people.
+
+Pages: not signed in → redirect to /login; denied → 403 page naming what the role may
+not open; unknown → 404 page. API (/api/v1): the same as `application/problem+json`
+with 401, 403, 404, ... Messages are translated; nothing internal is ever shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from omnikpi.auth import ActionDenied, NotAuthenticated
+from omnikpi.errors import NotFound, OmnikpiError, PermissionDenied
+from omnikpi.i18n import Locale, t
+from omnikpi.web.rendering import render
+from omnikpi.web.security import CsrfFailed, is_api_request, request_locale
+from omnikpi.web.view_params import InvalidViewParam
+from omnikpi.web.warehouse_access import WarehouseBusy
+
+logger = logging.getLogger("omnikpi.web")
+
+#: Codes of the problems the app returns, with their HTTP status.
+PROBLEM_STATUS = {
+    "bad_request": 400,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "unprocessable": 422,
+    "internal": 500,
+    "unavailable": 503,
+}
+_CODE_BY_STATUS = {status: code for code, status in PROBLEM_STATUS.items()}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error as users see it: a code (the title's key), a translated detail, and the
+    error's own message as a technical note where it helps (never for unexpected errors)."""
+
+    status: int
+    code: str
+    detail: str
+    note: str | None = None
+
+
+def describe(exc: OmnikpiError, locale: Locale) -> Problem:
+    """The translated problem for one of our errors."""
+    if isinstance(exc, ActionDenied):
+        detail = t(
+            "errors.forbidden.action",
+            locale,
+            role=t(f"roles.{exc.role.role}", locale),
+            action=t(f"actions.{exc.action}", locale),
+        )
+        return Problem(403, "forbidden", detail)
+    if isinstance(exc, CsrfFailed):
+        return Problem(403, "forbidden", t("errors.csrf", locale))
+    if isinstance(exc, PermissionDenied):
+        return Problem(403, "forbidden", t("errors.forbidden.message", locale))
+    if isinstance(exc, NotAuthenticated):
+        return Problem(401, "unauthenticated", t("errors.unauthenticated.message", locale))
+    if isinstance(exc, InvalidViewParam):
+        detail = t(
+            "errors.bad_param", locale, param=exc.param, value=exc.value, allowed=exc.allowed
+        )
+        return Problem(400, "bad_request", detail)
+    if isinstance(exc, WarehouseBusy):
+        return Problem(503, "unavailable", t("errors.unavailable.message", locale))
+    code = "not_found" if isinstance(exc, NotFound) else _CODE_BY_STATUS.get(exc.http_status)
+    code = code or "bad_request"
+    return Problem(exc.http_status, code, t(f"errors.{code}.message", locale), str(exc))
+
+
+def problem_response(request: Request, problem: Problem, locale: Locale) -> Response:
+    """A JSON problem, or the error page, for `problem`."""
+    if is_api_request(request):
+        headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+        body = {
+            "type": "about:blank",
+            "title": t(f"errors.{problem.code}.title", locale),
+            "status": problem.status,
+            "detail": problem.detail,
+            "code": problem.code,
+        }
+        if problem.note:
+            body["note"] = problem.note
+        return JSONResponse(
+            body, status_code=problem.status, headers=headers, media_type="application/problem+json"
+        )
+    return render(
+        request,
+        "error.html",
+        {"problem": problem, "title": t(f"errors.{problem.code}.title", locale)},
+        status_code=problem.status,
+        locale=locale,
+    )
+
+
+def _sign_in_redirect(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
+
+async def handle_omnikpi_error(request: Request, exc: Exception) -> Response:
+    """OmnikpiError → problem; a page without sign-in → the login form."""
+    assert isinstance(exc, OmnikpiError)
+    if isinstance(exc, NotAuthenticated) and not is_api_request(request):
+        return _sign_in_redirect(request)
+    locale = request_locale(request)
+    return problem_response(request, describe(exc, locale), locale)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    """Unknown path (404), wrong method (405) and other HTTP errors."""
+    assert isinstance(exc, StarletteHTTPException)
+    locale = request_locale(request)
+    code = _CODE_BY_STATUS.get(exc.status_code, "bad_request")
+    key = f"errors.{code}.message"
+    return problem_response(request, Problem(exc.status_code, code, t(key, locale)), locale)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    """Malformed parameters or bodies: which field, and what is wrong with it."""
+    assert isinstance(exc, RequestValidationError)
+    locale = request_locale(request)
+    fields = ", ".join(".".join(str(part) for part in error["loc"]) for error in exc.errors())
+    detail = t("errors.invalid_fields", locale, fields=fields)
+    return problem_response(request, Problem(422, "unprocessable", detail), locale)
+
+
+async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
+    """Anything else: logged in full, shown as a plain 500 with nothing internal."""
+    logger.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    locale = request_locale(request)
+    return problem_response(
+        request, Problem(500, "internal", t("errors.internal.message", locale)), locale
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers above on `app`."""
+    app.add_exception_handler(OmnikpiError, handle_omnikpi_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(Exception, handle_unexpected_error)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import re
 from pathlib import Path
 from typing import IO, cast
 
@@ -23,6 +24,7 @@ DUCKDB_ENCODINGS = {
 }
 _ALIASES = {"iso8859-1": "latin-1", "euc_kr": "cp949", "ms949": "cp949", "uhc": "cp949"}
 _SAMPLE_BYTES = 1 << 20
+_HANGUL_RUN = re.compile("[\uac00-\ud7a3]+")
 _CHUNK_BYTES = 1 << 22
 
 
@@ -52,13 +54,29 @@ def detect_encoding(path: Path) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    for candidate in ("utf-8", "cp949"):
-        try:
-            codecs.getincrementaldecoder(candidate)().decode(sample, final=False)
-        except UnicodeDecodeError:
-            continue
-        return candidate
-    return "latin-1"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    try:
+        text = codecs.getincrementaldecoder("cp949")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp949" if looks_korean(text) else "latin-1"
+
+
+def looks_korean(text: str) -> bool:
+    """Whether text decoded as CP949 reads as Korean rather than misread Latin-1.
+
+    Latin-1 accents followed by a letter also decode as CP949, but into isolated
+    syllables; Korean words are runs of two or more Hangul syllables.
+    """
+    runs = _HANGUL_RUN.findall(text)
+    syllables = sum(len(run) for run in runs)
+    in_words = sum(len(run) for run in runs if len(run) > 1)
+    return syllables > 0 and in_words >= 0.6 * syllables
 
 
 def readable_by_duckdb(path: Path, encoding: str, workdir: Path) -> tuple[Path, str]:

@@ -26,6 +26,8 @@ SQL_TYPES = {
     "money": "DECIMAL(18,2)",
 }
 _NUMERIC = ("int", "float", "money")
+#: Columns a preset view adds to send a row it cannot map to quarantine with its own reason.
+FLAG_COLUMNS = ("_problem", "_problem_column", "_problem_value")
 _OFFSET_PATTERN = r"\d[T ]\d.*(Z|[+-]\d{2}(:?\d{2})?)$"
 
 
@@ -75,6 +77,7 @@ class StagePlan:
     sql: str
     params: dict[str, object]
     columns: tuple[ColumnPlan, ...]
+    flagged: bool = False
 
     def plan(self, name: str) -> ColumnPlan:
         return next(p for p in self.columns if p.column.name == name)
@@ -107,7 +110,10 @@ def plan_stage(
         if plan.text is not None:
             middle.append(f"{plan.text} AS {ident(plan.text_name)}")
         plans.append(plan)
-    outer = ["_source", "_row"]
+    flagged = all(c in source.columns for c in FLAG_COLUMNS)
+    if flagged:
+        inner += [f"s.{ident(c)}" for c in FLAG_COLUMNS]
+    outer = ["_source", "_row", *(FLAG_COLUMNS if flagged else ())]
     outer += [f"{p.value} AS {ident(p.column.name)}" for p in plans]
     outer += [ident(p.raw_name) for p in plans if p.raw is not None]
     outer += [ident(p.text_name) for p in plans if p.text is not None]
@@ -118,7 +124,7 @@ def plan_stage(
         f"FROM (SELECT {', '.join(middle)} FROM (SELECT {', '.join(inner)} "
         f"FROM {ident(source.relation)} s{filter_sql}))"
     )
-    return StagePlan(table, relation, sql, params.values, tuple(plans))
+    return StagePlan(table, relation, sql, params.used_in(sql), tuple(plans), flagged)
 
 
 def source_column_sql(name: str, source: SourceTable, where: str) -> tuple[str, str]:
@@ -267,7 +273,9 @@ def _convert_time(
         if any(zoned) and not all(zoned):
             raise ConfigError(f"{where}.format: list formats either all with %z or all without")
         text = f"CAST({x} AS VARCHAR)" if typed else x
-        parsed = f"try_strptime({text}, {params.add(list(formats))})"
+        # One try_strptime per format: DuckDB 1.5 accepts 2024-02-30 when given a list with %z
+        tries = [f"try_strptime({text}, {params.add(fmt)})" for fmt in formats]
+        parsed = tries[0] if len(tries) == 1 else f"coalesce({', '.join(tries)})"
         if is_date:
             return f"CAST({parsed} AS DATE)", reason
         return (parsed if all(zoned) else f"timezone({zone}, {parsed})"), reason

@@ -71,8 +71,13 @@ def ensure_ingest_tables(warehouse: Warehouse) -> None:
     warehouse.create_tables(INGEST_TABLES)
 
 
-def upsert(con: duckdb.DuckDBPyConnection, table: Table, good: str) -> TableLoad:
-    """Insert new rows and replace changed ones (same key, other values) from `good`."""
+def upsert(
+    con: duckdb.DuckDBPyConnection, table: Table, good: str, *, keep_existing: bool = False
+) -> TableLoad:
+    """Insert new rows and replace changed ones (same key, other values) from `good`.
+
+    With `keep_existing`, rows whose key is already in the warehouse are left as they are.
+    """
     target = f"main.{ident(table.name)}"
     columns = idents(table.column_names)
     time = table.time_column
@@ -92,7 +97,8 @@ def upsert(con: duckdb.DuckDBPyConnection, table: Table, good: str) -> TableLoad
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {ident(changed)} AS SELECT {select}, "
         f"w.{ident(keys[0])} IS NOT NULL AS _existing FROM {ident(good)} g "
-        f"LEFT JOIN {target} w ON {on} WHERE w.{ident(keys[0])} IS NULL OR NOT ({same})"
+        f"LEFT JOIN {target} w ON {on} WHERE w.{ident(keys[0])} IS NULL"
+        + ("" if keep_existing else f" OR NOT ({same})")
     )
     total = _scalar(con, f"SELECT count(*) FROM {ident(good)}")
     updated = _scalar(con, f"SELECT count(*) FROM {ident(changed)} WHERE _existing")

@@ -57,7 +57,13 @@ class ReadOptions(_Strict):
     header: bool = True
     columns: tuple[str, ...] | None = Field(None, description="Column names for headerless files.")
     skip_rows: int = Field(0, ge=0)
-    sheet: str | None = Field(None, description="XLSX sheet (default: the first).")
+    sheet: str | None = Field(None, description='XLSX sheet (default: the first; "*": all).')
+    rename: dict[str, str] = Field(
+        default_factory=dict, description="Old header → name to use, where the old one appears."
+    )
+    fill_missing: tuple[str, ...] = Field(
+        (), description="Columns some exports leave out; read as empty when absent."
+    )
 
 
 class SourceSpec(ReadOptions):
@@ -112,6 +118,7 @@ class TableMapping(_Strict):
     source: str | None = None
     filter: FilterSpec | None = None
     duplicates: Literal["reject", "first", "last"] = "reject"
+    existing: Literal["update", "keep"] = "update"
     columns: dict[str, Annotated[ColumnSpec, BeforeValidator(_column_shorthand)]]
 
 

@@ -25,6 +25,7 @@ from omnikpi.ingest.load import (
     record_load,
     upsert,
 )
+from omnikpi.ingest.macros import create_macros
 from omnikpi.ingest.mapping import Mapping, PresetMapping
 from omnikpi.ingest.quarantine import Problem, problem_rows, replace_quarantine, sample_problems
 from omnikpi.ingest.readers import SourceTable, source_table
@@ -117,7 +118,7 @@ def run_load(
         if summary.error_rate > options.max_error_rate and not options.dry_run:
             summary = replace(summary, status="rejected")
         if not options.dry_run:
-            summary = _commit(warehouse, validated, sources, summary, now, started)
+            summary = _commit(warehouse, mapping, validated, sources, summary, now, started)
     finally:
         _drop_temporary(con)
     duration = time.perf_counter() - started
@@ -135,6 +136,8 @@ def _validate(
 ) -> list[ValidatedTable]:
     con = warehouse.raw
     views = mapping.views if isinstance(mapping, PresetMapping) else {}
+    if views:
+        create_macros(con)
     for name, sql in views.items():
         con.execute(f"CREATE OR REPLACE TEMP VIEW {ident('_view_' + name)} AS {sql}")
     context = Context(
@@ -165,6 +168,7 @@ def _validate(
 
 def _commit(
     warehouse: Warehouse,
+    mapping: Mapping,
     validated: list[ValidatedTable],
     sources: dict[str, SourceTable],
     summary: LoadSummary,
@@ -178,7 +182,8 @@ def _commit(
     with warehouse.transaction():
         if summary.status == "loaded":
             for v in validated:
-                loaded = upsert(con, v.table, v.good)
+                keep = mapping.tables[v.table.name].existing == "keep"
+                loaded = upsert(con, v.table, v.good, keep_existing=keep)
                 tables[v.table.name] = replace(loaded, quarantined=v.problem_rows, merged=v.merged)
         replace_quarantine(con, summary.batch_id, source_names, list(tables), now)
         record_load(

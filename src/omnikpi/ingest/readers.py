@@ -85,6 +85,7 @@ def read_files(
             raise ConfigError(f"{path}: no such file")
         part = f"{relation}_{index}"
         _read_file(con, part, path, options, workdir)
+        _adjust_columns(con, part, options)
         columns = describe(con, part)
         if first_columns is not None and set(columns) != set(first_columns):
             missing = sorted(set(first_columns) - set(columns))
@@ -98,6 +99,18 @@ def read_files(
     union = " UNION ALL BY NAME ".join(f"SELECT * FROM {ident(p)}" for p in parts)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(relation)} AS {union}")
     return source_table(con, name, relation, paths)
+
+
+def _adjust_columns(con: duckdb.DuckDBPyConnection, table: str, options: ReadOptions) -> None:
+    """Apply `read.rename` where the old names appear, and add `read.fill_missing` columns."""
+    present = describe(con, table)
+    for old, new in options.rename.items():
+        if old in present and new not in present:
+            con.execute(f"ALTER TABLE {ident(table)} RENAME COLUMN {ident(old)} TO {ident(new)}")
+    present = describe(con, table)
+    for name in options.fill_missing:
+        if name not in present:
+            con.execute(f"ALTER TABLE {ident(table)} ADD COLUMN {ident(name)} VARCHAR")
 
 
 def read_arrow(
@@ -147,7 +160,7 @@ def _read_file(
 ) -> None:
     fmt = file_format(path, options)
     if fmt == "xlsx":
-        _load_batches(con, table, path.name, _xlsx_batches(path, options))
+        _load_batches(con, table, path.name, _xlsx_batches(path, options), label_column=True)
         return
     params = Params()
     if fmt == "csv" and options.delimiter == "whitespace":
@@ -233,15 +246,26 @@ def _load_batches(
     table: str,
     label: str,
     batches: Iterable[pa.Table | pa.RecordBatch],
+    label_column: bool = False,
 ) -> None:
+    """Append batches to a temporary table; a `_source` column in a batch names its part."""
     first = True
     start = 1
     view = f"{table}_batch"
+    part = None
     for batch in batches:
         rows = batch.num_rows
         arrow = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        if label_column and "_source" in arrow.column_names:
+            name = arrow.column("_source")[0].as_py() if rows else part
+            start = 1 if name != part else start
+            part = name
+            arrow = arrow.drop_columns(["_source"])
+            labels = pa.array([f"{label}:{part}"] * rows, pa.string())
+        else:
+            labels = pa.array([label] * rows, pa.string())
         arrow = arrow.add_column(0, "_row", pa.array(range(start, start + rows), pa.int64()))
-        arrow = arrow.add_column(0, "_source", pa.array([label] * rows, pa.string()))
+        arrow = arrow.add_column(0, "_source", labels)
         con.register(view, arrow)
         try:
             if first:
@@ -257,7 +281,7 @@ def _load_batches(
 
 
 def _xlsx_batches(path: Path, options: ReadOptions) -> Iterator[pa.Table]:
-    """Rows of one worksheet as text columns, in batches (dates as ISO text)."""
+    """Rows of one worksheet (or of all, for sheet "*") as text columns, in batches."""
     import openpyxl  # imported here: only spreadsheets need it
 
     try:
@@ -265,29 +289,40 @@ def _xlsx_batches(path: Path, options: ReadOptions) -> Iterator[pa.Table]:
     except Exception as exc:  # openpyxl raises zipfile/KeyError/ValueError variants
         raise DataError(f"{path.name}: cannot be read as xlsx ({exc})") from None
     try:
-        if options.sheet and options.sheet not in book.sheetnames:
+        if options.sheet and options.sheet != "*" and options.sheet not in book.sheetnames:
             raise ConfigError(
                 f'{path.name}: no sheet "{options.sheet}" (sheets: {", ".join(book.sheetnames)})'
             )
-        sheet = book[options.sheet] if options.sheet else book.worksheets[0]
-        rows = sheet.iter_rows(min_row=options.skip_rows + 1, values_only=True)
-        names = list(options.columns or [])
-        if options.header:
-            header = [_cell_text(v) or f"column{i}" for i, v in enumerate(next(rows, ()))]
-            names = names or header
-        chunk: list[tuple[Any, ...]] = []
-        for row in rows:
-            if not names:
-                names = [f"column{i}" for i in range(len(row))]
-            if any(value is not None for value in row):
-                chunk.append(row)
-            if len(chunk) >= _XLSX_BATCH_ROWS:
-                yield _text_table(names, chunk)
-                chunk = []
-        if chunk or names:
-            yield _text_table(names, chunk)
+        if options.sheet == "*":
+            sheets = list(book.worksheets)
+        else:
+            sheets = [book[options.sheet] if options.sheet else book.worksheets[0]]
+        for sheet in sheets:
+            for table in _sheet_batches(sheet, options):
+                if len(sheets) > 1:
+                    table = table.append_column("_source", pa.array([sheet.title] * table.num_rows))
+                yield table
     finally:
         book.close()
+
+
+def _sheet_batches(sheet: Any, options: ReadOptions) -> Iterator[pa.Table]:
+    rows = sheet.iter_rows(min_row=options.skip_rows + 1, values_only=True)
+    names = list(options.columns or [])
+    if options.header:
+        header = [_cell_text(v) or f"column{i}" for i, v in enumerate(next(rows, ()))]
+        names = names or header
+    chunk: list[tuple[Any, ...]] = []
+    for row in rows:
+        if not names:
+            names = [f"column{i}" for i in range(len(row))]
+        if any(value is not None for value in row):
+            chunk.append(row)
+        if len(chunk) >= _XLSX_BATCH_ROWS:
+            yield _text_table(names, chunk)
+            chunk = []
+    if chunk or names:
+        yield _text_table(names, chunk)
 
 
 def _text_table(names: list[str], rows: list[tuple[Any, ...]]) -> pa.Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,3 +36,8 @@ class Params:
         name = f"p{len(self.values)}"
         self.values[name] = value
         return f"${name}"
+
+    def used_in(self, sql: str) -> dict[str, Any]:
+        """The parameters `sql` refers to (DuckDB rejects unused ones)."""
+        used = set(re.findall(r"\$(p\d+)\b", sql))
+        return {name: value for name, value in self.values.items() if name in used}

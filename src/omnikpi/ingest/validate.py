@@ -135,6 +135,8 @@ def validate_stage(
 ) -> ValidatedTable:
     """Run every check on one staged table; its referenced tables must be validated first."""
     table = stage.table
+    if stage.flagged:
+        _check_flags(con, stage)
     for plan in stage.columns:
         _check_column(con, stage, plan)
     for rule in ROW_RULES:
@@ -169,6 +171,7 @@ def _insert_problems(
         f"INSERT INTO {PROBLEMS} SELECT {params.add(stage.table.name)}, s.rowid, s._source, "
         f"s._row, {params.add(column_label)}, CAST({value_sql} AS VARCHAR), {reason_sql} "
         f"FROM {ident(stage.relation)} s{extra_from} WHERE ({condition}) "
+        f"{'AND s._problem IS NULL ' if stage.flagged else ''}"
         f"AND s.rowid NOT IN (SELECT stage_row FROM {PROBLEMS} "
         f"WHERE table_name = {params.add(stage.table.name)} AND column_name = "
         f"{params.add(column_label)})"
@@ -181,6 +184,16 @@ def _shown(stage: StagePlan, column: str) -> tuple[str, str]:
     plan = stage.plan(column)
     value = f"s.{ident(plan.raw_name)}" if plan.raw is not None else f"s.{ident(column)}"
     return plan.label, value
+
+
+def _check_flags(con: duckdb.DuckDBPyConnection, stage: StagePlan) -> None:
+    """Rows a preset view flagged with `_problem` (e.g. a cancellation with no sale)."""
+    con.execute(
+        f"INSERT INTO {PROBLEMS} SELECT $t, rowid, _source, _row, _problem_column, "
+        f"CAST(_problem_value AS VARCHAR), _problem FROM {ident(stage.relation)} "
+        "WHERE _problem IS NOT NULL",
+        {"t": stage.table.name},
+    )
 
 
 def _check_column(con: duckdb.DuckDBPyConnection, stage: StagePlan, plan: ColumnPlan) -> None:

@@ -69,9 +69,19 @@ _GA4_VALUE = '{"string_value":"VARCHAR","int_value":"VARCHAR","float_value":"VAR
     '"double_value":"VARCHAR"}'
 )
 _GA4_ITEM_FIELDS = (
-    "item_id item_name item_brand item_variant item_category item_category2 price quantity "
-    "item_revenue coupon promotion_id promotion_name"
-).split()
+    "item_id",
+    "item_name",
+    "item_brand",
+    "item_variant",
+    "item_category",
+    "item_category2",
+    "price",
+    "quantity",
+    "item_revenue",
+    "coupon",
+    "promotion_id",
+    "promotion_name",
+)
 _GA4_ITEM = "{" + ",".join(f'"{name}":"VARCHAR"' for name in _GA4_ITEM_FIELDS) + "}"
 
 #: GA4 BigQuery export helpers. Nested records are read through JSON with a fixed shape,

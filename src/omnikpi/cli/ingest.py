@@ -238,3 +238,27 @@ def status(
         console.print("No loads yet (run `omnikpi ingest --mapping MAP.yaml FILE`).")
     quarantine_columns = ["source", "table_name", "column_name", "rows", "first_row", "reason"]
     render_rows(problems, quarantine_columns, "table", title="Quarantine")
+
+
+@app.command("collector")
+def collector(
+    warehouse: Path | None = WarehouseOption,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8001, "--port", min=1, max=65535, help="Port to listen on."),
+    spool: Path | None = typer.Option(
+        None, "--spool", help="Folder of the durable event log (default: beside the warehouse)."
+    ),
+    flush_seconds: float = typer.Option(
+        5.0, "--flush-seconds", min=0.1, help="How often events are loaded into the warehouse."
+    ),
+) -> None:
+    """Receive web and app events on POST /collect and load them into the warehouse."""
+    from omnikpi.ingest import run_collector
+
+    settings = load_settings(warehouse)
+    console.print(
+        f"Collecting events on http://{host}:{port}/collect into {settings.warehouse} "
+        "(Ctrl+C to stop)",
+        markup=False,
+    )
+    run_collector(settings, host=host, port=port, spool=spool, flush_seconds=flush_seconds)

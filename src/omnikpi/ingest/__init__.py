@@ -5,6 +5,13 @@ canonical table as the mapping says, validate (bad rows to quarantine), then ups
 one transaction and record the batch in load_log.
 """
 
+from omnikpi.ingest.collector import (
+    Collector,
+    CollectorLimits,
+    create_collector_app,
+    run_collector,
+)
+from omnikpi.ingest.events import BatchRejected, CollectedEvent
 from omnikpi.ingest.files import assign_files, ingest_files, ingest_preset
 from omnikpi.ingest.infer import infer_mapping
 from omnikpi.ingest.load import INGEST_TABLES, LOAD_LOG, TableLoad, after_load
@@ -19,6 +26,10 @@ __all__ = [
     "INGEST_TABLES",
     "LOAD_LOG",
     "QUARANTINE",
+    "BatchRejected",
+    "CollectedEvent",
+    "Collector",
+    "CollectorLimits",
     "LoadOptions",
     "LoadSummary",
     "Mapping",
@@ -26,6 +37,7 @@ __all__ = [
     "TableLoad",
     "after_load",
     "assign_files",
+    "create_collector_app",
     "infer_mapping",
     "ingest_files",
     "ingest_postgres",
@@ -36,4 +48,5 @@ __all__ = [
     "preset_names",
     "quarantine_counts",
     "recent_loads",
+    "run_collector",
 ]

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from omnikpi.errors import ConfigError
 from omnikpi.model import TABLES, Column, Table
@@ -30,6 +38,11 @@ class _Strict(BaseModel):
 
 def _column_shorthand(value: Any) -> Any:
     """`placed_at: InvoiceDate` is short for `placed_at: {column: InvoiceDate}`."""
+    if isinstance(value, bool | int | float):
+        raise ValueError(
+            f"YAML read this column name as {value!r}; put the name in quotes "
+            '(e.g. "No" or "2024"), or write {value: ...} for a constant'
+        )
     return {"column": value} if isinstance(value, str) else value
 
 
@@ -144,6 +157,8 @@ class NumberFormat(_Strict):
 class Mapping(_Strict):
     """A user's mapping file."""
 
+    _origin: str = PrivateAttr("mapping")
+
     version: Literal[1] = 1
     name: str | None = None
     description: str | None = None
@@ -153,6 +168,11 @@ class Mapping(_Strict):
     numbers: NumberFormat = NumberFormat()
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     tables: dict[str, TableMapping] = Field(..., min_length=1)
+
+    @property
+    def origin(self) -> str:
+        """Where the mapping came from (its file name), for messages."""
+        return self._origin
 
 
 class PresetMapping(Mapping):
@@ -203,9 +223,12 @@ def _validate(model: type[M], document: Any, origin: str) -> M:
     if not isinstance(document, dict):
         raise ConfigError(f"{origin}: a mapping is a YAML document with a tables: section")
     try:
-        return model.model_validate(document)
+        parsed = model.model_validate(document)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, origin, model)) from None
+    if isinstance(parsed, Mapping):
+        parsed._origin = origin
+    return parsed
 
 
 def _describe(exc: ValidationError, origin: str, model: type[BaseModel]) -> str:

@@ -144,7 +144,7 @@ def _validate(
         mapping=mapping,
         time_zone=warehouse.time_zone,
         hash_key=options.hash_key,
-        origin=mapping.name or "mapping",
+        origin=mapping.origin,
     )
     create_problems(con)
     validated: list[ValidatedTable] = []

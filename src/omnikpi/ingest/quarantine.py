@@ -57,10 +57,15 @@ class Problem:
 
 
 def sample_problems(con: duckdb.DuckDBPyConnection, limit: int) -> list[Problem]:
-    """The first problems of this load, in source order."""
+    """The first problems of this load in source order, each source value once.
+
+    A bad cell that feeds two tables (say a date for orders and customers) is quarantined
+    for both, but shown once.
+    """
     rows = con.execute(
-        f"SELECT source, row_number, table_name, column_name, value, reason FROM {PROBLEMS} "
-        "ORDER BY source, row_number, table_name, column_name LIMIT $n",
+        "SELECT source, row_number, min(table_name), column_name, value, reason "
+        f"FROM {PROBLEMS} GROUP BY source, row_number, column_name, value, reason "
+        "ORDER BY source, row_number, column_name LIMIT $n",
         {"n": limit},
     ).fetchall()
     return [Problem(str(r[0]), int(r[1]), str(r[2]), str(r[3]), r[4], str(r[5])) for r in rows]

@@ -300,27 +300,36 @@ def _check_references(
     references: References,
     batch_tables: Sequence[str],
 ) -> None:
+    """Keys must exist; rows with other problems are not checked (they do not load)."""
+    clean = f"s.rowid NOT IN (SELECT stage_row FROM {PROBLEMS} WHERE table_name = {{table}})"
     for column in stage.table.foreign_keys:
         if references == "required" and column.nullable:
             continue
         assert column.references is not None
         target, key = column.references.split(".")
-        candidates = [f"SELECT {ident(key)} FROM main.{ident(target)} WHERE {ident(key)} NOT NULL"]
-        if target in batch_tables:
-            candidates.append(f"SELECT {ident(key)} FROM {ident(good_relation(target))}")
-        params = Params()
-        label, value = _shown(stage, column.name)
-        reason = f"is not a known {target}.{key} (load {target} first, or in the same batch)"
         name = f"s.{ident(column.name)}"
-        _insert_problems(
-            con,
-            stage,
-            label,
-            value,
-            params.add(reason),
-            f"{name} IS NOT NULL AND {name} NOT IN ({' UNION ALL '.join(candidates)})",
-            params,
+        label, value = _shown(stage, column.name)
+        known = [f"SELECT {ident(key)} FROM main.{ident(target)} WHERE {ident(key)} NOT NULL"]
+        if target in batch_tables:
+            known.append(f"SELECT {ident(key)} FROM {ident(good_relation(target))}")
+            params = Params()
+            quarantined = (
+                f"SELECT {ident(key)} FROM {ident(f'_stage_{target}')} WHERE rowid IN "
+                f"(SELECT stage_row FROM {PROBLEMS} WHERE table_name = {params.add(target)})"
+            )
+            reason = f"refers to a {target} row that is quarantined itself (see its problem)"
+            condition = (
+                f"{name} IN ({quarantined}) AND {name} NOT IN ({' UNION ALL '.join(known)}) AND "
+                + clean.format(table=params.add(stage.table.name))
+            )
+            _insert_problems(con, stage, label, value, params.add(reason), condition, params)
+        params = Params()
+        reason = f"is not a known {target}.{key} (load {target} first, or in the same batch)"
+        condition = (
+            f"{name} IS NOT NULL AND {name} NOT IN ({' UNION ALL '.join(known)}) AND "
+            + clean.format(table=params.add(stage.table.name))
         )
+        _insert_problems(con, stage, label, value, params.add(reason), condition, params)
 
 
 def _check_cross(
@@ -342,13 +351,17 @@ def _check_cross(
     params = Params()
     label, value = _shown(stage, rule.column)
     reason = f"is before {rule.target}.{rule.target_column} of its {rule.via}"
+    clean = (
+        f"s.rowid NOT IN (SELECT stage_row FROM {PROBLEMS} "
+        f"WHERE table_name = {params.add(stage.table.name)})"
+    )
     _insert_problems(
         con,
         stage,
         label,
         value,
         params.add(reason),
-        f"s.{ident(rule.column)} < t.{ident(rule.target_column)}",
+        f"s.{ident(rule.column)} < t.{ident(rule.target_column)} AND {clean}",
         params,
         extra_from=f" JOIN ({current}) t ON t.{ident(key)} = s.{ident(rule.via)}",
     )

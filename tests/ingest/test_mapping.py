@@ -104,7 +104,7 @@ def test_constants_and_value_maps_must_use_allowed_values() -> None:
 
 def test_a_column_takes_a_source_column_or_a_constant_not_both() -> None:
     both = {"column": "Channel", "value": "web"}
-    with pytest.raises(ConfigError, match="set exactly one of column .* or value"):
+    with pytest.raises(ConfigError, match=r"set exactly one of column .* or value"):
         parse_mapping(mapping(orders={"columns": dict(ORDERS, channel=both)}))
 
 
@@ -122,7 +122,7 @@ def test_formats_only_on_dates_and_hash_only_on_text() -> None:
 def test_bad_time_zone_is_named() -> None:
     document = mapping()
     document["dates"] = {"time_zone": "Europe/Londn"}
-    with pytest.raises(ConfigError, match='dates.time_zone: time zone "Europe/Londn" is not'):
+    with pytest.raises(ConfigError, match=r'dates\.time_zone: time zone "Europe/Londn" is not'):
         parse_mapping(document, origin="shop.yaml")
 
 

@@ -205,7 +205,7 @@ def test_files_with_other_columns_are_refused(
 
 def test_unknown_format_and_missing_file(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     odd = write(tmp_path / "orders.dbf", "x")
-    with pytest.raises(ConfigError, match="set read.format"):
+    with pytest.raises(ConfigError, match=r"set read\.format"):
         read(con, tmp_path, odd)
     with pytest.raises(ConfigError, match="no such file"):
         read(con, tmp_path, tmp_path / "missing.csv")

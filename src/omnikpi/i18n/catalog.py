@@ -78,8 +78,6 @@ def t(key: str, locale: Locale, /, **params: object) -> str:
             f'message "{key}" is missing from the {locale} catalog '
             f"(add it to omnikpi/i18n/messages/{locale}.yaml)"
         ) from None
-    if not params:
-        return template
     try:
         return template.format_map(params)
     except KeyError as exc:

@@ -1,8 +1,8 @@
 """What the warehouse holds and how fresh it is: the service behind the data status page.
 
-Pure reads over a Warehouse; the page and `GET /api/v1/status` both call it. The load log
-and quarantine tables come from ingestion; a warehouse without them (a fresh demo) simply
-has none to show.
+Pure reads over a Warehouse; the page and `GET /api/v1/status` both call it. Loads and
+quarantine come from ingestion's own status service (`omnikpi ingest status`); a warehouse
+that was never loaded by `omnikpi ingest` (a fresh demo) has none to show.
 """
 
 from __future__ import annotations
@@ -12,16 +12,27 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from omnikpi.errors import NotFound
+from omnikpi.ingest.load import LOAD_LOG
+from omnikpi.ingest.quarantine import QUARANTINE
+from omnikpi.ingest.status import quarantine_counts, recent_loads
 from omnikpi.model import TABLES, Table, TableKind
 from omnikpi.warehouse import Warehouse
 
-#: Tables written by ingestion (issue 5); read when present.
-LOAD_LOG_TABLE = "load_log"
-QUARANTINE_TABLE = "quarantine"
-#: How many of the latest loads the status shows.
+#: How many of the latest loads (and quarantine groups) the status shows.
 LOAD_LOG_LIMIT = 20
-#: Quarantined rows are counted by these columns where the table has them.
-_QUARANTINE_GROUPS = ("source", "table_name", "reason")
+#: Columns of `recent_loads` and `quarantine_counts` the status shows, in order.
+LOAD_COLUMNS = (
+    "started_at",
+    "source",
+    "status",
+    "rows_read",
+    "rows_loaded",
+    "rows_inserted",
+    "rows_updated",
+    "rows_quarantined",
+    "seconds",
+)
+QUARANTINE_COLUMNS = ("source", "table_name", "column_name", "problems", "rows", "reason")
 
 Cell = str | int | float | date | datetime | None
 
@@ -89,77 +100,45 @@ def _latest(warehouse: Warehouse, table: Table) -> date | datetime | None:
     return value if isinstance(value, date) else None
 
 
-def _column_types(warehouse: Warehouse, table: str) -> list[tuple[str, str]]:
-    rows = warehouse.raw.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = ? ORDER BY ordinal_position",
-        [table],
-    ).fetchall()
-    return [(str(name), str(kind)) for name, kind in rows]
-
-
-def _select_list(columns: list[tuple[str, str]]) -> str:
-    """Columns as Python can take them: instants as epoch microseconds, the rest as is."""
-    parts = []
-    for name, kind in columns:
-        quoted = '"' + name.replace('"', '""') + '"'
-        parts.append(f"epoch_us({quoted})" if kind.startswith("TIMESTAMP") else quoted)
-    return ", ".join(parts)
-
-
-def _convert(value: object, kind: str) -> Cell:
-    if value is None:
+def _instant(text: object, time_zone: str) -> datetime | None:
+    # `recent_loads` formats started_at as "%Y-%m-%d %H:%M:%S" in the connection's time zone
+    # (the warehouse's); it is turned back into an instant so pages can show it by locale.
+    if not isinstance(text, str):
         return None
-    if kind.startswith("TIMESTAMP") and isinstance(value, int):
-        return _from_epoch_us(value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float | str | date):
+    local = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(time_zone))
+    return local.astimezone(UTC)
+
+
+def _cell(value: object) -> Cell:
+    if value is None or isinstance(value, str | int | float | date):
         return value
     return str(value)
 
 
 def read_load_log(warehouse: Warehouse, limit: int = LOAD_LOG_LIMIT) -> TableExtract | None:
-    """The latest loads, newest first, if the warehouse has a load log."""
-    if LOAD_LOG_TABLE not in warehouse.table_set():
+    """The latest loads, newest first (from `omnikpi ingest status`); None: no load log."""
+    if LOAD_LOG.name not in warehouse.table_set():
         return None
-    columns = _column_types(warehouse, LOAD_LOG_TABLE)
-    ordering = next(
-        (name for name, kind in columns if kind.startswith(("TIMESTAMP", "DATE"))), None
+    loads = recent_loads(warehouse, limit)
+    rows = tuple(
+        tuple(
+            _instant(load[c], warehouse.time_zone) if c == "started_at" else _cell(load[c])
+            for c in LOAD_COLUMNS
+        )
+        for load in loads
     )
-    order = f'ORDER BY "{ordering}" DESC' if ordering else ""
-    rows = warehouse.raw.execute(
-        f"SELECT {_select_list(columns)} FROM {LOAD_LOG_TABLE} {order} LIMIT ?", [limit]
-    ).fetchall()
-    total = warehouse.raw.execute(f"SELECT count(*) FROM {LOAD_LOG_TABLE}").fetchone()
-    kinds = [kind for _, kind in columns]
-    return TableExtract(
-        columns=tuple(name for name, _ in columns),
-        rows=tuple(tuple(_convert(v, k) for v, k in zip(row, kinds, strict=True)) for row in rows),
-        total=int(total[0]) if total else 0,
-    )
+    total = warehouse.row_counts([LOAD_LOG.name]).get(LOAD_LOG.name, 0)
+    return TableExtract(columns=LOAD_COLUMNS, rows=rows, total=total)
 
 
-def read_quarantine(warehouse: Warehouse) -> TableExtract | None:
-    """Quarantined rows counted by source, table and reason, if the warehouse has any."""
-    if QUARANTINE_TABLE not in warehouse.table_set():
+def read_quarantine(warehouse: Warehouse, limit: int = LOAD_LOG_LIMIT) -> TableExtract | None:
+    """Quarantined values by source, table and column, most frequent first; None: none kept."""
+    if QUARANTINE.name not in warehouse.table_set():
         return None
-    present = {name for name, _ in _column_types(warehouse, QUARANTINE_TABLE)}
-    groups = [name for name in _QUARANTINE_GROUPS if name in present]
-    total = warehouse.raw.execute(f"SELECT count(*) FROM {QUARANTINE_TABLE}").fetchone()
-    rows: list[tuple[object, ...]] = []
-    if groups:
-        keys = ", ".join(f'"{name}"' for name in groups)
-        rows = warehouse.raw.execute(
-            f"SELECT {keys}, count(*) AS rows FROM {QUARANTINE_TABLE} "
-            f"GROUP BY {keys} ORDER BY rows DESC LIMIT ?",
-            [LOAD_LOG_LIMIT],
-        ).fetchall()
-    return TableExtract(
-        columns=(*groups, "rows"),
-        rows=tuple(tuple(_convert(v, "") for v in row) for row in rows),
-        total=int(total[0]) if total else 0,
-    )
+    counts = quarantine_counts(warehouse)
+    rows = tuple(tuple(_cell(group[c]) for c in QUARANTINE_COLUMNS) for group in counts[:limit])
+    total = sum(int(group["problems"]) for group in counts)
+    return TableExtract(columns=QUARANTINE_COLUMNS, rows=rows, total=total)
 
 
 def read_data_status(warehouse: Warehouse, today: date) -> DataStatus:

@@ -1,0 +1,102 @@
+"""The permission table: who may do what, and which KPI tiers each role sees."""
+
+from __future__ import annotations
+
+import pytest
+
+from omnikpi.auth import (
+    ALL_ROLES,
+    CUSTOMER_LEVEL_ACTIONS,
+    PERMISSIONS,
+    TIERS,
+    Action,
+    ActionDenied,
+    MemberRole,
+    Role,
+    UserRole,
+    allowed_actions,
+    check_allowed,
+    is_allowed,
+    may_see_kpi,
+    may_see_tier,
+    parse_role,
+    parse_scopes,
+)
+from omnikpi.errors import ConfigError, PermissionDenied
+
+CS_AGENT = UserRole(Role.MEMBER, MemberRole.CS_AGENT)
+
+
+def test_every_action_and_role_is_in_the_tables() -> None:
+    assert set(PERMISSIONS) == set(Action)
+    assert set(TIERS) == set(Role)
+
+
+def test_customer_level_data_is_for_analysts_and_admins_only() -> None:
+    for action in CUSTOMER_LEVEL_ACTIONS:
+        assert PERMISSIONS[action] == {Role.ANALYST, Role.ADMIN}
+    allowed = [role for role in ALL_ROLES if is_allowed(role, Action.VIEW_CUSTOMER_LEVEL)]
+    assert {str(role) for role in allowed} == {"analyst", "admin"}
+
+
+def test_only_admins_manage_users_and_only_members_have_my_kpis() -> None:
+    assert [str(r) for r in ALL_ROLES if is_allowed(r, Action.MANAGE_USERS)] == ["admin"]
+    members = [r for r in ALL_ROLES if is_allowed(r, Action.VIEW_MY_KPIS)]
+    assert members == [r for r in ALL_ROLES if r.role is Role.MEMBER]
+
+
+def test_denied_action_raises_a_permission_error_naming_role_and_action() -> None:
+    with pytest.raises(PermissionDenied, match='role "member:cs_agent" may not manage users'):
+        check_allowed(CS_AGENT, Action.MANAGE_USERS)
+    with pytest.raises(ActionDenied) as denied:
+        check_allowed(UserRole(Role.EXECUTIVE), Action.VIEW_CUSTOMER_LEVEL)
+    assert denied.value.action is Action.VIEW_CUSTOMER_LEVEL
+
+
+def test_token_scopes_narrow_but_never_widen_a_role() -> None:
+    analyst = UserRole(Role.ANALYST)
+    scopes = frozenset({Action.VIEW_DATA_STATUS, Action.MANAGE_USERS})
+    assert is_allowed(analyst, Action.VIEW_DATA_STATUS, scopes)
+    assert not is_allowed(analyst, Action.READ_PROFILE, scopes)  # role may, token may not
+    assert not is_allowed(analyst, Action.MANAGE_USERS, scopes)  # token says so, role may not
+
+
+def test_allowed_actions_follow_the_table() -> None:
+    lead = UserRole(Role.TEAM_LEAD)
+    assert allowed_actions(lead) == tuple(a for a in Action if Role.TEAM_LEAD in PERMISSIONS[a])
+
+
+@pytest.mark.parametrize(
+    ("role", "tier", "expected"),
+    [
+        ("executive", "cxo", True),
+        ("executive", "member:logistics", True),
+        ("team_lead", "lead", True),
+        ("bu_user", "lead", True),
+        ("bu_user", "member:cs_agent", False),
+        ("member:cs_agent", "member:cs_agent", True),
+        ("member:cs_agent", "member:logistics", False),
+        ("member:cs_agent", "lead", False),
+        ("member:cs_agent", "cxo", True),
+        ("analyst", "member:crm_loyalty", True),
+    ],
+)
+def test_tiers(role: str, tier: str, expected: bool) -> None:
+    assert may_see_tier(parse_role(role), tier) is expected
+
+
+def test_untagged_kpis_are_open_and_tagged_need_one_visible_tier() -> None:
+    assert may_see_kpi(CS_AGENT, [])
+    assert may_see_kpi(CS_AGENT, ["lead", "member:cs_agent"])
+    assert not may_see_kpi(CS_AGENT, ["lead", "member:logistics"])
+
+
+def test_scopes_are_parsed_from_action_names() -> None:
+    assert parse_scopes(["read_profile", " view_data_status"]) == {
+        Action.READ_PROFILE,
+        Action.VIEW_DATA_STATUS,
+    }
+    with pytest.raises(ConfigError, match='"everything" is not a token scope'):
+        parse_scopes(["everything"])
+    with pytest.raises(ConfigError, match="at least one scope"):
+        parse_scopes([])

@@ -1,0 +1,101 @@
+"""`omnikpi users` and the demo's logins, as an administrator runs them."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from omnikpi.auth import AppStateStore, app_state_path, authenticate, authenticate_token
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("OMNIKPI_APP_STATE", raising=False)
+    return tmp_path / "shop.duckdb"
+
+
+def add(warehouse: Path, monkeypatch: pytest.MonkeyPatch, *args: str, password: str) -> int:
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    return run_cli("users", "add", *args, "--password-stdin", "--warehouse", str(warehouse))
+
+
+def test_add_list_set_role_disable(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        add(warehouse, monkeypatch, "mina", "--role", "member:cs_agent", password="s3cret-pw") == 0
+    )
+    assert "Added mina (member:cs_agent)." in capsys.readouterr().out
+    store = AppStateStore.open(app_state_path(warehouse))
+    assert authenticate(store, "mina", "s3cret-pw") is not None
+
+    assert run_cli("users", "set-role", "mina", "team_lead", "--warehouse", str(warehouse)) == 0
+    assert run_cli("users", "disable", "mina", "--warehouse", str(warehouse)) == 0
+    capsys.readouterr()
+    assert run_cli("users", "list", "--format", "json", "--warehouse", str(warehouse)) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert (listed["username"], listed["role"], listed["active"]) == ("mina", "team_lead", False)
+    assert authenticate(store, "mina", "s3cret-pw") is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["users", "add", "x", "--role", "boss"], '"boss" is not a role (choose one of: admin,'),
+        (["users", "add", "x", "--role", "member"], "member:cs_agent, member:performance_marketer"),
+        (["users", "set-role", "x", "ceo"], '"ceo" is not a role'),
+        (["users", "disable", "ghost"], 'no user "ghost"'),
+        (["users", "token", "ghost", "--name", "n", "--scope", "nope"], '"nope" is not a token'),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    warehouse: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(*args, "--warehouse", str(warehouse)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: ")
+    assert message in err
+    assert "\n" not in err
+
+
+def test_short_password_is_refused(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add(warehouse, monkeypatch, "jun", "--role", "analyst", password="demo") == 2
+    assert "use at least 8" in capsys.readouterr().err
+
+
+def test_token_is_printed_once_and_works(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add(warehouse, monkeypatch, "bot", "--role", "analyst", password="long enough")
+    capsys.readouterr()
+    code = run_cli(
+        "users", "token", "bot", "--name", "BI", "--scope", "view_data_status",
+        "--warehouse", str(warehouse),
+    )  # fmt: skip
+    assert code == 0
+    secret = capsys.readouterr().out.strip().splitlines()[-1]
+    found = authenticate_token(AppStateStore.open(app_state_path(warehouse)), secret)
+    assert found is not None
+    assert [s.value for s in found[1]] == ["view_data_status"]
+
+
+def test_demo_prints_the_logins_and_creates_them(
+    warehouse: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli(
+        "demo", "--customers", "300", "--days", "60", "--end", "2025-06-30",
+        "--warehouse", str(warehouse), "--no-serve",
+    )  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "sign in as one of these demo users" in out
+    for username in ("executive", "lead", "analyst", "admin", "bu_user", "member_crm_loyalty"):
+        assert username in out
+    store = AppStateStore.open(app_state_path(warehouse))
+    assert authenticate(store, "member_site_operator", "demo") is not None

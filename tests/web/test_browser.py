@@ -1,0 +1,266 @@
+"""The real app in Debian's chromium: sign-in per role, menus, language, layout, offline.
+
+Every test records each request the browser makes and fails if one leaves 127.0.0.1.
+Screenshots of each page in both languages land in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+
+#: The status page over the simulated year, so the chart has data.
+STATUS_2025 = "/status?grain=month&start=2025-01-01&end=2025-12-31"
+
+OpenPage = Callable[..., Page]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (run scripts/test-deps.sh)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def requested() -> list[str]:
+    """Every URL the browser requested during the test."""
+    return []
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_server: str, requested: list[str]) -> Iterator[OpenPage]:
+    """Open a page in a fresh browser (own cookies) of a given size and language."""
+    contexts: list[BrowserContext] = []
+
+    def open_new(
+        path: str = "/login", *, viewport: dict[str, int] = DESKTOP, lang: str = "en-US"
+    ) -> Page:
+        context = browser.new_context(viewport=viewport, locale=lang, base_url=live_server)
+        context.on("request", lambda request: requested.append(request.url))
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(path)
+        return page
+
+    yield open_new
+    for context in contexts:
+        context.close()
+    assert_all_local(requested)
+
+
+def assert_all_local(urls: list[str]) -> None:
+    """No request went anywhere but the app on 127.0.0.1."""
+    assert urls, "the browser made no requests at all"
+    remote = [url for url in urls if urlsplit(url).scheme not in ("data", "blob")]
+    outside = [url for url in remote if urlsplit(url).hostname != "127.0.0.1"]
+    assert not outside, f"requests left 127.0.0.1: {outside}"
+
+
+def shoot(page: Page, name: str) -> None:
+    """Save the first screen and the full page for people to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-full.png"), full_page=True)
+
+
+def sign_in(page: Page, username: str, *, language: str | None = "English") -> None:
+    """Fill in and send the login form with the keyboard, then choose `language`.
+
+    Users keep their language between tests (it is remembered), so tests that read
+    English text choose it; `language=None` keeps what the user had.
+    """
+    page.get_by_label("Username").or_(page.get_by_label("사용자 이름")).fill(username)
+    page.get_by_label("Password", exact=True).or_(page.get_by_label("비밀번호")).fill("demo")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    if language is not None:
+        switch_language(page, language)
+
+
+def switch_language(page: Page, name: str) -> None:
+    """Press the language button called `name` and wait for the page in that language."""
+    page.get_by_role("button", name=name).click()
+    expect(page.get_by_role("button", name=name)).to_have_attribute("aria-pressed", "true")
+
+
+def assert_fits(page: Page) -> None:
+    """Nothing makes the page scroll sideways (tables scroll inside their own region)."""
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the page is {overflow}px wider than the window"
+
+
+@pytest.mark.parametrize(("viewport", "size"), [(DESKTOP, "1280"), (PHONE, "390")])
+def test_login_page_in_both_languages(
+    open_page: OpenPage, viewport: dict[str, int], size: str
+) -> None:
+    page = open_page("/", viewport=viewport)
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert_fits(page)
+    shoot(page, f"login-en-{size}")
+    switch_language(page, "한국어")
+    expect(page.locator("html")).to_have_attribute("lang", "ko")
+    expect(page.get_by_role("heading", name="로그인")).to_be_visible()
+    assert_fits(page)
+    shoot(page, f"login-ko-{size}")
+
+
+def test_wrong_password_is_refused_with_a_message(open_page: OpenPage) -> None:
+    page = open_page()
+    sign_in_attempt = page.get_by_label("Username")
+    sign_in_attempt.fill("lead")
+    page.get_by_label("Password", exact=True).fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("username or password is wrong")
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+@pytest.mark.parametrize(
+    ("username", "sees_api_docs"),
+    [
+        ("executive", False),
+        ("lead", False),
+        ("member_cs_agent", False),
+        ("member_logistics", False),
+        ("analyst", True),
+        ("admin", True),
+        ("bu_user", False),
+    ],
+)
+def test_each_role_signs_in_and_sees_only_its_menu(
+    open_page: OpenPage, username: str, sees_api_docs: bool
+) -> None:
+    page = open_page("/status")
+    sign_in(page, username)
+    expect(page).to_have_url(re.compile(r"/status$"))
+    menu = page.get_by_role("navigation", name="Main menu")
+    expect(menu.get_by_role("link", name="Data status")).to_have_attribute("aria-current", "page")
+    expect(menu.get_by_role("link", name="API")).to_have_count(1 if sees_api_docs else 0)
+    page.get_by_role("link", name="Home").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {username}")
+    shoot(page, f"home-{username}-en")
+
+
+def test_language_is_remembered_for_the_user(open_page: OpenPage) -> None:
+    page = open_page()
+    sign_in(page, "member_merchandiser")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, member_merchandiser")
+    switch_language(page, "한국어")
+    expect(page.get_by_role("heading", level=1)).to_have_text("member_merchandiser님, 안녕하세요")
+    expect(page.get_by_text("내 역할: 팀원 · MD")).to_be_visible()
+    shoot(page, "home-member_merchandiser-ko")
+    page.set_viewport_size(PHONE)
+    assert_fits(page)
+    expect(page.get_by_role("button", name="로그아웃")).to_be_visible()
+    shoot(page, "home-member_merchandiser-ko-390")
+    page.get_by_role("button", name="로그아웃").click()
+    expect(page.get_by_role("heading", name="로그인")).to_be_visible()
+
+    # Another browser (English by default) signs in as the same user: Korean again.
+    other = open_page(lang="en-US")
+    expect(other.get_by_role("heading", name="Sign in")).to_be_visible()
+    sign_in(other, "member_merchandiser", language=None)
+    expect(other.locator("html")).to_have_attribute("lang", "ko")
+    switch_language(other, "English")
+    expect(other.get_by_role("heading", level=1)).to_have_text("Hello, member_merchandiser")
+
+
+@pytest.mark.parametrize(("viewport", "size"), [(DESKTOP, "1280"), (PHONE, "390")])
+def test_status_page_in_both_languages(
+    open_page: OpenPage, viewport: dict[str, int], size: str
+) -> None:
+    page = open_page(STATUS_2025, viewport=viewport)
+    sign_in(page, "analyst")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Data status")
+    expect(page.locator(".chart svg")).to_have_count(1)
+    tables = page.get_by_role("region", name="Tables (scroll sideways to see every column)")
+    expect(tables.locator("tbody tr")).to_have_count(32)
+    expect(tables.get_by_role("rowheader", name="Orders orders")).to_be_visible()
+    assert_fits(page)
+    shoot(page, f"status-en-{size}")
+    switch_language(page, "한국어")
+    expect(page.get_by_role("heading", level=1)).to_have_text("데이터 현황")
+    expect(page.locator(".chart svg")).to_have_count(1)
+    assert_fits(page)
+    shoot(page, f"status-ko-{size}")
+
+
+def test_period_picker_keeps_the_view_in_the_url(open_page: OpenPage) -> None:
+    page = open_page(STATUS_2025)
+    sign_in(page, "lead")
+    expect(page.locator(".chart svg")).to_have_count(1)
+    page.get_by_label("Grain").select_option("week")
+    page.get_by_label("From", exact=True).fill("2025-10-06")
+    page.get_by_label("To", exact=True).fill("2025-12-28")
+    page.get_by_label("Table", exact=True).select_option("sessions")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"grain=week.*table=sessions"))
+    expect(page.get_by_label("Grain")).to_have_value("week")
+    page.get_by_text("Show as a table").click()
+    periods = page.locator(".chart-table tbody tr")
+    expect(periods).to_have_count(12)
+    expect(periods.first).to_contain_text("Week of Oct 6, 2025")
+    expect(page.locator(".chart svg")).to_have_count(1)
+    # The bookmarked URL opens the same view in a new browser.
+    bookmarked = page.url
+    other = open_page(bookmarked.replace(page.url.split("/status")[0], ""))
+    sign_in(other, "lead")
+    expect(other.get_by_label("Grain")).to_have_value("week")
+    expect(other.get_by_label("Table", exact=True)).to_have_value("sessions")
+
+
+def test_keyboard_reaches_the_content_first(open_page: OpenPage) -> None:
+    page = open_page()
+    sign_in(page, "executive")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('#main') !== null")
+    expect(page.get_by_role("link", name="Data status").last).to_be_focused()
+
+
+@pytest.mark.parametrize("lang", ["en-US", "ko-KR"])
+def test_denied_and_missing_pages_explain_themselves(open_page: OpenPage, lang: str) -> None:
+    suffix = lang[:2]
+    page = open_page("/api/docs", lang=lang)
+    sign_in(page, "member_cs_agent", language="English" if suffix == "en" else "한국어")
+    expect(page.locator(".error-page__status")).to_have_text("403")
+    message = (
+        "As Team member, you may not read the API documentation"
+        if suffix == "en"
+        else "팀원 역할로는 API 문서 보기 권한이 없습니다"
+    )
+    expect(page.locator(".error-page__message")).to_contain_text(message)
+    shoot(page, f"forbidden-{suffix}")
+    page.goto("/no-such-page")
+    expect(page.locator(".error-page__status")).to_have_text("404")
+    shoot(page, f"not-found-{suffix}")
+
+
+def test_api_docs_work_offline(open_page: OpenPage, requested: list[str]) -> None:
+    page = open_page("/api/docs")
+    sign_in(page, "analyst")
+    expect(page.locator(".swagger-ui .opblock-summary-path").first).to_be_visible()
+    expect(page.get_by_text("/api/v1/status", exact=True)).to_be_visible()
+    shoot(page, "api-docs-en")
+    assert any(url.endswith("/api/v1/openapi.json") for url in requested)

@@ -1,0 +1,127 @@
+"""What the pages and the API say, in both languages, and how errors look."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from omnikpi.auth import UserRole, get_user, parse_role, set_locale
+from omnikpi.i18n import Locale
+from omnikpi.warehouse import Warehouse
+from tests.web.conftest import LOGIN_BY_ROLE, session_client
+
+ANALYST = parse_role("analyst")
+EXECUTIVE = parse_role("executive")
+DECEMBER = "/status?grain=week&start=2025-12-01&end=2025-12-31&table=orders"
+
+
+def choose(app: FastAPI, username: str, locale: Locale) -> None:
+    """Give `username` the language `locale`, as the language switch does."""
+    store = app.state.context.store
+    set_locale(store, get_user(store, username).user_id, locale)
+
+
+def in_language(clients: dict[UserRole, TestClient], role: UserRole, locale: Locale) -> TestClient:
+    client = clients[role]
+    choose(client.app, LOGIN_BY_ROLE[role], locale)  # type: ignore[arg-type]
+    return client
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_status_page_formats_numbers_and_dates_by_language(
+    web_app: FastAPI, sim: Warehouse
+) -> None:
+    orders = sim.row_counts(["orders"])["orders"]
+    with session_client(web_app, "member_logistics") as client:
+        choose(web_app, "member_logistics", "en")
+        english = text_of(client.get(DECEMBER).text)
+        choose(web_app, "member_logistics", "ko")
+        korean = text_of(client.get(DECEMBER).text)
+    assert "Data status" in english
+    assert "데이터 현황" in korean
+    assert f"{orders:,}" in english
+    assert f"{orders:,}" in korean
+    assert "Dec 31, 2025" in english
+    assert "2025. 12. 31." in korean
+    assert "Week of Dec 1, 2025" in english
+    assert "2025년 12월 1일 시작 주" in korean
+    assert "No loads recorded yet" in english
+    assert "아직 기록된 적재가 없습니다" in korean
+    assert "1 day ago" in english
+    assert "1일 전" in korean
+
+
+def test_status_page_offers_the_period_picker_with_the_view_selected(
+    signed_in_clients: dict[UserRole, TestClient],
+) -> None:
+    html = in_language(signed_in_clients, ANALYST, "en").get(DECEMBER).text
+    assert '<option value="week" selected>' in html
+    assert 'name="start" type="date" value="2025-12-01"' in html
+    assert 'hx-push-url="true"' in html
+    assert re.search(r'<div class="chart" data-chart=\'\{[^\']*"labels"', html)
+
+
+def test_home_says_who_you_are_and_what_you_can_open(
+    signed_in_clients: dict[UserRole, TestClient],
+) -> None:
+    executive = text_of(in_language(signed_in_clients, EXECUTIVE, "en").get("/").text)
+    assert "Hello, executive" in executive
+    assert "Your role: Executive" in executive
+    assert "Data up to December 31, 2025" in executive
+    assert "API" not in executive.split("What you can open")[1]
+    analyst = text_of(in_language(signed_in_clients, ANALYST, "ko").get("/").text)
+    assert "내 역할: 분석가" in analyst
+    assert "API 문서" not in analyst
+    assert "도구와 스크립트에서 쓰는 JSON API" in analyst
+
+
+def test_api_errors_are_json_problems_in_the_callers_language(
+    signed_in_clients: dict[UserRole, TestClient],
+) -> None:
+    executive = in_language(signed_in_clients, EXECUTIVE, "en")
+    denied = executive.get("/api/v1/openapi.json")
+    assert denied.status_code == 403
+    assert denied.headers["content-type"] == "application/problem+json"
+    body = denied.json()
+    assert body["title"] == "Access denied"
+    assert body["detail"].startswith("As Executive, you may not read the API documentation")
+    missing = executive.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+    choose(executive.app, "executive", "ko")  # type: ignore[arg-type]
+    assert executive.get("/api/v1/nothing-here").json()["title"] == "페이지를 찾을 수 없음"
+
+
+def test_bad_view_values_get_a_translated_400(
+    signed_in_clients: dict[UserRole, TestClient],
+) -> None:
+    client = in_language(signed_in_clients, ANALYST, "en")
+    page = client.get("/status?grain=fortnight")
+    assert page.status_code == 400
+    assert "grain “fortnight” cannot be used. Allowed: day, week, month, quarter, year" in page.text
+    table = in_language(signed_in_clients, ANALYST, "ko").get("/status?table=secrets")
+    assert table.status_code == 400
+    assert "table 값 “secrets”은(는) 쓸 수 없습니다" in table.text
+
+
+def test_openapi_documents_the_permission_of_each_endpoint(
+    signed_in_clients: dict[UserRole, TestClient],
+) -> None:
+    spec = signed_in_clients[ANALYST].get("/api/v1/openapi.json").json()
+    status = spec["paths"]["/api/v1/status"]["get"]
+    assert status["x-omnikpi-permission"] == "view_data_status"
+    assert set(status["responses"]) >= {"200", "401", "403"}
+    assert "/login" not in spec["paths"]  # pages are not part of the API
+
+
+def test_unexpected_errors_show_nothing_internal(web_app: FastAPI) -> None:
+    with TestClient(web_app, raise_server_exceptions=False) as client:
+        client.cookies.set("omnikpi_locale", "en")
+        response = client.get("/static/../../etc/passwd")
+    assert response.status_code == 404
+    assert "root:" not in response.text

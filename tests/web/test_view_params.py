@@ -1,0 +1,103 @@
+"""The view in the URL: defaults per role, checks with clear messages, links that keep it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from omnikpi.auth import Role
+from omnikpi.web.view_params import (
+    FilterChoices,
+    InvalidViewParam,
+    ViewParams,
+    parse_view_params,
+)
+
+TODAY = date(2026, 1, 1)
+CHOICES = FilterChoices(
+    stores=(("S001", "Myeongdong"), ("S002", "Gangnam")), regions=("Busan", "Seoul")
+)
+
+
+def parse(query: dict[str, str], role: Role = Role.TEAM_LEAD) -> ViewParams:
+    return parse_view_params(query, role=role, today=TODAY, choices=CHOICES)
+
+
+@pytest.mark.parametrize(
+    ("role", "grain", "start"),
+    [
+        (Role.EXECUTIVE, "month", date(2024, 12, 1)),  # 396 days ending 2025-12-31
+        (Role.TEAM_LEAD, "week", date(2025, 10, 2)),  # 91 days
+        (Role.MEMBER, "day", date(2025, 12, 2)),  # 30 days
+    ],
+)
+def test_each_role_opens_on_its_own_grain_up_to_yesterday(
+    role: Role, grain: str, start: date
+) -> None:
+    view = parse({}, role)
+    assert (view.grain, view.start, view.end) == (grain, start, date(2025, 12, 31))
+    assert (view.compare, view.channel, view.store, view.region, view.member) == (
+        "none",
+        None,
+        None,
+        None,
+        "all",
+    )
+    assert view.query_string() == ""  # defaults are not written into links
+
+
+def test_a_full_view_is_read_and_written_back() -> None:
+    query = {
+        "grain": "quarter",
+        "start": "2025-01-01",
+        "end": "2025-12-31",
+        "compare": "yoy",
+        "channel": "app",
+        "store": "S002",
+        "region": "Seoul",
+        "member": "non_member",
+    }
+    view = parse(query)
+    assert view.comparison == "yoy"
+    assert view.filters == {
+        "channel": ["app"],
+        "store": ["S002"],
+        "region": ["Seoul"],
+        "member": ["non_member"],
+    }
+    assert parse(dict(pair.split("=") for pair in view.query_string()[1:].split("&"))) == view
+
+
+def test_links_change_one_thing_and_keep_the_rest() -> None:
+    view = parse({"grain": "month", "channel": "web"})
+    assert view.query_string(grain="week") == "?grain=week&channel=web"
+    assert view.with_changes(compare="previous").comparison == "previous"
+
+
+@pytest.mark.parametrize(
+    ("query", "param", "allowed"),
+    [
+        ({"grain": "fortnight"}, "grain", "day, week, month, quarter, year"),
+        ({"compare": "last"}, "compare", "none, previous, yoy"),
+        ({"channel": "fax"}, "channel", "web, app, store, marketplace, call"),
+        ({"store": "S999"}, "store", "S001, S002"),
+        ({"region": "Mars"}, "region", "Busan, Seoul"),
+        ({"member": "vip"}, "member", "all, member, non_member"),
+        ({"start": "2025-13-01"}, "start", "YYYY-MM-DD"),
+        ({"start": "2025-12-31", "end": "2025-01-01"}, "start", "≤ 2025-01-01"),
+        ({"start": "2010-01-01", "end": "2025-12-31"}, "start", "≥ 2015-12-25"),
+    ],
+)
+def test_bad_values_name_the_parameter_and_what_is_allowed(
+    query: dict[str, str], param: str, allowed: str
+) -> None:
+    with pytest.raises(InvalidViewParam) as error:
+        parse(query)
+    assert (error.value.param, error.value.allowed) == (param, allowed)
+    assert f"{param} " in str(error.value)
+
+
+def test_empty_values_mean_no_filter() -> None:
+    view = parse({"channel": "", "store": " ", "grain": ""})
+    assert (view.channel, view.store, view.grain) == (None, None, "week")

@@ -317,7 +317,7 @@ def _check_references(
                 f"SELECT {ident(key)} FROM {ident(f'_stage_{target}')} WHERE rowid IN "
                 f"(SELECT stage_row FROM {PROBLEMS} WHERE table_name = {params.add(target)})"
             )
-            reason = f"refers to a {target} row that is quarantined itself (see its problem)"
+            reason = f"refers to a row of {target} that is quarantined itself (see its problem)"
             condition = (
                 f"{name} IN ({quarantined}) AND {name} NOT IN ({' UNION ALL '.join(known)}) AND "
                 + clean.format(table=params.add(stage.table.name))

@@ -1,0 +1,152 @@
+"""UCI Online Retail (I and II, CSV and XLSX) into the canonical model, checked by hand.
+
+online_retail_II.csv holds 15 invoice lines (Dec 2009 and Jan 2010); the expected values
+below are worked out from those lines with a calculator:
+
+- Dec 2009 orders: 489434 (12 x 6.95 + 12 x 6.75 = 164.40, plus POST 18.00 shipping),
+  489435 (12 x 2.55 = 30.60), 489436 (24 x 1.25 = 30.00), guest 489437 (6 x 2.10 = 12.60)
+  → 4 orders, revenue 237.60. Row 8 (489450, -6 "damaged", no customer) is no sale.
+- Jan 2010 orders: 493100 (6 x 6.95 + 12 x 2.55 = 72.30), 493200 (48 x 1.06 = 50.88),
+  493201 (12 x 1.25 = 15.00), guest 493300 (3 x 2.10 = 6.30) → 4 orders, 144.48.
+  493400 has the impossible date 2010-13-01 and is quarantined with its line.
+- Cancellation C493101 returns 2 x 85048 of 493100 line 1 (refund 13.90); C489449 has no
+  earlier purchase of customer 16321 to return, so it is quarantined.
+- Customers buying in Jan: 13085, 14000, 13078; 13085 and 13078 had bought in Dec, so
+  the returning-customer share in Jan is 2/3.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+
+from omnikpi.ingest import LoadSummary, ingest_preset
+from omnikpi.settings import Settings
+from tests.ingest.conftest import FIXTURES, options, rows, value
+
+FOLDER = FIXTURES / "online_retail"
+MONTHLY = (
+    "SELECT strftime(placed_at, '%Y-%m') AS month, count(*), sum(net_amount) "
+    "FROM orders GROUP BY month ORDER BY month"
+)
+RETURNING_SHARE = """
+WITH buyers AS (SELECT DISTINCT customer_id, strftime(placed_at, '%Y-%m') AS month
+                FROM orders WHERE customer_id IS NOT NULL)
+SELECT avg(CASE WHEN EXISTS (SELECT 1 FROM buyers b WHERE b.customer_id = m.customer_id
+                             AND b.month < m.month) THEN 1.0 ELSE 0.0 END)
+FROM buyers m WHERE month = '2010-01'
+"""
+
+
+def load(settings: Settings, path: Path) -> LoadSummary:
+    return ingest_preset(settings, "online-retail", [path], options(max_error_rate=0.5))
+
+
+def check_online_retail_ii(settings: Settings) -> None:
+    assert rows(settings, MONTHLY) == [
+        ("2009-12", 4, Decimal("237.60")),
+        ("2010-01", 4, Decimal("144.48")),
+    ]
+    assert value(settings, RETURNING_SHARE) == 2 / 3
+    assert value(settings, "SELECT count(*) FROM customers") == 4  # 16321 only cancelled
+    assert value(settings, "SELECT count(*) FROM orders WHERE customer_id IS NULL") == 2
+    assert value(settings, "SELECT sum(shipping_amount) FROM orders") == Decimal("18.00")
+    assert rows(
+        settings, "SELECT order_id, line_number, product_id, quantity, refund_amount FROM returns"
+    ) == [("493100", 1, "85048", 2, Decimal("13.90"))]
+    assert value(settings, "SELECT count(*) FROM order_lines") == 10
+    assert value(settings, "SELECT list_price FROM products WHERE product_id = '21871'") == Decimal(
+        "1.25"
+    )  # the most frequent price: 1.25 twice, 1.06 once
+
+
+def test_online_retail_ii_csv(settings: Settings) -> None:
+    summary = load(settings, FOLDER / "online_retail_II.csv")
+    assert [p.message() for p in summary.problems] == [
+        'online_retail_II.csv row 7: column "Invoice" value "C489449" is a cancellation '
+        "matching no earlier invoice of customer 16321 with StockCode 22087",
+        'online_retail_II.csv row 8: column "Quantity" value "-6" is not a positive quantity '
+        "on a sale invoice (negative quantities are only allowed as returns, on C invoices)",
+        'online_retail_II.csv row 15: column "Invoice" value "493400" refers to a row of orders '
+        "that is quarantined itself (see its problem)",
+        'online_retail_II.csv row 15: column "InvoiceDate" value "2010-13-01 10:00:00" is not '
+        "a date in format %Y-%m-%d %H:%M:%S or %m/%d/%Y %H:%M or %Y-%m-%d %H:%M "
+        "(set dates.format in the mapping)",
+    ]
+    assert (summary.rows_read, summary.rows_quarantined) == (15, 3)
+    check_online_retail_ii(settings)
+
+
+def test_online_retail_ii_xlsx_with_a_sheet_per_year(settings: Settings, tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheets = {"2009": book.active, "2010": book.create_sheet("Year 2010-2011")}
+    assert sheets["2009"] is not None
+    sheets["2009"].title = "Year 2009-2010"
+    with (FOLDER / "online_retail_II.csv").open() as stream:
+        lines = list(csv.reader(stream))
+    for sheet in sheets.values():
+        assert sheet is not None
+        sheet.append(lines[0])
+    for invoice, code, text, quantity, when, price, customer, country in lines[1:]:
+        try:  # cells typed as in the UCI workbook: numbers, dates, text where Excel had text
+            moment: object = dt.datetime.strptime(when, "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            moment = when
+        sheet = sheets[when[:4]]
+        assert sheet is not None
+        sheet.append(
+            [
+                int(invoice) if invoice.isdigit() else invoice,
+                code,
+                text,
+                int(quantity),
+                moment,
+                float(price),
+                float(customer) if customer else None,
+                country,
+            ]
+        )
+    path = tmp_path / "online_retail_II.xlsx"
+    book.save(path)
+    summary = load(settings, path)
+    assert summary.rows_quarantined == 3
+    assert {p.source for p in summary.problems} == {
+        "online_retail_II.xlsx:Year 2009-2010",
+        "online_retail_II.xlsx:Year 2010-2011",
+    }
+    check_online_retail_ii(settings)
+
+
+def test_online_retail_i_csv_in_latin1_with_us_dates(settings: Settings) -> None:
+    summary = load(settings, FOLDER / "data.csv")
+    # 536365: 6 x 2.55 + 6 x 3.39 = 35.64; 536366: 11.10; 536367: 32 x 1.69 = 54.08;
+    # 536368: 6 x 4.25 = 25.50; 536370: 24 x 3.75 = 90.00 plus 3 x 18 = 54.00 postage
+    assert rows(
+        settings, "SELECT order_id, net_amount, shipping_amount FROM orders ORDER BY 1"
+    ) == [
+        ("536365", Decimal("35.64"), Decimal("0.00")),
+        ("536366", Decimal("11.10"), Decimal("0.00")),
+        ("536367", Decimal("54.08"), Decimal("0.00")),
+        ("536368", Decimal("25.50"), Decimal("0.00")),
+        ("536370", Decimal("90.00"), Decimal("54.00")),
+    ]
+    assert value(settings, "SELECT name FROM products WHERE product_id = '22960'") == (
+        "CAFÉ JAM MAKING SET WITH JARS"
+    )
+    # 12/1/2010 8:26 is December 1st (US order), 08:26 in London = UTC in winter
+    assert (
+        value(
+            settings,
+            "SELECT strftime(timezone('UTC', placed_at), '%Y-%m-%d %H:%M') FROM orders "
+            "WHERE order_id = '536365'",
+        )
+        == "2010-12-01 08:26"
+    )
+    assert [p.message() for p in summary.problems] == [
+        'data.csv row 6: column "Invoice" value "C536379" is a discount given after the sale; '
+        "there is no table for it"
+    ]

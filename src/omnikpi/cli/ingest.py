@@ -192,7 +192,8 @@ def print_summary(summary: LoadSummary) -> None:
     ]
     render_rows(rows, columns, "table")
     console.print(
-        f"{summary.rows_read:,} rows read, {summary.rows_quarantined:,} quarantined "
+        f"{summary.rows_read:,} {'row' if summary.rows_read == 1 else 'rows'} read, "
+        f"{summary.rows_quarantined:,} quarantined "
         f"({summary.error_rate:.2%}; limit {summary.max_error_rate:.1%}) "
         f"in {summary.duration_seconds:.1f} s, batch {summary.batch_id}",
         markup=False,

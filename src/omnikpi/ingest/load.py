@@ -30,7 +30,7 @@ LOAD_LOG = Table(
     columns=(
         C("batch_id", "string", "Batch id."),
         C("source", "string", "Files, preset, database table or query loaded."),
-        C("checksum", "string", "SHA-256 of the input (files or streamed rows)."),
+        C("checksum", "string", "SHA-256 of the files; for a database, a hash of its rows."),
         C("status", "string", "loaded, or rejected when too many rows failed validation."),
         C("started_at", "timestamp", "When the load started (UTC)."),
         C("duration_seconds", "float", "Wall-clock duration of the load."),

@@ -7,7 +7,6 @@ read-only, and a table name is quoted as an identifier, never pasted into SQL.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from omnikpi.errors import ConfigError
 from omnikpi.ingest.files import SINGLE_SOURCE, open_warehouse
 from omnikpi.ingest.mapping import Mapping, load_mapping
 from omnikpi.ingest.pipeline import LoadOptions, LoadSummary, run_load
-from omnikpi.ingest.readers import SourceTable, read_arrow
+from omnikpi.ingest.readers import SourceTable, read_arrow, rows_checksum
 from omnikpi.settings import Settings
 
 #: PostgreSQL type names read as typed Arrow columns; every other type is read as text
@@ -62,7 +61,7 @@ def ingest_postgres(
         else query or ""
     )
     origin = table or "query"
-    digest = hashlib.sha256()
+    checksum: list[str] = []
 
     def read(con: duckdb.DuckDBPyConnection, workdir: Path) -> dict[str, SourceTable]:
         del workdir
@@ -74,8 +73,9 @@ def ingest_postgres(
                 raise ConfigError(
                     f"PostgreSQL cannot run the {origin}: {_first_line(exc)}"
                 ) from None
-            batches = stream_batches(cursor, batch_size, digest)
+            batches = stream_batches(cursor, batch_size)
             source = read_arrow(con, SINGLE_SOURCE, f"{pg.info.dbname}.{origin}", batches)
+        checksum.append(rows_checksum(con, source.relation))
         return {SINGLE_SOURCE: source}
 
     with open_warehouse(settings, dry_run=options.dry_run) as warehouse:
@@ -84,12 +84,12 @@ def ingest_postgres(
             mapping,
             read,
             label=f"postgres {origin}",
-            checksum=digest.hexdigest,
+            checksum=lambda: checksum[0],
             options=options,
         )
 
 
-def stream_batches(cursor: psycopg.Cursor[Any], batch_size: int, digest: Any) -> Iterator[pa.Table]:
+def stream_batches(cursor: psycopg.Cursor[Any], batch_size: int) -> Iterator[pa.Table]:
     """Arrow tables of at most `batch_size` rows from an executed cursor."""
     description = cursor.description or []
     names = [column.name for column in description]
@@ -103,12 +103,7 @@ def stream_batches(cursor: psycopg.Cursor[Any], batch_size: int, digest: Any) ->
             )
             for values, kind in zip(columns, types, strict=True)
         ]
-        batch = pa.table(dict(zip(names, arrays, strict=True)))
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, batch.schema) as writer:
-            writer.write_table(batch)
-        digest.update(sink.getvalue())
-        yield batch
+        yield pa.table(dict(zip(names, arrays, strict=True)))
 
 
 def _arrow_type(cursor: psycopg.Cursor[Any], oid: int) -> pa.DataType:

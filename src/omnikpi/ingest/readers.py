@@ -144,6 +144,20 @@ def source_table(
     return SourceTable(name, relation, files, columns, int(row[0]) if row else 0)
 
 
+def rows_checksum(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """A checksum of a source's rows that does not depend on their order or batching.
+
+    The sum of DuckDB's 64-bit row hashes, with the row count: for sources that are not
+    files (a database query), where there are no bytes to hash.
+    """
+    row = con.execute(
+        "SELECT count(*), coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) "
+        f"FROM (SELECT * EXCLUDE (_source, _row) FROM {ident(relation)}) t"
+    ).fetchone()
+    count, total = (int(row[0]), int(row[1])) if row else (0, 0)
+    return f"rows:{count}:{total:x}"
+
+
 def describe(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     """Column name → DuckDB type of a table or view."""
     rows = con.execute(f"DESCRIBE {ident(relation)}").fetchall()

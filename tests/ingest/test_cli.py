@@ -1,0 +1,144 @@
+"""`omnikpi ingest` as a user runs it: summaries, exit codes, status, --infer."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.ingest.conftest import FIXTURES, write
+from tests.ingest.test_validate import HEADER, SHOP
+
+
+@pytest.fixture
+def shop_files(tmp_path: Path) -> tuple[Path, Path]:
+    mapping = write(tmp_path / "shop.yaml", SHOP)
+    orders = write(
+        tmp_path / "orders.csv",
+        HEADER + "1001,C1,Online,01/12/2010,Paid,10.00\n1002,C2,Online,31/13/2010,Paid,5.00\n",
+    )
+    return mapping, orders
+
+
+def test_load_prints_a_summary_and_the_first_problems(
+    shop_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping, orders = shop_files
+    warehouse = str(tmp_path / "w.duckdb")
+    code = run_cli(
+        "ingest", "--mapping", str(mapping), str(orders), "-w", warehouse, "--max-error-rate", "60%"
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Loaded shop: orders.csv" in out
+    assert "2 rows read, 1 quarantined (50.00%; limit 60.0%)" in out
+    assert 'orders.csv row 2: column "InvoiceDate" value "31/13/2010" is not a date' in out
+
+
+def test_too_many_errors_exit_non_zero_with_one_line(
+    shop_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping, orders = shop_files
+    code = run_cli(
+        "ingest", str(orders), "--mapping", str(mapping), "-w", str(tmp_path / "w.duckdb")
+    )
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "Rejected shop: orders.csv" in captured.out
+    assert captured.err.strip() == (
+        "Error: 50.0% of rows failed validation, above --max-error-rate 5.0%; nothing was "
+        "loaded (fix the rows listed above, see `omnikpi ingest status`, or raise "
+        "--max-error-rate)"
+    )
+
+
+def test_status_lists_loads_and_quarantine(
+    shop_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping, orders = shop_files
+    warehouse = str(tmp_path / "w.duckdb")
+    run_cli(
+        "ingest", "--mapping", str(mapping), str(orders), "-w", warehouse, "--max-error-rate", "0.6"
+    )
+    capsys.readouterr()
+    assert run_cli("ingest", "status", "-w", warehouse, "--format", "json") == 0
+    document = json.loads(capsys.readouterr().out)
+    (load,) = document["loads"]
+    assert (load["status"], load["rows_read"], load["rows_quarantined"]) == ("loaded", 2, 1)
+    assert {(q["table_name"], q["column_name"], q["rows"]) for q in document["quarantine"]} == {
+        ("customers", "InvoiceDate", 1),
+        ("orders", "InvoiceDate", 1),
+    }
+    assert run_cli("ingest", "status", "-w", warehouse) == 0
+    assert "Quarantine" in capsys.readouterr().out
+
+
+def test_dry_run_and_preset_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    assert (
+        run_cli(
+            "ingest",
+            "--preset",
+            "olist",
+            str(FIXTURES / "olist"),
+            "-w",
+            str(warehouse),
+            "--dry-run",
+            "--max-error-rate",
+            "10%",
+        )
+        == 0
+    )
+    assert "Dry run (nothing written) of olist" in capsys.readouterr().out
+    assert not warehouse.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "x.csv"], "say how to read the files: --mapping MAP.yaml or --preset NAME"),
+        (
+            ["ingest", "--preset", "olst", "x"],
+            'no preset "olst" (choose one of: cdnow, ga4, olist, online-retail, shopify)',
+        ),
+        (
+            ["ingest", "--preset", "olist", "x", "--max-error-rate", "lots"],
+            '--max-error-rate "lots" is not a share (use e.g. 5% or 0.05)',
+        ),
+        (
+            ["ingest", "--postgres", "postgresql://x/y", "--table", "t"],
+            "--postgres needs --mapping",
+        ),
+        (["ingest", "--infer", "a.csv", "b.csv"], "--infer reads exactly one file"),
+    ],
+)
+def test_bad_invocations_give_one_line_and_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(*args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Error: ") and message in err
+    assert "\n" not in err
+
+
+def test_infer_writes_a_mapping_that_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    products = write(
+        tmp_path / "products.csv",
+        "product_id,sku,name,category,subcategory,brand,list_price,currency\n"
+        "P1,SKU-1,Serum,skincare,serum,Glow Lab,25.00,EUR\n",
+    )
+    proposal = tmp_path / "products.yaml"
+    assert run_cli("ingest", "--infer", str(products), "--out", str(proposal)) == 0
+    assert "check every line marked TODO" in capsys.readouterr().out
+    warehouse = str(tmp_path / "w.duckdb")
+    assert run_cli("ingest", "--mapping", str(proposal), str(products), "-w", warehouse) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"│ products +│ 1 +│ 0 +│", out), out
+    assert "1 row read, 0 quarantined" in out

@@ -122,7 +122,8 @@ def test_bad_invocations_give_one_line_and_exit_2(
 ) -> None:
     assert run_cli(*args) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("Error: ") and message in err
+    assert err.startswith("Error: ")
+    assert message in err
     assert "\n" not in err
 
 

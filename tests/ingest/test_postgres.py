@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 import pytest
+import yaml
 from psycopg import sql
 
 import omnikpi.ingest.postgres as postgres
@@ -27,29 +28,28 @@ from tests.ingest.conftest import options, rows, value
 
 DSN = "postgresql://postgres@127.0.0.1:5432/test"
 ROWS = 1_250
-MAPPING = parse_mapping(
-    {
-        "currency": "KRW",
-        "tables": {
-            "orders": {
-                "columns": {
-                    "order_id": "order_no",
-                    "channel": {"column": "channel", "map": {"온라인": "web", "매장": "store"}},
-                    "placed_at": "ordered_at",
-                    "status": "status",
-                    "status_changed_at": "ordered_at",
-                    "fulfilment": {"value": "delivery"},
-                    "gross_amount": "amount",
-                    "discount_amount": {"value": 0},
-                    "net_amount": "amount",
-                    "shipping_amount": {"value": 0},
-                    "tax_amount": {"value": 0},
-                    "total_amount": "amount",
-                }
+DOCUMENT: dict[str, Any] = {
+    "currency": "KRW",
+    "tables": {
+        "orders": {
+            "columns": {
+                "order_id": "order_no",
+                "channel": {"column": "channel", "map": {"온라인": "web", "매장": "store"}},
+                "placed_at": "ordered_at",
+                "status": "status",
+                "status_changed_at": "ordered_at",
+                "fulfilment": {"value": "delivery"},
+                "gross_amount": "amount",
+                "discount_amount": {"value": 0},
+                "net_amount": "amount",
+                "shipping_amount": {"value": 0},
+                "tax_amount": {"value": 0},
+                "total_amount": "amount",
             }
-        },
-    }
-)
+        }
+    },
+}
+MAPPING = parse_mapping(DOCUMENT)
 
 
 def _connect() -> psycopg.Connection[Any]:
@@ -179,15 +179,7 @@ def test_the_cli_reads_postgres(
     from tests.conftest import run_cli
 
     mapping = tmp_path / "pg.yaml"
-    mapping.write_text(
-        "currency: KRW\ntables:\n  orders:\n    columns:\n"
-        "      order_id: order_no\n      channel: {column: channel, map: {온라인: web, 매장: store}}\n"
-        "      placed_at: ordered_at\n      status: {value: paid}\n      status_changed_at: ordered_at\n"
-        "      fulfilment: {value: delivery}\n      gross_amount: amount\n"
-        "      discount_amount: {value: 0}\n      net_amount: amount\n"
-        "      shipping_amount: {value: 0}\n      tax_amount: {value: 0}\n      total_amount: amount\n",
-        encoding="utf-8",
-    )
+    mapping.write_text(yaml.safe_dump(DOCUMENT, allow_unicode=True), encoding="utf-8")
     code = run_cli(
         "ingest",
         "--postgres",

@@ -194,4 +194,4 @@ def test_the_cli_reads_postgres(
         "300",
     )
     assert code == 0
-    assert "1,250 rows read, 0 quarantined" in capsys.readouterr().out
+    assert "1,250 rows read, 1 quarantined (0.08%; limit 5.0%)" in capsys.readouterr().out

@@ -1,0 +1,277 @@
+"""The event collector: bad batches are refused with reasons, accepted events are never lost."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from omnikpi.ingest import Collector, CollectorLimits, create_collector_app
+from omnikpi.ingest.events import parse_batch
+from omnikpi.settings import Settings
+from tests.ingest.conftest import NOW, rows, value
+
+EVENT: dict[str, Any] = {
+    "event_id": "e-1",
+    "event_type": "page_view",
+    "occurred_at": "2025-11-02T10:00:00+09:00",
+    "visitor_id": "v-1",
+    "session_id": "s-1",
+    "device": "mobile",
+    "page_path": "/?utm_source=naver&utm_medium=cpc",
+    "source": "naver",
+    "medium": "cpc",
+    "load_ms": 840,
+}
+
+
+def event(**changes: Any) -> dict[str, Any]:
+    return {**EVENT, **changes}
+
+
+def batch(*events: dict[str, Any]) -> bytes:
+    return json.dumps({"events": list(events)}).encode()
+
+
+@pytest.fixture
+def collector(settings: Settings, tmp_path: Path) -> Collector:
+    return Collector(settings, tmp_path / "spool", CollectorLimits(max_events=3), clock=lambda: NOW)
+
+
+def spooled(collector: Collector) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for segment in collector.spool.segments()
+        for line in segment.read_text().splitlines()
+    ]
+
+
+def test_valid_batches_are_written_before_the_reply(collector: Collector) -> None:
+    client = TestClient(create_app(collector))
+    response = client.post(
+        "/collect",
+        content=batch(event(), event(event_id="e-2", event_type="product_view", product_id="P7")),
+    )
+    assert (response.status_code, response.json()) == (202, {"accepted": 2})
+    assert response.headers["access-control-allow-origin"] == "*"
+    records = spooled(collector)
+    assert [r["event_id"] for r in records] == ["e-1", "e-2"]
+    assert records[0]["occurred_at"] == "2025-11-02T01:00:00.000000Z"  # stored in UTC
+    assert records[0]["received_at"] == "2026-01-15T12:00:00.000000Z"
+
+
+def test_invalid_events_are_refused_with_reasons_per_event(collector: Collector) -> None:
+    client = TestClient(create_app(collector))
+    response = client.post(
+        "/collect",
+        content=batch(
+            event(),
+            event(event_type="teleport"),
+            event(occurred_at="2025-11-02T10:00:00", device=None),
+        ),
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"] == "2 events are invalid"
+    assert [(e["event"], e["field"]) for e in body["errors"]] == [
+        (1, "event_type"),
+        (2, "occurred_at"),
+        (2, "device"),
+    ]
+    assert body["errors"][1]["reason"] == "Input should have timezone info"
+    assert spooled(collector) == []  # all or nothing
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "detail"),
+    [
+        (b"{not json", 400, "the body is not JSON"),
+        (b'{"events": []}', 400, 'send {"events": [...]} with at least one event'),
+        (
+            batch(*[event(event_id=f"e{i}") for i in range(4)]),
+            413,
+            "4 events in one batch; send at most 3",
+        ),
+        (b"x" * 1_000_001, 413, "the body exceeds 1,000,000 bytes"),
+    ],
+)
+def test_malformed_and_oversized_batches(
+    collector: Collector, content: bytes, status: int, detail: str
+) -> None:
+    response = TestClient(create_app(collector)).post("/collect", content=content)
+    assert response.status_code == status
+    assert response.json()["detail"].startswith(detail)
+
+
+def test_accepted_events_survive_a_restart(
+    settings: Settings, collector: Collector, tmp_path: Path
+) -> None:
+    collector.accept(
+        batch(
+            event(),
+            event(
+                event_id="e-2",
+                event_type="product_view",
+                product_id="P7",
+                occurred_at="2025-11-02T10:00:30+09:00",
+            ),
+        )
+    )
+    # the process dies before any flush; a new collector finds the log and loads it
+    restarted = Collector(settings, tmp_path / "spool", clock=lambda: NOW)
+    summary = restarted.flush()
+    assert summary is not None
+    assert summary.status == "loaded"
+    assert rows(
+        settings,
+        "SELECT session_id, visitor_id, channel, device, traffic_source, "
+        "landing_page_type FROM sessions",
+    ) == [("s-1", "v-1", "web", "mobile", "paid_search", "home")]
+    assert rows(
+        settings,
+        "SELECT event_id, event_type, page_type, page_path, product_id, load_ms "
+        "FROM events ORDER BY event_id",
+    ) == [
+        ("e-1", "page_view", "home", "/", None, 840),
+        ("e-2", "product_view", "home", "/", "P7", 840),
+    ]
+    assert restarted.spool.segments() == []
+    assert restarted.flush() is None
+
+
+def test_a_half_written_last_line_is_dropped(
+    settings: Settings, collector: Collector, tmp_path: Path
+) -> None:
+    collector.accept(batch(event()))
+    (segment,) = collector.spool.segments()
+    with segment.open("ab") as stream:  # a crash in the middle of an unacknowledged write
+        stream.write(b'{"event_id": "e-9", "event_ty')
+    restarted = Collector(settings, tmp_path / "spool", clock=lambda: NOW)
+    restarted.flush()
+    assert rows(settings, "SELECT event_id FROM events") == [("e-1",)]
+
+
+def test_a_load_repeated_after_a_crash_adds_nothing(
+    settings: Settings, collector: Collector
+) -> None:
+    collector.accept(batch(event(), event(event_id="e-2")))
+    segments = collector.spool.close_segment()
+    collector._load(segments)  # committed, then the process died before deleting the log
+    assert collector.spool.segments() == segments
+    summary = collector.flush()
+    assert summary is not None
+    assert summary.tables["events"].inserted == 0
+    assert value(settings, "SELECT count(*) FROM events") == 2
+
+
+def test_a_session_keeps_its_first_attributes(settings: Settings, collector: Collector) -> None:
+    collector.accept(batch(event()))
+    collector.flush()
+    later = event(
+        event_id="e-5",
+        occurred_at="2025-11-02T10:20:00+09:00",
+        page_path="/cart",
+        source=None,
+        medium=None,
+        device="mobile",
+        customer_id="C-42",
+    )
+    collector.accept(batch(later))
+    summary = collector.flush()
+    assert summary is not None
+    assert summary.tables["sessions"].unchanged == 1
+    assert rows(settings, "SELECT traffic_source, landing_page_type FROM sessions") == [
+        ("paid_search", "home")
+    ]
+    assert value(settings, "SELECT page_type FROM events WHERE event_id = 'e-5'") == "cart"
+
+
+def test_the_app_flushes_on_shutdown_and_the_router_mounts_anywhere(
+    settings: Settings, collector: Collector
+) -> None:
+    with TestClient(create_collector_app(collector)) as client:
+        assert client.post("/collect", content=batch(event())).status_code == 202
+    assert value(settings, "SELECT count(*) FROM events") == 1
+    shop = FastAPI()
+    shop.include_router(collector.router(), prefix="/events")
+    client = TestClient(shop)
+    assert client.post("/events/collect", content=batch(event(event_id="e-3"))).status_code == 202
+    script = client.get("/events/collect.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "window.omnikpi" in script.text
+
+
+_NODE_HARNESS = """
+const fs = require("fs");
+const sent = [];
+const listeners = {};
+const store = {};
+global.window = {
+  location: {pathname: "/products/serum", search: "?utm_source=kakao&utm_medium=social", host: "shop.kr"},
+  localStorage: {getItem: k => (k in store ? store[k] : null), setItem: (k, v) => { store[k] = String(v); },
+                 removeItem: k => { delete store[k]; }},
+  crypto: {randomUUID: (() => { let n = 0; return () => "id-" + (++n); })()},
+  fetch: (url, init) => { sent.push({url, body: init.body, type: init.headers["Content-Type"]}); },
+  addEventListener: (name, fn) => { listeners[name] = fn; },
+  performance: {getEntriesByType: () => [{loadEventEnd: 912.4}]},
+};
+global.performance = window.performance;
+global.navigator = {userAgent: "Mozilla/5.0 (Linux; Android 14) Mobile"};
+global.document = {
+  currentScript: {getAttribute: n => (n === "data-endpoint" ? "https://events.shop.kr/collect" : null)},
+  referrer: "https://www.instagram.com/", readyState: "complete",
+  querySelector: () => ({getAttribute: () => "product"}),
+  addEventListener: () => {},
+};
+global.URL = URL; global.URLSearchParams = URLSearchParams;
+global.setTimeout = fn => 1; global.clearTimeout = () => {};
+eval(fs.readFileSync(process.argv[2], "utf8"));
+window.omnikpi.identify("C-42");
+window.omnikpi.track("add_to_cart", {product_id: "SER-30"});
+window.omnikpi.flush();
+console.log(JSON.stringify(sent));
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the snippet")
+def test_the_javascript_snippet_sends_batches_the_collector_accepts(tmp_path: Path) -> None:
+    harness = tmp_path / "harness.js"
+    harness.write_text(_NODE_HARNESS)
+    snippet = Path(__file__).parents[2] / "src" / "omnikpi" / "ingest" / "static" / "collect.js"
+    result = subprocess.run(
+        ["node", str(harness), str(snippet)], capture_output=True, text=True, check=True
+    )
+    (request,) = json.loads(result.stdout)
+    assert request["url"] == "https://events.shop.kr/collect"
+    assert request["type"] == "text/plain"  # a simple request: no CORS preflight
+    records = parse_batch(request["body"].encode(), 500, NOW)
+    assert [(r["event_type"], r["product_id"], r["customer_id"]) for r in records] == [
+        ("page_view", None, None),
+        ("add_to_cart", "SER-30", "C-42"),
+    ]
+    first = records[0]
+    assert (first["device"], first["page_type"], first["page_path"]) == (
+        "mobile",
+        "product",
+        "/products/serum?utm_source=kakao&utm_medium=social",
+    )
+    assert (first["source"], first["medium"], first["referrer"], first["load_ms"]) == (
+        "kakao",
+        "social",
+        "https://www.instagram.com/",
+        "912",
+    )
+    assert records[0]["session_id"] == records[1]["session_id"]
+
+
+def create_app(collector: Collector) -> FastAPI:
+    """The collector's routes without the background flusher."""
+    app = FastAPI()
+    app.include_router(collector.router())
+    return app

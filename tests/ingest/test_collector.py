@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from omnikpi.ingest import Collector, CollectorLimits, create_collector_app
 from omnikpi.ingest.events import parse_batch
 from omnikpi.settings import Settings
-from tests.ingest.conftest import NOW, rows, value
+from tests.ingest.conftest import FIXTURES, NOW, rows, value
 
 EVENT: dict[str, Any] = {
     "event_id": "e-1",
@@ -207,42 +207,9 @@ def test_the_app_flushes_on_shutdown_and_the_router_mounts_anywhere(
     assert "window.omnikpi" in script.text
 
 
-_NODE_HARNESS = """
-const fs = require("fs");
-const sent = [];
-const listeners = {};
-const store = {};
-global.window = {
-  location: {pathname: "/products/serum", search: "?utm_source=kakao&utm_medium=social", host: "shop.kr"},
-  localStorage: {getItem: k => (k in store ? store[k] : null), setItem: (k, v) => { store[k] = String(v); },
-                 removeItem: k => { delete store[k]; }},
-  crypto: {randomUUID: (() => { let n = 0; return () => "id-" + (++n); })()},
-  fetch: (url, init) => { sent.push({url, body: init.body, type: init.headers["Content-Type"]}); },
-  addEventListener: (name, fn) => { listeners[name] = fn; },
-  performance: {getEntriesByType: () => [{loadEventEnd: 912.4}]},
-};
-global.performance = window.performance;
-global.navigator = {userAgent: "Mozilla/5.0 (Linux; Android 14) Mobile"};
-global.document = {
-  currentScript: {getAttribute: n => (n === "data-endpoint" ? "https://events.shop.kr/collect" : null)},
-  referrer: "https://www.instagram.com/", readyState: "complete",
-  querySelector: () => ({getAttribute: () => "product"}),
-  addEventListener: () => {},
-};
-global.URL = URL; global.URLSearchParams = URLSearchParams;
-global.setTimeout = fn => 1; global.clearTimeout = () => {};
-eval(fs.readFileSync(process.argv[2], "utf8"));
-window.omnikpi.identify("C-42");
-window.omnikpi.track("add_to_cart", {product_id: "SER-30"});
-window.omnikpi.flush();
-console.log(JSON.stringify(sent));
-"""
-
-
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the snippet")
-def test_the_javascript_snippet_sends_batches_the_collector_accepts(tmp_path: Path) -> None:
-    harness = tmp_path / "harness.js"
-    harness.write_text(_NODE_HARNESS)
+def test_the_javascript_snippet_sends_batches_the_collector_accepts() -> None:
+    harness = FIXTURES / "collector" / "harness.js"
     snippet = Path(__file__).parents[2] / "src" / "omnikpi" / "ingest" / "static" / "collect.js"
     result = subprocess.run(
         ["node", str(harness), str(snippet)], capture_output=True, text=True, check=True

@@ -6,6 +6,7 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,9 +92,9 @@ def signed_in_clients(web_app: FastAPI) -> Iterator[dict[UserRole, TestClient]]:
         test_client.close()
 
 
-@pytest.fixture(scope="session")
-def live_server(web_app: FastAPI) -> Iterator[str]:
-    """The app served by uvicorn on a free 127.0.0.1 port; yields its base URL.
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn on a free 127.0.0.1 port; yields its base URL.
 
     The socket is bound and listening before the server thread starts, so clients can
     connect at once (the kernel queues them until uvicorn accepts).
@@ -103,10 +104,19 @@ def live_server(web_app: FastAPI) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(web_app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(web_app: FastAPI) -> Iterator[str]:
+    """The app on the simulated retailer, served on a loopback port."""
+    with serving(web_app) as url:
+        yield url

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from omnikpi.auth import AppStateStore, app_state_path, create_user, parse_role
+from omnikpi.settings import load_settings
+from omnikpi.web import create_app
+from tests.conftest import run_cli
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS
+from tests.web.conftest import fixed_now, serving
 
 pytestmark = pytest.mark.browser
 
@@ -40,14 +46,20 @@ def requested() -> list[str]:
 
 
 @pytest.fixture
-def open_page(browser: Browser, live_server: str, requested: list[str]) -> Iterator[OpenPage]:
+def base_url(live_server: str) -> str:
+    """The server the test's pages open (a test may serve another app)."""
+    return live_server
+
+
+@pytest.fixture
+def open_page(browser: Browser, base_url: str, requested: list[str]) -> Iterator[OpenPage]:
     """Open a page in a fresh browser (own cookies) of a given size and language."""
     contexts: list[BrowserContext] = []
 
     def open_new(
         path: str = "/login", *, viewport: dict[str, int] = DESKTOP, lang: str = "en-US"
     ) -> Page:
-        context = browser.new_context(viewport=viewport, locale=lang, base_url=live_server)
+        context = browser.new_context(viewport=viewport, locale=lang, base_url=base_url)
         context.on("request", lambda request: requested.append(request.url))
         contexts.append(context)
         page = context.new_page()
@@ -264,3 +276,68 @@ def test_api_docs_work_offline(open_page: OpenPage, requested: list[str]) -> Non
     expect(page.get_by_text("/api/v1/status", exact=True)).to_be_visible()
     shoot(page, "api-docs-en")
     assert any(url.endswith("/api/v1/openapi.json") for url in requested)
+
+
+#: CDNOW's format (customer, id, yyyymmdd, CDs, dollars), CRLF as in the original files.
+CDNOW_GOOD = "".join(
+    f" {customer:05d} 0001 199701{day:02d}  {cds}   {cds * 12.49:.2f}\r\n"
+    for customer, day, cds in [(1, 1, 1), (2, 1, 2), (3, 2, 1), (4, 3, 3), (5, 8, 1)]
+)
+CDNOW_WITH_PROBLEMS = (
+    " 00006 0001 19970110  1   11.77\r\n"
+    " 00007 0001 19971301  1   12.00\r\n"  # month 13
+    " 00008 0001 19970112  1   -5.00\r\n"  # negative amount
+)
+
+
+@pytest.fixture
+def loaded_server(tmp_path: Path) -> Iterator[str]:
+    """The app on a warehouse filled by two `omnikpi ingest` runs, one with bad rows."""
+    warehouse = tmp_path / "shop.duckdb"
+    for name, text in [("a_sample.txt", CDNOW_GOOD), ("b_sample.txt", CDNOW_WITH_PROBLEMS)]:
+        (tmp_path / name).write_bytes(text.encode("ascii"))
+        code = run_cli(
+            "ingest", "--preset", "cdnow", str(tmp_path / name), "--warehouse", str(warehouse),
+            "--max-error-rate", "90%",
+        )  # fmt: skip
+        assert code == 0
+    store = AppStateStore.open(app_state_path(warehouse))
+    create_user(store, "ops", "long enough", parse_role("admin"))
+    app = create_app(load_settings(warehouse=warehouse), store=store, now=fixed_now)
+    with serving(app) as url:
+        yield url
+
+
+@pytest.mark.parametrize(("viewport", "size"), [(DESKTOP, "1280"), (PHONE, "390")])
+def test_status_page_lists_loads_and_quarantine(
+    browser: Browser,
+    loaded_server: str,
+    requested: list[str],
+    viewport: dict[str, int],
+    size: str,
+) -> None:
+    context = browser.new_context(viewport=viewport, locale="en-US", base_url=loaded_server)
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+    page.goto("/status?grain=month&start=1997-01-01&end=1997-01-31")
+    page.get_by_label("Username").fill("ops")
+    page.get_by_label("Password", exact=True).fill("long enough")
+    page.keyboard.press("Enter")
+    loads = page.get_by_role("region", name="Latest loads (scroll sideways to see every column)")
+    expect(loads.locator("tbody tr")).to_have_count(2)
+    with_problems = loads.locator("tbody tr", has_text="b_sample.txt")
+    expect(with_problems.locator("td").nth(7)).to_have_text("2")  # rows quarantined
+    expect(loads.locator(".kind--loaded")).to_have_text(["Loaded", "Loaded"])
+    expect(page.get_by_text("problems found by validation are held in quarantine")).to_be_visible()
+    quarantine = page.get_by_role("region", name="Quarantined rows (scroll sideways")
+    expect(quarantine).to_contain_text("is not a date in format %Y%m%d")
+    expect(page.locator(".chart svg")).to_have_count(1)
+    assert_fits(page)
+    shoot(page, f"status-loaded-en-{size}")
+    switch_language(page, "한국어")
+    expect(page.get_by_role("heading", name="최근 적재")).to_be_visible()
+    expect(page.locator(".kind--loaded")).to_have_text(["적재됨", "적재됨"])
+    assert_fits(page)
+    shoot(page, f"status-loaded-ko-{size}")
+    context.close()
+    assert_all_local(requested)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from omnikpi.auth import UserRole, get_user, parse_role, set_locale
-from omnikpi.i18n import Locale
+from omnikpi.i18n import Locale, t
 from omnikpi.warehouse import Warehouse
+from omnikpi.web.rendering import TEMPLATES
+from omnikpi.web.view_params import FilterChoices, parse_view_params
 from tests.web.conftest import LOGIN_BY_ROLE, session_client
 
 ANALYST = parse_role("analyst")
 EXECUTIVE = parse_role("executive")
+TODAY = date(2026, 1, 1)
 DECEMBER = "/status?grain=week&start=2025-12-01&end=2025-12-31&table=orders"
 
 
@@ -125,3 +129,19 @@ def test_unexpected_errors_show_nothing_internal(web_app: FastAPI) -> None:
         response = client.get("/static/../../etc/passwd")
     assert response.status_code == 404
     assert "root:" not in response.text
+
+
+def test_the_shared_view_form_offers_every_filter_with_the_view_selected() -> None:
+    choices = FilterChoices(stores=(("S001", "Myeongdong Flagship"),), regions=("Busan", "Seoul"))
+    query = {"channel": "app", "store": "S001", "region": "Seoul", "member": "member"}
+    view = parse_view_params(query, role=parse_role("team_lead").role, today=TODAY, choices=choices)
+    form = TEMPLATES.env.from_string(
+        '{% from "macros/view.html" import view_form %}{{ view_form(t, view, choices, "/x") }}'
+    ).render(t=lambda key, **params: t(key, "ko", **params), view=view, choices=choices)
+    for label in ("단위", "시작", "종료", "비교 기준", "채널", "매장", "지역", "고객", "적용"):
+        assert f">{label}</label>" in form or f">{label}</button>" in form
+    assert '<option value="app" selected>앱</option>' in form
+    assert '<option value="S001" selected>Myeongdong Flagship</option>' in form
+    assert '<option value="Seoul" selected>Seoul</option>' in form
+    assert '<option value="member" selected>회원</option>' in form
+    assert '<option value="week" selected>주</option>' in form

@@ -220,8 +220,11 @@ def test_period_picker_keeps_the_view_in_the_url(open_page: OpenPage) -> None:
     page.get_by_label("From", exact=True).fill("2025-10-06")
     page.get_by_label("To", exact=True).fill("2025-12-28")
     page.get_by_label("Table", exact=True).select_option("sessions")
+    page.evaluate("window.samePage = true")
     page.get_by_role("button", name="Apply").click()
     expect(page).to_have_url(re.compile(r"grain=week.*table=sessions"))
+    assert page.evaluate("window.samePage === true"), "htmx should swap the page in place"
+    expect(page.locator("#view-apply")).to_be_focused()  # keyboard users stay where they were
     expect(page.get_by_label("Grain")).to_have_value("week")
     page.get_by_text("Show as a table").click()
     periods = page.locator(".chart-table tbody tr")

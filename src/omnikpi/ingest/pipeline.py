@@ -93,6 +93,7 @@ def run_load(
     now = options.now or datetime.now(UTC)
     batch_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     con = warehouse.raw
+    con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
     try:
         with tempfile.TemporaryDirectory(prefix="omnikpi-ingest-") as workdir:
             sources = read_sources(con, Path(workdir))

@@ -83,9 +83,7 @@ def read_files(
     for index, path in enumerate(paths):
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
-        part = f"{relation}_{index}"
-        _read_file(con, part, path, options, workdir)
-        _adjust_columns(con, part, options)
+        part = _adjust_columns(con, f"{relation}_{index}", path, options, workdir)
         columns = describe(con, part)
         if first_columns is not None and set(columns) != set(first_columns):
             missing = sorted(set(first_columns) - set(columns))
@@ -101,16 +99,27 @@ def read_files(
     return source_table(con, name, relation, paths)
 
 
-def _adjust_columns(con: duckdb.DuckDBPyConnection, table: str, options: ReadOptions) -> None:
-    """Apply `read.rename` where the old names appear, and add `read.fill_missing` columns."""
-    present = describe(con, table)
-    for old, new in options.rename.items():
-        if old in present and new not in present:
-            con.execute(f"ALTER TABLE {ident(table)} RENAME COLUMN {ident(old)} TO {ident(new)}")
-    present = describe(con, table)
-    for name in options.fill_missing:
-        if name not in present:
-            con.execute(f"ALTER TABLE {ident(table)} ADD COLUMN {ident(name)} VARCHAR")
+def _adjust_columns(
+    con: duckdb.DuckDBPyConnection, part: str, path: Path, options: ReadOptions, workdir: Path
+) -> str:
+    """Read one file, applying `read.rename` and `read.fill_missing`; returns its relation."""
+    _read_file(con, part, path, options, workdir)
+    present = describe(con, part)
+    renames = [
+        f"{ident(old)} AS {ident(new)}"
+        for old, new in options.rename.items()
+        if old in present and new not in present
+    ]
+    names = set(present) | {new for old, new in options.rename.items() if old in present}
+    added = [f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in options.fill_missing if c not in names]
+    if not renames and not added:
+        return part
+    columns = ", ".join([f"* RENAME ({', '.join(renames)})" if renames else "*", *added])
+    adjusted = f"{part}_adjusted"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {ident(adjusted)} AS SELECT {columns} FROM {ident(part)}"
+    )
+    return adjusted
 
 
 def read_arrow(
@@ -173,16 +182,18 @@ def _read_file(
     workdir: Path,
 ) -> None:
     fmt = file_format(path, options)
+    _drop_temporary(con, table)
     if fmt == "xlsx":
         _load_batches(con, table, path.name, _xlsx_batches(path, options), label_column=True)
+        return
+    if fmt == "parquet":
+        _parquet_view(con, table, path)
         return
     params = Params()
     if fmt == "csv" and options.delimiter == "whitespace":
         scan = _whitespace_scan(path, options, workdir, params)
     elif fmt == "csv":
         scan = _csv_scan(path, options, workdir, params)
-    elif fmt == "parquet":
-        scan = f"read_parquet({params.add(str(path))})"
     else:
         scan = f"read_json({params.add(str(path))}, format = 'auto')"
     source = params.add(path.name)
@@ -194,6 +205,31 @@ def _read_file(
         con.execute(sql, params.values)
     except duckdb.Error as exc:
         raise DataError(_read_error(path, fmt, exc)) from None
+
+
+def _drop_temporary(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a temporary table or view left by an earlier read on this connection."""
+    for kind, catalog in (("VIEW", "duckdb_views()"), ("TABLE", "duckdb_tables()")):
+        found = con.execute(
+            f"SELECT count(*) FROM {catalog} WHERE temporary AND {kind.lower()}_name = $n",
+            {"n": name},
+        ).fetchone()
+        if found and found[0]:
+            con.execute(f"DROP {kind} temp.{ident(name)}")
+
+
+def _parquet_view(con: duckdb.DuckDBPyConnection, view: str, path: Path) -> None:
+    """Parquet is read where it lies (a view): scans are parallel and cheap to repeat."""
+    try:
+        relation = con.read_parquet(str(path), file_row_number=True)
+        relation = relation.select(
+            duckdb.ConstantExpression(path.name).alias("_source"),
+            (duckdb.ColumnExpression("file_row_number") + 1).alias("_row"),
+            duckdb.StarExpression(exclude=["file_row_number"]),
+        )
+        relation.create_view(view, replace=True)
+    except duckdb.Error as exc:
+        raise DataError(_read_error(path, "parquet", exc)) from None
 
 
 def _csv_scan(path: Path, options: ReadOptions, workdir: Path, params: Params) -> str:

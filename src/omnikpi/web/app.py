@@ -40,7 +40,8 @@ _SECURITY_HEADERS = (
 
 
 class SecurityHeaders:
-    """ASGI middleware: security headers on every response; pages and API are not cached."""
+    """ASGI middleware: security headers on every response; pages and API are not cached
+    unless the route says otherwise."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -55,7 +56,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.extend(_SECURITY_HEADERS)
-                if not static:
+                cached = any(name.lower() == b"cache-control" for name, _ in headers)
+                if not static and not cached:  # a route that chose its caching keeps it
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)

@@ -18,6 +18,9 @@ from omnikpi.cli.options import (
 )
 from omnikpi.cli.output import console, progress_bar, render_rows
 from omnikpi.cli.serve import HostOption, PortOption, run_server
+from omnikpi.kpi import load_catalog
+from omnikpi.kpi.rollups import refresh_rollups
+from omnikpi.settings import load_settings
 from omnikpi.simulate import SimulationConfig, build_warehouse
 
 
@@ -45,13 +48,22 @@ def demo(
             f"Simulating {config.customers:,} customers from {config.start} to {config.end} "
             f"(seed {config.seed}) into {path}"
         )
+        catalog = load_catalog(load_settings(warehouse=path).catalog_dirs)
         with progress_bar() as progress:
             task = progress.add_task("Simulating and loading", total=config.chunks)
+            rollup_task = progress.add_task("Building KPI rollups", total=None)
             rows = build_warehouse(
                 config,
                 path,
                 force=force,
                 progress=lambda _s, done, total: progress.update(task, completed=done, total=total),
+                finish=lambda built: refresh_rollups(
+                    built,
+                    catalog,
+                    progress=lambda _s, done, total: progress.update(
+                        rollup_task, completed=done, total=total
+                    ),
+                ),
             )
         console.print(f"Loaded {sum(rows.values()):,} rows into {len(rows)} tables.")
     logins = create_demo_users(AppStateStore.open(app_state_path(path)))

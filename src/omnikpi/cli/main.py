@@ -10,7 +10,7 @@ import click
 import typer
 
 from omnikpi import __version__
-from omnikpi.cli import demo, ingest, serve, simulate, users, warehouse
+from omnikpi.cli import demo, ingest, kpi, serve, simulate, targets, users, warehouse
 from omnikpi.cli.output import console, error_console
 from omnikpi.errors import OmnikpiError
 
@@ -52,6 +52,8 @@ app.command("serve")(serve.serve)
 app.add_typer(warehouse.app, name="warehouse")
 app.add_typer(users.app, name="users")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(kpi.app, name="kpi")
+app.add_typer(targets.app, name="targets")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

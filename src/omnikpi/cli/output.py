@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
@@ -14,7 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console(soft_wrap=True)
+# Piped output is not cut at 80 columns.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 error_console = Console(stderr=True)
 
 

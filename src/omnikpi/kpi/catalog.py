@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from omnikpi.errors import ConfigError, NotFound
 from omnikpi.kpi.expressions import Expression
 from omnikpi.kpi.spec import (
+    STAGES,
     CatalogFile,
     DimensionSpec,
     FormulaMeasure,
@@ -111,7 +112,9 @@ def _load(extra_dirs: tuple[Path, ...]) -> Catalog:
             kpis.pop(k.id, None)
             kpis[k.id] = k
             origin[k.id] = path
-    catalog = Catalog(kpis, sources, dimensions, origin)
+    # Shopping-stage order (awareness ... loyalty, operations), catalog order within a stage.
+    ordered = sorted(kpis.values(), key=lambda k: STAGES.index(k.stage))
+    catalog = Catalog({k.id: k for k in ordered}, sources, dimensions, origin)
     _check_references(catalog)
     return catalog
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from omnikpi.kpi.catalog import Catalog
@@ -58,6 +59,62 @@ class Computer:
         self.catalog = catalog
         self.builder = SourceBuilder(catalog, tables)
         self.execute = execute
+        self._prepared: dict[str, tuple[frozenset[str], ir.Table]] = {}
+
+    # -- materialized sources (for many queries over the same source) -----------------------
+    def prepare(
+        self,
+        atoms: Sequence[Atom],
+        dimensions: Sequence[str],
+        materialize: Callable[[str, ir.Table], ir.Table],
+    ) -> None:
+        """Compute each source the atoms read once, with every column they and `dimensions`
+        need, through `materialize` (e.g. a temporary table); later queries read from it."""
+        needed: dict[str, set[str]] = {}
+        for atom in atoms:
+            offered = self.catalog.source_dimensions(atom.source)
+            scope = Scope(
+                Grain.DAY, date.min, date.min, tuple(d for d in dimensions if d in offered)
+            )
+            needed.setdefault(atom.source, set()).update(self.needed(atom, scope))
+        for source, names in needed.items():
+            table = self.builder.build(source, names)
+            kept = [n for n in table.columns if n in names]
+            self._prepared[source] = (frozenset(kept), materialize(source, table.select(kept)))
+
+    def needed(self, atom: Atom, scope: Scope) -> set[str]:
+        """Columns of the atom's source that computing it for `scope` reads."""
+        dims = self.catalog.source_dimensions(atom.source)
+        texts: list[str | None] = [atom.text("time") or self.source_time(atom.source)]
+        texts += [
+            atom.text(f)
+            for f in (
+                "expr",
+                "filter",
+                "period_filter",
+                "start",
+                "end",
+                "entity",
+                "unit",
+                "then",
+                "rank_by",
+                "numerator",
+                "denominator",
+            )
+        ]
+        texts += [dims[d] for d in (*scope.by, *(d for d, _ in scope.filters))]
+        texts += (atom.text("series") or "").split(",")
+        names: set[str] = set()
+        for text in texts:
+            if text:
+                names |= Expression.parse(text).names
+        return names
+
+    def _source(self, source: str, needed: set[str]) -> ir.Table:
+        prepared = self._prepared.get(source)
+        if prepared is not None and needed <= prepared[0]:
+            return prepared[1]
+        return self.builder.build(source, needed)
 
     # -- public ----------------------------------------------------------------------------
     def compute(self, atoms: Sequence[Atom], scope: Scope) -> pd.DataFrame:
@@ -111,6 +168,7 @@ class Computer:
     def _run(self, batch: list[Atom], scope: Scope) -> pd.DataFrame:
         frame = self.execute(self._query(batch, scope))
         frame["period_start"] = [_to_date(v) for v in frame["period_start"]]
+        frame = _settle_sums(frame, batch)
         if batch[0].kind == "retention":
             frame = _shift_active(frame, batch[0], scope)
         return frame
@@ -134,14 +192,19 @@ class Computer:
                 needed |= Expression.parse(text).names
         for dim in (*scope.by, *(d for d, _ in scope.filters)):
             needed |= Expression.parse(dims[dim]).names
-        table = self.builder.build(atom.source, needed)
+        table = self._source(atom.source, needed)
         table = table.mutate(_day=_local_date(compile_expression(time_text, table)))
         names = [f"_dim_{d}" for d in scope.by]
+        # Dimension values are text everywhere (API, rollups, targets).
         table = table.mutate(
-            **{n: compile_expression(dims[d], table) for n, d in zip(names, scope.by, strict=True)}
+            **{
+                n: compile_expression(dims[d], table).cast("string")
+                for n, d in zip(names, scope.by, strict=True)
+            }
         )
         for dim, values in scope.filters:
-            table = table.filter(compile_expression(dims[dim], table).isin(list(values)))
+            value = compile_expression(dims[dim], table).cast("string")
+            table = table.filter(value.isin(list(values)))
         return table, names
 
     @staticmethod
@@ -151,6 +214,76 @@ class Computer:
 
     def _in_range(self, table: ir.Table, scope: Scope, first: date | None = None) -> ir.Table:
         return table.filter(table._day.between(first or scope.start, scope.end))
+
+    # -- simple atoms by many dimensions in one pass (rollup builds) ----------------------
+    def compute_sets(
+        self,
+        batch: list[Atom],
+        scope: Scope,
+        dimensions: Sequence[str],
+        run_sql: Callable[[str], pd.DataFrame],
+    ) -> dict[str, pd.DataFrame]:
+        """Simple atoms of one source for the total and each dimension, in one
+        GROUPING SETS query; returns {dimension or '': frame like `compute`}."""
+        wide = Scope(scope.grain, scope.start, scope.end, tuple(dimensions))
+        table, names = self._simple_inputs(batch, wide)
+        sql = ibis.to_sql(table, dialect="duckdb")
+        aggregates = []
+        for i, atom in enumerate(batch):
+            value = column_name(atom, "value")
+            if atom.kind == "sum":
+                aggregates += [
+                    f'SUM("_v{i}") AS "{value}"',
+                    f'COUNT("_v{i}") AS "{value}.known"',
+                    f'SUM("_c{i}") AS "{value}.rows"',
+                ]
+            elif atom.kind == "count":
+                aggregates.append(f'SUM("_c{i}") AS "{value}"')
+            else:
+                aggregates.append(f'COUNT(DISTINCT "_v{i}") AS "{value}"')
+        groups = ", ".join(["(period_start)", *(f'(period_start, "{n}")' for n in names)])
+        flags = [f'GROUPING("{n}") AS "_g_{n}"' for n in names]
+        selected = ", ".join(["period_start", *(f'"{n}"' for n in names), *flags, *aggregates])
+        frame = run_sql(
+            f"SELECT {selected} FROM ({sql}) AS _inputs GROUP BY GROUPING SETS ({groups})"
+        )
+        frame["period_start"] = [_to_date(v) for v in frame["period_start"]]
+        result: dict[str, pd.DataFrame] = {}
+        for dimension in ["", *dimensions]:
+            mask = pd.Series(True, index=frame.index)
+            for dim, name in zip(dimensions, names, strict=True):
+                mask &= frame[f"_g_{name}"] == (0 if dim == dimension else 1)
+            part = frame[mask].drop(columns=[f"_g_{n}" for n in names])
+            part = part.drop(
+                columns=[n for d, n in zip(dimensions, names, strict=True) if d != dimension]
+            )
+            if dimension:
+                part = part.rename(columns={f"_dim_{dimension}": dimension})
+            result[dimension] = _settle_sums(part.reset_index(drop=True), batch)
+        return result
+
+    def _simple_inputs(self, batch: list[Atom], scope: Scope) -> tuple[ir.Table, list[str]]:
+        """Rows in range with period_start, dimension columns, and per atom `_c{i}` (1 when
+        the row counts) and `_v{i}` (its value when it counts)."""
+        texts = [
+            t for a in batch for t in (a.text("expr"), a.text("filter"), a.text("period_filter"))
+        ]
+        table, names = self._rows(batch[0], scope, texts)
+        table = self._in_range(table, scope)
+        table = table.mutate(period_start=truncate(table._day, scope.grain))
+        extra = {"period_start": ibis.greatest(table.period_start, ibis.literal(scope.start))}
+        columns: dict[str, Any] = {}
+        for i, atom in enumerate(batch):
+            condition = ibis.literal(True)
+            for text in (atom.text("filter"), atom.text("period_filter")):
+                if text:
+                    condition = condition & compile_expression(text, table, extra)
+            condition = condition.fill_null(False)
+            columns[f"_c{i}"] = ibis.ifelse(condition, 1, 0)
+            if atom.kind != "count":
+                value = compile_expression(atom.text("expr") or "", table, extra)
+                columns[f"_v{i}"] = ibis.ifelse(condition, value, ibis.null(value.type()))
+        return table.select("period_start", *names, **columns), names
 
     # -- atom kinds ------------------------------------------------------------------------
     def _simple(self, batch: list[Atom], scope: Scope) -> ir.Table:
@@ -178,6 +311,11 @@ class Computer:
                 value = compile_expression(atom.text("expr") or "", table, extra)
                 if atom.kind == "sum":
                     metrics[name] = value.sum(where=condition)
+                    # Rows matched but every value unknown: the sum is unknown, not 0.
+                    metrics[f"{name}.known"] = value.count(where=condition)
+                    metrics[f"{name}.rows"] = (
+                        table.count(where=condition) if condition is not None else table.count()
+                    )
                 else:
                     metrics[name] = value.nunique(where=condition)
         grouped = table.group_by(["period_start", *names]).aggregate(**metrics)
@@ -390,6 +528,18 @@ class Computer:
     def _filtered(table: ir.Table, atom: Atom) -> ir.Table:
         text = atom.text("filter")
         return table.filter(compile_expression(text, table)) if text else table
+
+
+def _settle_sums(frame: pd.DataFrame, batch: Sequence[Atom]) -> pd.DataFrame:
+    """A sum over rows whose values are all unknown is unknown; over no rows it is 0."""
+    for atom in batch:
+        if atom.kind == "sum":
+            name = column_name(atom, "value")
+            known, rows = frame.pop(f"{name}.known"), frame.pop(f"{name}.rows")
+            total = frame[name].astype("float64")
+            unknown_or_zero = pd.Series(np.where(rows > 0, np.nan, 0.0), index=frame.index)
+            frame[name] = total.where(known > 0, unknown_or_zero)
+    return frame
 
 
 def _local_date(value: ir.Value) -> ir.DateValue:

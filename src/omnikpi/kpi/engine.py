@@ -21,6 +21,7 @@ from omnikpi.kpi.compute import Computer, Scope
 from omnikpi.kpi.evaluate import Evaluator
 from omnikpi.kpi.periods import COMPARISONS, Comparison, Grain, parse_date, shift
 from omnikpi.kpi.plan import Atom, Negate, Node, Op, Planner, Share, atoms_of, shares_of
+from omnikpi.kpi.rollups import RollupReader
 from omnikpi.kpi.sources import SourceMissing, Tables
 from omnikpi.kpi.targets import allowed_dimensions, load_targets, status
 from omnikpi.settings import Settings, load_settings
@@ -89,6 +90,10 @@ class KpiQuery:
         self.use_rollups = rollups
         self._coverage: dict[tuple[str, str | None], tuple[date, date] | None] = {}
         self._data_through: date | None = None
+        self.reader = RollupReader(catalog, engine) if rollups else None
+        if self.reader is not None:
+            for (source, time), found in self.reader.coverage().items():
+                self._coverage[(source, time or None)] = found
 
     # -- validation ---------------------------------------------------------------------------
     def validate(
@@ -191,14 +196,7 @@ class KpiQuery:
     def coverage(self, atom: Atom) -> tuple[date, date] | None:
         """Dates the atom's source has data for. Levels (balances, open tickets, subscribers)
         hold until the warehouse's latest data, not just until the source's last row."""
-        time = atom.text("time")
-        key = (atom.source, time)
-        if key not in self._coverage:
-            try:
-                self._coverage[key] = self.computer.coverage(atom.source, time)
-            except SourceMissing:
-                self._coverage[key] = None
-        found = self._coverage[key]
+        found = self._source_coverage(atom.source, atom.text("time"))
         if found is not None and atom.rollup == "last":
             return found[0], max(found[1], self.data_through())
         return found
@@ -209,16 +207,44 @@ class KpiQuery:
             latest = [
                 c[1]
                 for c in (
-                    self.computer.coverage(s) for s in THROUGH_SOURCES if s in self.catalog.sources
+                    self._source_coverage(s, None)
+                    for s in THROUGH_SOURCES
+                    if s in self.catalog.sources
                 )
                 if c is not None
             ]
             self._data_through = max(latest) if latest else date.min
         return self._data_through
 
+    def known_coverage(self) -> dict[tuple[str, str | None], tuple[date, date] | None]:
+        """Coverage found so far, by (source, time expression)."""
+        return dict(self._coverage)
+
+    def _source_coverage(self, source: str, time: str | None) -> tuple[date, date] | None:
+        key = (source, time)
+        if key not in self._coverage:
+            try:
+                self._coverage[key] = self.computer.coverage(source, time)
+            except SourceMissing:
+                self._coverage[key] = None
+        return self._coverage[key]
+
     def _compute(self, atoms: list[Atom], scope: Scope) -> pd.DataFrame:
+        """Atoms from rollups where they hold the answer, the rest directly."""
         available = [a for a in atoms if self.coverage(a) is not None]
-        return self.computer.compute(available, scope)
+        reader = self.reader
+        rolled = [a for a in available if reader and reader.dimension_for(a, scope) is not None]
+        direct = [a for a in available if a not in rolled]
+        keys = ["period_start", *scope.by]
+        frames = []
+        if rolled and reader is not None:
+            frames.append(reader.read(rolled, scope))
+        if direct or not frames:
+            frames.append(self.computer.compute(direct, scope))
+        result = frames[0]
+        for frame in frames[1:]:
+            result = result.merge(frame, on=keys, how="outer")
+        return result
 
     def _assemble(
         self,

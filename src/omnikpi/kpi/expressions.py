@@ -98,6 +98,7 @@ SCALAR_FUNCTIONS: dict[str, Callable[..., Value]] = {
     "abs": lambda x: _lit(x).abs(),
     "round": lambda x, digits=0: _lit(x).round(digits),
     "lower": lambda s: _lit(s).lower(),
+    "lpad": lambda s, width, fill=" ": _lit(s).cast("string").lpad(width, fill),
     "is_null": lambda x: _lit(x).isnull(),
     "not_null": lambda x: _lit(x).notnull(),
     "float": lambda x: _lit(x).cast("float64"),
@@ -118,7 +119,8 @@ AGGREGATE_FUNCTIONS: dict[str, Callable[..., Value]] = {
     "sum": lambda x: _lit(x).sum(),
     "min": lambda x: _lit(x).min(),
     "max": lambda x: _lit(x).max(),
-    "mean": lambda x: _lit(x).mean(),
+    # Averages are doubles (Ibis would type the mean of a DECIMAL column as that DECIMAL).
+    "mean": lambda x: _lit(x).cast("float64").mean(),
     "any": lambda c: _lit(c).any(),
     "nunique": lambda x: _lit(x).nunique(),
 }

@@ -80,8 +80,10 @@ class Atom:
             return "sum"
         if self.kind == "count_distinct":
             return "sum" if self.get("additive") else "period"
-        if self.kind in ("level", "last", "trailing_count", "trailing_sum"):
+        if self.kind in ("level", "trailing_count", "trailing_sum"):
             return "last"
+        # Snapshots ("last") take each series' latest row in the period, which a day's value
+        # cannot tell; like distinct counts and medians they are computed per period.
         return "period"
 
     @property

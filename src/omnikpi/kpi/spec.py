@@ -55,8 +55,8 @@ class DimensionSpec(_Model):
 
     id: str
     name: Names
-    #: Materialize per-value rollups for it (low-cardinality dimensions only).
-    rollup: bool = True
+    #: Materialize per-value rollups for it (dashboard dimensions, low cardinality).
+    rollup: bool = False
 
 
 class JoinSpec(_Model):

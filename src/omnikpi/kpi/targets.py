@@ -20,6 +20,7 @@ import pyarrow as pa
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.periods import Grain, parse_date, period_start
+from omnikpi.kpi.sources import Tables
 from omnikpi.model import Column, Table
 from omnikpi.warehouse import Warehouse
 
@@ -192,14 +193,13 @@ def import_targets(warehouse: Warehouse, rows: list[TargetRow]) -> int:
     return len(rows)
 
 
-def load_targets(tables: object, kpis: list[str], grain: Grain) -> pd.DataFrame:
+def load_targets(tables: Tables, kpis: list[str], grain: Grain) -> pd.DataFrame:
     """Targets of `kpis` at `grain` (empty when the engine has no targets table)."""
     columns = ["kpi", "period_start", "dimension", "target", "tolerance"]
-    has_table = getattr(tables, "has_table", None)
-    if not callable(has_table) or not has_table(TARGETS.name):
+    if not tables.has_table(TARGETS.name):
         return pd.DataFrame(columns=columns)
-    table = tables.table(TARGETS.name)  # type: ignore[attr-defined]
+    table = tables.table(TARGETS.name)
     expr = table.filter(table.kpi.isin(kpis) & (table.grain == grain.value)).select(*columns)
-    frame: pd.DataFrame = tables.execute(expr)  # type: ignore[attr-defined]
+    frame = tables.execute(expr)
     frame["period_start"] = [pd.Timestamp(v).date() for v in frame["period_start"]]
     return frame

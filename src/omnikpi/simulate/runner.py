@@ -128,12 +128,13 @@ def build_warehouse(
     force: bool = False,
     time_zone: str = "Asia/Seoul",
     progress: Progress | None = None,
+    finish: Callable[[Warehouse], object] | None = None,
 ) -> dict[str, int]:
     """Simulate into a new warehouse at `path`, atomically.
 
-    The warehouse is built beside `path` and moved into place only when complete, so an
-    interrupted run leaves any previous warehouse untouched. Refuses to replace an existing
-    warehouse unless `force`.
+    The warehouse is built beside `path` and moved into place only when complete (after
+    `finish`, e.g. building KPI rollups, has run on it), so an interrupted run leaves any
+    previous warehouse untouched. Refuses to replace an existing warehouse unless `force`.
     """
     if path.exists() and not force:
         raise WarehouseExists(
@@ -145,6 +146,8 @@ def build_warehouse(
     warehouse = Warehouse.create(staging, force=True, time_zone=time_zone)
     try:
         rows = run(config, WarehouseSink(warehouse), progress)
+        if finish is not None:
+            finish(warehouse)
     except BaseException:
         warehouse.close()
         staging.unlink(missing_ok=True)

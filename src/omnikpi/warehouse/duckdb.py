@@ -114,6 +114,11 @@ class Warehouse:
     def has_table(self, name: str) -> bool:
         return name in self.table_set()
 
+    def temporary(self, name: str, expr: ir.Table) -> ir.Table:
+        """Materialize `expr` as a temporary table of this connection (gone on close)."""
+        table: ir.Table = self.ibis.create_table(name, expr, temp=True, overwrite=True)
+        return table
+
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
         """Run an Ibis expression on this warehouse."""
         result: pd.DataFrame = self.ibis.execute(expr)
@@ -130,9 +135,14 @@ class Warehouse:
         return counts
 
     # -- loading --------------------------------------------------------------------------
-    def append(self, name: str, data: pa.Table | pa.RecordBatch) -> int:
-        """Append Arrow data to a canonical table, columns matched by name; returns rows."""
-        table = model_table(name)
+    def append(
+        self, name: str, data: pa.Table | pa.RecordBatch, declared: Table | None = None
+    ) -> int:
+        """Append Arrow data to a table, columns matched by name; returns rows.
+
+        `declared` gives the declaration of a table outside the canonical model.
+        """
+        table = declared or model_table(name)
         arrow = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
         arrow = conform(arrow, table)
         view = f"_omnikpi_append_{name}"

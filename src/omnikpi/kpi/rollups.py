@@ -1,0 +1,371 @@
+"""Pre-aggregated atoms that dashboards read instead of the raw tables.
+
+For every atom of the catalog, rollups hold its value per day (atoms that add up over days,
+and levels read at a day's end) or per period of every grain (distinct counts, medians,
+snapshots, retention), for the total and for each low-cardinality dimension the atom's source
+offers. They are rebuilt after each load from the first changed day onwards, with the same
+compiler as direct queries, so both give the same answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+
+from omnikpi.kpi.catalog import Catalog
+from omnikpi.kpi.compute import SIMPLE, Scope, column_name
+from omnikpi.kpi.periods import Grain, is_full, period_start
+from omnikpi.kpi.plan import Atom, Planner, atoms_of
+from omnikpi.kpi.sources import Tables
+from omnikpi.model import Column, Table
+from omnikpi.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from omnikpi.kpi.engine import KpiQuery
+
+ROLLUPS = Table(
+    name="kpi_rollups",
+    description="Pre-aggregated KPI atoms per grain, period and dimension value.",
+    primary_key=("atom", "grain", "period_start", "dimension", "dimension_value", "part"),
+    kind="system",
+    group="kpi",
+    columns=(
+        Column("atom", "string", "Atom key (hash of its definition)."),
+        Column("grain", "string", "day, week, month, quarter or year."),
+        Column("period_start", "date", "First day of the period."),
+        Column("dimension", "string", "Dimension, or empty for the total."),
+        Column("dimension_value", "string", "Value of the dimension.", nullable=True),
+        Column("part", "string", "Part of the atom (value, numerator, ...)."),
+        Column("value", "float", "The atom's value."),
+    ),
+)
+ROLLUP_STATE = Table(
+    name="kpi_rollup_state",
+    description="Which atoms the rollups hold, and when they were refreshed.",
+    primary_key=("atom",),
+    kind="system",
+    group="kpi",
+    columns=(
+        Column("atom", "string", "Atom key."),
+        Column("definition", "string", "The atom's definition (JSON)."),
+        Column("refreshed_at", "timestamp", "When it was last refreshed."),
+    ),
+)
+COVERAGE = Table(
+    name="kpi_coverage",
+    description="First and last local date with data per source and time column.",
+    primary_key=("source", "time"),
+    kind="system",
+    group="kpi",
+    columns=(
+        Column("source", "string", "Catalog source."),
+        Column("time", "string", "Time expression."),
+        Column("first_date", "date", "First local date with rows.", nullable=True),
+        Column("last_date", "date", "Last local date with rows.", nullable=True),
+    ),
+)
+GRAINS = tuple(Grain)
+Progress = Callable[[str, int, int], None]
+
+
+def catalog_atoms(catalog: Catalog) -> list[Atom]:
+    """Every atom of every KPI of the catalog, once."""
+    planner = Planner(catalog)
+    found: dict[str, Atom] = {}
+    for kpi_id in catalog.kpis:
+        for atom in atoms_of(planner.plan(kpi_id)):
+            found.setdefault(atom.key, atom)
+    return list(found.values())
+
+
+def rollup_dimensions(catalog: Catalog, atom: Atom) -> list[str]:
+    """Dimensions materialized for an atom: low-cardinality ones its source offers."""
+    offered = catalog.source_dimensions(atom.source)
+    return [d for d in offered if catalog.dimensions[d].rollup]
+
+
+@dataclass
+class RollupReport:
+    atoms: int
+    rows: int
+    since: date | None
+
+
+def refresh_rollups(
+    warehouse: Warehouse,
+    catalog: Catalog,
+    since: date | None = None,
+    progress: Progress | None = None,
+) -> RollupReport:
+    """Rebuild rollups from `since` (all history when None), in one transaction."""
+    from omnikpi.kpi.engine import KpiQuery
+
+    warehouse.create_tables([ROLLUPS, ROLLUP_STATE, COVERAGE])
+    engine = KpiQuery(catalog, warehouse, rollups=False)
+    computer = engine.computer
+    atoms = [a for a in catalog_atoms(catalog) if engine.coverage(a) is not None]
+    known = {
+        row[0] for row in warehouse.raw.execute("SELECT atom FROM kpi_rollup_state").fetchall()
+    }
+    # Atoms new to the rollups (a changed catalog) are built over their whole history.
+    fresh = {a.key for a in atoms if a.key not in known}
+    through = engine.data_through()
+    dimensions = sorted({d for a in atoms for d in rollup_dimensions(catalog, a)})
+    computer.prepare(
+        atoms, dimensions, lambda source, expr: warehouse.temporary(f"_prepared_{source}", expr)
+    )
+    jobs = _jobs(catalog, atoms)
+    frames: list[pa.Table] = []
+    for done, (grain, members) in enumerate(jobs):
+        if progress:
+            progress("rollups", done, len(jobs))
+        for group, group_since in (
+            ([a for a in members if a.key not in fresh], since),
+            ([a for a in members if a.key in fresh], None),
+        ):
+            if group:
+                frames += _build(engine, catalog, warehouse, group, grain, group_since, through)
+    if progress:
+        progress("rollups", len(jobs), len(jobs))
+    rows = pa.concat_tables(frames) if frames else None
+    with warehouse.transaction():
+        _delete(warehouse, since, fresh)
+        if rows is not None and rows.num_rows:
+            warehouse.append(ROLLUPS.name, rows, ROLLUPS)
+        _record_state(warehouse, atoms)
+        _record_coverage(warehouse, engine, atoms)
+    return RollupReport(len(atoms), 0 if rows is None else rows.num_rows, since)
+
+
+def _build(
+    engine: KpiQuery,
+    catalog: Catalog,
+    warehouse: Warehouse,
+    atoms: list[Atom],
+    grain: Grain,
+    since: date | None,
+    through: date,
+) -> list[pa.Table]:
+    """Rollup rows of `atoms` at `grain` for the total and each rollup dimension."""
+    computer = engine.computer
+    tables = []
+    for batch in computer.batches(atoms):
+        first = _first_day(engine, batch, since)
+        if first is None or first > through:
+            continue
+        scope = Scope(grain, period_start(first, grain), through)
+        dims = rollup_dimensions(catalog, batch[0])
+        if batch[0].kind in SIMPLE:
+            by_dim = computer.compute_sets(
+                batch, scope, dims, lambda sql: warehouse.raw.execute(sql).df()
+            )
+            tables += [_long(frame, batch, grain, d, scope) for d, frame in by_dim.items()]
+        else:
+            for dim in ["", *dims]:
+                dim_scope = scope.with_by([dim] if dim else [])
+                tables.append(
+                    _long(computer.compute(batch, dim_scope), batch, grain, dim, dim_scope)
+                )
+    return tables
+
+
+def _jobs(catalog: Catalog, atoms: Sequence[Atom]) -> list[tuple[Grain, list[Atom]]]:
+    """Atoms per grain: additive and level atoms by day, the others at every grain."""
+    return [(g, [a for a in atoms if a.rollup == "period" or g is Grain.DAY]) for g in GRAINS]
+
+
+def _first_day(engine: KpiQuery, atoms: Sequence[Atom], since: date | None) -> date | None:
+    starts = [c[0] for c in (engine.coverage(a) for a in atoms) if c is not None]
+    if not starts:
+        return None
+    first = min(starts)
+    return max(first, since) if since else first
+
+
+def _long(
+    frame: pd.DataFrame, atoms: Sequence[Atom], grain: Grain, dimension: str, scope: Scope
+) -> pa.Table:
+    """Wide atom columns -> rollup rows (full periods only for per-period atoms)."""
+    full = {p.start for p in scope.periods if is_full(p, grain) or grain is Grain.DAY}
+    parts = []
+    for atom in atoms:
+        for part in atom.parts:
+            column = column_name(atom, part)
+            if column not in frame.columns:
+                continue
+            rows = frame[frame[column].notna()]
+            if atom.rollup == "period":
+                rows = rows[rows["period_start"].isin(full)]
+            if rows.empty:
+                continue
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "atom": atom.key,
+                        "grain": grain.value,
+                        "period_start": rows["period_start"].to_numpy(),
+                        "dimension": dimension,
+                        "dimension_value": rows[dimension].astype("string").to_numpy()
+                        if dimension
+                        else None,
+                        "part": part,
+                        "value": rows[column].astype("float64").to_numpy(),
+                    }
+                )
+            )
+    if not parts:
+        return pa.Table.from_pylist([], schema=ROLLUPS.arrow_schema())
+    merged = pd.concat(parts, ignore_index=True)
+    return pa.Table.from_pandas(merged, schema=ROLLUPS.arrow_schema(), preserve_index=False)
+
+
+def _delete(warehouse: Warehouse, since: date | None, fresh: set[str]) -> None:
+    if since is None:
+        warehouse.raw.execute("DELETE FROM kpi_rollups")
+        return
+    # A grain's rows from the period containing `since` onwards are rebuilt.
+    for grain in GRAINS:
+        warehouse.raw.execute(
+            "DELETE FROM kpi_rollups WHERE grain = ? AND period_start >= ?",
+            [grain.value, period_start(since, grain)],
+        )
+    for atom in fresh:
+        warehouse.raw.execute("DELETE FROM kpi_rollups WHERE atom = ?", [atom])
+
+
+def _record_state(warehouse: Warehouse, atoms: Sequence[Atom]) -> None:
+    now = datetime.now(UTC)
+    state = pa.table(
+        {
+            "atom": [a.key for a in atoms],
+            "definition": [json.dumps([a.kind, a.source, a.fields], default=str) for a in atoms],
+            "refreshed_at": pa.array([now] * len(atoms), pa.timestamp("us", tz="UTC")),
+        }
+    )
+    warehouse.raw.execute("DELETE FROM kpi_rollup_state")
+    warehouse.append(ROLLUP_STATE.name, state, ROLLUP_STATE)
+
+
+def _record_coverage(warehouse: Warehouse, engine: KpiQuery, atoms: Sequence[Atom]) -> None:
+    coverage = engine.known_coverage()
+    rows = [
+        (s, t or "", c[0] if c else None, c[1] if c else None) for (s, t), c in coverage.items()
+    ]
+    table = pa.table(
+        {
+            "source": [r[0] for r in rows],
+            "time": [r[1] for r in rows],
+            "first_date": pa.array([r[2] for r in rows], pa.date32()),
+            "last_date": pa.array([r[3] for r in rows], pa.date32()),
+        }
+    )
+    warehouse.raw.execute("DELETE FROM kpi_coverage")
+    warehouse.append(COVERAGE.name, table, COVERAGE)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+class RollupReader:
+    """Answers atoms for a scope from rollups when they hold what is needed."""
+
+    def __init__(self, catalog: Catalog, tables: Tables) -> None:
+        self.catalog = catalog
+        self.tables = tables
+        self.available: set[str] = set()
+        if tables.has_table(ROLLUP_STATE.name) and tables.has_table(ROLLUPS.name):
+            state = tables.execute(tables.table(ROLLUP_STATE.name).select("atom"))
+            self.available = set(state["atom"])
+
+    def coverage(self) -> dict[tuple[str, str], tuple[date, date] | None]:
+        if not self.available:
+            return {}
+        frame = self.tables.execute(self.tables.table(COVERAGE.name))
+        found: dict[tuple[str, str], tuple[date, date] | None] = {}
+        for row in frame.to_dict("records"):
+            first, last = _as_date(row["first_date"]), _as_date(row["last_date"])
+            key = (str(row["source"]), str(row["time"]))
+            found[key] = None if first is None or last is None else (first, last)
+        return found
+
+    def dimension_for(self, atom: Atom, scope: Scope) -> str | None:
+        """The materialized dimension that answers `scope` ('' = total), or None."""
+        if atom.key not in self.available:
+            return None
+        dims = {*scope.by, *(d for d, _ in scope.filters)}
+        if len(dims) > 1:
+            return None
+        dimension = next(iter(dims), "")
+        if dimension and dimension not in rollup_dimensions(self.catalog, atom):
+            return None
+        if not scope.by and scope.filters:
+            values = scope.filters[0][1]
+            if len(values) > 1 and not atom.sums_across_values:
+                return None
+        if atom.rollup == "period" and not all(is_full(p, scope.grain) for p in scope.periods):
+            return None
+        return dimension
+
+    def read(self, atoms: Sequence[Atom], scope: Scope) -> pd.DataFrame:
+        """Frame like `Computer.compute` for atoms that `dimension_for` accepted."""
+        keys = ["period_start", *scope.by]
+        result: pd.DataFrame | None = None
+        for atom in atoms:
+            frame = self._read_atom(atom, scope)
+            result = frame if result is None else result.merge(frame, on=keys, how="outer")
+        return result if result is not None else pd.DataFrame(columns=keys)
+
+    def _read_atom(self, atom: Atom, scope: Scope) -> pd.DataFrame:
+        import ibis
+
+        dimension = self.dimension_for(atom, scope) or ""
+        table = self.tables.table(ROLLUPS.name)
+        periods = scope.periods
+        if atom.rollup == "sum":
+            grain, first, last = Grain.DAY, scope.start, scope.end
+            wanted = None
+        elif atom.rollup == "last":
+            at_start = atom.get("at") == "start"
+            # Day rows hold the level at the end of the day, or for levels read at the
+            # start, at the start of the day.
+            wanted = [p.first if at_start else p.last for p in periods]
+            grain, first, last = Grain.DAY, min(wanted), max(wanted)
+        else:
+            grain, first, last = scope.grain, periods[0].start, periods[-1].start
+            wanted = None
+        expr = table.filter(
+            (table.atom == atom.key)
+            & (table.grain == grain.value)
+            & (table.dimension == dimension)
+            & table.period_start.between(first, last)
+        )
+        if wanted is not None:
+            expr = expr.filter(expr.period_start.isin([ibis.literal(w) for w in wanted]))
+        for _dimension, values in scope.filters:
+            expr = expr.filter(expr.dimension_value.isin(list(values)))
+        rows = self.tables.execute(expr.select("period_start", "dimension_value", "part", "value"))
+        rows["period_start"] = [pd.Timestamp(v).date() for v in rows["period_start"]]
+        if atom.rollup == "sum":
+            rows["period_start"] = [period_start(d, scope.grain) for d in rows["period_start"]]
+        elif atom.rollup == "last":
+            label = {w: p.start for w, p in zip(wanted or [], periods, strict=True)}
+            rows["period_start"] = rows["period_start"].map(label)
+        group = ["period_start", *(["dimension_value"] if scope.by else []), "part"]
+        summed = rows.groupby(group, dropna=False)["value"].sum()
+        wide = summed.unstack("part")
+        wide = wide.rename(columns={p: column_name(atom, p) for p in atom.parts}).reset_index()
+        wide = wide.rename(columns={"dimension_value": scope.by[0]} if scope.by else {})
+        wide.columns.name = None
+        return wide
+
+
+def _as_date(value: object) -> date | None:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return None
+    return pd.Timestamp(value).date()  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from omnikpi.errors import ConfigError
 from omnikpi.ingest import load_mapping, parse_mapping, preset_names
@@ -177,3 +178,15 @@ def test_every_shipped_preset_is_a_valid_mapping() -> None:
         preset = load_preset(name)
         assert preset.tables, name
         assert preset.views, name
+
+
+def test_the_documented_example_mapping_is_valid() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "ingest.md").read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    parsed = parse_mapping(yaml.safe_load(example), origin="docs/ingest.md")
+    assert parsed.read.encoding == "cp949"
+    assert parsed.tables["orders"].columns["channel"].map == {
+        "온라인": "web",
+        "앱": "app",
+        "매장": "store",
+    }

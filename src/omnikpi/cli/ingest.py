@@ -226,13 +226,12 @@ def status(
         "batch_id",
         "started_at",
         "status",
-        "source",
         "rows_read",
-        "rows_loaded",
         "rows_inserted",
         "rows_updated",
         "rows_quarantined",
         "seconds",
+        "source",
     ]
     render_rows(loads, load_columns, "table", title="Loads")
     if not loads:

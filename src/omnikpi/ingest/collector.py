@@ -138,7 +138,7 @@ class Collector:
                 warehouse,
                 self._mapping,
                 read,
-                label=f"collector: {len(segments)} log segments",
+                label=f"collector log ({len(segments)} segment{'s' if len(segments) > 1 else ''})",
                 checksum=lambda: file_checksum(segments),
                 options=options,
             )

@@ -89,7 +89,9 @@ def parse_batch(body: bytes, max_events: int, received_at: datetime) -> list[dic
             continue
         records.append(_record(event, received_at))
     if errors:
-        raise BatchRejected(400, f"{len({e['event'] for e in errors})} events are invalid", errors)
+        invalid = len({e["event"] for e in errors})
+        detail = "1 event is invalid" if invalid == 1 else f"{invalid} events are invalid"
+        raise BatchRejected(400, detail, errors)
     return records
 
 

@@ -22,6 +22,7 @@ class _FilesOrCommand(TyperGroup):
     allow_interspersed_args = True
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """A first argument naming a subcommand dispatches to it; otherwise files follow."""
         if args and args[0] in self.commands:
             super(TyperGroup, self).parse_args(ctx, [])
             ctx._protected_args, ctx.args = args[:1], args[1:]

@@ -50,10 +50,12 @@ class ColumnPlan:
 
     @property
     def raw_name(self) -> str:
+        """Staged column holding the source value as read."""
         return f"{self.column.name}__raw"
 
     @property
     def text_name(self) -> str:
+        """Staged column holding the text after defaults and value maps."""
         return f"{self.column.name}__text"
 
     @property
@@ -80,6 +82,7 @@ class StagePlan:
     flagged: bool = False
 
     def plan(self, name: str) -> ColumnPlan:
+        """The plan of canonical column `name`."""
         return next(p for p in self.columns if p.column.name == name)
 
 

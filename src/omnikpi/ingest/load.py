@@ -59,10 +59,12 @@ class TableLoad:
 
     @property
     def loaded(self) -> int:
+        """Valid rows now in the table: inserted, updated or already equal."""
         return self.inserted + self.updated + self.unchanged
 
     @property
     def changed(self) -> bool:
+        """Whether the load inserted or updated any row."""
         return bool(self.inserted or self.updated)
 
 

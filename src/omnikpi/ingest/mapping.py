@@ -106,6 +106,7 @@ class ColumnSpec(_Strict):
 
     @property
     def formats(self) -> tuple[str, ...]:
+        """The column's formats as a tuple (empty when it has none)."""
         if self.format is None:
             return ()
         return (self.format,) if isinstance(self.format, str) else self.format
@@ -144,6 +145,8 @@ class DateDefaults(_Strict):
 
 
 class NumberFormat(_Strict):
+    """Decimal and thousands separators of the numbers in the files."""
+
     decimal: Literal[".", ","] = "."
     thousands: Literal[",", ".", " ", "'"] | None = None
 

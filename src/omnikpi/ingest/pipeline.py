@@ -67,10 +67,12 @@ class LoadSummary:
 
     @property
     def error_rate(self) -> float:
+        """Share of the rows read that had a problem."""
         return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
 
     @property
     def too_many_errors(self) -> bool:
+        """Whether the error rate is above the load's limit."""
         return self.error_rate > self.max_error_rate
 
     @property

@@ -52,6 +52,7 @@ class SourceTable:
 
     @property
     def label(self) -> str:
+        """The source's file names, for messages."""
         return ", ".join(path.name for path in self.files) or self.name
 
 

@@ -33,6 +33,7 @@ class Params:
         self.values: dict[str, Any] = {}
 
     def add(self, value: Any) -> str:
+        """Bind `value`; returns its placeholder."""
         name = f"p{len(self.values)}"
         self.values[name] = value
         return f"${name}"

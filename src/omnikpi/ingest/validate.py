@@ -73,6 +73,7 @@ def validate_stage(
 
 
 def good_relation(table: str) -> str:
+    """The temporary relation holding the rows of `table` that passed validation."""
     return f"_good_{table}"
 
 

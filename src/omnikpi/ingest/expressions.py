@@ -284,7 +284,7 @@ def _convert_time(
         return (parsed if all(zoned) else f"timezone({zone}, {parsed})"), reason
     if is_date:
         value = f"COALESCE(TRY_CAST({x} AS DATE), CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE))"
-        return value, f"is not a date in format %Y-%m-%d ({'set dates.date_format'} in the mapping)"
+        return value, "is not a date in format %Y-%m-%d (set dates.date_format in the mapping)"
     value = (
         f"(CASE WHEN regexp_matches({x}, {params.add(_OFFSET_PATTERN)}) "
         f"THEN TRY_CAST({x} AS TIMESTAMPTZ) ELSE timezone({zone}, TRY_CAST({x} AS TIMESTAMP)) END)"

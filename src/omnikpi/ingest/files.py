@@ -15,6 +15,7 @@ from omnikpi.ingest.mapping import Mapping, load_mapping
 from omnikpi.ingest.pipeline import LoadOptions, LoadSummary, run_load
 from omnikpi.ingest.presets import load_preset
 from omnikpi.ingest.readers import SourceTable, empty_source, read_files
+from omnikpi.model import TABLES
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 
@@ -92,6 +93,8 @@ def open_warehouse(settings: Settings, *, dry_run: bool) -> Iterator[Warehouse]:
         warehouse = Warehouse.create(target, time_zone=settings.time_zone)
     else:
         warehouse = Warehouse.open(path, read_only=dry_run, time_zone=settings.time_zone)
+        if not dry_run:
+            warehouse.create_tables(TABLES)  # tables the model gained since it was created
     with warehouse:
         yield warehouse
 

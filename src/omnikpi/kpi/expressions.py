@@ -91,7 +91,8 @@ SCALAR_FUNCTIONS: dict[str, Callable[..., Value]] = {
     "hour": lambda t: _lit(t).hour(),
     "weekday": lambda d: _local_date(d).day_of_week.index(),
     "seconds_between": _seconds_between,
-    "hours_between": lambda a, b: _seconds_between(a, b) / 3600.0,
+    # Cast first: Spark reads the literal 3600.0 as a DECIMAL and would round the result.
+    "hours_between": lambda a, b: _seconds_between(a, b).cast("float64") / 3600.0,
     "days_between": _days_between,
     "add_days": _add_days,
     "add_hours": _add_hours,

@@ -84,7 +84,8 @@ def _assert_same(kpi: str, duckdb: object, spark: object, exact: bool) -> None:
     assert missing[0] == missing[1], f"{kpi}: {duckdb} on DuckDB, {spark} on Spark"
     if missing[0]:
         return
-    assert isinstance(duckdb, int | float) and isinstance(spark, int | float)
+    assert isinstance(duckdb, int | float)
+    assert isinstance(spark, int | float)
     if exact:
         assert duckdb == spark, kpi
     else:

@@ -283,3 +283,9 @@ def test_dry_run_validates_and_writes_nothing(settings: Settings, tmp_path: Path
     ingest_files(settings, shop(), [path], options(dry_run=True))
     assert rows(settings, "SELECT count(*), count(DISTINCT batch_id) FROM load_log") == [(1, 1)]
     assert value(settings, "SELECT count(*) FROM quarantine") == 0
+
+
+def test_a_file_with_only_a_header_loads_nothing(settings: Settings, tmp_path: Path) -> None:
+    summary = load(settings, write(tmp_path / "orders.csv", HEADER))
+    assert (summary.status, summary.rows_read, summary.rows_quarantined) == ("loaded", 0, 0)
+    assert value(settings, "SELECT count(*) FROM orders") == 0

@@ -234,7 +234,7 @@ def status(
         "seconds",
         "source",
     ]
-    render_rows(loads, load_columns, "table", title="Loads")
+    render_rows(loads, load_columns, "table", title=f"Loads (times in {settings.time_zone})")
     if not loads:
         console.print("No loads yet (run `omnikpi ingest --mapping MAP.yaml FILE`).")
     quarantine_columns = ["source", "table_name", "column_name", "rows", "first_row", "reason"]

@@ -10,11 +10,14 @@ from omnikpi.warehouse import Warehouse
 
 
 def recent_loads(warehouse: Warehouse, limit: int = 20) -> list[dict[str, Any]]:
-    """The latest batches from load_log, newest first."""
+    """The latest batches from load_log, newest first.
+
+    `started_at` is text, "%Y-%m-%d %H:%M:%S" in the warehouse's time zone.
+    """
     if LOAD_LOG.name not in warehouse.table_set():
         return []
     cursor = warehouse.raw.execute(
-        "SELECT batch_id, strftime(started_at, '%Y-%m-%d %H:%M:%S%z') AS started_at, status, "
+        "SELECT batch_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started_at, status, "
         "source, rows_read, "
         "rows_loaded, rows_inserted, rows_updated, rows_quarantined, "
         "round(duration_seconds, 2) AS seconds "

@@ -1,0 +1,71 @@
+"""Query validation: one clear error per mistake, naming the bad value and the choices."""
+
+from __future__ import annotations
+
+import pytest
+
+from omnikpi.errors import ConfigError, NotFound
+from omnikpi.kpi import query
+from omnikpi.warehouse import Warehouse
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"ids": ["revnue"]}, NotFound, 'unknown KPI "revnue" (did you mean revenue'),
+        ({"ids": []}, ConfigError, "no KPI given"),
+        ({"grain": "hourly"}, ConfigError, 'grain "hourly" is not valid (choose one of: day'),
+        ({"start": "2025-02-30"}, ConfigError, 'start date "2025-02-30" is not a date'),
+        ({"start": "2025-04-01"}, ConfigError, "end date 2025-03-31 is before start date"),
+        (
+            {"by": ["service_channel"]},
+            ConfigError,
+            'dimension "service_channel" is not allowed for KPI "revenue" (allowed: brand,',
+        ),
+        ({"filters": {"colour": "red"}}, ConfigError, 'dimension "colour" is not allowed'),
+        ({"compare": "last_year"}, ConfigError, 'comparison "last_year" is not valid'),
+        (
+            {"ids": ["market_share"], "grain": "week"},
+            ConfigError,
+            'KPI "market_share" is reported at month grain or coarser (not week)',
+        ),
+    ],
+)
+def test_bad_queries(
+    golden: Warehouse, kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    arguments: dict[str, object] = {
+        "ids": ["revenue"],
+        "grain": "month",
+        "start": "2025-03-01",
+        "end": "2025-03-31",
+    }
+    arguments.update(kwargs)
+    with pytest.raises(error) as info:
+        query(warehouse=golden, **arguments)  # type: ignore[arg-type]
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_long_table_columns(golden: Warehouse) -> None:
+    result = query(
+        ["orders", "revenue"],
+        "week",
+        "2025-03-03",
+        "2025-03-16",
+        by=["channel"],
+        compare="previous",
+        warehouse=golden,
+    )
+    assert list(result.columns) == [
+        "kpi",
+        "period_start",
+        "channel",
+        "value",
+        "comparison_value",
+        "change",
+        "target",
+        "status",
+    ]
+    assert result["kpi"].tolist()[:1] == ["orders"]
+    assert sorted(set(result["period_start"].astype(str))) == ["2025-03-03", "2025-03-10"]

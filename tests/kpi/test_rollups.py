@@ -1,0 +1,155 @@
+"""Rollups answer exactly what direct computation answers, are used for dashboards, and
+refresh incrementally."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from omnikpi.kpi import load_catalog
+from omnikpi.kpi.compute import Computer
+from omnikpi.kpi.engine import KpiQuery
+from omnikpi.kpi.rollups import refresh_rollups
+from omnikpi.model import table
+from omnikpi.warehouse import Warehouse
+from tests.kpi.golden_data import kst
+
+#: Query shapes dashboards use: months, weeks, days; total, by and filtered by one dimension.
+SHAPES = [
+    ("month", "2025-01-01", "2025-06-30", [], {}),
+    ("week", "2025-03-03", "2025-03-30", ["channel"], {}),
+    ("day", "2025-03-01", "2025-03-14", [], {"region": ["Seoul"]}),
+    ("quarter", "2025-01-01", "2025-06-30", ["region"], {}),
+]
+
+
+def _same(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    assert isinstance(a, float | int) and isinstance(b, float | int)
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("grain", "start", "end", "by", "filters"), SHAPES, ids=[s[0] for s in SHAPES]
+)
+def test_rollups_equal_direct_computation_for_every_kpi(
+    sim_path: Path,
+    grain: str,
+    start: str,
+    end: str,
+    by: list[str],
+    filters: dict[str, list[str]],
+) -> None:
+    catalog = load_catalog()
+    order = ["day", "week", "month", "quarter", "year"]
+    with Warehouse.open(sim_path, read_only=True) as warehouse:
+        direct = KpiQuery(catalog, warehouse, rollups=False)
+        rolled = KpiQuery(catalog, warehouse, rollups=True)
+        assert rolled.reader is not None and rolled.reader.available
+        kpis = [
+            k
+            for k in catalog.kpis
+            if {*by, *filters} <= direct.dimensions(k)
+            and catalog.get(k).min_grain.order <= order.index(grain)
+        ]
+        a = direct.run(kpis, grain, start, end, by=by, filters=filters)
+        b = rolled.run(kpis, grain, start, end, by=by, filters=filters)
+    keys = [
+        c for c in a.columns if c not in ("value", "comparison_value", "change", "target", "status")
+    ]
+    merged = a.merge(b, on=keys, how="outer", suffixes=("_direct", "_rollup"))
+    for row in merged.itertuples(index=False):
+        assert _same(row.value_direct, row.value_rollup), row
+    assert len(kpis) > 60
+    assert merged["value_direct"].notna().sum() > 200
+
+
+def test_dashboards_read_rollups_not_raw_tables(
+    sim_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = load_catalog()
+    cxo = [k.id for k in catalog.select(tier="cxo")]
+
+    def refuse(self: Computer, atoms: list[object], scope: object) -> pd.DataFrame:
+        if atoms:
+            raise AssertionError(f"computed directly: {atoms}")
+        return pd.DataFrame(columns=["period_start"])
+
+    monkeypatch.setattr(Computer, "compute", refuse)
+    monkeypatch.setattr(Computer, "coverage", lambda *a: (_ for _ in ()).throw(AssertionError))
+    with Warehouse.open(sim_path, read_only=True) as warehouse:
+        result = KpiQuery(catalog, warehouse).run(
+            cxo, "month", "2024-12-01", "2025-11-30", compare="yoy"
+        )
+    assert result["value"].notna().sum() > 100
+
+
+def test_incremental_refresh_after_new_data(golden_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_path, path)
+    catalog = load_catalog()
+    with Warehouse.open(path) as warehouse:
+        refresh_rollups(warehouse, catalog)
+        # Rows of periods that end before the new data are kept; quarters and years that
+        # contain 2025-03-12 are rebuilt.
+        unchanged = (
+            "SELECT count(*), sum(value) FROM kpi_rollups WHERE period_start < "
+            "'2025-03-01' AND grain IN ('day', 'week', 'month')"
+        )
+        before = warehouse.raw.execute(unchanged).fetchone()
+        # A new completed web order on 2025-03-12 for customer C4.
+        order = dict(
+            order_id="O12",
+            customer_id="C4",
+            channel="web",
+            store_id=None,
+            session_id=None,
+            placed_at=kst("2025-03-12 10:00"),
+            status="completed",
+            status_changed_at=kst("2025-03-12 10:00"),
+            payment_method="card",
+            fulfilment="delivery",
+            currency="KRW",
+            **{
+                f"{k}_amount": Decimal(v)
+                for k, v in (
+                    ("gross", 8000),
+                    ("discount", 0),
+                    ("net", 8000),
+                    ("shipping", 0),
+                    ("tax", 727),
+                    ("total", 8000),
+                )
+            },
+        )
+        line = dict(
+            order_id="O12",
+            line_number=1,
+            product_id="P1",
+            quantity=1,
+            unit_price=Decimal(8000),
+            discount_amount=Decimal(0),
+            net_amount=Decimal(8000),
+            unit_cost=Decimal(2000),
+        )
+        for name, row in (("orders", order), ("order_lines", line)):
+            schema = table(name).arrow_schema()
+            warehouse.append(name, pa.Table.from_pylist([row], schema=schema))
+        refresh_rollups(warehouse, catalog, since=date(2025, 3, 12))
+        assert warehouse.raw.execute(unchanged).fetchone() == before
+        kpis = ["revenue", "orders", "active_customers", "purchasing_customers"]
+        rolled = KpiQuery(catalog, warehouse).run(kpis, "quarter", "2025-01-01", "2025-03-31")
+        direct = KpiQuery(catalog, warehouse, rollups=False).run(
+            kpis, "quarter", "2025-01-01", "2025-03-31"
+        )
+    # Q1 2025: revenue 17,000 + 71,000 + 8,000; orders 2 + 6 + 1; active C1 C2 C3 C4;
+    # purchasing customers C1 C3 (Feb), C1 C2 C3 C4 (Mar) -> 4
+    assert rolled["value"].tolist() == direct["value"].tolist() == [96_000, 9, 4, 4]

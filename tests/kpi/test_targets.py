@@ -1,0 +1,116 @@
+"""Targets: CSV import with clear errors, RAG status, targets in query results."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from omnikpi.errors import DataError
+from omnikpi.kpi import load_catalog, query
+from omnikpi.kpi.targets import import_targets, read_targets, status
+from omnikpi.warehouse import Warehouse
+from tests.kpi.conftest import pick
+
+HEADER = "kpi,grain,period_start,target,dimension,tolerance\n"
+
+
+@pytest.fixture
+def golden_copy(golden_path: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "golden.duckdb"
+    shutil.copy(golden_path, copy)
+    return copy
+
+
+def _csv(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "targets.csv"
+    path.write_text(HEADER + body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "direction", "expected"),
+    [
+        (100.0, 100.0, "up", "green"),
+        (96.0, 100.0, "up", "amber"),  # within 5% below
+        (94.9, 100.0, "up", "red"),
+        (0.9, 1.0, "down", "green"),
+        (1.04, 1.0, "down", "amber"),
+        (1.06, 1.0, "down", "red"),
+        (-12.0, -10.0, "up", "red"),  # NPS below a negative target: 20% short
+        (None, 1.0, "up", None),
+        (1.0, None, "up", None),
+    ],
+)
+def test_status(
+    value: float | None, target: float | None, direction: str, expected: str | None
+) -> None:
+    assert status(value, target, direction, 0.05) == expected
+
+
+def test_import_and_query_with_status(golden_copy: Path, tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "revenue,month,2025-03-01,70000,,\n"
+        "revenue,month,2025-03-01,50000,channel=web,\n"
+        "conversion_rate,month,2025-03-01,60%,,0.1\n"
+        "orders,month,2025-02-01,3,,\n",
+    )
+    rows = read_targets(path, load_catalog())
+    assert [r.target for r in rows] == [70000, 50000, 0.6, 3]
+    with Warehouse.open(golden_copy) as warehouse:
+        assert import_targets(warehouse, rows) == 4
+        # Importing again replaces, it does not add.
+        assert import_targets(warehouse, rows[:1]) == 1
+        assert warehouse.row_counts(["kpi_targets"]) == {"kpi_targets": 4}
+        result = query(
+            ["revenue", "conversion_rate", "orders"],
+            "month",
+            "2025-02-01",
+            "2025-03-31",
+            warehouse=warehouse,
+        )
+        by_channel = query(
+            ["revenue"], "month", "2025-03-01", "2025-03-31", by=["channel"], warehouse=warehouse
+        )
+    # revenue 71,000 vs 70,000: green. conversion 4/7 = 57.1% vs 60% with a 10% band: amber.
+    assert pick(result, "revenue", "2025-03-01", "target") == 70000
+    assert pick(result, "revenue", "2025-03-01", "status") == "green"
+    assert pick(result, "conversion_rate", "2025-03-01", "status") == "amber"
+    # February: 2 orders vs 3, more than 5% short: red. No target: no status.
+    assert pick(result, "orders", "2025-02-01", "status") == "red"
+    assert pick(result, "orders", "2025-03-01", "status") is None
+    # web revenue 49,000 vs 50,000 (2% short): amber; other channels have no target.
+    assert pick(by_channel, "revenue", "2025-03-01", "status", channel="web") == "amber"
+    assert pick(by_channel, "revenue", "2025-03-01", "status", channel="store") is None
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("revenu,month,2025-03-01,1,,", 'row 2: column "kpi" value "revenu" is not a KPI id'),
+        ("revenue,fortnight,2025-03-01,1,,", 'column "grain" value "fortnight"'),
+        ("revenue,month,2025-03-15,1,,", "is not the first day of a month (use 2025-03-01)"),
+        ("revenue,week,2025-03-05,1,,", "(use 2025-03-03)"),
+        ("revenue,month,2025-13-01,1,,", "is not a date in the form YYYY-MM-DD"),
+        ("revenue,month,2025-03-01,lots,,", 'column "target" value "lots" is not a number'),
+        (
+            "revenue,month,2025-03-01,1,service_channel=phone,",
+            "is not name=value with a dimension of revenue",
+        ),
+    ],
+)
+def test_bad_rows_name_file_row_column_and_fix(tmp_path: Path, row: str, message: str) -> None:
+    path = _csv(tmp_path, row + "\n")
+    with pytest.raises(DataError) as info:
+        read_targets(path, load_catalog())
+    assert str(info.value).startswith("targets.csv row 2:")
+    assert message in str(info.value)
+
+
+def test_missing_columns(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("kpi,period,target\nrevenue,2025-03-01,1\n", encoding="utf-8")
+    with pytest.raises(DataError, match="missing column.*grain, period_start"):
+        read_targets(path, load_catalog())

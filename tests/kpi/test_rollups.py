@@ -33,7 +33,8 @@ SHAPES = [
 def _same(a: object, b: object) -> bool:
     if a is None or b is None:
         return a is None and b is None
-    assert isinstance(a, float | int) and isinstance(b, float | int)
+    assert isinstance(a, float | int)
+    assert isinstance(b, float | int)
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
@@ -53,7 +54,8 @@ def test_rollups_equal_direct_computation_for_every_kpi(
     with Warehouse.open(sim_path, read_only=True) as warehouse:
         direct = KpiQuery(catalog, warehouse, rollups=False)
         rolled = KpiQuery(catalog, warehouse, rollups=True)
-        assert rolled.reader is not None and rolled.reader.available
+        assert rolled.reader is not None
+        assert rolled.reader.available
         kpis = [
             k
             for k in catalog.kpis

@@ -112,5 +112,5 @@ def test_bad_rows_name_file_row_column_and_fix(tmp_path: Path, row: str, message
 def test_missing_columns(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("kpi,period,target\nrevenue,2025-03-01,1\n", encoding="utf-8")
-    with pytest.raises(DataError, match="missing column.*grain, period_start"):
+    with pytest.raises(DataError, match=r"missing column.*grain, period_start"):
         read_targets(path, load_catalog())

@@ -155,3 +155,81 @@ def test_incremental_refresh_after_new_data(golden_path: Path, tmp_path: Path) -
     # Q1 2025: revenue 17,000 + 71,000 + 8,000; orders 2 + 6 + 1; active C1 C2 C3 C4;
     # purchasing customers C1 C3 (Feb), C1 C2 C3 C4 (Mar) -> 4
     assert rolled["value"].tolist() == direct["value"].tolist() == [96_000, 9, 4, 4]
+
+
+def _add_order(warehouse: Warehouse, order_id: str, placed: str, net: int) -> None:
+    order = dict(
+        order_id=order_id,
+        customer_id="C4",
+        channel="web",
+        store_id=None,
+        session_id=None,
+        placed_at=kst(placed),
+        status="completed",
+        status_changed_at=kst(placed),
+        payment_method="card",
+        fulfilment="delivery",
+        currency="KRW",
+        gross_amount=Decimal(net),
+        discount_amount=Decimal(0),
+        net_amount=Decimal(net),
+        shipping_amount=Decimal(0),
+        tax_amount=Decimal(round(net / 11)),
+        total_amount=Decimal(net),
+    )
+    line = dict(
+        order_id=order_id,
+        line_number=1,
+        product_id="P1",
+        quantity=1,
+        unit_price=Decimal(net),
+        discount_amount=Decimal(0),
+        net_amount=Decimal(net),
+        unit_cost=Decimal(2000),
+    )
+    for name, row in (("orders", order), ("order_lines", line)):
+        warehouse.append(name, pa.Table.from_pylist([row], schema=table(name).arrow_schema()))
+
+
+def test_loads_refresh_rollups_or_mark_them_stale(golden_path: Path, tmp_path: Path) -> None:
+    from omnikpi.ingest.load import after_load
+    from omnikpi.kpi.rollups import mark_stale
+
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_path, path)
+    catalog = load_catalog()
+    with Warehouse.open(path) as warehouse:
+        after_load(warehouse, {"orders": date(2025, 3, 12)})  # no rollups yet: nothing
+        assert not warehouse.has_table("kpi_rollups")
+        refresh_rollups(warehouse, catalog)
+        refreshed = dict(
+            warehouse.raw.execute(
+                "SELECT atom, epoch_us(refreshed_at) FROM kpi_rollup_state"
+            ).fetchall()
+        )
+        _add_order(warehouse, "O12", "2025-03-12 10:00", 8000)
+        after_load(warehouse, {"orders": date(2025, 3, 12), "order_lines": date(2025, 3, 12)})
+        after = dict(
+            warehouse.raw.execute(
+                "SELECT atom, epoch_us(refreshed_at) FROM kpi_rollup_state"
+            ).fetchall()
+        )
+        # Only atoms reading orders or order lines were rebuilt; visits were not.
+        rebuilt = {k for k in after if after[k] != refreshed[k]}
+        assert rebuilt
+        assert rebuilt != set(after)
+        revenue = KpiQuery(catalog, warehouse).run(
+            ["revenue", "visits"], "month", "2025-03-01", "2025-03-31"
+        )
+        assert revenue["value"].tolist() == [79_000, 7]
+        # A collector-style load marks rollups stale: answers stay right (computed directly).
+        _add_order(warehouse, "O13", "2025-03-13 10:00", 2000)
+        mark_stale(warehouse, {"orders": date(2025, 3, 13), "order_lines": date(2025, 3, 13)})
+        engine = KpiQuery(catalog, warehouse)
+        assert engine.reader is not None
+        assert engine.reader.stale == {"orders", "order_lines"}
+        assert engine.run(["revenue"], "month", "2025-03-01", "2025-03-31")["value"].tolist() == [
+            81_000
+        ]
+        refresh_rollups(warehouse, catalog, since=date(2025, 3, 13))
+        assert warehouse.raw.execute("SELECT count(*) FROM kpi_rollup_stale").fetchone() == (0,)

@@ -171,14 +171,19 @@ def record_load(
 
 
 def after_load(warehouse: Warehouse, changed: dict[str, date | None]) -> None:
-    """The place where KPI rollups are refreshed after a successful load.
+    """Refresh KPI rollups after a successful load.
 
     `changed` maps each canonical table whose rows were inserted or updated to the earliest
-    local date the change touches (None when the table has no time column), so rollups
-    can be rebuilt from that date on. Called once per committed load, outside its
-    transaction; the KPI engine (omnikpi.kpi) connects its refresh here.
+    local date the change touches (None when the table has no time column); the rollups of
+    atoms reading those tables are rebuilt from that date on. Warehouses without rollups
+    are left alone. Called once per committed load, outside its transaction.
     """
-    del warehouse, changed
+    from omnikpi.kpi import load_catalog
+    from omnikpi.kpi.rollups import refresh_after_load
+    from omnikpi.settings import load_settings
+
+    if changed:
+        refresh_after_load(warehouse, load_catalog(load_settings().catalog_dirs), changed)
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -31,6 +31,7 @@ from omnikpi.ingest.quarantine import Problem, problem_rows, replace_quarantine,
 from omnikpi.ingest.readers import SourceTable, source_table
 from omnikpi.ingest.sql import ident
 from omnikpi.ingest.validate import References, ValidatedTable, create_problems, validate_stage
+from omnikpi.kpi.rollups import has_rollups, mark_stale
 from omnikpi.model import TABLES
 from omnikpi.warehouse import Warehouse
 
@@ -48,6 +49,9 @@ class LoadOptions:
     references: References = "all"
     hash_key: str | None = None
     sample_size: int = 10
+    #: Refresh KPI rollups right after the load; the collector instead marks them stale and
+    #: leaves the refresh to a schedule (queries stay correct meanwhile).
+    refresh_rollups: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,10 @@ def run_load(
         _drop_temporary(con)
     duration = time.perf_counter() - started
     if summary.status == "loaded":
-        after_load(warehouse, summary.changed)
+        if options.refresh_rollups:
+            after_load(warehouse, summary.changed)
+        elif summary.changed and has_rollups(warehouse):
+            mark_stale(warehouse, summary.changed)
     return replace(summary, duration_seconds=duration)
 
 

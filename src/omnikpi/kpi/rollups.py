@@ -22,7 +22,7 @@ from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.compute import SIMPLE, Scope, column_name
 from omnikpi.kpi.periods import Grain, is_full, period_start
 from omnikpi.kpi.plan import Atom, Planner, atoms_of
-from omnikpi.kpi.sources import Tables
+from omnikpi.kpi.sources import SourceBuilder, Tables
 from omnikpi.model import Column, Table
 from omnikpi.warehouse import Warehouse
 
@@ -70,6 +70,17 @@ COVERAGE = Table(
         Column("last_date", "date", "Last local date with rows.", nullable=True),
     ),
 )
+STALE = Table(
+    name="kpi_rollup_stale",
+    description="Tables with data loaded since the last rollup refresh.",
+    primary_key=("table_name", "since"),
+    kind="system",
+    group="kpi",
+    columns=(
+        Column("table_name", "string", "Canonical table that changed."),
+        Column("since", "date", "Earliest local date of the change; null = any.", nullable=True),
+    ),
+)
 GRAINS = tuple(Grain)
 Progress = Callable[[str, int, int], None]
 
@@ -102,14 +113,21 @@ def refresh_rollups(
     catalog: Catalog,
     since: date | None = None,
     progress: Progress | None = None,
+    tables: set[str] | None = None,
 ) -> RollupReport:
-    """Rebuild rollups from `since` (all history when None), in one transaction."""
+    """Rebuild rollups from `since` (all history when None), in one transaction.
+
+    With `tables`, only atoms that read one of those tables are rebuilt; the others stay.
+    """
     from omnikpi.kpi.engine import KpiQuery
 
-    warehouse.create_tables([ROLLUPS, ROLLUP_STATE, COVERAGE])
+    warehouse.create_tables([ROLLUPS, ROLLUP_STATE, COVERAGE, STALE])
     engine = KpiQuery(catalog, warehouse, rollups=False)
     computer = engine.computer
-    atoms = [a for a in catalog_atoms(catalog) if engine.coverage(a) is not None]
+    everything = catalog_atoms(catalog)
+    atoms = [a for a in everything if engine.coverage(a) is not None]
+    if tables is not None:
+        atoms = [a for a in atoms if computer.builder.tables_read(a.source) & tables]
     known = {
         row[0] for row in warehouse.raw.execute("SELECT atom FROM kpi_rollup_state").fetchall()
     }
@@ -135,12 +153,43 @@ def refresh_rollups(
         progress("rollups", len(jobs), len(jobs))
     rows = pa.concat_tables(frames) if frames else None
     with warehouse.transaction():
-        _delete(warehouse, since, fresh)
+        _delete(warehouse, [a.key for a in atoms], since, fresh)
         if rows is not None and rows.num_rows:
             warehouse.append(ROLLUPS.name, rows, ROLLUPS)
-        _record_state(warehouse, atoms)
-        _record_coverage(warehouse, engine, atoms)
+        _record_state(warehouse, atoms, {a.key for a in everything})
+        _record_coverage(warehouse, engine)
+        if tables is None:
+            warehouse.raw.execute("DELETE FROM kpi_rollup_stale")
+        else:
+            for name in tables:
+                warehouse.raw.execute("DELETE FROM kpi_rollup_stale WHERE table_name = ?", [name])
     return RollupReport(len(atoms), 0 if rows is None else rows.num_rows, since)
+
+
+def has_rollups(warehouse: Warehouse) -> bool:
+    return warehouse.has_table(ROLLUP_STATE.name)
+
+
+def mark_stale(warehouse: Warehouse, changed: dict[str, date | None]) -> None:
+    """Record that `changed` tables have new data the rollups do not hold yet; the reader
+    then computes atoms that read them directly until the rollups are refreshed."""
+    warehouse.create_tables([STALE])
+    for name, since in changed.items():
+        warehouse.raw.execute("INSERT INTO kpi_rollup_stale VALUES (?, ?)", [name, since])
+
+
+def refresh_after_load(
+    warehouse: Warehouse, catalog: Catalog, changed: dict[str, date | None]
+) -> RollupReport | None:
+    """Refresh the rollups of atoms reading `changed` tables, from the earliest change.
+
+    Warehouses without rollups are left alone (build them with `omnikpi kpi refresh`).
+    """
+    if not changed or not has_rollups(warehouse):
+        return None
+    dates = list(changed.values())
+    since = None if any(d is None for d in dates) else min(d for d in dates if d is not None)
+    return refresh_rollups(warehouse, catalog, since, tables=set(changed))
 
 
 def _build(
@@ -225,21 +274,31 @@ def _long(
     return pa.Table.from_pandas(merged, schema=ROLLUPS.arrow_schema(), preserve_index=False)
 
 
-def _delete(warehouse: Warehouse, since: date | None, fresh: set[str]) -> None:
-    if since is None:
-        warehouse.raw.execute("DELETE FROM kpi_rollups")
-        return
-    # A grain's rows from the period containing `since` onwards are rebuilt.
-    for grain in GRAINS:
-        warehouse.raw.execute(
-            "DELETE FROM kpi_rollups WHERE grain = ? AND period_start >= ?",
-            [grain.value, period_start(since, grain)],
-        )
-    for atom in fresh:
-        warehouse.raw.execute("DELETE FROM kpi_rollups WHERE atom = ?", [atom])
+def _delete(warehouse: Warehouse, atoms: list[str], since: date | None, fresh: set[str]) -> None:
+    """Remove the rows about to be rebuilt: the atoms' rows from the period containing
+    `since` on (all of them when None), and every row of atoms built from scratch."""
+    keys = pa.table({"atom": atoms + sorted(fresh - set(atoms))})
+    warehouse.raw.register("_rebuilt_atoms", keys)
+    try:
+        if since is None:
+            warehouse.raw.execute(
+                "DELETE FROM kpi_rollups WHERE atom IN (SELECT atom FROM _rebuilt_atoms)"
+            )
+            return
+        # A grain's rows from the period containing `since` onwards are rebuilt.
+        for grain in GRAINS:
+            warehouse.raw.execute(
+                "DELETE FROM kpi_rollups WHERE atom IN (SELECT atom FROM _rebuilt_atoms) "
+                "AND grain = ? AND period_start >= ?",
+                [grain.value, period_start(since, grain)],
+            )
+        warehouse.raw.execute("DELETE FROM kpi_rollups WHERE atom IN ?", [sorted(fresh)])
+    finally:
+        warehouse.raw.unregister("_rebuilt_atoms")
 
 
-def _record_state(warehouse: Warehouse, atoms: Sequence[Atom]) -> None:
+def _record_state(warehouse: Warehouse, atoms: Sequence[Atom], current: set[str]) -> None:
+    """Upsert the rebuilt atoms; forget atoms the catalog no longer has."""
     now = datetime.now(UTC)
     state = pa.table(
         {
@@ -248,11 +307,26 @@ def _record_state(warehouse: Warehouse, atoms: Sequence[Atom]) -> None:
             "refreshed_at": pa.array([now] * len(atoms), pa.timestamp("us", tz="UTC")),
         }
     )
-    warehouse.raw.execute("DELETE FROM kpi_rollup_state")
+    warehouse.raw.register("_rebuilt_state", state)
+    try:
+        warehouse.raw.execute(
+            "DELETE FROM kpi_rollup_state WHERE atom IN (SELECT atom FROM _rebuilt_state)"
+        )
+    finally:
+        warehouse.raw.unregister("_rebuilt_state")
     warehouse.append(ROLLUP_STATE.name, state, ROLLUP_STATE)
+    gone = pa.table({"atom": sorted(current)})
+    warehouse.raw.register("_current_atoms", gone)
+    try:
+        for table_name in (ROLLUP_STATE.name, ROLLUPS.name):
+            warehouse.raw.execute(
+                f'DELETE FROM "{table_name}" WHERE atom NOT IN (SELECT atom FROM _current_atoms)'
+            )
+    finally:
+        warehouse.raw.unregister("_current_atoms")
 
 
-def _record_coverage(warehouse: Warehouse, engine: KpiQuery, atoms: Sequence[Atom]) -> None:
+def _record_coverage(warehouse: Warehouse, engine: KpiQuery) -> None:
     coverage = engine.known_coverage()
     rows = [
         (s, t or "", c[0] if c else None, c[1] if c else None) for (s, t), c in coverage.items()
@@ -279,9 +353,14 @@ class RollupReader:
         self.catalog = catalog
         self.tables = tables
         self.available: set[str] = set()
+        self.stale: set[str] = set()
         if tables.has_table(ROLLUP_STATE.name) and tables.has_table(ROLLUPS.name):
             state = tables.execute(tables.table(ROLLUP_STATE.name).select("atom"))
             self.available = set(state["atom"])
+        if self.available and tables.has_table(STALE.name):
+            stale = tables.execute(tables.table(STALE.name).select("table_name"))
+            self.stale = set(stale["table_name"])
+        self.builder = SourceBuilder(catalog, tables)
 
     def coverage(self) -> dict[tuple[str, str], tuple[date, date] | None]:
         if not self.available:
@@ -297,6 +376,8 @@ class RollupReader:
     def dimension_for(self, atom: Atom, scope: Scope) -> str | None:
         """The materialized dimension that answers `scope` ('' = total), or None."""
         if atom.key not in self.available:
+            return None
+        if self.stale and self.builder.tables_read(atom.source) & self.stale:
             return None
         dims = {*scope.by, *(d for d, _ in scope.filters)}
         if len(dims) > 1:

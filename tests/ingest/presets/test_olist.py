@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pandas as pd
+
 import pytest
 
 from omnikpi.ingest import ingest_preset
+from omnikpi.kpi import query
 from omnikpi.settings import Settings
 from tests.ingest.conftest import FIXTURES, options, rows, value
 
@@ -24,6 +27,41 @@ def olist(settings: Settings) -> Settings:
     local = Settings(warehouse=settings.warehouse, time_zone="America/Sao_Paulo")
     ingest_preset(local, "olist", [FIXTURES / "olist"], options(max_error_rate=0.5))
     return local
+
+
+def test_kpis_from_the_engine(olist: Settings) -> None:
+    """The same figures through the KPI engine, per year (local time: Sao Paulo).
+
+    Orders 2017: e481 a459 6514 completed, 949d paid (shipped), 76c6 cancelled (unavailable);
+    2018: 53cd 4777 completed, ad21 cancelled. Deliveries 2017: e481 and a459 on time (2/2);
+    2018: 53cd on time, 4777 a day late (1/2). Reviews 2017: 4, 3, 5, 5; 2018: 5, 1.
+    """
+    result = query(
+        ["orders", "on_time_delivery_rate", "review_rating"],
+        "year",
+        "2017-01-01",
+        "2018-12-31",
+        settings=olist,
+    )
+    assert _values(result, "on_time_delivery_rate") == {"2017-01-01": 1.0, "2018-01-01": 0.5}
+    assert _values(result, "review_rating") == {"2017-01-01": 17 / 4, "2018-01-01": 3.0}
+    assert _values(result, "orders") == {"2017-01-01": 5, "2018-01-01": 3}
+    by_status = query(
+        ["orders"], "year", "2017-01-01", "2018-12-31", by=["order_status"], settings=olist
+    )
+    assert {(str(r.period_start), r.order_status): r.value for r in by_status.itertuples()} == {
+        ("2017-01-01", "completed"): 3,
+        ("2017-01-01", "paid"): 1,
+        ("2017-01-01", "cancelled"): 1,
+        ("2018-01-01", "completed"): 2,
+        ("2018-01-01", "cancelled"): 1,
+        ("2018-01-01", "paid"): 0,
+    }
+
+
+def _values(result: pd.DataFrame, kpi: str) -> dict[str, object]:
+    rows = result[result["kpi"] == kpi]
+    return {str(p): v for p, v in zip(rows["period_start"], rows["value"], strict=True)}
 
 
 def test_orders_by_status(olist: Settings) -> None:

@@ -24,7 +24,10 @@ from pathlib import Path
 
 import openpyxl
 
+import pytest
+
 from omnikpi.ingest import LoadSummary, ingest_preset
+from omnikpi.kpi import query
 from omnikpi.settings import Settings
 from tests.ingest.conftest import FIXTURES, options, rows, value
 
@@ -47,6 +50,25 @@ def load(settings: Settings, path: Path) -> LoadSummary:
 
 
 def check_online_retail_ii(settings: Settings) -> None:
+    # The KPI engine on the same data: revenue of completed orders (cancellations are
+    # returns, not cancelled orders), orders, buyers and the returning-customer share.
+    result = query(
+        ["revenue", "orders", "purchasing_customers", "returning_customer_share"],
+        "month",
+        "2009-12-01",
+        "2010-01-31",
+        settings=settings,
+    )
+    assert {(r.kpi, str(r.period_start)): r.value for r in result.itertuples()} == {
+        ("revenue", "2009-12-01"): pytest.approx(237.60),
+        ("revenue", "2010-01-01"): pytest.approx(144.48),
+        ("orders", "2009-12-01"): 4,
+        ("orders", "2010-01-01"): 4,
+        ("purchasing_customers", "2009-12-01"): 2,  # 13085 (489434, 489435), 13078
+        ("purchasing_customers", "2010-01-01"): 3,  # 13085 14000 13078
+        ("returning_customer_share", "2009-12-01"): 0.0,
+        ("returning_customer_share", "2010-01-01"): pytest.approx(2 / 3),
+    }
     assert rows(settings, MONTHLY) == [
         ("2009-12", 4, Decimal("237.60")),
         ("2010-01", 4, Decimal("144.48")),

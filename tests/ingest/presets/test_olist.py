@@ -13,7 +13,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pandas as pd
-
 import pytest
 
 from omnikpi.ingest import ingest_preset

@@ -23,7 +23,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
-
 import pytest
 
 from omnikpi.ingest import LoadSummary, ingest_preset

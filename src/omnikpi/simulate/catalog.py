@@ -109,8 +109,11 @@ def build_products(
     rank = rng.permutation(count) + 1
     popularity = 1.0 / rank**0.9
     popularity /= popularity.sum()
-    launch_day = np.where(rng.random(count) < 0.12,
-                          rng.integers(min(30, calendar.days - 1), calendar.days, count), -400)
+    launch_day = np.where(
+        rng.random(count) < 0.12,
+        rng.integers(min(30, calendar.days - 1), calendar.days, count),
+        -400,
+    )
     clearance = rng.random(count) < 0.08
     ids = make_ids("P", np.arange(1, count + 1), 5)
     products = Products(

@@ -72,8 +72,10 @@ def fulfil(
     status_time = np.where(o.cancelled, o.cancel_time, status_time)
     damaged = ~np.isnan(delivered) & (rng.random(n) < 0.01)
 
-    sent = np.nonzero(ships & ~np.isnan(shipped))[0]
-    shipment_status = np.where(np.isnan(delivered[sent]), "shipped", "delivered")
+    # Every order that ships has a shipment: pending, shipped or delivered by the end.
+    sent = np.nonzero(ships)[0]
+    has_shipped, has_delivered = ~np.isnan(shipped[sent]), ~np.isnan(delivered[sent])
+    lines = np.bincount(o.line_order, minlength=n)[sent]
     shipments = pa.table(
         {
             "shipment_id": make_ids("SH", first_number + sent, 10),
@@ -82,33 +84,17 @@ def fulfil(
                 pa.array(np.full(len(sent), world.stores.dc))
             ),
             "carrier": np.array(ref.CARRIERS)[carrier[sent]],
-            "status": shipment_status,
+            "status": np.select([has_delivered, has_shipped], ["delivered", "shipped"], "pending"),
             "promised_date": cal.to_date(promised_day[sent]),
-            "shipped_at": cal.to_utc(shipped[sent]),
-            "delivered_at": cal.to_utc(np.nan_to_num(delivered[sent]), ~np.isnan(delivered[sent])),
-            "parcels": 1 + (np.bincount(o.line_order, minlength=n)[sent] > 4),
-        }
-    )
-    unsent = np.nonzero(ships & np.isnan(shipped))[0]
-    pending_shipments = pa.table(
-        {
-            "shipment_id": make_ids("SH", first_number + unsent, 10),
-            "order_id": o.ids.take(pa.array(unsent)),
-            "from_location_id": world.stores.ids.take(
-                pa.array(np.full(len(unsent), world.stores.dc))
-            ),
-            "carrier": np.array(ref.CARRIERS)[carrier[unsent]],
-            "status": np.full(len(unsent), "pending"),
-            "promised_date": cal.to_date(promised_day[unsent]),
-            "shipped_at": pa.nulls(len(unsent), pa.timestamp("us", tz="UTC")),
-            "delivered_at": pa.nulls(len(unsent), pa.timestamp("us", tz="UTC")),
-            "parcels": np.ones(len(unsent), dtype=np.int64),
+            "shipped_at": cal.to_utc(np.nan_to_num(shipped[sent]), has_shipped),
+            "delivered_at": cal.to_utc(np.nan_to_num(delivered[sent]), has_delivered),
+            "parcels": np.where(has_shipped, 1 + (lines > 4), 1).astype(np.int64),
         }
     )
     result = Fulfilment(
         shipped, delivered, late & ~np.isnan(delivered), status, status_time, damaged
     )
-    return result, {"shipments": pa.concat_tables([shipments, pending_shipments])}
+    return result, {"shipments": shipments}
 
 
 def returns_and_payments(

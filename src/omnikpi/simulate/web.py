@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from omnikpi.model.enums import TrafficSource
 from omnikpi.simulate import reference as ref
 from omnikpi.simulate.arrays import make_ids, optional, take_ids
 from omnikpi.simulate.calendar import DAY, HOUR, ONLINE_HOUR_WEIGHT
@@ -36,21 +37,8 @@ from omnikpi.simulate.orders import Orders
 from omnikpi.simulate.purchases import APP, WEB
 from omnikpi.simulate.world import EXPERIMENT_ID, World
 
-SOURCES = np.array(
-    [
-        "direct",
-        "organic_search",
-        "paid_search",
-        "display",
-        "paid_social",
-        "organic_social",
-        "email",
-        "sms",
-        "app_push",
-        "affiliate",
-        "referral",
-    ]
-)
+#: Traffic sources in the model's order (the mixes below follow it).
+SOURCES = np.array([source.value for source in TrafficSource])
 S = {name: i for i, name in enumerate(SOURCES)}
 #: Traffic-source mix of sessions not started from a message (email, SMS, push excluded).
 SOURCE_MIX = np.array([0.27, 0.22, 0.17, 0.05, 0.09, 0.07, 0, 0, 0, 0.06, 0.07])
@@ -217,8 +205,7 @@ def simulate_web(
     visitor = pc.if_else(pa.array(known), visitor_known, anon_ids.take(pa.array(guest_visitor)))
     variant = np.where(known, variant_known, anon.variant[guest_visitor])
     device = np.where(known, np.where(app, 1, c.web_device[who]), anon.device[guest_visitor])
-    source = rng.choice(len(SOURCES), size=len(online), p=SOURCE_MIX)
-    source = np.where(app, rng.choice(len(SOURCES), size=len(online), p=APP_SOURCE_MIX), source)
+    source = _traffic_sources(rng, app)
     source = np.where(p.induced[online], S["email"], source)
     placed = p.time[online]
     source, campaign = _resolve_campaigns(
@@ -307,11 +294,7 @@ def simulate_web(
         start = np.maximum(cal.sample_seconds_in_day(rng, day, ONLINE_HOUR_WEIGHT), c.created[who])
         app = c.app_user[who] & (rng.random(len(who)) < 0.7)
         visitor, variant = customer_visitor(who, app)
-        source = np.where(
-            app,
-            rng.choice(len(SOURCES), size=len(who), p=APP_SOURCE_MIX),
-            rng.choice(len(SOURCES), size=len(who), p=SOURCE_MIX),
-        )
+        source = _traffic_sources(rng, app)
         offset = _add_simple(
             rng,
             world,
@@ -365,11 +348,7 @@ def simulate_web(
     for kind in (BROWSE, CART_ONLY):
         m = anon_intent == kind
         vm = v[m]
-        source = np.where(
-            anon.app[vm],
-            rng.choice(len(SOURCES), size=len(vm), p=APP_SOURCE_MIX),
-            rng.choice(len(SOURCES), size=len(vm), p=SOURCE_MIX),
-        )
+        source = _traffic_sources(rng, anon.app[vm])
         offset = _add_simple(
             rng,
             world,
@@ -446,6 +425,13 @@ def _add_simple(
         cart_session.append(offset + owner)
         cart_product.append(product)
     return offset + n
+
+
+def _traffic_sources(rng: np.random.Generator, app: np.ndarray) -> np.ndarray:
+    """Traffic source of new sessions (not from messages): app visits are mostly direct."""
+    web = rng.choice(len(SOURCES), size=len(app), p=SOURCE_MIX)
+    in_app = rng.choice(len(SOURCES), size=len(app), p=APP_SOURCE_MIX)
+    return np.asarray(np.where(app, in_app, web), dtype=np.int64)
 
 
 def _resolve_campaigns(

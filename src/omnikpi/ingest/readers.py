@@ -268,6 +268,9 @@ def _whitespace_scan(path: Path, options: ReadOptions, workdir: Path, params: Pa
         f"read_csv({params.add(str(readable))}, header = false, all_varchar = true, "
         f"delim = {params.add(_LINE_SEPARATOR)}, quote = '', escape = '', "
         f"columns = {{'line': 'VARCHAR'}}, skip = {params.add(skip)}, "
+        # Mixed line endings (CRLF lines, then a last LF line) defeat the strict sniffer;
+        # stray carriage returns are trimmed with the other white space below.
+        "strict_mode = false, "
         f"encoding = {params.add(encoding)})"
     )
     fields = ", ".join(f"parts[{i + 1}] AS {ident(n)}" for i, n in enumerate(names))

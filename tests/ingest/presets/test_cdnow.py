@@ -91,3 +91,15 @@ def test_sample_file_uses_the_master_ids(settings: Settings) -> None:
     assert master.tables["orders"].inserted == 69_659 - purchases
     assert master.tables["orders"].updated == 0
     assert master.tables["customers"].updated == 0
+
+
+def test_mixed_line_endings(settings: Settings, tmp_path: Path) -> None:
+    """CRLF lines followed by a last LF-only line (a file edited on two systems) load."""
+    path = tmp_path / "CDNOW_sample.txt"
+    path.write_bytes(
+        b" 00001 0001 19970101  1   11.77\r\n 00002 0002 19970112  1   12.00\r\n"
+        b" 00003 0003 19970102  2   20.76\n"
+    )
+    summary = ingest_preset(settings, "cdnow", [path], options())
+    assert summary.rows_quarantined == 0
+    assert value(settings, "SELECT sum(net_amount) FROM orders") == Decimal("44.53")

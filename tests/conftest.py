@@ -11,6 +11,7 @@ import pytest
 from omnikpi.cli import main
 from omnikpi.simulate import SimulationConfig
 from omnikpi.warehouse import Warehouse
+from tests.kpi.golden_data import load_golden
 
 #: The simulated retailer most tests read: big enough for the planted effects to show.
 SIM_CUSTOMERS = 12_000
@@ -68,3 +69,17 @@ def query(warehouse: Warehouse, sql: str, *params: object) -> list[tuple[object,
 def scalar(warehouse: Warehouse, sql: str, *params: object) -> object:
     rows = query(warehouse, sql, *params)
     return rows[0][0]
+
+
+@pytest.fixture(scope="session")
+def golden_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("golden") / "golden.duckdb"
+    with Warehouse.create(path) as warehouse:
+        load_golden(warehouse)
+    return path
+
+
+@pytest.fixture
+def golden(golden_path: Path) -> Iterator[Warehouse]:
+    with Warehouse.open(golden_path, read_only=True) as warehouse:
+        yield warehouse

@@ -17,11 +17,12 @@ import pandas as pd
 
 from omnikpi.errors import ConfigError
 from omnikpi.kpi.catalog import Catalog, load_catalog
-from omnikpi.kpi.compute import Computer, Scope
+from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.evaluate import Evaluator
 from omnikpi.kpi.periods import COMPARISONS, Comparison, Grain, parse_date, shift
 from omnikpi.kpi.plan import Atom, Negate, Node, Op, Planner, Share, atoms_of, shares_of
-from omnikpi.kpi.rollups import RollupReader
+from omnikpi.kpi.rollup_reader import RollupReader
+from omnikpi.kpi.scope import Scope
 from omnikpi.kpi.sources import SourceMissing, Tables
 from omnikpi.kpi.targets import allowed_dimensions, load_targets, status
 from omnikpi.settings import Settings, load_settings

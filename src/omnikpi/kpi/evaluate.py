@@ -12,9 +12,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from omnikpi.kpi.compute import Scope, column_name
 from omnikpi.kpi.periods import Period
 from omnikpi.kpi.plan import Atom, Const, Negate, Node, Part, Retained, Share, atoms_of
+from omnikpi.kpi.scope import Scope, column_name
 
 Frames = Callable[[Scope], pd.DataFrame]
 Coverage = Callable[[Atom], tuple[date, date] | None]

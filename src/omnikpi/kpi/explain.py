@@ -9,9 +9,10 @@ from pathlib import Path
 import ibis
 
 from omnikpi.kpi.catalog import Catalog
-from omnikpi.kpi.compute import Computer, Scope
+from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.periods import Grain, period_start
 from omnikpi.kpi.plan import Atom, Const, Negate, Node, Op, Part, Planner, Retained, Share
+from omnikpi.kpi.scope import Scope
 from omnikpi.kpi.sources import Tables
 from omnikpi.kpi.spec import KpiSpec
 from omnikpi.kpi.targets import allowed_dimensions

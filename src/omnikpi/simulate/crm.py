@@ -17,7 +17,8 @@ from omnikpi.simulate.calendar import DAY, HOUR
 from omnikpi.simulate.campaigns import REACTIVATION_EFFECT, REACTIVATION_WINDOW_DAYS
 from omnikpi.simulate.customers import Customers
 from omnikpi.simulate.purchases import APP, WEB, Purchases
-from omnikpi.simulate.web import MessageClicks, S
+from omnikpi.simulate.traffic import S
+from omnikpi.simulate.web import MessageClicks
 from omnikpi.simulate.world import HOLDOUT_EXPERIMENT_ID, World
 
 MESSAGE_CHANNEL = {"email": "email", "sms": "sms", "app_push": "push"}

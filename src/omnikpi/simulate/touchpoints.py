@@ -11,7 +11,8 @@ from omnikpi.simulate.calendar import DAY
 from omnikpi.simulate.crm import CrmResult
 from omnikpi.simulate.customers import Customers
 from omnikpi.simulate.service import world_brand_exposed
-from omnikpi.simulate.web import PAID, SOURCES, Sessions
+from omnikpi.simulate.traffic import PAID, SOURCES
+from omnikpi.simulate.visits import Sessions
 from omnikpi.simulate.world import World
 
 

@@ -1,0 +1,45 @@
+"""What a query asks for (grain, range, dimensions, filters) and shared naming helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import ibis.expr.types as ir
+
+from omnikpi.kpi.periods import Grain, Period, periods
+from omnikpi.kpi.plan import Atom
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a query asks for: grain, inclusive local date range, dimensions and filters."""
+
+    grain: Grain
+    start: date
+    end: date
+    by: tuple[str, ...] = ()
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def periods(self) -> list[Period]:
+        return periods(self.start, self.end, self.grain)
+
+    def with_by(self, by: Sequence[str]) -> Scope:
+        return Scope(self.grain, self.start, self.end, tuple(by), self.filters)
+
+    def without_filter(self, dimension: str) -> Scope:
+        kept = tuple((d, v) for d, v in self.filters if d != dimension)
+        return Scope(self.grain, self.start, self.end, self.by, kept)
+
+
+def column_name(atom: Atom, part: str) -> str:
+    """The frame column holding one part of an atom."""
+    return f"{atom.key}.{part}"
+
+
+def local_date(value: ir.Value) -> ir.DateValue:
+    """The local calendar date of a timestamp expression (dates stay as they are)."""
+    result: ir.DateValue = value if value.type().is_date() else value.date()
+    return result

@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -m "not spark"
+	$(BIN)/pytest -m "not spark" -n 2
 
 spark: $(STAMP)
 	$(BIN)/pytest -m spark

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -34,24 +35,37 @@ def sim_config() -> SimulationConfig:
 
 
 @pytest.fixture(scope="session")
-def sim_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse built by `omnikpi demo --no-serve` exactly as a user would."""
-    path = tmp_path_factory.mktemp("sim") / "retailer.duckdb"
-    code = run_cli(
-        "demo",
-        "--customers",
-        str(SIM_CUSTOMERS),
-        "--days",
-        str(SIM_DAYS),
-        "--end",
-        SIM_END.isoformat(),
-        "--seed",
-        str(SIM_SEED),
-        "--warehouse",
-        str(path),
-        "--no-serve",
-    )
-    assert code == 0
+def sim_path(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A warehouse built by `omnikpi demo --no-serve` exactly as a user would.
+
+    Built once per test run: parallel workers (pytest-xdist) share it, the first builds it
+    under a file lock. Tests treat it as read-only (copy it to change it).
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    path = shared / "sim" / "retailer.duckdb"
+    with (shared / "sim.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not path.exists():
+                path.parent.mkdir(exist_ok=True)
+                code = run_cli(
+                    "demo",
+                    "--customers",
+                    str(SIM_CUSTOMERS),
+                    "--days",
+                    str(SIM_DAYS),
+                    "--end",
+                    SIM_END.isoformat(),
+                    "--seed",
+                    str(SIM_SEED),
+                    "--warehouse",
+                    str(path),
+                    "--no-serve",
+                )
+                assert code == 0
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return path
 
 

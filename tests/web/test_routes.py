@@ -23,7 +23,8 @@ from omnikpi.web.security import declared_permission
 from tests.web.conftest import LOGIN_BY_ROLE, csrf_cookie_token, fixed_now, session_client
 
 #: A value for each path parameter a route may have (add one with each new parameter).
-PATH_VALUES: dict[str, str] = {}
+#: `revenue` is a CxO KPI, which every role's tiers include (members and BU users too).
+PATH_VALUES: dict[str, str] = {"kpi_id": "revenue"}
 #: Form fields for the routes that take a form.
 FORMS: dict[str, dict[str, str]] = {
     "/login": {"username": "nobody", "password": "wrong password", "next": "/"},

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from omnikpi.auth import Role
+from omnikpi.kpi import Grain
 from omnikpi.web.view_params import (
     FilterChoices,
     InvalidViewParam,
@@ -25,18 +26,19 @@ def parse(query: dict[str, str], role: Role = Role.TEAM_LEAD) -> ViewParams:
 
 
 @pytest.mark.parametrize(
-    ("role", "grain", "start"),
+    ("role", "grain", "start", "end"),
     [
-        (Role.EXECUTIVE, "month", date(2024, 12, 1)),  # 396 days ending 2025-12-31
-        (Role.TEAM_LEAD, "week", date(2025, 10, 2)),  # 91 days
-        (Role.MEMBER, "day", date(2025, 12, 2)),  # 30 days
+        # the latest complete periods up to yesterday (2025-12-31, a Wednesday)
+        (Role.EXECUTIVE, "month", date(2024, 12, 1), date(2025, 12, 31)),  # 13 months
+        (Role.TEAM_LEAD, "week", date(2025, 9, 29), date(2025, 12, 28)),  # 13 ISO weeks
+        (Role.MEMBER, "day", date(2025, 12, 2), date(2025, 12, 31)),  # 30 days
     ],
 )
-def test_each_role_opens_on_its_own_grain_up_to_yesterday(
-    role: Role, grain: str, start: date
+def test_each_role_opens_on_its_own_grain_and_latest_complete_periods(
+    role: Role, grain: str, start: date, end: date
 ) -> None:
     view = parse({}, role)
-    assert (view.grain, view.start, view.end) == (grain, start, date(2025, 12, 31))
+    assert (view.grain, view.start, view.end) == (grain, start, end)
     assert (view.compare, view.channel, view.store, view.region, view.member) == (
         "none",
         None,
@@ -45,6 +47,23 @@ def test_each_role_opens_on_its_own_grain_up_to_yesterday(
         "all",
     )
     assert view.query_string() == ""  # defaults are not written into links
+
+
+def test_the_default_period_ends_with_the_latest_data_and_the_page_may_pick_the_grain() -> None:
+    view = parse_view_params(
+        {}, role=Role.MEMBER, today=TODAY, choices=CHOICES, latest=date(2025, 11, 20),
+        grain=Grain.MONTH,
+    )  # fmt: skip
+    # November is not complete on the 20th: the latest complete month is October.
+    assert (view.grain, view.start, view.end) == ("month", date(2024, 10, 1), date(2025, 10, 31))
+    daily = parse_view_params(
+        {}, role=Role.MEMBER, today=TODAY, choices=CHOICES, latest=date(2025, 11, 20)
+    )
+    assert (daily.start, daily.end) == (date(2025, 10, 22), date(2025, 11, 20))
+    chosen = parse_view_params(
+        {"grain": "week"}, role=Role.EXECUTIVE, today=TODAY, choices=CHOICES, grain=Grain.MONTH
+    )
+    assert chosen.grain == "week"
 
 
 def test_a_full_view_is_read_and_written_back() -> None:

@@ -25,12 +25,14 @@ class Action(StrEnum):
     VIEW_DATA_STATUS = "view_data_status"
     VIEW_API_DOCS = "view_api_docs"
     READ_PROFILE = "read_profile"
-    # KPI pages and their API (pages arrive with the KPI engine)
+    # KPI pages
     VIEW_SCORECARD = "view_scorecard"
     VIEW_STAGE_DASHBOARD = "view_stage_dashboard"
     VIEW_MY_KPIS = "view_my_kpis"
     VIEW_KPI_DETAIL = "view_kpi_detail"
     EXPLORE_KPI_CATALOG = "explore_kpi_catalog"
+    # The KPI API (catalog, series, scorecards); which KPIs follows TIERS
+    READ_KPIS = "read_kpis"
     # customer-level data (governance, DESIGN §6)
     VIEW_CUSTOMER_LEVEL = "view_customer_level"
     EXPORT_CUSTOMER_LEVEL = "export_customer_level"
@@ -70,6 +72,7 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.VIEW_MY_KPIS: frozenset({Role.MEMBER}),
         Action.VIEW_KPI_DETAIL: _EVERYONE,
         Action.EXPLORE_KPI_CATALOG: _EVERYONE,
+        Action.READ_KPIS: _EVERYONE,
         Action.VIEW_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
         Action.EXPORT_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
         Action.MANAGE_USERS: frozenset({Role.ADMIN}),

@@ -6,22 +6,28 @@ vendored under `static/vendor/`, and the Content-Security-Policy forbids any oth
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnikpi import __version__
 from omnikpi.auth import AppStateStore, CookieSigner, app_state_path, secret_key
 from omnikpi.auth.store import now_utc
+from omnikpi.dashboards import ResultCache
+from omnikpi.ingest.collector import Collector
+from omnikpi.kpi import load_catalog
 from omnikpi.settings import Settings
 from omnikpi.web.context import WebContext
 from omnikpi.web.errors import install_error_handlers
-from omnikpi.web.routes import api, docs, pages, session
-from omnikpi.web.security import authorize, verify_csrf
+from omnikpi.web.routes import api, docs, kpi_api, kpi_pages, pages, session
+from omnikpi.web.security import authorize, requires, verify_csrf
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -65,17 +71,45 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def collector_spool(settings: Settings) -> Path:
+    """Where the mounted event collector keeps its log: `<warehouse>.collector/`."""
+    return settings.warehouse.with_name(f"{settings.warehouse.name}.collector")
+
+
+def collector_router(collector: Collector) -> APIRouter:
+    """The collector's routes (`POST /collect`, `GET /collect.js`), declared public and
+    free of CSRF checks: shops post events from their own sites, without cookies."""
+    router = collector.router()
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            route.openapi_extra = requires(None, csrf=False)
+    return router
+
+
 def create_app(
     settings: Settings,
     *,
     store: AppStateStore | None = None,
     now: Callable[[], datetime] = now_utc,
+    collector: Collector | None = None,
 ) -> FastAPI:
     """The app serving `settings.warehouse`, with users from its app-state store.
 
-    `store` defaults to the SQLite file beside the warehouse; `now` is the clock.
+    `store` defaults to the SQLite file beside the warehouse; `now` is the clock;
+    `collector` receives events at `POST /collect` (default: one logging beside the
+    warehouse, loading it every few seconds while the app runs).
     """
     state = store or AppStateStore.open(app_state_path(settings.warehouse))
+    events = collector or Collector(settings, collector_spool(settings))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        events.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(events.stop)
+
     app = FastAPI(
         title="omnikpi",
         version=__version__,
@@ -85,12 +119,19 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
         dependencies=[Depends(authorize), Depends(verify_csrf)],
+        lifespan=lifespan,
     )
     app.state.context = WebContext(
-        settings=settings, store=state, signer=CookieSigner(secret_key(state)), now=now
+        settings=settings,
+        store=state,
+        signer=CookieSigner(secret_key(state)),
+        now=now,
+        catalog=load_catalog(settings.catalog_dirs),
+        results=ResultCache(),
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (session.router, pages.router, api.router, docs.router):
+    routers = (session.router, pages.router, kpi_pages.router, api.router, kpi_api.router)
+    for router in (*routers, docs.router, collector_router(events)):
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)

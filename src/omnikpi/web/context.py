@@ -1,4 +1,5 @@
-"""What every request handler shares: settings, the app-state store, the signer, the clock."""
+"""What every request handler shares: settings, the app-state store, the signer, the clock,
+the KPI catalog and the cache of KPI results."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from zoneinfo import ZoneInfo
 from starlette.requests import HTTPConnection
 
 from omnikpi.auth import AppStateStore, CookieSigner
+from omnikpi.dashboards import ResultCache
+from omnikpi.kpi import Catalog
 from omnikpi.settings import Settings
 
 
@@ -22,6 +25,10 @@ class WebContext:
     signer: CookieSigner
     #: The current instant (UTC); tests pass a fixed clock.
     now: Callable[[], datetime]
+    #: The KPI catalog (packaged plus the settings' catalog folders).
+    catalog: Catalog
+    #: KPI results by data version, shared by all requests.
+    results: ResultCache
 
     def today(self) -> date:
         """Today's date in the retailer's time zone."""

@@ -17,11 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from omnikpi.auth import ActionDenied, NotAuthenticated
+from omnikpi.dashboards import InvalidChoice, KpiDenied
 from omnikpi.errors import NotFound, OmnikpiError, PermissionDenied
 from omnikpi.i18n import Locale, t
 from omnikpi.web.rendering import render
 from omnikpi.web.security import CsrfFailed, is_api_request, request_locale
-from omnikpi.web.view_params import InvalidViewParam
 from omnikpi.web.warehouse_access import WarehouseBusy
 
 logger = logging.getLogger("omnikpi.web")
@@ -61,13 +61,22 @@ def describe(exc: OmnikpiError, locale: Locale) -> Problem:
             action=t(f"actions.{exc.action}", locale),
         )
         return Problem(403, "forbidden", detail)
+    if isinstance(exc, KpiDenied):
+        role = t(f"roles.{exc.role.role}", locale)
+        if exc.kpi_id is not None:
+            return Problem(
+                403, "forbidden", t("errors.forbidden.kpi", locale, role=role, kpi=exc.kpi_id)
+            )
+        return Problem(
+            403, "forbidden", t("errors.forbidden.tier", locale, role=role, tier=exc.tier)
+        )
     if isinstance(exc, CsrfFailed):
         return Problem(403, "forbidden", t("errors.csrf", locale))
     if isinstance(exc, PermissionDenied):
         return Problem(403, "forbidden", t("errors.forbidden.message", locale))
     if isinstance(exc, NotAuthenticated):
         return Problem(401, "unauthenticated", t("errors.unauthenticated.message", locale))
-    if isinstance(exc, InvalidViewParam):
+    if isinstance(exc, InvalidChoice):
         detail = t(
             "errors.bad_param", locale, param=exc.param, value=exc.value, allowed=exc.allowed
         )

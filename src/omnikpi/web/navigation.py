@@ -17,10 +17,13 @@ class NavItem:
     action: Action
 
 
-#: The menu. The KPI pages (scorecard, stage dashboard, my KPIs, KPI catalog) join it
-#: with the KPI engine; each entry must match a route declaring the same action.
+#: The menu; each entry must match a route declaring the same action.
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("home", "/", Action.VIEW_HOME),
+    NavItem("my_kpis", "/my-kpis", Action.VIEW_MY_KPIS),
+    NavItem("scorecard", "/scorecard", Action.VIEW_SCORECARD),
+    NavItem("stages", "/stages", Action.VIEW_STAGE_DASHBOARD),
+    NavItem("kpis", "/kpis", Action.EXPLORE_KPI_CATALOG),
     NavItem("status", "/status", Action.VIEW_DATA_STATUS),
     NavItem("api_docs", "/api/docs", Action.VIEW_API_DOCS),
 )

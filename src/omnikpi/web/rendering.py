@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from omnikpi import __version__
 from omnikpi.auth import NotAuthenticated
+from omnikpi.dashboards import change_tone
 from omnikpi.i18n import LOCALES, Locale, LocaleFormat, has_message, t
 from omnikpi.web.context import web_context
 from omnikpi.web.navigation import current_item, navigation_for
@@ -36,6 +37,7 @@ from omnikpi.web.view_params import COMPARISONS, GRAINS, MEMBER_FILTERS
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals.update(
     static_version=__version__,
+    change_tone=change_tone,
     has_message=has_message,
     view_grains=GRAINS,
     view_comparisons=COMPARISONS,

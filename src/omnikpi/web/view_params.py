@@ -15,15 +15,16 @@ from typing import Literal, TypeVar, get_args
 from urllib.parse import urlencode
 
 from omnikpi.auth import Role
-from omnikpi.errors import ConfigError
+from omnikpi.dashboards.errors import InvalidChoice
+from omnikpi.dashboards.periods import DEFAULT_PERIODS, latest_complete_end, periods_back
+from omnikpi.kpi.periods import Grain, period_start
 from omnikpi.model.enums import SalesChannel
 from omnikpi.warehouse import Warehouse
 
-# The KPI engine's `omnikpi.kpi.periods.Grain` and comparisons use the same values.
-Grain = Literal["day", "week", "month", "quarter", "year"]
+# The KPI engine's comparisons use the same values ("none" is no comparison).
 Comparison = Literal["none", "previous", "yoy"]
 MemberFilter = Literal["all", "member", "non_member"]
-GRAINS: tuple[Grain, ...] = get_args(Grain)
+GRAINS: tuple[Grain, ...] = tuple(Grain)
 COMPARISONS: tuple[Comparison, ...] = get_args(Comparison)
 MEMBER_FILTERS: tuple[MemberFilter, ...] = get_args(MemberFilter)
 CHANNELS: tuple[str, ...] = tuple(channel.value for channel in SalesChannel)
@@ -35,39 +36,19 @@ D = TypeVar("D", bound=str | None)
 
 #: The grain each role's pages open with (DESIGN §1: CxO monthly, leads weekly, members daily).
 DEFAULT_GRAIN: Mapping[Role, Grain] = {
-    Role.EXECUTIVE: "month",
-    Role.TEAM_LEAD: "week",
-    Role.MEMBER: "day",
-    Role.ANALYST: "month",
-    Role.BU_USER: "month",
-    Role.ADMIN: "month",
-}
-#: How far back the default range reaches for each grain, ending yesterday
-#: (30 days, 13 weeks, about 13 months, 8 quarters, 3 years); the KPI engine aligns the
-#: range to whole periods.
-DEFAULT_SPAN_DAYS: Mapping[Grain, int] = {
-    "day": 30,
-    "week": 91,
-    "month": 396,
-    "quarter": 730,
-    "year": 1095,
+    Role.EXECUTIVE: Grain.MONTH,
+    Role.TEAM_LEAD: Grain.WEEK,
+    Role.MEMBER: Grain.DAY,
+    Role.ANALYST: Grain.MONTH,
+    Role.BU_USER: Grain.MONTH,
+    Role.ADMIN: Grain.MONTH,
 }
 #: The longest range a view may ask for.
 MAX_SPAN_DAYS = 3660
 
 
-class InvalidViewParam(ConfigError):
-    """A query-string parameter has a value the view cannot use.
-
-    `allowed` says what would work in words any language shares: the valid values
-    ("day, week, month"), a format ("YYYY-MM-DD") or a bound ("≤ 2025-12-31").
-    """
-
-    def __init__(self, param: str, value: str, allowed: str) -> None:
-        super().__init__(f'{param} "{value}" is not valid (allowed: {allowed})')
-        self.param = param
-        self.value = value
-        self.allowed = allowed
+class InvalidViewParam(InvalidChoice):
+    """A query-string parameter has a value the view cannot use."""
 
 
 @dataclass(frozen=True)
@@ -155,16 +136,27 @@ def _date(params: Mapping[str, str], name: str) -> date | None:
 
 
 def parse_view_params(
-    params: Mapping[str, str], *, role: Role, today: date, choices: FilterChoices
+    params: Mapping[str, str],
+    *,
+    role: Role,
+    today: date,
+    choices: FilterChoices,
+    latest: date | None = None,
+    grain: Grain | None = None,
 ) -> ViewParams:
     """The view asked for by a query string, with defaults for what it leaves out.
 
-    Store and region are checked against `choices`; `today` is injected so the default
-    range ("up to yesterday") is testable.
+    The default range is the latest complete periods (DEFAULT_PERIODS of them) up to
+    `latest`, the last day with data (default: yesterday; `today` is injected so this is
+    testable). The default grain is the page's `grain`, else the role's. Store and region
+    are checked against `choices`.
     """
-    grain = _pick(params, "grain", GRAINS, DEFAULT_GRAIN[role])
-    end = _date(params, "end") or today - timedelta(days=1)
-    start = _date(params, "start") or end - timedelta(days=DEFAULT_SPAN_DAYS[grain] - 1)
+    grain = _pick(params, "grain", GRAINS, grain or DEFAULT_GRAIN[role])
+    newest = latest or today - timedelta(days=1)
+    end = _date(params, "end") or latest_complete_end(grain, newest)
+    start = _date(params, "start") or periods_back(
+        period_start(end, grain), grain, DEFAULT_PERIODS[grain] - 1
+    )
     if start > end:
         raise InvalidViewParam("start", start.isoformat(), f"≤ {end.isoformat()}")
     if (end - start).days >= MAX_SPAN_DAYS:

@@ -1,14 +1,13 @@
-"""Pages: home and data status. KPI pages join with the KPI engine."""
+"""Pages: home and data status (the KPI pages are in `kpi_pages`)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from omnikpi.auth import Action
-from omnikpi.i18n import LocaleFormat, t
+from omnikpi.i18n import t
+from omnikpi.web.charts import volume_chart
 from omnikpi.web.context import web_context
 from omnikpi.web.data_status import VOLUME_TABLES, read_data_status, rows_by_period
 from omnikpi.web.navigation import NAV_ITEMS
@@ -33,19 +32,6 @@ def home(request: Request, principal: Principal = Depends(signed_in)) -> Respons
     return render(request, "home.html", {"pages": pages, "latest_data": status.latest_data})
 
 
-def volume_chart(
-    rows: list[tuple[Any, int]], grain: str, table: str, fmt: LocaleFormat
-) -> dict[str, Any]:
-    """The chart spec app.js draws: labels, values and their formatted text."""
-    return {
-        "kind": "bar",
-        "name": t("status.volume.series", fmt.locale, table=t(f"tables.{table}", fmt.locale)),
-        "labels": [fmt.period(start, grain) for start, _ in rows],
-        "values": [count for _, count in rows],
-        "text": [fmt.number(count) for _, count in rows],
-    }
-
-
 @router.get("/status", openapi_extra=requires(Action.VIEW_DATA_STATUS))
 def data_status(request: Request, principal: Principal = Depends(signed_in)) -> Response:
     """Loads, row counts, freshness per table, and rows per period of one table."""
@@ -64,6 +50,7 @@ def data_status(request: Request, principal: Principal = Depends(signed_in)) -> 
         status = read_data_status(warehouse, context.today())
         volume = rows_by_period(warehouse, table, view.grain, view.start, view.end)
     fmt = locale_format(request)
+    series_name = t("status.volume.series", fmt.locale, table=t(f"tables.{table}", fmt.locale))
     return render(
         request,
         "status.html",
@@ -74,7 +61,7 @@ def data_status(request: Request, principal: Principal = Depends(signed_in)) -> 
             "volume_table": table,
             "volume_tables": VOLUME_TABLES,
             "volume": volume,
-            "chart": volume_chart(volume, view.grain, table, fmt),
+            "chart": volume_chart(volume, view.grain, series_name, fmt),
             "today": context.today(),
         },
     )

@@ -1,0 +1,346 @@
+"""KPI cards: a KPI's value for one period, its target and status, its changes against
+earlier periods, and its trend — the building block of every dashboard.
+
+Values, targets and status come from the KPI engine. For a complete period the earlier
+values are read from the same query as the trend (the previous and year-ago periods are in
+it), which is what the engine's own comparison gives for complete periods, in one query
+instead of three. A period cut by the range end (month to date) is compared with the same
+cut of the earlier period by the engine itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+import pandas as pd
+
+from omnikpi.dashboards.periods import PERIODS_PER_YEAR, periods_back
+from omnikpi.dashboards.reader import Filters, KpiReader
+from omnikpi.kpi import Grain, KpiSpec
+from omnikpi.kpi.periods import next_period, period_end, period_start
+from omnikpi.kpi.spec import ShareMeasure
+
+Status = Literal["green", "amber", "red"]
+STATUSES: tuple[Status, ...] = ("green", "amber", "red")
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """An earlier period a card compares with: `offset` periods back.
+
+    `engine` is the KPI engine's comparison that means the same ("previous", "yoy"), used
+    for periods cut by the range end; None when the engine has none (same day last week).
+    """
+
+    key: Literal["previous", "year", "week"]
+    offset: int
+    engine: Literal["previous", "yoy"] | None
+
+
+def previous_period() -> ComparisonSpec:
+    """The period before: last month, last week, yesterday."""
+    return ComparisonSpec("previous", 1, "previous")
+
+
+def year_ago(grain: Grain) -> ComparisonSpec:
+    """The same period a year earlier (52 weeks for days and weeks)."""
+    return ComparisonSpec("year", PERIODS_PER_YEAR[grain], "yoy")
+
+
+#: Members compare yesterday with the same weekday a week earlier.
+SAME_DAY_LAST_WEEK = ComparisonSpec("week", 7, None)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One period of a trend."""
+
+    period_start: date
+    value: float | None
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A value compared with an earlier period: that period's value and the relative change."""
+
+    comparison: ComparisonSpec
+    period_start: date
+    value: float | None
+    change: float | None
+
+
+@dataclass(frozen=True)
+class Share:
+    """One value of a share KPI's dimension (e.g. card payments) with its share."""
+
+    key: str | None
+    value: float | None
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True)
+class KpiCard:
+    """A KPI for one period, as every dashboard shows it."""
+
+    kpi: KpiSpec
+    grain: Grain
+    period_start: date
+    period_end: date
+    value: float | None
+    target: float | None
+    status: Status | None
+    changes: tuple[Change, ...]
+    trend: tuple[Point, ...]
+    #: For share KPIs: the dimension (e.g. payment_method) and each value's share.
+    share_of: str | None = None
+    shares: tuple[Share, ...] = ()
+    #: Filters of the view this KPI cannot be cut by (the card shows its total).
+    unfiltered_by: tuple[str, ...] = ()
+    #: Why there is no value at all: "grain" when the KPI is not reported this finely.
+    unavailable: Literal["grain"] | None = None
+
+    @property
+    def has_data(self) -> bool:
+        """Whether the period has a value (or any share)."""
+        if self.share_of:
+            return any(share.value is not None for share in self.shares)
+        return self.value is not None
+
+    def change(self, key: str) -> Change | None:
+        """The change against the comparison `key` ("previous", "year", "week"), if shown."""
+        return next((c for c in self.changes if c.comparison.key == key), None)
+
+
+def share_dimension(kpi: KpiSpec) -> str | None:
+    """The dimension a share KPI splits into (payment_type_share → payment_method)."""
+    return kpi.measure.of if isinstance(kpi.measure, ShareMeasure) else None
+
+
+def relative_change(value: float | None, comparison: float | None) -> float | None:
+    """(value - comparison) / |comparison|, as the KPI engine computes `change`."""
+    if value is None or comparison is None or comparison == 0:
+        return None
+    return (value - comparison) / abs(comparison)
+
+
+def change_tone(change: float | None, direction: str) -> Literal["good", "bad", "flat"] | None:
+    """Whether a change is good news for a KPI whose `direction` is up or down.
+
+    >>> change_tone(-0.1, "down")
+    'good'
+    """
+    if change is None:
+        return None
+    if change == 0:
+        return "flat"
+    return "good" if (change > 0) == (direction == "up") else "bad"
+
+
+def applicable_filters(
+    reader: KpiReader, kpi_id: str, filters: Filters
+) -> tuple[dict[str, list[str]], tuple[str, ...]]:
+    """The view's filters `kpi_id` can be cut by, and the names of those it cannot."""
+    allowed = reader.dimensions(kpi_id)
+    kept = {name: list(values) for name, values in filters.items() if name in allowed}
+    return kept, tuple(name for name in filters if name not in allowed)
+
+
+def _number(value: object) -> float | None:
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number
+
+
+def _status(value: object) -> Status | None:
+    for status in STATUSES:
+        if value == status:
+            return status
+    return None
+
+
+@dataclass
+class _Rows:
+    """Result rows of one KPI, by period start (and share key)."""
+
+    rows: dict[tuple[date, str | None], dict[str, object]] = field(default_factory=dict)
+
+    def get(self, start: date, key: str | None = None) -> dict[str, object]:
+        return self.rows.get((start, key), {})
+
+    def value(self, start: date, key: str | None = None) -> float | None:
+        return _number(self.get(start, key).get("value"))
+
+    def keys_at(self, start: date) -> list[str | None]:
+        return [key for (day, key) in self.rows if day == start]
+
+
+def _rows_by_kpi(frame: pd.DataFrame, share_of: Mapping[str, str | None]) -> dict[str, _Rows]:
+    found: dict[str, _Rows] = {}
+    for record in frame.to_dict("records"):
+        row = {str(k): v for k, v in record.items()}
+        kpi_id = str(row["kpi"])
+        dimension = share_of.get(kpi_id)
+        share = row.get(dimension) if dimension else None
+        start = row["period_start"]
+        assert isinstance(start, date)
+        found.setdefault(kpi_id, _Rows()).rows[(start, None if share is None else str(share))] = row
+    return found
+
+
+@dataclass(frozen=True)
+class _View:
+    """The period the cards show and what they compare with."""
+
+    grain: Grain
+    last: date
+    end: date
+    complete: bool
+    comparisons: tuple[ComparisonSpec, ...]
+    trend_starts: tuple[date, ...]
+
+    def changes(
+        self, found: _Rows, engine: Mapping[str, _Rows], key: str | None = None
+    ) -> tuple[Change, ...]:
+        """The changes of one KPI (or one share): from the engine's comparison for a period
+        cut by the range end, else from the earlier period in the same result."""
+        value = found.value(self.last, key)
+        changes = []
+        for comparison in self.comparisons:
+            earlier = periods_back(self.last, self.grain, comparison.offset)
+            compared = engine.get(comparison.key)
+            if not self.complete and compared is not None:
+                row = compared.get(self.last, key)
+                before = _number(row.get("comparison_value"))
+                change = _number(row.get("change"))
+            else:
+                before = found.value(earlier, key)
+                change = relative_change(value, before)
+            changes.append(Change(comparison, earlier, before, change))
+        return tuple(changes)
+
+
+def _period_starts(first: date, last: date, grain: Grain) -> tuple[date, ...]:
+    starts = []
+    current = first
+    while current <= last:
+        starts.append(current)
+        current = next_period(current, grain)
+    return tuple(starts)
+
+
+def build_cards(
+    reader: KpiReader,
+    kpis: Sequence[KpiSpec],
+    grain: Grain,
+    start: date,
+    end: date,
+    filters: Filters,
+    comparisons: Sequence[ComparisonSpec],
+) -> list[KpiCard]:
+    """A card per KPI for the period of `grain` that ends the range [start, end].
+
+    The trend covers the periods from `start` to `end`; filters a KPI cannot be cut by are
+    left out for that KPI and named on its card. KPIs reported only at a coarser grain get a
+    card saying so.
+    """
+    last = period_start(end, grain)
+    view = _View(
+        grain=grain,
+        last=last,
+        end=end,
+        complete=end == period_end(last, grain),
+        comparisons=tuple(comparisons),
+        trend_starts=_period_starts(period_start(start, grain), last, grain),
+    )
+    first_needed = min(
+        [view.trend_starts[0], *(periods_back(last, grain, c.offset) for c in comparisons)]
+    )
+    share_of = {kpi.id: share_dimension(kpi) for kpi in kpis}
+    groups: dict[tuple[tuple[str, tuple[str, ...]], ...], list[str]] = {}
+    unfiltered: dict[str, tuple[str, ...]] = {}
+    for kpi in kpis:
+        if kpi.min_grain.order <= grain.order:
+            kept, unfiltered[kpi.id] = applicable_filters(reader, kpi.id, filters)
+            key = tuple(sorted((name, tuple(values)) for name, values in kept.items()))
+            groups.setdefault(key, []).append(kpi.id)
+    rows: dict[str, _Rows] = {}
+    compared: dict[str, dict[str, _Rows]] = {}
+    for key, ids in groups.items():
+        wanted = {name: list(values) for name, values in key}
+        rows.update(
+            _rows_by_kpi(reader.run(ids, grain, first_needed, end, filters=wanted), share_of)
+        )
+        for comparison in comparisons if not view.complete else ():
+            if comparison.engine is not None:
+                frame = reader.run(ids, grain, last, end, filters=wanted, compare=comparison.engine)
+                for kpi_id, found in _rows_by_kpi(frame, share_of).items():
+                    compared.setdefault(kpi_id, {})[comparison.key] = found
+    return [
+        _card(
+            kpi,
+            view,
+            rows.get(kpi.id, _Rows()),
+            compared.get(kpi.id, {}),
+            share_of[kpi.id],
+            unfiltered[kpi.id],
+        )
+        if kpi.id in unfiltered
+        else KpiCard(
+            kpi, grain, last, end, None, None, None, (), (), share_of[kpi.id], unavailable="grain"
+        )
+        for kpi in kpis
+    ]
+
+
+def _card(
+    kpi: KpiSpec,
+    view: _View,
+    found: _Rows,
+    engine: Mapping[str, _Rows],
+    share_of: str | None,
+    unfiltered_by: tuple[str, ...],
+) -> KpiCard:
+    if share_of is not None:
+        keys = sorted(
+            found.keys_at(view.last), key=lambda k: (-(found.value(view.last, k) or 0.0), str(k))
+        )
+        shares = tuple(
+            Share(k, found.value(view.last, k), view.changes(found, engine, k)) for k in keys
+        )
+        return KpiCard(
+            kpi,
+            view.grain,
+            view.last,
+            view.end,
+            None,
+            None,
+            None,
+            (),
+            (),
+            share_of,
+            shares,
+            unfiltered_by,
+        )
+    row = found.get(view.last)
+    trend = tuple(
+        Point(day, found.value(day), _number(found.get(day).get("target")))
+        for day in view.trend_starts
+    )
+    return KpiCard(
+        kpi=kpi,
+        grain=view.grain,
+        period_start=view.last,
+        period_end=view.end,
+        value=_number(row.get("value")),
+        target=_number(row.get("target")),
+        status=_status(row.get("status")),
+        changes=view.changes(found, engine),
+        trend=trend,
+        unfiltered_by=unfiltered_by,
+    )

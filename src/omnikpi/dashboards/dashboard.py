@@ -1,0 +1,128 @@
+"""The three dashboards: the executive scorecard (cxo, monthly), the stage dashboard (lead,
+weekly, by shopping stage) and "my KPIs" (a member's role, daily).
+
+Each is the cards of one tier's KPIs for the latest period of the view; they differ in the
+tier, the grain they open on and what they compare with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from omnikpi.auth import UserRole
+from omnikpi.dashboards.access import tier_kpis
+from omnikpi.dashboards.cards import (
+    SAME_DAY_LAST_WEEK,
+    ComparisonSpec,
+    KpiCard,
+    build_cards,
+    previous_period,
+    year_ago,
+)
+from omnikpi.dashboards.periods import default_range
+from omnikpi.dashboards.reader import Filters, KpiReader
+from omnikpi.kpi import Grain
+from omnikpi.kpi.periods import period_end, period_start
+from omnikpi.kpi.spec import STAGES
+
+#: The shopping stages of the stage dashboard, in the customer's order (DESIGN §1).
+JOURNEY_STAGES: tuple[str, ...] = tuple(stage for stage in STAGES if stage != "operations")
+
+
+@dataclass(frozen=True)
+class StageGroup:
+    """The cards of one shopping stage."""
+
+    stage: str
+    cards: tuple[KpiCard, ...]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The cards of one tier for the latest period of a view."""
+
+    tier: str
+    grain: Grain
+    #: The period the cards show (the last of the view), and where the trends start.
+    period_start: date
+    period_end: date
+    trend_start: date
+    data_through: date
+    comparisons: tuple[ComparisonSpec, ...]
+    cards: tuple[KpiCard, ...]
+    filters: dict[str, list[str]]
+
+    @property
+    def complete(self) -> bool:
+        """Whether the period shown is whole (not cut by the view's end, e.g. month to date)."""
+        return self.period_end == period_end(self.period_start, self.grain)
+
+    def by_stage(self) -> tuple[StageGroup, ...]:
+        """The cards grouped by shopping stage, awareness to loyalty (then any other)."""
+        order = [*JOURNEY_STAGES, *(s for s in STAGES if s not in JOURNEY_STAGES)]
+        return tuple(
+            StageGroup(stage, tuple(c for c in self.cards if c.kpi.stage == stage))
+            for stage in order
+            if any(c.kpi.stage == stage for c in self.cards)
+        )
+
+    def card(self, kpi_id: str) -> KpiCard:
+        """The card of `kpi_id` (KeyError if the dashboard has none)."""
+        for card in self.cards:
+            if card.kpi.id == kpi_id:
+                return card
+        raise KeyError(kpi_id)
+
+
+def tier_grain(tier: str) -> Grain:
+    """The grain a tier's dashboard opens on: cxo monthly, lead weekly, members daily."""
+    if tier.startswith("member:"):
+        return Grain.DAY
+    return Grain.WEEK if tier == "lead" else Grain.MONTH
+
+
+def comparisons_for(tier: str, grain: Grain) -> tuple[ComparisonSpec, ...]:
+    """What a tier's cards compare with: members' days with the same day last week,
+    everything else with the previous period and the same period last year."""
+    if tier.startswith("member:") and grain is Grain.DAY:
+        return (SAME_DAY_LAST_WEEK,)
+    return (previous_period(), year_ago(grain))
+
+
+def build_dashboard(
+    reader: KpiReader,
+    role: UserRole,
+    tier: str,
+    grain: Grain,
+    start: date,
+    end: date,
+    filters: Filters | None = None,
+    comparisons: Sequence[ComparisonSpec] | None = None,
+) -> Dashboard:
+    """The cards of `tier` (if `role` may open it) for the last period of [start, end].
+
+    >>> build_dashboard(engine, role, "cxo", Grain.MONTH, date(2024, 12, 1),
+    ...                 date(2025, 12, 31))  # doctest: +SKIP
+    """
+    kpis = tier_kpis(reader.catalog, role, tier)
+    chosen = tuple(comparisons) if comparisons is not None else comparisons_for(tier, grain)
+    wanted = {name: list(values) for name, values in (filters or {}).items()}
+    cards = build_cards(reader, kpis, grain, start, end, wanted, chosen)
+    return Dashboard(
+        tier=tier,
+        grain=grain,
+        period_start=period_start(end, grain),
+        period_end=end,
+        trend_start=period_start(start, grain),
+        data_through=reader.data_through(),
+        comparisons=chosen,
+        cards=tuple(cards),
+        filters=wanted,
+    )
+
+
+def default_view(reader: KpiReader, grain: Grain) -> tuple[date, date]:
+    """The range a dashboard opens on: the latest complete periods with data."""
+    return default_range(grain, reader.data_through())

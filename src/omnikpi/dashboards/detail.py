@@ -1,0 +1,74 @@
+"""The KPI detail page: the trend with target, the latest period, a breakdown by any
+allowed dimension, and what the KPI means."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from omnikpi.auth import UserRole
+from omnikpi.dashboards.breakdown import (
+    Breakdown,
+    allowed_dimensions,
+    build_breakdown,
+    channel_dimension,
+)
+from omnikpi.dashboards.reader import Filters, KpiReader
+from omnikpi.dashboards.series import KpiSeries, SeriesRow, query_series
+from omnikpi.kpi import Grain, KpiSpec
+
+
+@dataclass(frozen=True)
+class KpiDetail:
+    """Everything the KPI detail page shows but the compiled query."""
+
+    kpi: KpiSpec
+    series: KpiSeries
+    breakdown: Breakdown | None
+    #: Dimensions the KPI may be broken down by (catalog order), and the one it usually is.
+    dimensions: tuple[str, ...]
+    suggested_dimension: str | None
+    data_through: date
+
+    @property
+    def latest(self) -> list[SeriesRow]:
+        """The rows of the last period (one, or one per share)."""
+        periods = self.series.period_starts()
+        return self.series.at(periods[-1]) if periods else []
+
+    @property
+    def has_targets(self) -> bool:
+        """Whether any period has a target."""
+        return any(row.target is not None for row in self.series.rows)
+
+
+def build_kpi_detail(
+    reader: KpiReader,
+    role: UserRole,
+    kpi_id: str,
+    grain: Grain,
+    start: date,
+    end: date,
+    filters: Filters | None = None,
+    compare: str | None = None,
+    breakdown_by: str | None = None,
+) -> KpiDetail:
+    """The detail of `kpi_id` (if `role` may open it) over [start, end].
+
+    `breakdown_by` splits the last period by a dimension the KPI allows.
+    """
+    series = query_series(reader, role, kpi_id, grain, start, end, filters=filters, compare=compare)
+    kpi = series.kpi
+    breakdown = None
+    if breakdown_by:
+        breakdown = build_breakdown(
+            reader, role, kpi_id, breakdown_by, series.grain, end, filters, compare or "previous"
+        )
+    return KpiDetail(
+        kpi=kpi,
+        series=series,
+        breakdown=breakdown,
+        dimensions=allowed_dimensions(reader, kpi_id),
+        suggested_dimension=kpi.breakdown or channel_dimension(reader, kpi_id),
+        data_through=reader.data_through(),
+    )

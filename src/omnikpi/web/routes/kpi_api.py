@@ -1,0 +1,335 @@
+"""The KPI API (v1): the catalog, a KPI's series and a tier's scorecard.
+
+Same services as the pages, same sign-in (session cookie or bearer token with the
+`read_kpis` scope); which KPIs and tiers a caller may read follows `omnikpi.auth.TIERS`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from omnikpi.auth import Action
+from omnikpi.dashboards import (
+    CatalogSearch,
+    Change,
+    InvalidChoice,
+    KpiCard,
+    allowed_dimensions,
+    build_dashboard,
+    channel_dimension,
+    check_kpi_visible,
+    default_tier,
+    query_series,
+    search_catalog,
+    share_dimension,
+    tier_grain,
+)
+from omnikpi.kpi import KpiSpec
+from omnikpi.web.context import web_context
+from omnikpi.web.kpi_reader import kpi_reader
+from omnikpi.web.routes.api import PROBLEMS
+from omnikpi.web.routes.kpi_pages import read_view
+from omnikpi.web.security import Principal, requires, signed_in
+
+router = APIRouter(prefix="/api/v1", tags=["kpis"], responses=PROBLEMS)
+READ = requires(Action.READ_KPIS)
+
+
+class Names(BaseModel):
+    """A text in English and Korean."""
+
+    en: str
+    ko: str
+
+
+class KpiBody(BaseModel):
+    """A KPI of the catalog."""
+
+    id: str
+    name: Names
+    definition: Names
+    stage: str = Field(description="awareness, browsing, purchase, delivery, after_sales, ...")
+    function: str
+    race: str = Field(description="reach, act, convert, engage, or - (none)")
+    unit: str = Field(description="count, percent (as a fraction), currency, ratio, ...")
+    direction: str = Field(description="up: higher is better; down: lower is better")
+    tiers: list[str] = Field(description="Dashboards it is on: cxo, lead, member:<role>")
+    min_grain: str = Field(description="The finest grain it is reported at")
+    breakdown: str | None = Field(description="The dimension it is usually read by")
+
+
+class KpiDetailBody(KpiBody):
+    """A KPI with the dimensions it can be broken down and filtered by."""
+
+    dimensions: list[str]
+    channel_dimension: str | None = Field(description="Its channel dimension, if any")
+    share_of: str | None = Field(description="For share KPIs: the dimension it splits into")
+
+
+class SeriesRowBody(BaseModel):
+    period_start: date
+    dimensions: dict[str, str | None] = Field(description="Breakdown values of this row")
+    value: float | None = Field(description="null: no data (never 0 for missing data)")
+    comparison_value: float | None
+    change: float | None = Field(description="(value - comparison) / |comparison|")
+    target: float | None
+    status: str | None = Field(description="green, amber, red, or null without a target")
+
+
+class SeriesBody(BaseModel):
+    """A KPI's values by period (and dimensions): the rows of `omnikpi kpi query`."""
+
+    kpi: str
+    grain: str
+    start: date
+    end: date
+    compare: str | None
+    dimensions: list[str]
+    columns: list[str] = Field(description="The columns of the same data as CSV")
+    unfiltered_by: list[str] = Field(description="Filters this KPI cannot be cut by (ignored)")
+    requested_grain: str | None = Field(description="Grain asked for, if coarsened")
+    rows: list[SeriesRowBody]
+
+
+class ChangeBody(BaseModel):
+    comparison: str = Field(description="previous, year (same period last year), week")
+    period_start: date = Field(description="The earlier period compared with")
+    value: float | None
+    change: float | None
+
+
+class PointBody(BaseModel):
+    period_start: date
+    value: float | None
+    target: float | None
+
+
+class ShareBody(BaseModel):
+    key: str | None = Field(description="The value of the share dimension")
+    value: float | None
+    changes: list[ChangeBody]
+
+
+class CardBody(BaseModel):
+    """A KPI of a scorecard: value, target, status, changes and trend."""
+
+    kpi: str
+    name: Names
+    unit: str
+    direction: str
+    stage: str
+    value: float | None = Field(description="null: no data, or a share KPI (see shares)")
+    target: float | None
+    status: str | None
+    changes: list[ChangeBody]
+    trend: list[PointBody]
+    share_of: str | None
+    shares: list[ShareBody]
+    unfiltered_by: list[str]
+    unavailable: str | None = Field(description="grain: not reported at this grain")
+
+
+class ScorecardBody(BaseModel):
+    """The KPIs of one tier for the last period of the view."""
+
+    tier: str
+    grain: str
+    period_start: date
+    period_end: date
+    trend_start: date
+    data_through: date
+    filters: dict[str, list[str]]
+    kpis: list[CardBody]
+
+
+def view_parameters(
+    grain: str | None = Query(None, description="day, week, month, quarter or year"),
+    start: str | None = Query(None, description="First day, YYYY-MM-DD"),
+    end: str | None = Query(None, description="Last day, YYYY-MM-DD (default: latest data)"),
+    compare: str | None = Query(None, description="none, previous or yoy"),
+    channel: str | None = Query(None, description="Sales channel filter"),
+    store: str | None = Query(None, description="Store id filter"),
+    region: str | None = Query(None, description="Region filter"),
+    member: str | None = Query(None, description="all, member or non_member"),
+) -> None:
+    """Documents the view parameters shared with the pages (read by `parse_view_params`)."""
+
+
+def _kpi_body(kpi: KpiSpec) -> KpiBody:
+    return KpiBody(
+        id=kpi.id,
+        name=Names(en=kpi.name.en, ko=kpi.name.ko),
+        definition=Names(en=kpi.definition.en, ko=kpi.definition.ko),
+        stage=kpi.stage,
+        function=kpi.function,
+        race=kpi.race,
+        unit=kpi.unit,
+        direction=kpi.direction,
+        tiers=list(kpi.tiers),
+        min_grain=kpi.min_grain.value,
+        breakdown=kpi.breakdown,
+    )
+
+
+def _changes(changes: tuple[Change, ...]) -> list[ChangeBody]:
+    return [
+        ChangeBody(
+            comparison=c.comparison.key, period_start=c.period_start, value=c.value, change=c.change
+        )
+        for c in changes
+    ]
+
+
+def _card_body(card: KpiCard) -> CardBody:
+    return CardBody(
+        kpi=card.kpi.id,
+        name=Names(en=card.kpi.name.en, ko=card.kpi.name.ko),
+        unit=card.kpi.unit,
+        direction=card.kpi.direction,
+        stage=card.kpi.stage,
+        value=card.value,
+        target=card.target,
+        status=card.status,
+        changes=_changes(card.changes),
+        trend=[
+            PointBody(period_start=p.period_start, value=p.value, target=p.target)
+            for p in card.trend
+        ],
+        share_of=card.share_of,
+        shares=[
+            ShareBody(key=s.key, value=s.value, changes=_changes(s.changes)) for s in card.shares
+        ],
+        unfiltered_by=list(card.unfiltered_by),
+        unavailable=card.unavailable,
+    )
+
+
+@router.get("/kpis", summary="KPI catalog", openapi_extra=READ)
+def list_kpis(
+    request: Request,
+    tier: str | None = Query(None, description="cxo, lead, member:<role> or none"),
+    stage: str | None = Query(None, description="awareness, browsing, purchase, ..."),
+    function: str | None = Query(None, description="marketing, sales, service, ..."),
+    race: str | None = Query(None, description="reach, act, convert, engage or -"),
+    q: str = Query("", description="Words to find in the id or the English or Korean name"),
+    principal: Principal = Depends(signed_in),
+) -> list[KpiBody]:
+    """The KPIs the caller may read, in shopping-stage order."""
+    search = CatalogSearch(text=q, stage=stage, function=function, race=race, tier=tier)
+    found = search_catalog(web_context(request).catalog, principal.user.role, search)
+    return [_kpi_body(kpi) for kpi in found.kpis]
+
+
+@router.get("/kpis/{kpi_id}", summary="One KPI", openapi_extra=READ)
+def get_kpi(
+    request: Request, kpi_id: str, principal: Principal = Depends(signed_in)
+) -> KpiDetailBody:
+    """A KPI's definition and the dimensions it can be broken down by."""
+    with kpi_reader(request) as reader:
+        kpi = check_kpi_visible(reader.catalog, principal.user.role, kpi_id)
+        body = _kpi_body(kpi).model_dump()
+        return KpiDetailBody(
+            **body,
+            dimensions=list(allowed_dimensions(reader, kpi_id)),
+            channel_dimension=channel_dimension(reader, kpi_id),
+            share_of=share_dimension(kpi),
+        )
+
+
+def _filters(values: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InvalidChoice("filter", item, "DIM=VALUE")
+        found.setdefault(name.strip(), []).append(value.strip())
+    return found
+
+
+@router.get(
+    "/kpis/{kpi_id}/series",
+    summary="A KPI's values by period",
+    openapi_extra=READ,
+    dependencies=[Depends(view_parameters)],
+)
+def kpi_series(
+    request: Request,
+    kpi_id: str,
+    by: list[str] = Query([], description="Dimensions to break down by (repeatable)"),
+    filter: list[str] = Query([], description="More filters, DIM=VALUE (repeatable)"),
+    principal: Principal = Depends(signed_in),
+) -> SeriesBody:
+    """Values, comparison, change, target and status by period — `omnikpi kpi query`."""
+    with kpi_reader(request) as reader:
+        check_kpi_visible(reader.catalog, principal.user.role, kpi_id)
+        view = read_view(request, principal, reader)
+        series = query_series(
+            reader,
+            principal.user.role,
+            kpi_id,
+            view.grain,
+            view.start,
+            view.end,
+            by=by,
+            filters={**view.filters, **_filters(filter)},
+            compare=view.comparison,
+        )
+    return SeriesBody(
+        kpi=kpi_id,
+        grain=series.grain.value,
+        start=series.start,
+        end=series.end,
+        compare=series.compare,
+        dimensions=list(series.dimensions),
+        columns=list(series.columns),
+        unfiltered_by=list(series.unfiltered_by),
+        requested_grain=series.requested_grain.value if series.requested_grain else None,
+        rows=[
+            SeriesRowBody(
+                period_start=row.period_start,
+                dimensions=dict(zip(series.dimensions, row.keys, strict=True)),
+                value=row.value,
+                comparison_value=row.comparison_value,
+                change=row.change,
+                target=row.target,
+                status=row.status,
+            )
+            for row in series.rows
+        ],
+    )
+
+
+@router.get(
+    "/scorecard",
+    summary="A tier's scorecard",
+    openapi_extra=READ,
+    dependencies=[Depends(view_parameters)],
+)
+def scorecard(
+    request: Request,
+    tier: str | None = Query(None, description="cxo, lead or member:<role> (default: yours)"),
+    principal: Principal = Depends(signed_in),
+) -> ScorecardBody:
+    """The KPIs of a tier for the last period of the view: value, target, status, changes
+    against the previous period and a year earlier (members: the same day last week), and
+    the trend. Grain by default: cxo monthly, lead weekly, members daily."""
+    role = principal.user.role
+    chosen = tier or default_tier(role)
+    with kpi_reader(request) as reader:
+        view = read_view(request, principal, reader, tier_grain(chosen))
+        board = build_dashboard(
+            reader, role, chosen, view.grain, view.start, view.end, view.filters
+        )
+    return ScorecardBody(
+        tier=board.tier,
+        grain=board.grain.value,
+        period_start=board.period_start,
+        period_end=board.period_end,
+        trend_start=board.trend_start,
+        data_through=board.data_through,
+        filters=board.filters,
+        kpis=[_card_body(card) for card in board.cards],
+    )

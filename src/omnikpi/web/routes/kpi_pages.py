@@ -1,0 +1,227 @@
+"""KPI pages: the executive scorecard, the stage dashboard, "my KPIs", the KPI detail (with
+its CSV) and the catalog explorer. Each parses the view, calls a dashboard service and
+renders; what a role may see is decided by the permission table and the services."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from omnikpi.auth import Action
+from omnikpi.dashboards import (
+    CachedKpiReader,
+    CatalogSearch,
+    Dashboard,
+    build_breakdown,
+    build_dashboard,
+    build_kpi_detail,
+    channel_dimension,
+    channel_dimensions,
+    check_kpi_visible,
+    default_tier,
+    query_series,
+    search_catalog,
+    series_csv,
+)
+from omnikpi.kpi import Grain
+from omnikpi.kpi.explain import explain
+from omnikpi.web.charts import breakdown_chart, spark_label, sparkline, trend_chart
+from omnikpi.web.context import web_context
+from omnikpi.web.kpi_reader import filter_choices, kpi_reader
+from omnikpi.web.labels import Labels
+from omnikpi.web.rendering import locale_format, render
+from omnikpi.web.security import Principal, request_locale, requires, signed_in
+from omnikpi.web.view_params import InvalidViewParam, ViewParams, parse_view_params
+
+router = APIRouter(include_in_schema=False)
+
+
+def read_view(
+    request: Request, principal: Principal, reader: CachedKpiReader, grain: Grain | None = None
+) -> ViewParams:
+    """The view of the URL; by default the latest complete periods with data."""
+    return parse_view_params(
+        request.query_params,
+        role=principal.user.role.role,
+        today=web_context(request).today(),
+        choices=filter_choices(reader),
+        latest=reader.data_through(),
+        grain=grain,
+    )
+
+
+def page_labels(request: Request, reader: CachedKpiReader) -> Labels:
+    """Label lookups in the request's language, with the warehouse's store names."""
+    stores = dict(filter_choices(reader).stores)
+    return Labels(request_locale(request), reader.catalog, stores)
+
+
+def _dashboard_values(
+    request: Request, reader: CachedKpiReader, view: ViewParams, board: Dashboard
+) -> dict[str, Any]:
+    labels = page_labels(request, reader)
+    fmt = locale_format(request)
+    sparks = {card.kpi.id: sparkline(card, fmt, labels) for card in board.cards}
+    spark_labels = {
+        card.kpi.id: spark_label(card, fmt, labels) for card in board.cards if card.trend
+    }
+    return {
+        "board": board,
+        "view": view,
+        "choices": filter_choices(reader),
+        "labels": labels,
+        "sparks": sparks,
+        "spark_labels": spark_labels,
+    }
+
+
+def _dashboard_page(
+    request: Request, principal: Principal, tier: str, grain: Grain, template: str
+) -> Response:
+    with kpi_reader(request) as reader:
+        view = read_view(request, principal, reader, grain)
+        board = build_dashboard(
+            reader, principal.user.role, tier, view.grain, view.start, view.end, view.filters
+        )
+        values = _dashboard_values(request, reader, view, board)
+        if template == "stages.html":
+            values["channels"] = channel_dimensions(reader, [c.kpi.id for c in board.cards])
+    return render(request, template, values)
+
+
+@router.get("/scorecard", openapi_extra=requires(Action.VIEW_SCORECARD))
+def scorecard(request: Request, principal: Principal = Depends(signed_in)) -> Response:
+    """The executive scorecard: the ten CxO KPIs for the latest complete month."""
+    return _dashboard_page(request, principal, "cxo", Grain.MONTH, "scorecard.html")
+
+
+@router.get("/stages", openapi_extra=requires(Action.VIEW_STAGE_DASHBOARD))
+def stage_dashboard(request: Request, principal: Principal = Depends(signed_in)) -> Response:
+    """The stage dashboard: the lead KPIs by shopping stage for the latest complete week."""
+    return _dashboard_page(request, principal, "lead", Grain.WEEK, "stages.html")
+
+
+@router.get("/stages/{kpi_id}/channels", openapi_extra=requires(Action.VIEW_STAGE_DASHBOARD))
+def stage_channels(
+    request: Request, kpi_id: str, principal: Principal = Depends(signed_in)
+) -> Response:
+    """A KPI of the stage dashboard by its channel dimension (loaded on demand)."""
+    with kpi_reader(request) as reader:
+        check_kpi_visible(reader.catalog, principal.user.role, kpi_id)
+        view = read_view(request, principal, reader, Grain.WEEK)
+        dimension = channel_dimension(reader, kpi_id)
+        breakdown = None
+        if dimension is not None:
+            breakdown = build_breakdown(
+                reader, principal.user.role, kpi_id, dimension, view.grain, view.end, view.filters
+            )
+        labels = page_labels(request, reader)
+    values = {"breakdown": breakdown, "kpi": reader.catalog.get(kpi_id), "labels": labels}
+    return render(request, "fragments/breakdown.html", {**values, "view": view})
+
+
+@router.get("/my-kpis", openapi_extra=requires(Action.VIEW_MY_KPIS))
+def my_kpis(request: Request, principal: Principal = Depends(signed_in)) -> Response:
+    """A member's KPIs for the latest day with data, against the same day last week."""
+    tier = default_tier(principal.user.role)
+    return _dashboard_page(request, principal, tier, Grain.DAY, "my_kpis.html")
+
+
+@router.get("/kpis", openapi_extra=requires(Action.EXPLORE_KPI_CATALOG))
+def kpi_catalog(request: Request, principal: Principal = Depends(signed_in)) -> Response:
+    """Every KPI the role may open, searchable and filterable."""
+    params = request.query_params
+    search = CatalogSearch(
+        text=params.get("q", ""),
+        stage=params.get("stage") or None,
+        function=params.get("function") or None,
+        race=params.get("race") or None,
+        tier=params.get("tier") or None,
+    )
+    catalog = web_context(request).catalog
+    found = search_catalog(catalog, principal.user.role, search)
+    labels = Labels(request_locale(request), catalog)
+    return render(request, "catalog.html", {"found": found, "labels": labels})
+
+
+def _breakdown_param(request: Request, allowed: tuple[str, ...]) -> str | None:
+    chosen = request.query_params.get("by", "").strip()
+    if not chosen:
+        return None
+    if chosen not in allowed:
+        raise InvalidViewParam("by", chosen, ", ".join(allowed) or "-")
+    return chosen
+
+
+@router.get("/kpis/{kpi_id}", openapi_extra=requires(Action.VIEW_KPI_DETAIL))
+def kpi_detail(
+    request: Request, kpi_id: str, principal: Principal = Depends(signed_in)
+) -> Response:
+    """A KPI's trend with target, breakdown, values, definition and compiled query."""
+    with kpi_reader(request) as reader:
+        kpi = check_kpi_visible(reader.catalog, principal.user.role, kpi_id)
+        view = read_view(request, principal, reader)
+        breakdown_by = _breakdown_param(request, tuple(sorted(reader.dimensions(kpi_id))))
+        detail = build_kpi_detail(
+            reader,
+            principal.user.role,
+            kpi_id,
+            view.grain,
+            view.start,
+            view.end,
+            view.filters,
+            view.comparison,
+            breakdown_by=breakdown_by,
+        )
+        explanation = reader.read(
+            ("explain", kpi_id, view.end),
+            lambda warehouse: explain(reader.catalog, kpi_id, warehouse, today=view.end),
+        )
+        labels = page_labels(request, reader)
+        choices = filter_choices(reader)
+    fmt = locale_format(request)
+    whole_view = view.with_changes(grain=view.grain, start=view.start, end=view.end).query()
+    csv_query = urlencode({**whole_view, **({"by": breakdown_by} if breakdown_by else {})})
+    values = {
+        "csv_url": f"/kpis/{kpi_id}/csv?{csv_query}",
+        "kpi": kpi,
+        "detail": detail,
+        "explanation": explanation,
+        "view": view,
+        "choices": choices,
+        "labels": labels,
+        "trend": trend_chart(detail.series, fmt, labels),
+        "breakdown_chart": (
+            breakdown_chart(detail.breakdown, fmt, labels) if detail.breakdown else None
+        ),
+    }
+    return render(request, "kpi_detail.html", values)
+
+
+@router.get("/kpis/{kpi_id}/csv", openapi_extra=requires(Action.VIEW_KPI_DETAIL))
+def kpi_csv(request: Request, kpi_id: str, principal: Principal = Depends(signed_in)) -> Response:
+    """The KPI's values over the view (by the chosen dimension) as CSV."""
+    with kpi_reader(request) as reader:
+        check_kpi_visible(reader.catalog, principal.user.role, kpi_id)
+        view = read_view(request, principal, reader)
+        by = _breakdown_param(request, tuple(sorted(reader.dimensions(kpi_id))))
+        series = query_series(
+            reader,
+            principal.user.role,
+            kpi_id,
+            view.grain,
+            view.start,
+            view.end,
+            by=[by] if by else [],
+            filters=view.filters,
+            compare=view.comparison,
+        )
+    name = f"{kpi_id}_{series.grain}_{view.start.isoformat()}_{view.end.isoformat()}.csv"
+    return Response(
+        series_csv(series),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

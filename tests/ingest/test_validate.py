@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -283,6 +285,24 @@ def test_dry_run_validates_and_writes_nothing(settings: Settings, tmp_path: Path
     ingest_files(settings, shop(), [path], options(dry_run=True))
     assert rows(settings, "SELECT count(*), count(DISTINCT batch_id) FROM load_log") == [(1, 1)]
     assert value(settings, "SELECT count(*) FROM quarantine") == 0
+
+
+def test_dry_run_of_a_parquet_file_on_an_existing_warehouse(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # a dry run opens the warehouse read-only; the Parquet file is still read where it lies
+    load(settings, write(tmp_path / "ok.csv", HEADER + "1001,C1,Online,01/12/2010,Paid,1.00\n"))
+    path = tmp_path / "orders.parquet"
+    columns = HEADER.strip().split(",")
+    bad = ["1002", "C2", "Online", "31/13/2010", "Paid", "2.00"]
+    pq.write_table(pa.table({c: [v] for c, v in zip(columns, bad, strict=True)}), path)
+    summary = ingest_files(settings, shop(), [path], options(dry_run=True))
+    assert (summary.status, summary.rows_read) == ("dry_run", 1)
+    assert messages(summary) == [
+        'orders.parquet row 1: column "InvoiceDate" value "31/13/2010" is not a date in format '
+        "%d/%m/%Y (set dates.format in the mapping)"
+    ]
+    assert value(settings, "SELECT count(*) FROM orders") == 1
 
 
 def test_a_file_with_only_a_header_loads_nothing(settings: Settings, tmp_path: Path) -> None:

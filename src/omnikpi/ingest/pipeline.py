@@ -29,7 +29,7 @@ from omnikpi.ingest.macros import create_macros
 from omnikpi.ingest.mapping import Mapping, PresetMapping
 from omnikpi.ingest.quarantine import Problem, problem_rows, replace_quarantine, sample_problems
 from omnikpi.ingest.readers import SourceTable, source_table
-from omnikpi.ingest.sql import ident
+from omnikpi.ingest.sql import ident, reset_view_values
 from omnikpi.ingest.validate import References, ValidatedTable, create_problems, validate_stage
 from omnikpi.kpi.rollups import has_rollups, mark_stale
 from omnikpi.model import TABLES
@@ -218,3 +218,4 @@ def _drop_temporary(con: duckdb.DuckDBPyConnection) -> None:
         for (name,) in names:
             if str(name).startswith(_TEMP_PREFIXES):
                 con.execute(f"DROP {kind} IF EXISTS temp.{ident(str(name))}")
+    reset_view_values(con)

@@ -4,6 +4,10 @@ Each source becomes one temporary table with the file's columns plus `_source` (
 and `_row` (1 = first data row after the header), so every later error can point at a row.
 Text formats are read as text (`all_varchar`) and converted by the mapping, which is what
 lets a bad value be quarantined instead of failing the whole file.
+
+Numbering rows in file order (`row_number() OVER ()`) makes DuckDB read a text file on one
+thread; its parallel CSV reader would only add work there, so text files are read with
+`parallel = false`. The copy is worth it: staging then reads a table on every thread.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import pyarrow as pa
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.ingest.encoding import open_binary, readable_by_duckdb
 from omnikpi.ingest.mapping import FileFormat, ReadOptions
-from omnikpi.ingest.sql import Params, ident
+from omnikpi.ingest.sql import Params, ViewValues, ident
 
 _SUFFIX_FORMATS: dict[str, FileFormat] = {
     ".csv": "csv",
@@ -220,15 +224,20 @@ def _drop_temporary(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def _parquet_view(con: duckdb.DuckDBPyConnection, view: str, path: Path) -> None:
-    """Parquet is read where it lies (a view): scans are parallel and cheap to repeat."""
+    """Parquet is read where it lies (a view): scans are parallel and cheap to repeat.
+
+    An SQL view rather than a DuckDB relation's: those cannot be created on a warehouse
+    opened read-only, as a dry run opens it.
+    """
+    values = ViewValues()
+    sql = (
+        f"CREATE OR REPLACE TEMP VIEW {ident(view)} AS SELECT {values.add(path.name)} "
+        "AS _source, file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
+        f"FROM read_parquet({values.add(str(path))}, file_row_number = true)"
+    )
     try:
-        relation = con.read_parquet(str(path), file_row_number=True)
-        relation = relation.select(
-            duckdb.ConstantExpression(path.name).alias("_source"),
-            (duckdb.ColumnExpression("file_row_number") + 1).alias("_row"),
-            duckdb.StarExpression(exclude=["file_row_number"]),
-        )
-        relation.create_view(view, replace=True)
+        values.bind(con)
+        con.execute(sql)
     except duckdb.Error as exc:
         raise DataError(_read_error(path, "parquet", exc)) from None
 
@@ -238,6 +247,7 @@ def _csv_scan(path: Path, options: ReadOptions, workdir: Path, params: Params) -
     args = [
         params.add(str(readable)),
         "all_varchar = true",
+        "parallel = false",
         f"header = {params.add(options.header)}",
         f"skip = {params.add(options.skip_rows)}",
         f"encoding = {params.add(encoding)}",
@@ -267,7 +277,7 @@ def _whitespace_scan(path: Path, options: ReadOptions, workdir: Path, params: Pa
     read = (
         f"read_csv({params.add(str(readable))}, header = false, all_varchar = true, "
         f"delim = {params.add(_LINE_SEPARATOR)}, quote = '', escape = '', "
-        f"columns = {{'line': 'VARCHAR'}}, skip = {params.add(skip)}, "
+        f"columns = {{'line': 'VARCHAR'}}, skip = {params.add(skip)}, parallel = false, "
         # Mixed line endings (CRLF lines, then a last LF line) defeat the strict sniffer;
         # stray carriage returns are trimmed with the other white space below.
         "strict_mode = false, "

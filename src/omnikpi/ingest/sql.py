@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from typing import Any
+
+import duckdb
+
+#: Prefix of the session variables holding the values of views (see `ViewValues`).
+VIEW_VALUES_PREFIX = "omnikpi_view_"
 
 
 def ident(name: str) -> str:
@@ -42,3 +48,41 @@ class Params:
         """The parameters `sql` refers to (DuckDB rejects unused ones)."""
         used = set(re.findall(r"\$(p\d+)\b", sql))
         return {name: value for name, value in self.values.items() if name in used}
+
+
+class ViewValues:
+    """Values of a view, read whenever the view is queried: `add(value)` returns its SQL.
+
+    DuckDB views cannot take parameters, so their values are bound once to a session
+    variable (`bind`) and read back with `getvariable`; they are never pasted into SQL.
+
+    >>> values = ViewValues()
+    >>> values.add("orders.csv")  # doctest: +ELLIPSIS
+    "getvariable('omnikpi_view_...').v0"
+    """
+
+    _numbers = itertools.count()
+
+    def __init__(self) -> None:
+        self.name = f"{VIEW_VALUES_PREFIX}{next(self._numbers)}"
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any) -> str:
+        """Bind `value`; returns the SQL expression reading it."""
+        key = f"v{len(self.values)}"
+        self.values[key] = value
+        return f"getvariable('{self.name}').{key}"
+
+    def bind(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Set the session variable, before any view reading it is created or queried."""
+        con.execute(f"SET VARIABLE {self.name} = $values", {"values": self.values})
+
+
+def reset_view_values(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the session variables of views (once the views themselves are dropped)."""
+    names = con.execute(
+        "SELECT name FROM duckdb_variables() WHERE starts_with(name, $prefix)",
+        {"prefix": VIEW_VALUES_PREFIX},
+    ).fetchall()
+    for (name,) in names:
+        con.execute(f"RESET VARIABLE {name}")

@@ -190,6 +190,25 @@ def test_unknown_references_and_impossible_sequences(settings: Settings, tmp_pat
     assert rows(settings, "SELECT shipment_id FROM shipments") == [("P1",)]
 
 
+def test_an_unknown_converted_key_is_shown_as_found_in_the_file(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # customer ids here are keyed hashes of e-mail addresses: the message shows the address
+    document = yaml.safe_load(SHOP)
+    del document["tables"]["customers"]
+    document["tables"]["orders"]["columns"]["customer_id"] = {"column": "Email", "hash": True}
+    path = write(
+        tmp_path / "orders.csv",
+        "InvoiceNo,Email,Channel,InvoiceDate,Status,Amount\n"
+        "1001,Ann@Example.com,Online,01/12/2010,Paid,10.00\n",
+    )
+    summary = load(settings, path, parse_mapping(document, origin="shop.yaml"))
+    assert messages(summary) == [
+        'orders.csv row 1: column "Email" value "Ann@Example.com" is not a known '
+        "customers.customer_id (load customers first, or in the same batch)"
+    ]
+
+
 def test_negative_quantities_are_only_allowed_as_returns(
     settings: Settings, tmp_path: Path
 ) -> None:

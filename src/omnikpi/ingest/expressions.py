@@ -1,9 +1,10 @@
-"""Turn a table mapping into one SQL statement that stages the canonical table.
+"""Turn a table mapping into one SELECT that converts source rows to the canonical table.
 
-The staged table holds, per row, the source file and row number, every canonical column
+The SELECT gives, per row, the source file and row number, every canonical column
 converted to its model type, and the source text of each mapped column (`<column>__raw`),
-so validation can say which value failed and why. Values from the mapping (constants,
-value maps, formats, zones) are always bound as parameters, never pasted into SQL.
+so validation can say which value failed and why (`validate.py` stages it). Values from
+the mapping (constants, value maps, formats, zones) are always bound as parameters, never
+pasted into SQL.
 """
 
 from __future__ import annotations
@@ -50,17 +51,27 @@ class ColumnPlan:
 
     @property
     def raw_name(self) -> str:
-        """Staged column holding the source value as read."""
+        """Column of the converted rows holding the source value as read."""
         return f"{self.column.name}__raw"
 
     @property
     def text_name(self) -> str:
-        """Staged column holding the text after defaults and value maps."""
+        """Column of the converted rows holding the text after defaults and value maps."""
         return f"{self.column.name}__text"
 
     @property
+    def is_empty(self) -> bool:
+        """Whether the column is always empty: the mapping gives it no column and no value."""
+        return self.raw is None and self.value.startswith("CAST(NULL")
+
+    @property
+    def is_source_text(self) -> bool:
+        """Whether the converted value is the source text itself (no map, default or hash)."""
+        return self.raw is not None and self.value == ident(self.raw_name)
+
+    @property
     def checked_text(self) -> str | None:
-        """SQL (over the staged table, without parameters) of the text that was converted."""
+        """SQL (over the converted rows, without parameters) of the text that was converted."""
         if self.raw is None:
             return None
         if self.text is not None:
@@ -72,11 +83,14 @@ class ColumnPlan:
 
 @dataclass(frozen=True)
 class StagePlan:
-    """The statement that stages one table, with its parameters and column plans."""
+    """The SELECT converting one table's source rows, its parameters and column plans.
+
+    `relation` is the temporary table validation stages the rows in.
+    """
 
     table: Table
     relation: str
-    sql: str
+    select: str
     params: dict[str, object]
     columns: tuple[ColumnPlan, ...]
     flagged: bool = False
@@ -99,7 +113,7 @@ class Context:
 def plan_stage(
     table: Table, spec: TableMapping, source: SourceTable, context: Context
 ) -> StagePlan:
-    """The CREATE TEMP TABLE statement staging `table` from `source` as `spec` says."""
+    """The SELECT converting the rows of `source` to `table` as `spec` says."""
     params = Params()
     where = f"{context.origin}: tables.{table.name}.columns"
     inner = ["_source", "_row"]
@@ -120,14 +134,14 @@ def plan_stage(
     outer += [f"{p.value} AS {ident(p.column.name)}" for p in plans]
     outer += [ident(p.raw_name) for p in plans if p.raw is not None]
     outer += [ident(p.text_name) for p in plans if p.text is not None]
-    relation = f"_stage_{table.name}"
     filter_sql = _filter(spec, source, params, context.origin)
-    sql = (
-        f"CREATE OR REPLACE TEMP TABLE {ident(relation)} AS SELECT {', '.join(outer)} "
+    select = (
+        f"SELECT {', '.join(outer)} "
         f"FROM (SELECT {', '.join(middle)} FROM (SELECT {', '.join(inner)} "
         f"FROM {ident(source.relation)} s{filter_sql}))"
     )
-    return StagePlan(table, relation, sql, params.used_in(sql), tuple(plans), flagged)
+    relation = f"_stage_{table.name}"
+    return StagePlan(table, relation, select, params.used_in(select), tuple(plans), flagged)
 
 
 def source_column_sql(name: str, source: SourceTable, where: str) -> tuple[str, str]:

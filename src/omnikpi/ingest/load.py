@@ -85,8 +85,8 @@ def upsert(
     time = table.time_column
     existing = _scalar(con, f"SELECT count(*) FROM {target}")
     if existing == 0:
-        con.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(good)}")
-        inserted = _scalar(con, f"SELECT count(*) FROM {ident(good)}")
+        insert = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(good)}"
+        inserted = _scalar(con, insert)  # an INSERT returns its row count
         earliest = _earliest(con, f"SELECT {ident(time)} FROM {ident(good)}") if time else None
         return TableLoad(table.name, inserted=inserted, earliest=earliest)
     keys = table.primary_key
@@ -103,8 +103,10 @@ def upsert(
         + ("" if keep_existing else f" OR NOT ({same})")
     )
     total = _scalar(con, f"SELECT count(*) FROM {ident(good)}")
-    updated = _scalar(con, f"SELECT count(*) FROM {ident(changed)} WHERE _existing")
-    touched = _scalar(con, f"SELECT count(*) FROM {ident(changed)}")
+    counts = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE _existing) FROM {ident(changed)}"
+    ).fetchone()
+    touched, updated = (int(counts[0]), int(counts[1])) if counts else (0, 0)
     earliest = None
     if time and touched:
         replaced = (

@@ -36,7 +36,7 @@ from omnikpi.model import TABLES
 from omnikpi.warehouse import Warehouse
 
 ReadSources = Callable[[duckdb.DuckDBPyConnection, Path], dict[str, SourceTable]]
-_TEMP_PREFIXES = ("_src_", "_view_", "_stage_", "_good_", "_changed_", "_problems")
+_TEMP_PREFIXES = ("_src_", "_view_", "_stage_", "_good_", "_quarantined_", "_changed_", "_problems")
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,6 @@ def _validate(
         else:
             raise ConfigError(f'{context.origin}: tables.{table.name}: no input for "{name}"')
         stage = plan_stage(table, spec, source, context)
-        con.execute(stage.sql, stage.params)
         done = [v.table.name for v in validated]
         validated.append(validate_stage(con, stage, spec.duplicates, now, options.references, done))
     return validated

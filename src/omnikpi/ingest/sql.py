@@ -30,23 +30,26 @@ def idents(names: Iterable[str]) -> str:
 class Params:
     """Named parameters of one statement: `add(value)` returns its placeholder.
 
+    Parts of a statement built apart take different prefixes, so their names never clash.
+
     >>> params = Params()
     >>> params.add("web"), params.values
     ('$p0', {'p0': 'web'})
     """
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "p") -> None:
+        self.prefix = prefix
         self.values: dict[str, Any] = {}
 
     def add(self, value: Any) -> str:
         """Bind `value`; returns its placeholder."""
-        name = f"p{len(self.values)}"
+        name = f"{self.prefix}{len(self.values)}"
         self.values[name] = value
         return f"${name}"
 
     def used_in(self, sql: str) -> dict[str, Any]:
         """The parameters `sql` refers to (DuckDB rejects unused ones)."""
-        used = set(re.findall(r"\$(p\d+)\b", sql))
+        used = set(re.findall(rf"\$({re.escape(self.prefix)}\d+)\b", sql))
         return {name: value for name, value in self.values.items() if name in used}
 
 

@@ -1,27 +1,27 @@
-"""Validation of staged rows: types, required values, categories, plausibility, keys, references.
+"""Validation: stage each table with its row checks, then check keys and references.
 
 Every failed check becomes one problem row (source file, row number, column, value,
 reason) in the temporary `_problems` table; rows without problems are the ones that load.
-The plausibility rules themselves are declared as data in `rules.py`.
+Checks of a row on its own run while the table is staged (`checks.py`); the checks here
+need the whole batch or the warehouse. The plausibility rules are declared in `rules.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 import duckdb
 
+from omnikpi.ingest.checks import problems_sql, row_checks, shown_value
 from omnikpi.ingest.expressions import ColumnPlan, StagePlan
-from omnikpi.ingest.rules import CROSS_RULES, ROW_RULES, RowRule, TimeRule
+from omnikpi.ingest.rules import CROSS_RULES, TimeRule
 from omnikpi.ingest.sql import Params, ident, idents
 from omnikpi.model import Table
 from omnikpi.model import table as model_table
 
-#: How far ahead of the load's clock a timestamp may be (client and server clocks drift).
-FUTURE_TOLERANCE = timedelta(minutes=10)
 PROBLEMS = "_problems"
 References = Literal["all", "required"]
 
@@ -53,21 +53,14 @@ def validate_stage(
     references: References = "all",
     batch_tables: Sequence[str] = (),
 ) -> ValidatedTable:
-    """Run every check on one staged table; its referenced tables must be validated first."""
+    """Stage one table and run every check; its referenced tables must be validated first."""
     table = stage.table
-    if stage.flagged:
-        _check_flags(con, stage)
-    for plan in stage.columns:
-        _check_column(con, stage, plan)
-    for rule in ROW_RULES:
-        if rule.table == table.name:
-            _check_rule(con, stage, rule)
-    _check_future(con, stage, now)
+    _create_stage(con, stage, now)
     if duplicates == "reject":
         _check_duplicates(con, stage)
     _check_references(con, stage, references, batch_tables)
     for cross in CROSS_RULES:
-        if cross.table == table.name:
+        if cross.table == table.name and not stage.plan(cross.column).is_empty:
             _check_cross(con, stage, cross, batch_tables)
     return _good_rows(con, stage, duplicates)
 
@@ -77,7 +70,61 @@ def good_relation(table: str) -> str:
     return f"_good_{table}"
 
 
-# -- checks ----------------------------------------------------------------------------------
+def quarantined_relation(table: str) -> str:
+    """The temporary table of the staged rows of `table` that have a problem."""
+    return f"_quarantined_{table}"
+
+
+# -- staging -----------------------------------------------------------------------------------
+def _create_stage(con: duckdb.DuckDBPyConnection, stage: StagePlan, now: datetime) -> None:
+    """Convert and check the rows in one pass; keep typed values and each row's problems.
+
+    Source text is kept whole only for the columns the later checks report and whose typed
+    value differs from it (say a mapped reference); every other problem carries its value.
+    """
+    params = Params("c")
+    checks = row_checks(stage, now, params)
+    kept = [ident(plan.raw_name) for plan in _reported_later(stage)]
+    columns = ["_source", "_row", *(ident(p.column.name) for p in stage.columns), *kept]
+    problems = problems_sql(stage, checks)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(stage.relation)} AS "
+        f"SELECT {', '.join(columns)}, {problems} AS _row_problems FROM ({stage.select}) s",
+        {**stage.params, **params.used_in(problems)},
+    )
+    # A source column feeding several columns (say one date for placed_at and
+    # status_changed_at) is reported once per row: its first problem.
+    con.execute(
+        f"INSERT INTO {PROBLEMS} SELECT $t, stage_row, _source, _row, problem.column, "
+        "problem.value, problem.reason FROM (SELECT rowid AS stage_row, _source, _row, "
+        "unnest(_row_problems) AS problem, generate_subscripts(_row_problems, 1) AS nth "
+        f"FROM {ident(stage.relation)} WHERE _row_problems IS NOT NULL) "
+        "QUALIFY row_number() OVER (PARTITION BY stage_row, problem.column ORDER BY nth) = 1",
+        {"t": stage.table.name},
+    )
+
+
+def _reported_later(stage: StagePlan) -> list[ColumnPlan]:
+    """Columns whose source text the checks after staging may show, if it is not the value."""
+    table = stage.table
+    names = {c.name for c in table.foreign_keys}
+    names |= {rule.column for rule in CROSS_RULES if rule.table == table.name}
+    return [
+        p
+        for p in stage.columns
+        if p.column.name in names and p.raw is not None and not p.is_source_text
+    ]
+
+
+def _shown(stage: StagePlan, column: str) -> tuple[str, str]:
+    """The label and value SQL to show for a staged column (after staging)."""
+    plan = stage.plan(column)
+    if plan in _reported_later(stage):
+        return plan.label, shown_value(plan)
+    return plan.label, f"s.{ident(column)}"
+
+
+# -- checks across rows ----------------------------------------------------------------------
 def _insert_problems(
     con: duckdb.DuckDBPyConnection,
     stage: StagePlan,
@@ -88,115 +135,37 @@ def _insert_problems(
     params: Params,
     extra_from: str = "",
 ) -> None:
+    """Record a problem for each staged row meeting `condition` that has none yet.
+
+    Rows with a problem do not load, so they are not checked further.
+    """
     sql = (
         f"INSERT INTO {PROBLEMS} SELECT {params.add(stage.table.name)}, s.rowid, s._source, "
         f"s._row, {params.add(column_label)}, CAST({value_sql} AS VARCHAR), {reason_sql} "
         f"FROM {ident(stage.relation)} s{extra_from} WHERE ({condition}) "
-        f"{'AND s._problem IS NULL ' if stage.flagged else ''}"
         f"AND s.rowid NOT IN (SELECT stage_row FROM {PROBLEMS} "
-        f"WHERE table_name = {params.add(stage.table.name)} AND column_name = "
-        f"{params.add(column_label)})"
+        f"WHERE table_name = {params.add(stage.table.name)})"
     )
     con.execute(sql, params.values)
-
-
-def _shown(stage: StagePlan, column: str) -> tuple[str, str]:
-    """The label and value SQL to show for a column: the source text when there is one."""
-    plan = stage.plan(column)
-    value = f"s.{ident(plan.raw_name)}" if plan.raw is not None else f"s.{ident(column)}"
-    return plan.label, value
-
-
-def _check_flags(con: duckdb.DuckDBPyConnection, stage: StagePlan) -> None:
-    """Rows a preset view flagged with `_problem` (e.g. a cancellation with no sale)."""
-    con.execute(
-        f"INSERT INTO {PROBLEMS} SELECT $t, rowid, _source, _row, _problem_column, "
-        f"CAST(_problem_value AS VARCHAR), _problem FROM {ident(stage.relation)} "
-        "WHERE _problem IS NOT NULL",
-        {"t": stage.table.name},
-    )
-
-
-def _check_column(con: duckdb.DuckDBPyConnection, stage: StagePlan, plan: ColumnPlan) -> None:
-    if plan.raw is None:
-        return  # constants were checked with the mapping; unmapped columns are null
-    column = plan.column
-    name = f"s.{ident(column.name)}"
-    label, value = _shown(stage, column.name)
-    text = _qualify(plan)
-    if plan.failure:
-        params = Params()
-        condition = f"{text} IS NOT NULL AND {name} IS NULL"
-        _insert_problems(con, stage, label, value, params.add(plan.failure), condition, params)
-    if not column.nullable:
-        params = Params()
-        reason = f"is empty, but {stage.table.name}.{column.name} is required"
-        condition = f"{name} IS NULL AND {text} IS NULL"
-        _insert_problems(con, stage, label, value, params.add(reason), condition, params)
-    if column.allowed_values:
-        params = Params()
-        allowed = list(column.allowed_values)
-        where = f"tables.{stage.table.name}.columns.{column.name}"
-        reason = f"is not one of {', '.join(allowed)} (map it with map: under {where})"
-        condition = f"{name} IS NOT NULL AND NOT list_contains({params.add(allowed)}, {name})"
-        _insert_problems(con, stage, label, value, params.add(reason), condition, params)
-
-
-def _qualify(plan: ColumnPlan) -> str:
-    """The checked-text expression of a column, over the staged row `s`."""
-    text = plan.checked_text
-    assert text is not None
-    for column in (plan.text_name, plan.raw_name):
-        text = text.replace(ident(column), f"s.{ident(column)}")
-    return text
-
-
-def _check_rule(con: duckdb.DuckDBPyConnection, stage: StagePlan, rule: RowRule) -> None:
-    plan = stage.plan(rule.column)
-    if plan.raw is None and plan.value.startswith("CAST(NULL"):
-        return
-    params = Params()
-    label, value = _shown(stage, rule.column)
-    condition = f"NOT ({rule.condition()})"
-    _insert_problems(con, stage, label, value, params.add(rule.reason), condition, params)
-
-
-def _check_future(con: duckdb.DuckDBPyConnection, stage: StagePlan, now: datetime) -> None:
-    table = stage.table
-    for plan in stage.columns:
-        column = plan.column
-        is_time_column = column.name == table.time_column
-        if column.type != "timestamp" and not (column.type == "date" and is_time_column):
-            continue
-        if plan.raw is None:
-            continue
-        params = Params()
-        label, value = _shown(stage, column.name)
-        bound = params.add(now + FUTURE_TOLERANCE)
-        if column.type == "date":
-            bound = f"CAST({bound} AS DATE)"
-        reason = f"is in the future (after {now:%Y-%m-%d %H:%M} UTC; check the time zone)"
-        condition = f"s.{ident(column.name)} > {bound}"
-        _insert_problems(con, stage, label, value, params.add(reason), condition, params)
 
 
 def _check_duplicates(con: duckdb.DuckDBPyConnection, stage: StagePlan) -> None:
     keys = stage.table.primary_key
     key_sql = idents(keys)
     relation = ident(stage.relation)
-    unflagged = f"rowid NOT IN (SELECT stage_row FROM {PROBLEMS} WHERE table_name = $t)"
+    clean = f"rowid NOT IN (SELECT stage_row FROM {PROBLEMS} WHERE table_name = $t)"
     row = con.execute(
-        f"SELECT count(*) - count(DISTINCT ({key_sql})) FROM {relation} WHERE {unflagged}",
+        f"SELECT count(*) - count(DISTINCT ({key_sql})) FROM {relation} WHERE {clean}",
         {"t": stage.table.name},
     ).fetchone()
     if not row or not row[0]:
         return
     params = Params()
-    unflagged = unflagged.replace("$t", params.add(stage.table.name))
+    clean = clean.replace("$t", params.add(stage.table.name))
     ranked = (
         f"(SELECT rowid AS stage_row, min(_row) OVER (PARTITION BY {key_sql}) AS first_row, "
         f"row_number() OVER (PARTITION BY {key_sql} ORDER BY _source, _row) AS nth "
-        f"FROM {relation} WHERE {unflagged})"
+        f"FROM {relation} WHERE {clean})"
     )
     reason = (
         f"{params.add('is a duplicate key (first at row ')} || CAST(d.first_row AS VARCHAR) || "
@@ -221,10 +190,9 @@ def _check_references(
     references: References,
     batch_tables: Sequence[str],
 ) -> None:
-    """Keys must exist; rows with other problems are not checked (they do not load)."""
-    clean = f"s.rowid NOT IN (SELECT stage_row FROM {PROBLEMS} WHERE table_name = {{table}})"
+    """Keys must exist in the warehouse or among the good rows of this batch."""
     for column in stage.table.foreign_keys:
-        if references == "required" and column.nullable:
+        if (references == "required" and column.nullable) or stage.plan(column.name).is_empty:
             continue
         assert column.references is not None
         target, key = column.references.split(".")
@@ -236,20 +204,14 @@ def _check_references(
             params = Params()
             quarantined = (
                 f"SELECT {ident(key)} FROM {ident(f'_stage_{target}')} WHERE rowid IN "
-                f"(SELECT stage_row FROM {PROBLEMS} WHERE table_name = {params.add(target)})"
+                f"(SELECT stage_row FROM {ident(quarantined_relation(target))})"
             )
             reason = f"refers to a row of {target} that is quarantined itself (see its problem)"
-            condition = (
-                f"{name} IN ({quarantined}) AND {name} NOT IN ({' UNION ALL '.join(known)}) AND "
-                + clean.format(table=params.add(stage.table.name))
-            )
+            condition = f"{name} IN ({quarantined}) AND {name} NOT IN ({' UNION ALL '.join(known)})"
             _insert_problems(con, stage, label, value, params.add(reason), condition, params)
         params = Params()
         reason = f"is not a known {target}.{key} (load {target} first, or in the same batch)"
-        condition = (
-            f"{name} IS NOT NULL AND {name} NOT IN ({' UNION ALL '.join(known)}) AND "
-            + clean.format(table=params.add(stage.table.name))
-        )
+        condition = f"{name} IS NOT NULL AND {name} NOT IN ({' UNION ALL '.join(known)})"
         _insert_problems(con, stage, label, value, params.add(reason), condition, params)
 
 
@@ -272,17 +234,13 @@ def _check_cross(
     params = Params()
     label, value = _shown(stage, rule.column)
     reason = f"is before {rule.target}.{rule.target_column} of its {rule.via}"
-    clean = (
-        f"s.rowid NOT IN (SELECT stage_row FROM {PROBLEMS} "
-        f"WHERE table_name = {params.add(stage.table.name)})"
-    )
     _insert_problems(
         con,
         stage,
         label,
         value,
         params.add(reason),
-        f"s.{ident(rule.column)} < t.{ident(rule.target_column)} AND {clean}",
+        f"s.{ident(rule.column)} < t.{ident(rule.target_column)}",
         params,
         extra_from=f" JOIN ({current}) t ON t.{ident(key)} = s.{ident(rule.via)}",
     )
@@ -290,34 +248,37 @@ def _check_cross(
 
 # -- what loads --------------------------------------------------------------------------------
 def _good_rows(con: duckdb.DuckDBPyConnection, stage: StagePlan, duplicates: str) -> ValidatedTable:
+    """The rows that load: a view over the staged rows without problems.
+
+    With `duplicates: first` or `last`, one row per key is kept, in a table (later checks
+    and the load read it several times).
+    """
     table = stage.table
     relation = ident(stage.relation)
-    counts = con.execute(
-        f"SELECT (SELECT count(*) FROM {relation}), "
-        f"(SELECT count(DISTINCT stage_row) FROM {PROBLEMS} WHERE table_name = $t)",
+    quarantined = ident(quarantined_relation(table.name))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quarantined} AS "
+        f"SELECT DISTINCT stage_row FROM {PROBLEMS} WHERE table_name = $t",
         {"t": table.name},
+    )
+    counts = con.execute(
+        f"SELECT (SELECT count(*) FROM {relation}), (SELECT count(*) FROM {quarantined})"
     ).fetchone()
     staged, problem_rows = (int(counts[0]), int(counts[1])) if counts else (0, 0)
     columns = idents(["_source", "_row", *table.column_names])
-    select = f"SELECT {columns} FROM {relation} s"
+    select = f"SELECT {columns} FROM {relation}"
     if problem_rows:
-        select += f" WHERE s.rowid NOT IN (SELECT stage_row FROM {PROBLEMS} WHERE table_name = $t)"
-    if duplicates in ("first", "last"):
-        order = "DESC" if duplicates == "last" else ""
-        select = (
-            f"SELECT * FROM ({select}) QUALIFY row_number() OVER "
-            f"(PARTITION BY {idents(table.primary_key)} ORDER BY _source {order}, _row {order}) = 1"
-        )
+        select += f" WHERE rowid NOT IN (SELECT stage_row FROM {quarantined})"
     good = good_relation(table.name)
-    if problem_rows or duplicates != "reject":
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {ident(good)} AS {select}",
-            {"t": table.name} if problem_rows else None,
-        )
-    else:
+    if duplicates == "reject":
         con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(good)} AS {select}")
-    merged = 0
-    if duplicates != "reject":
-        row = con.execute(f"SELECT count(*) FROM {ident(good)}").fetchone()
-        merged = staged - problem_rows - (int(row[0]) if row else 0)
+        return ValidatedTable(table, good, staged, problem_rows, merged=0)
+    order = "DESC" if duplicates == "last" else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(good)} AS SELECT * FROM ({select}) QUALIFY "
+        f"row_number() OVER (PARTITION BY {idents(table.primary_key)} "
+        f"ORDER BY _source {order}, _row {order}) = 1"
+    )
+    row = con.execute(f"SELECT count(*) FROM {ident(good)}").fetchone()
+    merged = staged - problem_rows - (int(row[0]) if row else 0)
     return ValidatedTable(table, good, staged, problem_rows, merged)

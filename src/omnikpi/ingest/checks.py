@@ -1,0 +1,137 @@
+"""Checks of one row on its own: types, required values, categories, plausibility, the clock.
+
+They are compiled into the statement that stages a table (`validate.py`), so a table is
+converted and checked in one pass over its source: each row gets the list of its
+problems (column, value as found in the source, reason), NULL when it has none, and the
+source text of a value is only kept where the value failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from omnikpi.ingest.expressions import ColumnPlan, StagePlan
+from omnikpi.ingest.rules import ROW_RULES, RowRule
+from omnikpi.ingest.sql import Params, ident
+
+#: How far ahead of the load's clock a timestamp may be (client and server clocks drift).
+FUTURE_TOLERANCE = timedelta(minutes=10)
+#: DuckDB type of a row's problems: what `problems_sql` gives.
+PROBLEM_LIST = 'STRUCT("column" VARCHAR, "value" VARCHAR, reason VARCHAR)[]'
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """One check of a staged row `s`: SQL of the condition that fails, and what to report."""
+
+    column: str
+    value: str
+    reason: str
+    fails: str
+
+
+def row_checks(stage: StagePlan, now: datetime, params: Params) -> list[RowCheck]:
+    """Every check of one row, in the order their problems are reported."""
+    checks = [c for plan in stage.columns for c in _column_checks(stage, plan, params)]
+    for rule in ROW_RULES:
+        if rule.table == stage.table.name:
+            checks += _rule_check(stage, rule, params)
+    checks += _future_checks(stage, now, params)
+    return checks
+
+
+def problems_sql(stage: StagePlan, checks: list[RowCheck]) -> str:
+    """SQL of a row's problems: a list of (column, value, reason), or NULL for a good row.
+
+    A row a preset view flagged (`_problem`) has that problem only. Only rows failing some
+    check build the list, so good rows cost one test of each condition.
+    """
+    cases = []
+    if stage.flagged:
+        flag = _problem("s._problem_column", "s._problem_value", "s._problem")
+        cases.append(f"WHEN s._problem IS NOT NULL THEN [{flag}]")
+    if checks:
+        fails = " OR ".join(f"({c.fails})" for c in checks)
+        found = ", ".join(
+            f"CASE WHEN {c.fails} THEN {_problem(c.column, c.value, c.reason)} END" for c in checks
+        )
+        cases.append(f"WHEN {fails} THEN list_filter([{found}], lambda p: p IS NOT NULL)")
+    if not cases:
+        return f"CAST(NULL AS {PROBLEM_LIST})"
+    return f"CAST(CASE {' '.join(cases)} END AS {PROBLEM_LIST})"
+
+
+def shown_value(plan: ColumnPlan) -> str:
+    """SQL of a column's value as messages show it: the source text when there is one."""
+    name = plan.raw_name if plan.raw is not None else plan.column.name
+    return f"s.{ident(name)}"
+
+
+def _problem(column: str, value: str, reason: str) -> str:
+    return (
+        f'struct_pack("column" := CAST({column} AS VARCHAR), '
+        f'"value" := CAST({value} AS VARCHAR), reason := CAST({reason} AS VARCHAR))'
+    )
+
+
+def _column_checks(stage: StagePlan, plan: ColumnPlan, params: Params) -> list[RowCheck]:
+    if plan.raw is None:
+        return []  # constants were checked with the mapping; unmapped columns are null
+    column = plan.column
+    name = f"s.{ident(column.name)}"
+    label, value = params.add(plan.label), shown_value(plan)
+    text = _qualify(plan)
+    checks = []
+    if plan.failure:
+        fails = f"{text} IS NOT NULL AND {name} IS NULL"
+        checks.append(RowCheck(label, value, params.add(plan.failure), fails))
+    if not column.nullable:
+        reason = f"is empty, but {stage.table.name}.{column.name} is required"
+        fails = f"{name} IS NULL AND {text} IS NULL"
+        checks.append(RowCheck(label, value, params.add(reason), fails))
+    if column.allowed_values:
+        allowed = list(column.allowed_values)
+        where = f"tables.{stage.table.name}.columns.{column.name}"
+        reason = f"is not one of {', '.join(allowed)} (map it with map: under {where})"
+        fails = f"{name} IS NOT NULL AND NOT list_contains({params.add(allowed)}, {name})"
+        checks.append(RowCheck(label, value, params.add(reason), fails))
+    return checks
+
+
+def _qualify(plan: ColumnPlan) -> str:
+    """The checked-text expression of a column, over the staged row `s`."""
+    text = plan.checked_text
+    assert text is not None
+    for column in (plan.text_name, plan.raw_name):
+        text = text.replace(ident(column), f"s.{ident(column)}")
+    return text
+
+
+def _rule_check(stage: StagePlan, rule: RowRule, params: Params) -> list[RowCheck]:
+    plan = stage.plan(rule.column)
+    if plan.is_empty:
+        return []
+    fails = f"NOT ({rule.condition()})"
+    return [RowCheck(params.add(plan.label), shown_value(plan), params.add(rule.reason), fails)]
+
+
+def _future_checks(stage: StagePlan, now: datetime, params: Params) -> list[RowCheck]:
+    table = stage.table
+    checks = []
+    for plan in stage.columns:
+        column = plan.column
+        is_time_column = column.name == table.time_column
+        if column.type != "timestamp" and not (column.type == "date" and is_time_column):
+            continue
+        if plan.raw is None:
+            continue
+        bound = params.add(now + FUTURE_TOLERANCE)
+        if column.type == "date":
+            bound = f"CAST({bound} AS DATE)"
+        reason = f"is in the future (after {now:%Y-%m-%d %H:%M} UTC; check the time zone)"
+        fails = f"s.{ident(column.name)} > {bound}"
+        checks.append(
+            RowCheck(params.add(plan.label), shown_value(plan), params.add(reason), fails)
+        )
+    return checks

@@ -9,9 +9,12 @@ other way round where lower is better.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
+
+import pytest
 
 from omnikpi.auth import AppStateStore, app_state_path, create_demo_users
 from omnikpi.kpi import Grain, KpiSpec, load_catalog, query
@@ -80,3 +83,25 @@ def copy_with_targets(source: Path, folder: Path, last_day: date) -> Path:
     plant_targets(path, last_day)
     create_demo_users(AppStateStore.open(app_state_path(path)))
     return path
+
+
+def shared_targets_copy(
+    sim_path: Path, tmp_path_factory: pytest.TempPathFactory, worker_id: str, last_day: date
+) -> Path:
+    """The copy with targets, built once per test run and shared by parallel workers
+    (like `sim_path`); tests only read it."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    folder = shared / "targets"
+    with (shared / "targets.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not folder.exists():  # built aside and renamed, so it is whole or absent
+                partial = shared / "targets.partial"
+                shutil.rmtree(partial, ignore_errors=True)
+                partial.mkdir()
+                copy_with_targets(sim_path, partial, last_day)
+                partial.rename(folder)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder / "targets.duckdb"

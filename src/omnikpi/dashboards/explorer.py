@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from omnikpi.auth import UserRole
+from omnikpi.auth import UserRole, may_see_tier
 from omnikpi.dashboards.access import visible_kpis
 from omnikpi.dashboards.errors import InvalidChoice
 from omnikpi.kpi import Catalog, KpiSpec
@@ -62,9 +62,10 @@ def matches(kpi: KpiSpec, text: str) -> bool:
     return all(word in haystack or word in squashed for word in _fold(text).split())
 
 
-def facets_of(kpis: Sequence[KpiSpec]) -> CatalogFacets:
-    """The stages, functions, RACE steps and tiers present among `kpis`."""
-    tiers = {tier for kpi in kpis for tier in kpi.tiers}
+def facets_of(kpis: Sequence[KpiSpec], role: UserRole) -> CatalogFacets:
+    """The stages, functions, RACE steps and tiers present among `kpis` (tiers: those
+    `role` may open)."""
+    tiers = {tier for kpi in kpis for tier in kpi.tiers if may_see_tier(role, tier)}
     return CatalogFacets(
         stages=tuple(s for s in STAGES if any(k.stage == s for k in kpis)),
         functions=tuple(sorted({k.function for k in kpis})),
@@ -84,7 +85,7 @@ def _check(name: str, value: str | None, choices: Sequence[str]) -> None:
 def search_catalog(catalog: Catalog, role: UserRole, search: CatalogSearch) -> CatalogPage:
     """The KPIs `role` may open that match `search`, in shopping-stage order."""
     visible = visible_kpis(catalog, role)
-    facets = facets_of(visible)
+    facets = facets_of(visible, role)
     _check("stage", search.stage, STAGES)
     _check("function", search.function, facets.functions)
     _check("race", search.race, RACE_STEPS)

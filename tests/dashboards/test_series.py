@@ -1,0 +1,148 @@
+"""A KPI's series, its breakdown and its CSV: the engine's rows, and the CLI's columns."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from omnikpi.auth import parse_role
+from omnikpi.dashboards import (
+    InvalidChoice,
+    KpiDenied,
+    build_breakdown,
+    build_kpi_detail,
+    channel_dimension,
+    query_series,
+    series_csv,
+)
+from omnikpi.errors import ConfigError, NotFound
+from omnikpi.kpi import Grain, KpiQuery, query
+from omnikpi.warehouse import Warehouse
+from tests.conftest import run_cli
+
+ANALYST = parse_role("analyst")
+LEAD = parse_role("team_lead")
+CS_AGENT = parse_role("member:cs_agent")
+YEAR = (date(2025, 1, 1), date(2025, 12, 31))
+
+
+def warehouse_of(engine: KpiQuery) -> Warehouse:
+    assert isinstance(engine.engine, Warehouse)
+    return engine.engine
+
+
+def test_a_series_is_the_engines_rows(engine: KpiQuery) -> None:
+    series = query_series(engine, ANALYST, "aov", Grain.MONTH, *YEAR, by=["channel"], compare="yoy")
+    frame = query(
+        "aov", "month", *YEAR, by=["channel"], compare="yoy", warehouse=warehouse_of(engine)
+    )
+    assert series.columns == tuple(str(c) for c in frame.columns)
+    assert len(series.rows) == len(frame) == 12 * 5
+    for row, record in zip(series.rows, frame.to_dict("records"), strict=True):
+        assert (row.period_start, row.keys) == (record["period_start"], (record["channel"],))
+        assert row.value == pytest.approx(record["value"])
+        assert row.change == pytest.approx(record["change"])
+
+
+def test_the_csv_is_what_the_cli_writes(
+    engine: KpiQuery, sim_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    series = query_series(
+        engine, ANALYST, "payment_type_share", Grain.QUARTER, *YEAR, compare="previous"
+    )
+    capsys.readouterr()
+    code = run_cli(
+        "kpi", "query", "payment_type_share", "--grain", "quarter", "--start", "2025-01-01",
+        "--end", "2025-12-31", "--compare", "previous", "--format", "csv",
+        "--warehouse", str(sim_path),
+    )  # fmt: skip
+    assert code == 0
+    cli = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    ours = list(csv.reader(io.StringIO(series_csv(series))))
+    assert ours[0] == cli[0] == [
+        "kpi", "period_start", "payment_method", "value", "comparison_value", "change", "target",
+        "status",
+    ]  # fmt: skip
+    assert ours == cli
+    assert len(ours) > 1 + 4 * 4  # a row per quarter and payment method
+
+
+def test_missing_values_are_empty_in_the_csv_never_zero(engine: KpiQuery) -> None:
+    series = query_series(engine, ANALYST, "clv", Grain.MONTH, *YEAR)
+    lines = series_csv(series).splitlines()
+    assert lines[1].startswith("clv,2025-01-01,")
+    assert all(line.split(",")[2] == "" for line in lines[1:])
+
+
+def test_filters_a_kpi_cannot_be_cut_by_are_named_not_applied(engine: KpiQuery) -> None:
+    series = query_series(
+        engine, ANALYST, "complaint_ratio", Grain.MONTH, *YEAR,
+        filters={"channel": ["web"], "region": ["Seoul"]},
+    )  # fmt: skip
+    assert series.unfiltered_by == ("channel",)
+    expected = query(
+        "complaint_ratio",
+        "month",
+        *YEAR,
+        filters={"region": ["Seoul"]},
+        warehouse=warehouse_of(engine),
+    )
+    assert [r.value for r in series.rows] == pytest.approx(list(expected["value"]))
+
+
+def test_a_breakdown_is_one_period_by_one_dimension_largest_first(engine: KpiQuery) -> None:
+    assert channel_dimension(engine, "orders") == "channel"
+    assert channel_dimension(engine, "impressions") == "marketing_channel"
+    assert channel_dimension(engine, "service_tickets") == "service_channel"
+    assert channel_dimension(engine, "newsletter_open_rate") == "message_channel"
+    assert channel_dimension(engine, "clv") is None
+    breakdown = build_breakdown(engine, LEAD, "orders", "channel", Grain.WEEK, date(2025, 12, 28))
+    assert breakdown.period_start == date(2025, 12, 22)
+    week = query(
+        "orders", "week", date(2025, 12, 22), date(2025, 12, 28), by=["channel"],
+        compare="previous", warehouse=warehouse_of(engine),
+    )  # fmt: skip
+    expected = {r["channel"]: (r["value"], r["change"]) for r in week.to_dict("records")}
+    assert {row.keys[0]: (row.value, row.change) for row in breakdown.rows} == expected
+    values = [row.value or 0 for row in breakdown.rows]
+    assert values == sorted(values, reverse=True)
+    with pytest.raises(InvalidChoice, match='by "product" is not valid'):
+        build_breakdown(engine, LEAD, "visits", "product", Grain.WEEK, date(2025, 12, 28))
+
+
+def test_the_detail_offers_the_kpis_dimensions_and_suggests_its_usual_one(engine: KpiQuery) -> None:
+    detail = build_kpi_detail(
+        engine, ANALYST, "visits_by_hour", Grain.WEEK, date(2025, 10, 6), date(2025, 12, 28),
+        breakdown_by="hour",
+    )  # fmt: skip
+    assert detail.suggested_dimension == "hour"
+    assert "hour" in detail.dimensions
+    assert "channel" in detail.dimensions
+    assert detail.breakdown is not None
+    assert len(detail.breakdown.rows) == 24
+    assert [row.period_start for row in detail.latest] == [date(2025, 12, 22)]
+    revenue = build_kpi_detail(engine, ANALYST, "revenue", Grain.MONTH, *YEAR, compare="yoy")
+    assert revenue.suggested_dimension == "channel"
+    assert revenue.breakdown is None
+    assert len(revenue.series.period_starts()) == 12
+
+
+def test_a_kpi_reported_monthly_is_shown_monthly(engine: KpiQuery) -> None:
+    series = query_series(engine, ANALYST, "market_share", Grain.WEEK, *YEAR)
+    assert (series.grain, series.requested_grain) == (Grain.MONTH, Grain.WEEK)
+
+
+def test_a_series_follows_the_permission_table(engine: KpiQuery) -> None:
+    with pytest.raises(KpiDenied, match='may not open KPI "impressions"'):
+        query_series(engine, CS_AGENT, "impressions", Grain.DAY, *YEAR)
+    assert query_series(
+        engine, CS_AGENT, "backlog", Grain.DAY, date(2025, 12, 1), date(2025, 12, 31)
+    ).rows
+    with pytest.raises(NotFound, match='unknown KPI "revenu"'):
+        query_series(engine, ANALYST, "revenu", Grain.DAY, *YEAR)
+    with pytest.raises(ConfigError, match='dimension "fax" is not allowed'):
+        query_series(engine, ANALYST, "revenue", Grain.DAY, *YEAR, by=["fax"])

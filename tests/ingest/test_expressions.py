@@ -92,5 +92,39 @@ def test_iso_times_keep_their_offset_and_others_take_the_zone(
     ) == [("01:00", True), ("09:00", False), ("10:00", True)]
 
 
+def test_text_loses_surrounding_spaces_and_only_spaces_is_empty(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # no-break (U+00A0) and ideographic (U+3000) spaces are spaces too
+    path = write(
+        tmp_path / "products.csv",
+        "id,name,brand,price\n P1 ,\u00a0Glow serum\u00a0, \u3000 ,  5.00\nP2,Toner,Lab,7\n",
+    )
+    mapping = parse_mapping(
+        {
+            "currency": "EUR",
+            "tables": {
+                "products": {
+                    "columns": {
+                        "product_id": "id",
+                        "sku": "id",
+                        "name": "name",
+                        "category": {"value": "skincare"},
+                        "subcategory": {"value": "toner"},
+                        "brand": {"column": "brand", "default": "unknown"},
+                        "list_price": "price",
+                    }
+                }
+            },
+        }
+    )
+    summary = ingest_files(settings, mapping, [path], options())
+    assert summary.rows_quarantined == 0
+    assert rows(settings, "SELECT product_id, sku, name, brand, list_price FROM products") == [
+        ("P1", "P1", "Glow serum", "unknown", Decimal("5.00")),
+        ("P2", "P2", "Toner", "Lab", Decimal("7.00")),
+    ]
+
+
 def _date(day: int, month: int = 3) -> date:
     return date(2024, month, day)

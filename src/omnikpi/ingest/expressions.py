@@ -144,6 +144,18 @@ def plan_stage(
     return StagePlan(table, relation, select, params.used_in(select), tuple(plans), flagged)
 
 
+def trimmed_text(text: str) -> str:
+    """SQL of `text` without surrounding spaces, NULL when nothing is left.
+
+    TRIM strips Unicode space separators, which in ASCII text is only " ", and it copies
+    every value: values with no space to strip skip it, which most values are.
+    """
+    needs_trim = (
+        f"starts_with({text}, ' ') OR ends_with({text}, ' ') OR strlen({text}) <> length({text})"
+    )
+    return f"NULLIF(CASE WHEN {needs_trim} THEN TRIM({text}) ELSE {text} END, '')"
+
+
 def source_column_sql(name: str, source: SourceTable, where: str) -> tuple[str, str]:
     """SQL and DuckDB type of source column `name` (a.b reads field b of struct a)."""
     if name in source.columns:
@@ -182,7 +194,7 @@ def _plan_column(
     source_sql, source_type = source_column_sql(spec.column, source, where)
     raw_ref = ident(f"{column.name}__raw")
     is_text = source_type == "VARCHAR"
-    raw = f"NULLIF(TRIM({source_sql}), '')" if is_text else source_sql
+    raw = trimmed_text(source_sql) if is_text else source_sql
     typed = not is_text and spec.default is None and not spec.map
     mapped: str | None = None
     if not typed:

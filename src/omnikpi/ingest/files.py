@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -126,13 +127,19 @@ def _load(
     label = describe_files(all_files)
     if mapping.name:
         label = f"{mapping.name}: {label}"
-    with open_warehouse(settings, dry_run=options.dry_run) as warehouse:
+    # The files are hashed on another thread while DuckDB reads them (hashlib lets go of
+    # the GIL), instead of after the load has read them.
+    with (
+        ThreadPoolExecutor(max_workers=1) as hashing,
+        open_warehouse(settings, dry_run=options.dry_run) as warehouse,
+    ):
+        checksum = hashing.submit(file_checksum, all_files)
         return run_load(
             warehouse,
             mapping,
             read,
             label=label,
-            checksum=lambda: file_checksum(all_files),
+            checksum=checksum.result,
             options=options,
         )
 

@@ -186,74 +186,81 @@ class Computer:
         return table.filter(table._day.between(first or scope.start, scope.end))
 
     # -- simple atoms by many dimensions in one pass (rollup builds) ----------------------
+    @staticmethod
+    def settable(atom: Atom) -> bool:
+        """Atoms `compute_sets` can compute: plain aggregates of rows."""
+        return atom.kind in (*SIMPLE, "percentile")
+
     def compute_sets(
         self,
         batch: list[Atom],
-        scope: Scope,
+        grains: Sequence[Grain],
+        start: date,
+        end: date,
         dimensions: Sequence[str],
         run_sql: Callable[[str], pd.DataFrame],
-    ) -> dict[str, pd.DataFrame]:
-        """Simple atoms of one source for the total and each dimension, in one
-        GROUPING SETS query; returns {dimension or '': frame like `compute`}."""
-        wide = Scope(scope.grain, scope.start, scope.end, tuple(dimensions))
-        table, names = self._simple_inputs(batch, wide)
-        sql = ibis.to_sql(table, dialect="duckdb")
+    ) -> dict[tuple[Grain, str], pd.DataFrame]:
+        """Atoms of one source (see `settable`) for every grain, for the total and each
+        dimension, in one GROUPING SETS query (DuckDB SQL); returns {(grain, dimension or
+        ''): frame like `compute`}."""
+        wide = Scope(Grain.DAY, start, end, tuple(dimensions))
+        texts = [t for a in batch for t in (a.text("expr"), a.text("filter"))]
+        table, names = self.rows(batch[0], wide, texts)
+        table = self.in_range(table, wide)
+        periods = {g: f"_p_{g.value}" for g in grains}
+        columns: dict[str, Any] = {p: truncate(table._day, g) for g, p in periods.items()}
         aggregates = []
         for i, atom in enumerate(batch):
-            value = column_name(atom, "value")
-            if atom.kind == "sum":
-                aggregates += [
-                    f'SUM("_v{i}") AS "{value}"',
-                    f'COUNT("_v{i}") AS "{value}.known"',
-                    f'SUM("_c{i}") AS "{value}.rows"',
-                ]
-            elif atom.kind == "count":
-                aggregates.append(f'SUM("_c{i}") AS "{value}"')
-            else:
-                aggregates.append(f'COUNT(DISTINCT "_v{i}") AS "{value}"')
-        groups = ", ".join(["(period_start)", *(f'(period_start, "{n}")' for n in names)])
-        flags = [f'GROUPING("{n}") AS "_g_{n}"' for n in names]
-        selected = ", ".join(["period_start", *(f'"{n}"' for n in names), *flags, *aggregates])
-        frame = run_sql(
-            f"SELECT {selected} FROM ({sql}) AS _inputs GROUP BY GROUPING SETS ({groups})"
-        )
-        frame["period_start"] = [_to_date(v) for v in frame["period_start"]]
-        result: dict[str, pd.DataFrame] = {}
-        for dimension in ["", *dimensions]:
-            mask = pd.Series(True, index=frame.index)
-            for dim, name in zip(dimensions, names, strict=True):
-                mask &= frame[f"_g_{name}"] == (0 if dim == dimension else 1)
-            part = frame[mask].drop(columns=[f"_g_{n}" for n in names])
-            part = part.drop(
-                columns=[n for d, n in zip(dimensions, names, strict=True) if d != dimension]
+            # A filter on `period_start` differs by grain: one input column per grain.
+            suffixes: dict[Grain | None, str] = (
+                {g: f"@{g.value}" for g in grains} if atom.get("period_filter") else {None: ""}
             )
-            if dimension:
-                part = part.rename(columns={f"_dim_{dimension}": dimension})
-            result[dimension] = _settle_sums(part.reset_index(drop=True), batch)
+            for grain, suffix in suffixes.items():
+                extra = {"period_start": columns[periods[grain]]} if grain else None
+                condition = ibis.literal(True)
+                for text in (atom.text("filter"), atom.text("period_filter")):
+                    if text:
+                        condition = condition & compile_expression(text, table, extra)
+                condition = condition.fill_null(False)
+                c, v = f"_c{i}{suffix}", f"_v{i}{suffix}"
+                columns[c] = ibis.ifelse(condition, 1, 0)
+                value = column_name(atom, "value") + suffix
+                if atom.kind != "count":
+                    expr = compile_expression(atom.text("expr") or "", table)
+                    columns[v] = ibis.ifelse(condition, expr, ibis.null(expr.type()))
+                aggregates += _set_aggregates(atom, c, v, value)
+        inputs = table.select(*names, **columns)
+        groups = [f'("{p}")' for p in periods.values()]
+        groups += [f'("{p}", "{n}")' for p in periods.values() for n in names]
+        keys = [*periods.values(), *names]
+        flags = [f'GROUPING("{k}") AS "_g{k}"' for k in keys]
+        selected = ", ".join([*(f'"{k}"' for k in keys), *flags, *aggregates])
+        frame = run_sql(
+            f"SELECT {selected} FROM ({ibis.to_sql(inputs, dialect='duckdb')}) AS _inputs "
+            f"GROUP BY GROUPING SETS ({', '.join(groups)})"
+        )
+        result: dict[tuple[Grain, str], pd.DataFrame] = {}
+        for grain, period in periods.items():
+            for dimension in ["", *dimensions]:
+                wanted = {period, *(f"_dim_{dimension}" for _ in [0] if dimension)}
+                mask = pd.Series(True, index=frame.index)
+                for key in keys:
+                    mask &= frame[f"_g{key}"] == (0 if key in wanted else 1)
+                own = f"@{grain.value}"
+                values = [
+                    c
+                    for c in frame.columns
+                    if c.startswith(tuple(a.key for a in batch))
+                    and ("@" not in c or c.endswith(own))
+                ]
+                part = frame.loc[mask, [*sorted(wanted), *values]]
+                renamed = {c: c.removesuffix(own) for c in values}
+                part = part.rename(
+                    columns={period: "period_start", f"_dim_{dimension}": dimension, **renamed}
+                )
+                part["period_start"] = [_to_date(v) for v in part["period_start"]]
+                result[(grain, dimension)] = _settle_sums(part.reset_index(drop=True), batch)
         return result
-
-    def _simple_inputs(self, batch: list[Atom], scope: Scope) -> tuple[ir.Table, list[str]]:
-        """Rows in range with period_start, dimension columns, and per atom `_c{i}` (1 when
-        the row counts) and `_v{i}` (its value when it counts)."""
-        texts = [
-            t for a in batch for t in (a.text("expr"), a.text("filter"), a.text("period_filter"))
-        ]
-        table, names = self.rows(batch[0], scope, texts)
-        table = self.in_range(table, scope)
-        table = table.mutate(period_start=truncate(table._day, scope.grain))
-        extra = {"period_start": ibis.greatest(table.period_start, ibis.literal(scope.start))}
-        columns: dict[str, Any] = {}
-        for i, atom in enumerate(batch):
-            condition = ibis.literal(True)
-            for text in (atom.text("filter"), atom.text("period_filter")):
-                if text:
-                    condition = condition & compile_expression(text, table, extra)
-            condition = condition.fill_null(False)
-            columns[f"_c{i}"] = ibis.ifelse(condition, 1, 0)
-            if atom.kind != "count":
-                value = compile_expression(atom.text("expr") or "", table, extra)
-                columns[f"_v{i}"] = ibis.ifelse(condition, value, ibis.null(value.type()))
-        return table.select("period_start", *names, **columns), names
 
     # -- atom kinds ------------------------------------------------------------------------
     def _simple(self, batch: list[Atom], scope: Scope) -> ir.Table:
@@ -290,6 +297,21 @@ class Computer:
                     metrics[name] = value.nunique(where=condition)
         grouped = table.group_by(["period_start", *names]).aggregate(**metrics)
         return output(grouped, names, scope)
+
+
+def _set_aggregates(atom: Atom, counted: str, value: str, name: str) -> list[str]:
+    """DuckDB aggregates of an atom over its `counted` (1/0) and `value` input columns."""
+    if atom.kind == "sum":
+        return [
+            f'SUM("{value}") AS "{name}"',
+            f'COUNT("{value}") AS "{name}.known"',
+            f'SUM("{counted}") AS "{name}.rows"',
+        ]
+    if atom.kind == "count":
+        return [f'SUM("{counted}") AS "{name}"']
+    if atom.kind == "percentile":
+        return [f'QUANTILE_CONT(CAST("{value}" AS DOUBLE), {atom.number("q", 0.5)!r}) AS "{name}"']
+    return [f'COUNT(DISTINCT "{value}") AS "{name}"']
 
 
 def _settle_sums(frame: pd.DataFrame, batch: Sequence[Atom]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from omnikpi.kpi.catalog import Catalog
-from omnikpi.kpi.compute import SIMPLE
+from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.periods import Grain, is_full, period_start
 from omnikpi.kpi.plan import Atom, Planner, atoms_of
 from omnikpi.kpi.scope import Scope, column_name
@@ -138,17 +138,18 @@ def refresh_rollups(
     computer.prepare(
         atoms, dimensions, lambda source, expr: warehouse.temporary(f"_prepared_{source}", expr)
     )
-    jobs = _jobs(catalog, atoms)
+    groups = [
+        ([a for a in atoms if a.key not in fresh], since),
+        ([a for a in atoms if a.key in fresh], None),
+    ]
+    jobs = [
+        (batch, group_since) for group, group_since in groups for batch in _batches(computer, group)
+    ]
     frames: list[pa.Table] = []
-    for done, (grain, members) in enumerate(jobs):
+    for done, (batch, batch_since) in enumerate(jobs):
         if progress:
             progress("rollups", done, len(jobs))
-        for group, group_since in (
-            ([a for a in members if a.key not in fresh], since),
-            ([a for a in members if a.key in fresh], None),
-        ):
-            if group:
-                frames += _build(engine, catalog, warehouse, group, grain, group_since, through)
+        frames += _build(engine, catalog, warehouse, batch, batch_since, through)
     if progress:
         progress("rollups", len(jobs), len(jobs))
     rows = pa.concat_tables(frames) if frames else None
@@ -196,37 +197,52 @@ def _build(
     engine: KpiQuery,
     catalog: Catalog,
     warehouse: Warehouse,
-    atoms: list[Atom],
-    grain: Grain,
+    batch: list[Atom],
     since: date | None,
     through: date,
 ) -> list[pa.Table]:
-    """Rollup rows of `atoms` at `grain` for the total and each rollup dimension."""
+    """Rollup rows of one batch of atoms (one source) for the grains each needs, the total
+    and each rollup dimension."""
     computer = engine.computer
+    first = _first_day(engine, batch, since)
+    if first is None or first > through:
+        return []
+    grains = sorted({g for a in batch for g in _grains(a)}, key=lambda g: g.order)
+    dims = rollup_dimensions(catalog, batch[0])
     tables = []
-    for batch in computer.batches(atoms):
-        first = _first_day(engine, batch, since)
-        if first is None or first > through:
-            continue
-        scope = Scope(grain, period_start(first, grain), through)
-        dims = rollup_dimensions(catalog, batch[0])
-        if batch[0].kind in SIMPLE:
-            by_dim = computer.compute_sets(
-                batch, scope, dims, lambda sql: warehouse.raw.execute(sql).df()
-            )
-            tables += [_long(frame, batch, grain, d, scope) for d, frame in by_dim.items()]
-        else:
-            for dim in ["", *dims]:
-                dim_scope = scope.with_by([dim] if dim else [])
-                tables.append(
-                    _long(computer.compute(batch, dim_scope), batch, grain, dim, dim_scope)
-                )
+    if all(computer.settable(a) for a in batch):
+        start = min(period_start(first, g) for g in grains)
+        frames = computer.compute_sets(
+            batch, grains, start, through, dims, lambda sql: warehouse.raw.execute(sql).df()
+        )
+        for (grain, dim), frame in frames.items():
+            scope = Scope(grain, period_start(first, grain), through, (dim,) if dim else ())
+            members = [a for a in batch if grain in _grains(a)]
+            frame = frame[frame["period_start"] >= scope.start]
+            tables.append(_long(frame, members, grain, dim, scope))
+        return tables
+    for grain in grains:
+        for dim in ["", *dims]:
+            scope = Scope(grain, period_start(first, grain), through, (dim,) if dim else ())
+            tables.append(_long(computer.compute(batch, scope), batch, grain, dim, scope))
     return tables
 
 
-def _jobs(catalog: Catalog, atoms: Sequence[Atom]) -> list[tuple[Grain, list[Atom]]]:
-    """Atoms per grain: additive and level atoms by day, the others at every grain."""
-    return [(g, [a for a in atoms if a.rollup == "period" or g is Grain.DAY]) for g in GRAINS]
+def _batches(computer: Computer, atoms: Sequence[Atom]) -> list[list[Atom]]:
+    """Atoms `compute_sets` handles, grouped by source and time; the others one by one."""
+    groups: dict[tuple[str, str | None], list[Atom]] = {}
+    others: list[list[Atom]] = []
+    for atom in atoms:
+        if computer.settable(atom):
+            groups.setdefault((atom.source, atom.text("time")), []).append(atom)
+        else:
+            others.append([atom])
+    return [*groups.values(), *others]
+
+
+def _grains(atom: Atom) -> tuple[Grain, ...]:
+    """Day rows for atoms that add up over days or are read at a day's end, else every grain."""
+    return (Grain.DAY,) if atom.rollup in ("sum", "last") else GRAINS
 
 
 def _first_day(engine: KpiQuery, atoms: Sequence[Atom], since: date | None) -> date | None:

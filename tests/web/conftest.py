@@ -19,6 +19,8 @@ from omnikpi.auth import DEMO_LOGINS, DEMO_PASSWORD, UserRole, get_user, start_s
 from omnikpi.settings import load_settings
 from omnikpi.web import create_app
 from omnikpi.web.security import CSRF_COOKIE, SESSION_COOKIE
+from tests.conftest import SIM_END
+from tests.web.kpi_targets import shared_targets_copy
 
 #: The app's clock in tests: the simulation ends 2025-12-31, so "yesterday" is its last day.
 NOW = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
@@ -119,4 +121,32 @@ def serving(app: FastAPI) -> Iterator[str]:
 def live_server(web_app: FastAPI) -> Iterator[str]:
     """The app on the simulated retailer, served on a loopback port."""
     with serving(web_app) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def targets_path(sim_path: Path, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A copy of the simulated retailer with planted targets (see kpi_targets.py)."""
+    return shared_targets_copy(sim_path, tmp_path_factory, worker_id, SIM_END)
+
+
+@pytest.fixture(scope="session")
+def kpi_app(targets_path: Path) -> FastAPI:
+    """The app on the retailer with targets, so the KPI pages show every status."""
+    return create_app(load_settings(warehouse=targets_path), now=fixed_now)
+
+
+@pytest.fixture(scope="session")
+def kpi_clients(kpi_app: FastAPI) -> Iterator[dict[UserRole, TestClient]]:
+    """One signed-in client per role on the app with targets."""
+    clients = {role: session_client(kpi_app, name) for role, name in LOGIN_BY_ROLE.items()}
+    yield clients
+    for test_client in clients.values():
+        test_client.close()
+
+
+@pytest.fixture(scope="session")
+def kpi_server(kpi_app: FastAPI) -> Iterator[str]:
+    """The app with targets, served on a loopback port."""
+    with serving(kpi_app) as url:
         yield url

@@ -9,8 +9,12 @@ omnikpi loads the orders through a mapping: text converted to model types, every
 checked (types, categories, keys, references to 200k customers, plausibility), then
 upserted in one transaction with the load recorded.
 
+Each file figure is the median of `--repeat` runs (ours and the baseline alternate), and
+the load average of the machine is recorded with them: on a shared machine it moves the
+figures more than anything else.
+
     python bench/ingest.py                 # 5M rows, appends to bench/RESULTS.md
-    python bench/ingest.py --rows 500000 --no-record
+    python bench/ingest.py --rows 500000 --repeat 1 --no-record
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import tempfile
 import threading
 import time
@@ -128,18 +133,44 @@ def baseline(path: Path, folder: Path) -> float:
         return time.perf_counter() - started
 
 
-def omnikpi_load(path: Path, customers: Path, folder: Path) -> tuple[float, int]:
-    """Seconds for `omnikpi ingest` to load the orders (customers loaded beforehand)."""
+def omnikpi_load(path: Path, customers: Path, folder: Path, rows: int) -> tuple[float, float]:
+    """Seconds for `omnikpi ingest` to load the orders (customers loaded beforehand), and
+    to load the same file again (every row compared with the stored one, none changed)."""
     settings = Settings(warehouse=folder / "omnikpi.duckdb")
     settings.warehouse.unlink(missing_ok=True)
     options = LoadOptions(now=NOW, max_error_rate=0.0)
     ingest_files(settings, parse_mapping(CUSTOMER_MAPPING), [customers], options)
-    started = time.perf_counter()
-    summary = ingest_files(settings, parse_mapping(ORDERS), [path], options)
-    elapsed = time.perf_counter() - started
-    if summary.status != "loaded" or summary.rows_quarantined:
-        raise SystemExit(f"the benchmark load failed: {summary}")
-    return elapsed, summary.tables["orders"].inserted
+    seconds = []
+    for expected in ("inserted", "unchanged"):
+        started = time.perf_counter()
+        summary = ingest_files(settings, parse_mapping(ORDERS), [path], options)
+        seconds.append(time.perf_counter() - started)
+        orders = summary.tables["orders"]
+        if (
+            summary.status != "loaded"
+            or summary.rows_quarantined
+            or (getattr(orders, expected) != rows)
+        ):
+            raise SystemExit(f"the benchmark load failed: {summary}")
+    return seconds[0], seconds[1]
+
+
+def file_figures(
+    label: str, path: Path, customers: Path, folder: Path, rows: int, repeat: int
+) -> dict[str, float]:
+    """Median rows/s of omnikpi (first load and reload) and of the baseline over `repeat` runs."""
+    ours, again, base = [], [], []
+    for _ in range(repeat):
+        base.append(rows / baseline(path, folder))
+        first, second = omnikpi_load(path, customers, folder, rows)
+        ours.append(rows / first)
+        again.append(rows / second)
+        print(f"{label}: {ours[-1]:,.0f} rows/s, again {again[-1]:,.0f}, baseline {base[-1]:,.0f}")
+    return {
+        "ours": statistics.median(ours),
+        "again": statistics.median(again),
+        "base": statistics.median(base),
+    }
 
 
 # -- collector -------------------------------------------------------------------------------
@@ -245,36 +276,49 @@ def record(section: str) -> None:
     RESULTS.write_text(text.rstrip("\n") + "\n\n" + section)
 
 
+def _load(average: tuple[float, float, float]) -> str:
+    return ", ".join(f"{value:.1f}" for value in average)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per file figure (median)")
     parser.add_argument("--batches", type=int, default=2_000, help="collector requests")
     parser.add_argument("--per-batch", type=int, default=20, help="events per request")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="omnikpi-bench-ingest-"))
+    load_before = os.getloadavg()
     try:
         orders_csv, orders_parquet, customers = write_files(folder, args.rows)
-        figures = []
-        for label, path in (("CSV", orders_csv), ("Parquet", orders_parquet)):
-            base = baseline(path, folder)
-            ours, loaded = omnikpi_load(path, customers, folder)
-            assert loaded == args.rows
-            figures.append((label, args.rows / ours, args.rows / base))
+        figures = {
+            label: file_figures(label, path, customers, folder, args.rows, args.repeat)
+            for label, path in (("CSV", orders_csv), ("Parquet", orders_parquet))
+        }
         collector = collector_figures(folder, args.batches, args.per_batch, args.clients)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    load_after = os.getloadavg()
     lines = [
-        f"## Ingestion\n\n{date.today():%Y-%m-%d}, {machine()}.\n",
+        f"## Ingestion\n\n{date.today():%Y-%m-%d}, {machine()}; load average (1, 5, 15 min) "
+        f"{_load(load_before)} before and {_load(load_after)} after the run; file figures: "
+        f"median of {args.repeat} runs.\n",
         "| what | omnikpi | baseline | ratio |",
         "|---|---|---|---|",
     ]
-    for label, ours, base in figures:
+    for label, figure in figures.items():
+        reader = "read_csv" if label == "CSV" else "read_parquet"
         lines.append(
-            f"| {label}, {args.rows:,} orders (rows/s) | {ours:,.0f} | {base:,.0f} "
-            f"(DuckDB `{'read_csv' if label == 'CSV' else 'read_parquet'}` into a table) "
-            f"| {ours / base:.2f} |"
+            f"| {label}, {args.rows:,} orders (rows/s) | {figure['ours']:,.0f} "
+            f"| {figure['base']:,.0f} (DuckDB `{reader}` into a table) "
+            f"| {figure['ours'] / figure['base']:.2f} |"
+        )
+    for label, figure in figures.items():
+        lines.append(
+            f"| {label}, the same orders loaded again: every row compared, none changed "
+            f"(rows/s) | {figure['again']:,.0f} | | |"
         )
     lines.append(
         f"| collector, {collector['events']:,.0f} events in batches of {args.per_batch} from "

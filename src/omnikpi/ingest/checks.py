@@ -23,7 +23,8 @@ PROBLEM_LIST = 'STRUCT("column" VARCHAR, "value" VARCHAR, reason VARCHAR)[]'
 
 @dataclass(frozen=True)
 class RowCheck:
-    """One check of a staged row `s`: SQL of the condition that fails, and what to report."""
+    """One check of a converted row `s`, as SQL: when it `fails`, and the problem to report
+    (`column` as users know it, `value` as found in the source, `reason`)."""
 
     column: str
     value: str

@@ -95,11 +95,11 @@ def _create_stage(con: duckdb.DuckDBPyConnection, stage: StagePlan, now: datetim
     # A source column feeding several columns (say one date for placed_at and
     # status_changed_at) is reported once per row: its first problem.
     con.execute(
-        f"INSERT INTO {PROBLEMS} SELECT $t, stage_row, _source, _row, problem.column, "
-        "problem.value, problem.reason FROM (SELECT rowid AS stage_row, _source, _row, "
+        f'INSERT INTO {PROBLEMS} SELECT $t, stage_row, _source, _row, problem."column", '
+        'problem."value", problem.reason FROM (SELECT rowid AS stage_row, _source, _row, '
         "unnest(_row_problems) AS problem, generate_subscripts(_row_problems, 1) AS nth "
         f"FROM {ident(stage.relation)} WHERE _row_problems IS NOT NULL) "
-        "QUALIFY row_number() OVER (PARTITION BY stage_row, problem.column ORDER BY nth) = 1",
+        'QUALIFY row_number() OVER (PARTITION BY stage_row, problem."column" ORDER BY nth) = 1',
         {"t": stage.table.name},
     )
 

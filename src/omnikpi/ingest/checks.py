@@ -50,12 +50,13 @@ def problems_sql(stage: StagePlan, checks: list[RowCheck]) -> str:
     """
     cases = []
     if stage.flagged:
-        flag = _problem("s._problem_column", "s._problem_value", "s._problem")
+        flag = _problem_struct("s._problem_column", "s._problem_value", "s._problem")
         cases.append(f"WHEN s._problem IS NOT NULL THEN [{flag}]")
     if checks:
         fails = " OR ".join(f"({c.fails})" for c in checks)
         found = ", ".join(
-            f"CASE WHEN {c.fails} THEN {_problem(c.column, c.value, c.reason)} END" for c in checks
+            f"CASE WHEN {c.fails} THEN {_problem_struct(c.column, c.value, c.reason)} END"
+            for c in checks
         )
         cases.append(f"WHEN {fails} THEN list_filter([{found}], lambda p: p IS NOT NULL)")
     if not cases:
@@ -69,7 +70,7 @@ def shown_value(plan: ColumnPlan) -> str:
     return f"s.{ident(name)}"
 
 
-def _problem(column: str, value: str, reason: str) -> str:
+def _problem_struct(column: str, value: str, reason: str) -> str:
     return (
         f'struct_pack("column" := CAST({column} AS VARCHAR), '
         f'"value" := CAST({value} AS VARCHAR), reason := CAST({reason} AS VARCHAR))'

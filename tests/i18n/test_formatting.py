@@ -66,6 +66,8 @@ def test_days_and_missing_values() -> None:
     assert format_value(None, "currency", "ko", currency="KRW") == "데이터 없음"
     assert format_value(None, "count", "en", currency="KRW") == "No data"
     assert format_value(0, "count", "en", currency="KRW") == "0"  # zero is a value, not no data
+    assert format_value(1204.0, "count", "en", currency="KRW") == "1,204"
+    assert format_value(5.1, "count", "en", currency="KRW") == "5.1"  # e.g. a target
     assert format_value(0.25, "percent", "en", currency="KRW") == "25.0%"
     assert format_value(39000, "currency", "en", currency="KRW") == "₩39,000"
     assert format_value(3.456, "ratio", "en", currency="KRW") == "3.46"

@@ -14,12 +14,22 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from omnikpi.auth import DEMO_LOGINS, DEMO_PASSWORD, UserRole, get_user, start_session
+from omnikpi.auth import (
+    DEMO_LOGINS,
+    DEMO_PASSWORD,
+    AppStateStore,
+    UserRole,
+    create_demo_users,
+    get_user,
+    start_session,
+)
 from omnikpi.settings import load_settings
 from omnikpi.web import create_app
 from omnikpi.web.security import CSRF_COOKIE, SESSION_COOKIE
 from tests.conftest import SIM_END
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, OpenPage, assert_all_local
 from tests.web.kpi_targets import shared_targets_copy
 
 #: The app's clock in tests: the simulation ends 2025-12-31, so "yesterday" is its last day.
@@ -33,9 +43,18 @@ def fixed_now() -> datetime:
     return NOW
 
 
+def worker_store(tmp_path_factory: pytest.TempPathFactory) -> AppStateStore:
+    """An app-state store with the demo users, private to this test worker: users' language
+    and sessions change in tests, and parallel workers must not see each other's changes."""
+    store = AppStateStore.open(tmp_path_factory.mktemp("state") / "state.sqlite")
+    create_demo_users(store)
+    return store
+
+
 @pytest.fixture(scope="session")
-def web_app(sim_path: Path) -> FastAPI:
-    return create_app(load_settings(warehouse=sim_path), now=fixed_now)
+def web_app(sim_path: Path, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    settings = load_settings(warehouse=sim_path)
+    return create_app(settings, store=worker_store(tmp_path_factory), now=fixed_now)
 
 
 def csrf_from(html: str) -> str:
@@ -131,9 +150,10 @@ def targets_path(sim_path: Path, tmp_path_factory: pytest.TempPathFactory, worke
 
 
 @pytest.fixture(scope="session")
-def kpi_app(targets_path: Path) -> FastAPI:
+def kpi_app(targets_path: Path, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     """The app on the retailer with targets, so the KPI pages show every status."""
-    return create_app(load_settings(warehouse=targets_path), now=fixed_now)
+    settings = load_settings(warehouse=targets_path)
+    return create_app(settings, store=worker_store(tmp_path_factory), now=fixed_now)
 
 
 @pytest.fixture(scope="session")
@@ -150,3 +170,47 @@ def kpi_server(kpi_app: FastAPI) -> Iterator[str]:
     """The app with targets, served on a loopback port."""
     with serving(kpi_app) as url:
         yield url
+
+
+# -- the browser (Debian's chromium, driven by Playwright) ------------------------------
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (run scripts/test-deps.sh)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def requested() -> list[str]:
+    """Every URL the browser requested during the test."""
+    return []
+
+
+@pytest.fixture
+def base_url(live_server: str) -> str:
+    """The server the test's pages open (a test may serve another app)."""
+    return live_server
+
+
+@pytest.fixture
+def open_page(browser: Browser, base_url: str, requested: list[str]) -> Iterator[OpenPage]:
+    """Open a page in a fresh browser (own cookies) of a given size and language."""
+    contexts: list[BrowserContext] = []
+
+    def open_new(
+        path: str = "/login", *, viewport: dict[str, int] = DESKTOP, lang: str = "en-US"
+    ) -> Page:
+        context = browser.new_context(viewport=viewport, locale=lang, base_url=base_url)
+        context.on("request", lambda request: requested.append(request.url))
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(path)
+        return page
+
+    yield open_new
+    for context in contexts:
+        context.close()
+    assert_all_local(requested)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from omnikpi.auth import AppStateStore, app_state_path, create_demo_users
 from omnikpi.kpi import Grain, KpiSpec, load_catalog, query
 from omnikpi.kpi.targets import TargetRow, import_targets
 from omnikpi.warehouse import Warehouse
@@ -77,11 +76,10 @@ def plant_targets(path: Path, last_day: date) -> int:
 
 
 def copy_with_targets(source: Path, folder: Path, last_day: date) -> Path:
-    """A copy of the warehouse at `source` in `folder`, with planted targets and demo users."""
+    """A copy of the warehouse at `source` in `folder`, with planted targets."""
     path = folder / "targets.duckdb"
     shutil.copyfile(source, path)
     plant_targets(path, last_day)
-    create_demo_users(AppStateStore.open(app_state_path(path)))
     return path
 
 

@@ -7,112 +7,32 @@ Screenshots of each page in both languages land in test-artifacts/screenshots/.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from omnikpi.auth import AppStateStore, app_state_path, create_user, parse_role
 from omnikpi.settings import load_settings
 from omnikpi.web import create_app
 from tests.conftest import run_cli
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, SCREENSHOTS
+from tests.web.browser import (
+    DESKTOP,
+    PHONE,
+    OpenPage,
+    assert_all_local,
+    assert_fits,
+    shoot,
+    sign_in,
+    switch_language,
+)
 from tests.web.conftest import fixed_now, serving
 
 pytestmark = pytest.mark.browser
 
 #: The status page over the simulated year, so the chart has data.
 STATUS_2025 = "/status?grain=month&start=2025-01-01&end=2025-12-31"
-
-OpenPage = Callable[..., Page]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (run scripts/test-deps.sh)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def requested() -> list[str]:
-    """Every URL the browser requested during the test."""
-    return []
-
-
-@pytest.fixture
-def base_url(live_server: str) -> str:
-    """The server the test's pages open (a test may serve another app)."""
-    return live_server
-
-
-@pytest.fixture
-def open_page(browser: Browser, base_url: str, requested: list[str]) -> Iterator[OpenPage]:
-    """Open a page in a fresh browser (own cookies) of a given size and language."""
-    contexts: list[BrowserContext] = []
-
-    def open_new(
-        path: str = "/login", *, viewport: dict[str, int] = DESKTOP, lang: str = "en-US"
-    ) -> Page:
-        context = browser.new_context(viewport=viewport, locale=lang, base_url=base_url)
-        context.on("request", lambda request: requested.append(request.url))
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(path)
-        return page
-
-    yield open_new
-    for context in contexts:
-        context.close()
-    assert_all_local(requested)
-
-
-def assert_all_local(urls: list[str]) -> None:
-    """No request went anywhere but the app on 127.0.0.1."""
-    assert urls, "the browser made no requests at all"
-    remote = [url for url in urls if urlsplit(url).scheme not in ("data", "blob")]
-    outside = [url for url in remote if urlsplit(url).hostname != "127.0.0.1"]
-    assert not outside, f"requests left 127.0.0.1: {outside}"
-
-
-def shoot(page: Page, name: str) -> None:
-    """Save the first screen and the full page for people to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-full.png"), full_page=True)
-
-
-def sign_in(page: Page, username: str, *, language: str | None = "English") -> None:
-    """Fill in and send the login form with the keyboard, then choose `language`.
-
-    Users keep their language between tests (it is remembered), so tests that read
-    English text choose it; `language=None` keeps what the user had.
-    """
-    page.get_by_label("Username").or_(page.get_by_label("사용자 이름")).fill(username)
-    page.get_by_label("Password", exact=True).or_(page.get_by_label("비밀번호")).fill("demo")
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/login" not in url)
-    if language is not None:
-        switch_language(page, language)
-
-
-def switch_language(page: Page, name: str) -> None:
-    """Press the language button called `name` and wait for the page in that language."""
-    page.get_by_role("button", name=name).click()
-    expect(page.get_by_role("button", name=name)).to_have_attribute("aria-pressed", "true")
-
-
-def assert_fits(page: Page) -> None:
-    """Nothing makes the page scroll sideways (tables scroll inside their own region)."""
-    overflow = page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    assert overflow <= 0, f"the page is {overflow}px wider than the window"
 
 
 @pytest.mark.parametrize(("viewport", "size"), [(DESKTOP, "1280"), (PHONE, "390")])
@@ -251,7 +171,8 @@ def test_keyboard_reaches_the_content_first(open_page: OpenPage) -> None:
     expect(page.locator("#main")).to_be_focused()
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('#main') !== null")
-    expect(page.get_by_role("link", name="Data status").last).to_be_focused()
+    expect(page.locator("#main .tile__link").first).to_be_focused()  # the first page tile
+    expect(page.locator("#main .tile__link").first).to_contain_text("Scorecard")
 
 
 @pytest.mark.parametrize("lang", ["en-US", "ko-KR"])

@@ -109,8 +109,8 @@ def format_value(value: Number | None, unit: Unit, locale: Locale, *, currency: 
         return format_percent(value, locale)
     if unit == "currency":
         return format_currency(value, currency, locale)
-    if unit == "count":
-        return format_number(value, locale)
+    if unit == "count":  # a target or an average of counts may have a fraction: keep one digit
+        return format_number(value, locale, digits=0 if float(value).is_integer() else 1)
     if unit == "seconds":
         return t("format.seconds", locale, value=format_number(value, locale, digits=1))
     if unit == "hours":

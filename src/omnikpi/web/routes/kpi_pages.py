@@ -147,8 +147,13 @@ def kpi_catalog(request: Request, principal: Principal = Depends(signed_in)) -> 
     return render(request, "catalog.html", {"found": found, "labels": labels})
 
 
-def _breakdown_param(request: Request, allowed: tuple[str, ...]) -> str | None:
-    chosen = request.query_params.get("by", "").strip()
+def _breakdown_param(
+    request: Request, allowed: tuple[str, ...], default: str | None = None
+) -> str | None:
+    """The `by` dimension of the URL: absent → `default`, empty → none."""
+    if "by" not in request.query_params:
+        return default
+    chosen = request.query_params["by"].strip()
     if not chosen:
         return None
     if chosen not in allowed:
@@ -164,7 +169,9 @@ def kpi_detail(
     with kpi_reader(request) as reader:
         kpi = check_kpi_visible(reader.catalog, principal.user.role, kpi_id)
         view = read_view(request, principal, reader)
-        breakdown_by = _breakdown_param(request, tuple(sorted(reader.dimensions(kpi_id))))
+        allowed = tuple(sorted(reader.dimensions(kpi_id)))
+        usual = kpi.breakdown or channel_dimension(reader, kpi_id)
+        breakdown_by = _breakdown_param(request, allowed, usual)
         detail = build_kpi_detail(
             reader,
             principal.user.role,
@@ -184,9 +191,13 @@ def kpi_detail(
         choices = filter_choices(reader)
     fmt = locale_format(request)
     whole_view = view.with_changes(grain=view.grain, start=view.start, end=view.end).query()
-    csv_query = urlencode({**whole_view, **({"by": breakdown_by} if breakdown_by else {})})
     values = {
-        "csv_url": f"/kpis/{kpi_id}/csv?{csv_query}",
+        "csv_url": f"/kpis/{kpi_id}/csv?{urlencode(whole_view)}",
+        "breakdown_csv_url": (
+            f"/kpis/{kpi_id}/csv?{urlencode({**whole_view, 'by': breakdown_by})}"
+            if breakdown_by
+            else None
+        ),
         "kpi": kpi,
         "detail": detail,
         "explanation": explanation,

@@ -140,6 +140,13 @@
     toggleDisclosure(button);
   });
 
+  // htmx changes the address without reloading the top bar: the language switch returns
+  // to the address shown now, not to the one the page was first loaded with.
+  document.addEventListener("submit", function (event) {
+    var next = event.target.closest(".langswitch") && event.target.querySelector("[name=next]");
+    if (next) next.value = window.location.pathname + window.location.search;
+  });
+
   // Search forms answer as people type (after a pause) or choose.
   var typing = null;
   function submitSoon(element, delay) {
@@ -155,6 +162,15 @@
     if (event.target.matches("select[data-autosubmit]")) submitSoon(event.target, 0);
   });
 
+  // On phones the view panel starts folded, so the figures come first.
+  function foldViewPanels() {
+    if (!window.matchMedia("(max-width: 600px)").matches) return;
+    document.querySelectorAll("details[data-collapse-narrow]:not([data-folded])").forEach(function (panel) {
+      panel.open = false;
+      panel.dataset.folded = "true";
+    });
+  }
+
   var resizeTimer = null;
   window.addEventListener("resize", function () {
     clearTimeout(resizeTimer);
@@ -162,6 +178,12 @@
       charts.forEach(function (chart) { chart.resize(); });
     }, 100);
   });
-  document.addEventListener("DOMContentLoaded", drawAll);
-  document.addEventListener("htmx:after:settle", drawAll);
+  document.addEventListener("DOMContentLoaded", function () {
+    foldViewPanels();
+    drawAll();
+  });
+  document.addEventListener("htmx:after:settle", function () {
+    foldViewPanels();
+    drawAll();
+  });
 })();

@@ -181,10 +181,16 @@ class _Rows:
 
 
 def _rows_by_kpi(frame: pd.DataFrame, share_of: Mapping[str, str | None]) -> dict[str, _Rows]:
+    """The result's rows by KPI, period and share key (read column by column: dashboards
+    turn thousands of rows into cards on every request)."""
     found: dict[str, _Rows] = {}
-    for record in frame.to_dict("records"):
-        row = {str(k): v for k, v in record.items()}
-        kpi_id = str(row["kpi"])
+    share_columns = {d for d in share_of.values() if d is not None and d in frame.columns}
+    wanted = ["kpi", "period_start", "value", "comparison_value", "change", "target", "status"]
+    names = [name for name in wanted if name in frame.columns] + sorted(share_columns)
+    columns = {name: frame[name].tolist() for name in names}
+    for index, kpi in enumerate(columns["kpi"]):
+        kpi_id = str(kpi)
+        row = {name: values[index] for name, values in columns.items()}
         dimension = share_of.get(kpi_id)
         share = row.get(dimension) if dimension else None
         start = row["period_start"]

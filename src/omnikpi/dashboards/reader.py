@@ -160,6 +160,11 @@ class CachedKpiReader:
             self._engine = KpiQuery(self._catalog, self.warehouse(), self.settings)
         return self._engine
 
+    def remember(self, name: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, cached for this data version under `name` (e.g. a rendered part of
+        a page that depends only on the data and the view)."""
+        return self.cache.get_or_compute((self.version, name), compute)
+
     def read(self, name: Hashable, compute: Callable[[Warehouse], T]) -> T:
         """`compute(warehouse)`, cached for this data version under `name`."""
         return self.cache.get_or_compute((self.version, name), lambda: compute(self.warehouse()))

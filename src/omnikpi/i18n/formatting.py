@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+import babel
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from babel import units as babel_units
@@ -24,21 +26,38 @@ Unit = Literal["count", "percent", "currency", "ratio", "number", "seconds", "ho
 DateStyle = Literal["short", "medium", "long"]
 
 
+# Pages format hundreds of numbers each: locales and patterns are parsed once.
+@cache
+def _babel(locale: Locale) -> babel.Locale:
+    return babel.Locale.parse(locale)
+
+
+@cache
+def _pattern(text: str) -> babel_numbers.NumberPattern:
+    return babel_numbers.parse_pattern(text)
+
+
+def _digits(digits: int) -> str:
+    return "#,##0" + ("." + "0" * digits if digits else "")
+
+
 def format_number(value: Number, locale: Locale, *, digits: int = 0) -> str:
     """A number with locale grouping and exactly `digits` fraction digits."""
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return babel_numbers.format_decimal(value, format=pattern, locale=locale)
+    return babel_numbers.format_decimal(
+        value, format=_pattern(_digits(digits)), locale=_babel(locale)
+    )
 
 
 def format_percent(value: Number, locale: Locale, *, digits: int = 1) -> str:
     """A share given as a fraction (0.123) as a percentage ("12.3%")."""
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return babel_numbers.format_percent(value, format=pattern, locale=locale)
+    return babel_numbers.format_percent(
+        value, format=_pattern(_digits(digits) + "%"), locale=_babel(locale)
+    )
 
 
 def format_currency(value: Number, currency: str, locale: Locale) -> str:
     """Money with the currency's own minor units (none for KRW, two for USD)."""
-    return babel_numbers.format_currency(value, currency, locale=locale)
+    return babel_numbers.format_currency(value, currency, locale=_babel(locale))
 
 
 def format_compact(value: Number, locale: Locale) -> str:
@@ -48,9 +67,8 @@ def format_compact(value: Number, locale: Locale) -> str:
 
 def format_change(value: Number, locale: Locale, *, digits: int = 1) -> str:
     """A relative change as a signed percentage: "+4.2%", "-1.0%"."""
-    pattern = "+#,##0" + ("." + "0" * digits if digits else "") + "%"
-    negative = "-#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return babel_numbers.format_percent(value, format=f"{pattern};{negative}", locale=locale)
+    pattern = _pattern(f"+{_digits(digits)}%;-{_digits(digits)}%")
+    return babel_numbers.format_percent(value, format=pattern, locale=_babel(locale))
 
 
 def format_date(value: date, locale: Locale, *, style: DateStyle = "medium") -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import Response
 
 from omnikpi import __version__
@@ -99,6 +100,14 @@ def render(
     )
     set_csrf_cookie(request, response)
     return response
+
+
+def render_fragment(
+    request: Request, template: str, values: Mapping[str, Any] | None = None
+) -> Markup:
+    """A part of a page (no layout), rendered with the same context as `render`."""
+    html = TEMPLATES.get_template(template).render({**page_context(request), **(values or {})})
+    return Markup(html)
 
 
 def _translate(locale: Locale, key: str, **params: object) -> str:

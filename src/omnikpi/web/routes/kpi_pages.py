@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
+from markupsafe import Markup
 from starlette.responses import Response
 
 from omnikpi.auth import Action
@@ -25,14 +26,16 @@ from omnikpi.dashboards import (
     query_series,
     search_catalog,
     series_csv,
+    tier_kpis,
 )
+from omnikpi.i18n import t
 from omnikpi.kpi import Grain
 from omnikpi.kpi.explain import explain
 from omnikpi.web.charts import breakdown_chart, spark_label, sparkline, trend_chart
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import filter_choices, kpi_reader
 from omnikpi.web.labels import Labels
-from omnikpi.web.rendering import locale_format, render
+from omnikpi.web.rendering import locale_format, render, render_fragment
 from omnikpi.web.security import Principal, request_locale, requires, signed_in
 from omnikpi.web.view_params import InvalidViewParam, ViewParams, parse_view_params
 
@@ -78,30 +81,47 @@ def _dashboard_values(
     }
 
 
-def _dashboard_page(
-    request: Request, principal: Principal, tier: str, grain: Grain, template: str
-) -> Response:
+#: Each dashboard page: its content template, its title, whether it draws charts.
+DASHBOARD_PAGES = {
+    "cxo": ("dashboards/scorecard.html", "scorecard.title", True),
+    "lead": ("dashboards/stages.html", "stageboard.title", False),
+    "member": ("dashboards/my_kpis.html", "my_kpis.title", True),
+}
+
+
+def _dashboard_page(request: Request, principal: Principal, tier: str, grain: Grain) -> Response:
+    """A dashboard of `tier`. Its content depends only on the data, the tier, the view and
+    the language, so it is kept for the data version: the same view is rendered once."""
+    template, title, charts = DASHBOARD_PAGES[tier.split(":")[0]]
+    locale = request_locale(request)
     with kpi_reader(request) as reader:
-        view = read_view(request, principal, reader, grain)
-        board = build_dashboard(
-            reader, principal.user.role, tier, view.grain, view.start, view.end, view.filters
-        )
-        values = _dashboard_values(request, reader, view, board)
-        if template == "stages.html":
-            values["channels"] = channel_dimensions(reader, [c.kpi.id for c in board.cards])
-    return render(request, template, values)
+        tier_kpis(reader.catalog, principal.user.role, tier)  # refused before anything cached
+
+        def content() -> str:
+            view = read_view(request, principal, reader, grain)
+            board = build_dashboard(
+                reader, principal.user.role, tier, view.grain, view.start, view.end, view.filters
+            )
+            values = _dashboard_values(request, reader, view, board)
+            if tier == "lead":
+                values["channels"] = channel_dimensions(reader, [c.kpi.id for c in board.cards])
+            return str(render_fragment(request, template, values))
+
+        html = reader.remember(("page", tier, locale, request.url.query), content)
+    values = {"content": Markup(html), "title": t(title, locale), "charts": charts}
+    return render(request, "dashboard_page.html", values)
 
 
 @router.get("/scorecard", openapi_extra=requires(Action.VIEW_SCORECARD))
 def scorecard(request: Request, principal: Principal = Depends(signed_in)) -> Response:
     """The executive scorecard: the ten CxO KPIs for the latest complete month."""
-    return _dashboard_page(request, principal, "cxo", Grain.MONTH, "scorecard.html")
+    return _dashboard_page(request, principal, "cxo", Grain.MONTH)
 
 
 @router.get("/stages", openapi_extra=requires(Action.VIEW_STAGE_DASHBOARD))
 def stage_dashboard(request: Request, principal: Principal = Depends(signed_in)) -> Response:
     """The stage dashboard: the lead KPIs by shopping stage for the latest complete week."""
-    return _dashboard_page(request, principal, "lead", Grain.WEEK, "stages.html")
+    return _dashboard_page(request, principal, "lead", Grain.WEEK)
 
 
 @router.get("/stages/{kpi_id}/channels", openapi_extra=requires(Action.VIEW_STAGE_DASHBOARD))
@@ -127,7 +147,7 @@ def stage_channels(
 def my_kpis(request: Request, principal: Principal = Depends(signed_in)) -> Response:
     """A member's KPIs for the latest day with data, against the same day last week."""
     tier = default_tier(principal.user.role)
-    return _dashboard_page(request, principal, tier, Grain.DAY, "my_kpis.html")
+    return _dashboard_page(request, principal, tier, Grain.DAY)
 
 
 @router.get("/kpis", openapi_extra=requires(Action.EXPLORE_KPI_CATALOG))

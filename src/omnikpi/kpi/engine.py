@@ -160,39 +160,40 @@ class KpiQuery:
         compare: str | None = None,
     ) -> pd.DataFrame:
         kpi_ids, scope = self.validate(ids, grain, start, end, by, filters, compare)
-        values = self.values(kpi_ids, scope)
-        comparison: dict[str, pd.Series] = {}
-        if compare is not None:
-            how = cast(Comparison, compare)
-            shifted = Scope(
-                scope.grain,
-                shift(scope.start, scope.grain, how),
-                shift(scope.end, scope.grain, how),
-                scope.by,
-                scope.filters,
-            )
-            comparison = self.values(kpi_ids, shifted)
-            mapping = {
-                p.start: o.start for p, o in zip(shifted.periods, scope.periods, strict=False)
-            }
-            comparison = {k: _relabel(v, mapping) for k, v in comparison.items()}
-        return self._assemble(kpi_ids, scope, values, comparison)
+        if compare is None:
+            (values,) = self.values(kpi_ids, [scope])
+            return self._assemble(kpi_ids, scope, values, {}, {})
+        how = cast(Comparison, compare)
+        shifted = Scope(
+            scope.grain,
+            shift(scope.start, scope.grain, how),
+            shift(scope.end, scope.grain, how),
+            scope.by,
+            scope.filters,
+        )
+        values, comparison = self.values(kpi_ids, [scope, shifted])
+        mapping = {o.start: p.start for p, o in zip(shifted.periods, scope.periods, strict=False)}
+        return self._assemble(kpi_ids, scope, values, comparison, mapping)
 
-    def values(self, kpi_ids: list[str], scope: Scope) -> dict[str, pd.Series]:
-        """Each KPI's values for `scope` (index: period_start, dimensions)."""
+    def values(self, kpi_ids: list[str], scopes: Sequence[Scope]) -> list[dict[str, pd.Series]]:
+        """Each KPI's values for each scope (index: period_start, dimensions); the atoms of
+        all scopes are read together."""
         trees = {k: self.planner.plan(k) for k in kpi_ids}
         needed: dict[Scope, dict[str, Atom]] = {}
-        for tree in trees.values():
-            _scoped_atoms(tree, scope, needed)
-        frames: dict[Scope, pd.DataFrame] = {}
+        for scope in scopes:
+            for tree in trees.values():
+                _scoped_atoms(tree, scope, needed)
+        frames = self._compute_all({s: list(atoms.values()) for s, atoms in needed.items()})
 
         def frame_for(s: Scope) -> pd.DataFrame:
             if s not in frames:
-                frames[s] = self._compute(list(needed.get(s, {}).values()), s)
+                frames[s] = self._compute_all({s: []})[s]
             return frames[s]
 
         evaluator = Evaluator(frame_for, self.coverage)
-        return {k: evaluator.evaluate(tree, scope) for k, tree in trees.items()}
+        return [
+            {k: evaluator.evaluate(tree, scope) for k, tree in trees.items()} for scope in scopes
+        ]
 
     def coverage(self, atom: Atom) -> tuple[date, date] | None:
         """Dates the atom's source has data for. Levels (balances, open tickets, subscribers)
@@ -230,22 +231,38 @@ class KpiQuery:
                 self._coverage[key] = None
         return self._coverage[key]
 
-    def _compute(self, atoms: list[Atom], scope: Scope) -> pd.DataFrame:
-        """Atoms from rollups where they hold the answer, the rest directly."""
-        available = [a for a in atoms if self.coverage(a) is not None]
+    def _compute_all(self, needed: dict[Scope, list[Atom]]) -> dict[Scope, pd.DataFrame]:
+        """Each scope's atoms: from rollups where they hold the answer (read together),
+        the rest directly."""
         reader = self.reader
-        rolled = [a for a in available if reader and reader.dimension_for(a, scope) is not None]
-        direct = [a for a in available if a not in rolled]
-        keys = ["period_start", *scope.by]
-        frames = []
-        if rolled and reader is not None:
-            frames.append(reader.read(rolled, scope))
-        if direct or not frames:
-            frames.append(self.computer.compute(direct, scope))
-        result = frames[0]
-        for frame in frames[1:]:
-            result = result.merge(frame, on=keys, how="outer")
-        return result
+        rolled: dict[Scope, list[Atom]] = {}
+        direct: dict[Scope, list[Atom]] = {}
+        for scope, atoms in needed.items():
+            available = [a for a in atoms if self.coverage(a) is not None]
+            rolled[scope] = [
+                a for a in available if reader and reader.dimension_for(a, scope) is not None
+            ]
+            direct[scope] = [a for a in available if a not in rolled[scope]]
+        read = {s: a for s, a in rolled.items() if a}
+        from_rollups = (
+            dict(
+                zip(
+                    read, reader.read_many(list(zip(read.values(), read, strict=True))), strict=True
+                )
+            )
+            if read and reader is not None
+            else {}
+        )
+        frames: dict[Scope, pd.DataFrame] = {}
+        for scope in needed:
+            parts = [from_rollups[scope]] if scope in from_rollups else []
+            if direct[scope] or not parts:
+                parts.append(self.computer.compute(direct[scope], scope))
+            result = parts[0]
+            for frame in parts[1:]:
+                result = result.merge(frame, on=["period_start", *scope.by], how="outer")
+            frames[scope] = result
+        return frames
 
     def _assemble(
         self,
@@ -253,23 +270,28 @@ class KpiQuery:
         scope: Scope,
         values: dict[str, pd.Series],
         comparison: dict[str, pd.Series],
+        compared_period: dict[date, date],
     ) -> pd.DataFrame:
+        """The long result table; `comparison` holds values of the periods that
+        `compared_period` maps each period to."""
         dims = list(scope.by)
         for kpi_id in kpi_ids:
             dims += [d for d in shares_of(self.planner.plan(kpi_id)) if d not in dims]
         targets = load_targets(self.engine, kpi_ids, scope.grain)
+        targets_of = {k: t for k, t in targets.groupby("kpi")} if len(targets) else {}
         frames = []
         for kpi_id in kpi_ids:
             series = values[kpi_id]
-            frame = series.rename("value").reset_index()
+            frame = series.index.to_frame(index=False)
+            frame["value"] = series.to_numpy()
             if kpi_id in comparison:
-                compared = comparison[kpi_id].rename("comparison_value").reset_index()
-                keys = [c for c in frame.columns if c != "value"]
-                frame = frame.merge(compared, on=keys, how="left")
+                index = _shifted(series.index, compared_period)
+                frame["comparison_value"] = comparison[kpi_id].reindex(index).to_numpy()
             else:
                 frame["comparison_value"] = np.nan
             frame.insert(0, "kpi", kpi_id)
-            frames.append(self._targets(frame, kpi_id, scope, targets))
+            mine = targets_of.get(kpi_id, targets.iloc[0:0])
+            frames.append(self._targets(frame, kpi_id, scope, mine))
         result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         for dim in dims:
             if dim not in result.columns:
@@ -296,10 +318,10 @@ class KpiQuery:
         return result[ordered].replace({np.nan: None}).reset_index(drop=True)
 
     def _targets(
-        self, frame: pd.DataFrame, kpi_id: str, scope: Scope, targets: pd.DataFrame
+        self, frame: pd.DataFrame, kpi_id: str, scope: Scope, mine: pd.DataFrame
     ) -> pd.DataFrame:
+        """`frame` with the KPI's targets (`mine`) and each row's status."""
         kpi = self.catalog.get(kpi_id)
-        mine = targets[targets["kpi"] == kpi_id]
         label = _dimension_label(frame, scope)
         default = self.settings.target_tolerance
         lookup: dict[tuple[date, str], tuple[float, float]] = {}
@@ -335,13 +357,15 @@ def _dimension_label(frame: pd.DataFrame, scope: Scope) -> list[str | None]:
     return [None] * len(frame)
 
 
-def _relabel(series: pd.Series, mapping: dict[date, date]) -> pd.Series:
-    """Comparison values re-indexed by the period they are compared with."""
-    frame = series.rename("value").reset_index()
-    frame["period_start"] = frame["period_start"].map(mapping)
-    frame = frame.dropna(subset=["period_start"])
-    keys = [c for c in frame.columns if c != "value"]
-    return frame.set_index(keys)["value"]
+def _shifted(index: pd.Index, mapping: dict[date, date]) -> pd.Index:
+    """`index` with each period replaced by the period it is compared with."""
+    starts = index.get_level_values("period_start").map(mapping)
+    if index.nlevels == 1:
+        single: pd.Index = pd.Index(starts, name="period_start")
+        return single
+    levels = [starts, *(index.get_level_values(i) for i in range(1, index.nlevels))]
+    shifted: pd.Index = pd.MultiIndex.from_arrays(levels, names=index.names)
+    return shifted
 
 
 def _scoped_atoms(node: Node, scope: Scope, needed: dict[Scope, dict[str, Atom]]) -> None:

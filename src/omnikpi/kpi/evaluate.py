@@ -26,6 +26,8 @@ class Evaluator:
     def __init__(self, frames: Frames, coverage: Coverage) -> None:
         self.frames = frames
         self.coverage = coverage
+        self._indexed: dict[Scope, pd.DataFrame] = {}
+        self._covered_periods: dict[tuple[str, Scope], dict[date, bool]] = {}
 
     def evaluate(self, node: Node, scope: Scope) -> pd.Series:
         """Values indexed by (period_start, *scope.by [, share dimensions])."""
@@ -66,30 +68,51 @@ class Evaluator:
             column_name(a, p) for a in atoms for p in a.parts if column_name(a, p) in frame.columns
         ]
         rows = frame[frame[columns].notna().any(axis=1)] if columns else frame.iloc[0:0]
-        combos = rows[list(scope.by)].drop_duplicates()
-        keys = [(s, *c) for s in starts for c in combos.itertuples(index=False, name=None)]
+        combos = list(rows[list(scope.by)].drop_duplicates().itertuples(index=False, name=None))
+        keys = [(s, *c) for s in starts for c in combos]
         return pd.MultiIndex.from_tuples(keys, names=["period_start", *scope.by])
 
     def _part(self, atom: Atom, part: str, scope: Scope, index: pd.Index) -> pd.Series:
-        frame = self.frames(scope)
+        frame = self._indexed_frame(scope)
         column = column_name(atom, part)
-        keys = ["period_start", *scope.by]
-        if column in frame.columns and len(frame):
-            values = frame.set_index(keys)[column].astype("float64")
-            values = values[~values.index.duplicated()]
-            series = values.reindex(index)
+        if column in frame.columns:
+            stored = frame[column]
+            series = stored if stored.index.equals(index) else stored.reindex(index)
         else:
             series = pd.Series(np.nan, index=index, dtype="float64")
-        covered = self._covered(atom, scope)
-        starts = index.get_level_values("period_start") if scope.by else index
-        in_coverage = np.array([covered.get(s, False) for s in starts], dtype=bool)
+        in_coverage = self._coverage_mask(atom, scope, index)
+        values = series.to_numpy(dtype="float64", copy=True)
         if atom.zero_when_empty:
-            series = series.where(series.notna() | ~in_coverage, 0.0)
-        return series.where(in_coverage)
+            values[np.isnan(values) & in_coverage] = 0.0
+        values[~in_coverage] = np.nan
+        return pd.Series(values, index=index, dtype="float64")
 
-    def _covered(self, atom: Atom, scope: Scope) -> dict[date, bool]:
-        coverage = self.coverage(atom)
-        return {p.start: coverage is not None and _overlaps(p, coverage) for p in scope.periods}
+    def _indexed_frame(self, scope: Scope) -> pd.DataFrame:
+        """The scope's atom frame indexed by period and dimensions, as floats (once per
+        scope: every part of every KPI reads it)."""
+        if scope not in self._indexed:
+            frame = self.frames(scope)
+            keys = ["period_start", *scope.by]
+            if len(frame):
+                indexed = frame.set_index(keys).astype("float64")
+                indexed = indexed[~indexed.index.duplicated()]
+            else:
+                indexed = pd.DataFrame(index=pd.MultiIndex.from_arrays([[]] * len(keys)))
+                indexed.index.names = keys
+            self._indexed[scope] = indexed
+        return self._indexed[scope]
+
+    def _coverage_mask(self, atom: Atom, scope: Scope, index: pd.Index) -> np.ndarray:
+        """Whether each row of `index` lies in a period the atom's source covers."""
+        key = (atom.key, scope)
+        if key not in self._covered_periods:
+            coverage = self.coverage(atom)
+            self._covered_periods[key] = {
+                p.start: coverage is not None and _overlaps(p, coverage) for p in scope.periods
+            }
+        covered = self._covered_periods[key]
+        starts = index.get_level_values("period_start") if scope.by else index
+        return np.array([covered.get(s, False) for s in starts], dtype=bool)
 
     def _share(self, node: Share, scope: Scope) -> pd.Series:
         detailed = scope.with_by([*scope.by, node.of])

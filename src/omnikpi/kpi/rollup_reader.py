@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from omnikpi.kpi.catalog import Catalog
@@ -14,6 +15,8 @@ from omnikpi.kpi.plan import Atom
 from omnikpi.kpi.rollups import COVERAGE, ROLLUP_STATE, ROLLUPS, STALE, rollup_dimensions
 from omnikpi.kpi.scope import Scope, column_name
 from omnikpi.kpi.sources import SourceBuilder, Tables
+
+Filters = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 class RollupReader:
@@ -31,6 +34,7 @@ class RollupReader:
             stale = tables.execute(tables.table(STALE.name).select("table_name"))
             self.stale = set(stale["table_name"])
         self.builder = SourceBuilder(catalog, tables)
+        self._rollups: ir.Table | None = None
 
     def coverage(self) -> dict[tuple[str, str], tuple[date, date] | None]:
         if not self.available:
@@ -65,53 +69,121 @@ class RollupReader:
 
     def read(self, atoms: Sequence[Atom], scope: Scope) -> pd.DataFrame:
         """Frame like `Computer.compute` for atoms that `dimension_for` accepted."""
-        keys = ["period_start", *scope.by]
-        result: pd.DataFrame | None = None
-        for atom in atoms:
-            frame = self._read_atom(atom, scope)
-            result = frame if result is None else result.merge(frame, on=keys, how="outer")
-        return result if result is not None else pd.DataFrame(columns=keys)
+        return self.read_many([(atoms, scope)])[0]
 
-    def _read_atom(self, atom: Atom, scope: Scope) -> pd.DataFrame:
-        dimension = self.dimension_for(atom, scope) or ""
-        table = self.tables.table(ROLLUPS.name)
-        periods = scope.periods
-        if atom.rollup == "sum":
-            grain, first, last = Grain.DAY, scope.start, scope.end
-            wanted = None
-        elif atom.rollup == "last":
-            at_start = atom.get("at") == "start"
-            # Day rows hold the level at the end of the day, or for levels read at the
-            # start, at the start of the day.
-            wanted = [p.first if at_start else p.last for p in periods]
-            grain, first, last = Grain.DAY, min(wanted), max(wanted)
-        else:
-            grain, first, last = scope.grain, periods[0].start, periods[-1].start
-            wanted = None
-        expr = table.filter(
-            (table.atom == atom.key)
-            & (table.grain == grain.value)
-            & (table.dimension == dimension)
-            & table.period_start.between(first, last)
+    def read_many(self, requests: Sequence[tuple[Sequence[Atom], Scope]]) -> list[pd.DataFrame]:
+        """`read` for several scopes, with one query per dimension and filter (a dashboard
+        asks for a hundred atoms of a period and of the period it is compared with)."""
+        groups: dict[tuple[str, object], list[int]] = {}
+        for number, (atoms, scope) in enumerate(requests):
+            if atoms:
+                dimension = self.dimension_for(atoms[0], scope) or ""
+                groups.setdefault((dimension, scope.filters), []).append(number)
+        found = [pd.DataFrame(columns=["period_start", *scope.by]) for _, scope in requests]
+        for (dimension, _filters), numbers in groups.items():
+            stored = [_stored(requests[n]) for n in numbers]
+            rows = self._rows(dimension, requests[numbers[0]][1].filters, stored)
+            for number, reads in zip(numbers, stored, strict=True):
+                found[number] = _wide(rows, *requests[number], reads)
+        return found
+
+    def _rows(self, dimension: str, filters: Filters, stored: list[pd.DataFrame]) -> pd.DataFrame:
+        """The rows of every (atom, grain, stored period) in `stored`."""
+        table = self.rollups
+        conditions = []
+        for reads in stored:
+            for (grain, kind), part in reads.groupby(["grain", "kind"], sort=False):
+                days = sorted(set(part["stored"]))
+                condition = (
+                    table.atom.isin(sorted(set(part["atom"])))
+                    & (table.grain == grain)
+                    & table.period_start.between(days[0], days[-1])
+                )
+                if kind != "sum":
+                    condition &= table.period_start.isin([ibis.literal(d) for d in days])
+                conditions.append(condition)
+        expr = table.filter(ibis.or_(*conditions) & (table.dimension == dimension))
+        for _dimension, allowed in filters:
+            expr = expr.filter(expr.dimension_value.isin(list(allowed)))
+        columns = ("atom", "grain", "period_start", "dimension_value", "part", "value")
+        rows = self.tables.execute(expr.select(*columns))
+        as_date = {v: pd.Timestamp(v).date() for v in rows["period_start"].unique()}
+        rows["period_start"] = rows["period_start"].map(as_date)
+        return rows.rename(columns={"period_start": "stored"})
+
+    @property
+    def rollups(self) -> ir.Table:
+        """The rollups table (looked up once per reader)."""
+        if self._rollups is None:
+            self._rollups = self.tables.table(ROLLUPS.name)
+        return self._rollups
+
+
+def _kind(atom: Atom) -> str:
+    """How an atom's rows are stored: summed days ("sum"), levels at the end ("last") or
+    start ("first") of each period's day, or whole periods ("period")."""
+    if atom.rollup == "last" and atom.get("at") == "start":
+        return "first"
+    return str(atom.rollup)
+
+
+def _stored(request: tuple[Sequence[Atom], Scope]) -> pd.DataFrame:
+    """Each (atom, grain, stored period) a request reads, with the period it counts
+    towards (`period_start`)."""
+    atoms, scope = request
+    kinds: dict[str, list[str]] = {}
+    for atom in atoms:
+        kinds.setdefault(_kind(atom), []).append(atom.key)
+    frames = []
+    for kind, keys in kinds.items():
+        periods = _stored_periods(kind, scope)
+        grain = scope.grain if kind == "period" else Grain.DAY
+        frames.append(
+            pd.DataFrame(
+                {
+                    "atom": [k for k in keys for _ in periods],
+                    "grain": grain.value,
+                    "kind": kind,
+                    "stored": [d for _ in keys for d in periods],
+                    "period_start": [p for _ in keys for p in periods.values()],
+                }
+            )
         )
-        if wanted is not None:
-            expr = expr.filter(expr.period_start.isin([ibis.literal(w) for w in wanted]))
-        for _dimension, values in scope.filters:
-            expr = expr.filter(expr.dimension_value.isin(list(values)))
-        rows = self.tables.execute(expr.select("period_start", "dimension_value", "part", "value"))
-        rows["period_start"] = [pd.Timestamp(v).date() for v in rows["period_start"]]
-        if atom.rollup == "sum":
-            rows["period_start"] = [period_start(d, scope.grain) for d in rows["period_start"]]
-        elif atom.rollup == "last":
-            label = {w: p.start for w, p in zip(wanted or [], periods, strict=True)}
-            rows["period_start"] = rows["period_start"].map(label)
-        group = ["period_start", *(["dimension_value"] if scope.by else []), "part"]
-        summed = rows.groupby(group, dropna=False)["value"].sum()
-        wide = summed.unstack("part")
-        wide = wide.rename(columns={p: column_name(atom, p) for p in atom.parts}).reset_index()
-        wide = wide.rename(columns={"dimension_value": scope.by[0]} if scope.by else {})
-        wide.columns.name = None
-        return wide
+    return pd.concat(frames, ignore_index=True)
+
+
+def _wide(
+    rows: pd.DataFrame, atoms: Sequence[Atom], scope: Scope, stored: pd.DataFrame
+) -> pd.DataFrame:
+    """One request's rows summed into its periods, a column per atom part."""
+    keys = ["period_start", *scope.by]
+    mine = rows.merge(stored[["atom", "grain", "stored", "period_start"]], how="inner")
+    if mine.empty:
+        return pd.DataFrame(columns=keys)
+    by_key = {atom.key: atom for atom in atoms}
+    names = {
+        (a, p): column_name(by_key[a], p)
+        for a, p in mine[["atom", "part"]].drop_duplicates().itertuples(index=False)
+    }
+    mine["column"] = [names[a, p] for a, p in zip(mine["atom"], mine["part"], strict=True)]
+    group = ["period_start", *(["dimension_value"] if scope.by else []), "column"]
+    wide = mine.groupby(group, dropna=False)["value"].sum().unstack("column").reset_index()
+    wide = wide.rename(columns={"dimension_value": scope.by[0]} if scope.by else {})
+    wide.columns.name = None
+    return wide
+
+
+def _stored_periods(kind: str, scope: Scope) -> dict[date, date]:
+    """The stored period starts a kind of atom reads for `scope`, each with the scope
+    period it counts towards."""
+    if kind == "sum":
+        days = pd.date_range(scope.start, scope.end, freq="D")
+        return {d.date(): period_start(d.date(), scope.grain) for d in days}
+    if kind == "last":
+        return {p.last: p.start for p in scope.periods}
+    if kind == "first":
+        return {p.first: p.start for p in scope.periods}
+    return {p.start: p.start for p in scope.periods}
 
 
 def _as_date(value: object) -> date | None:

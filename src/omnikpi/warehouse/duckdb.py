@@ -44,6 +44,7 @@ class Warehouse:
         self.path = path
         self.time_zone = validate_time_zone(time_zone)
         self.read_only = read_only
+        self._table_names: frozenset[str] | None = None
         database = ":memory:" if str(path) == ":memory:" else str(path)
         try:
             self.ibis = ibis.duckdb.connect(database, read_only=read_only, **DUCKDB_CONFIG)
@@ -109,7 +110,14 @@ class Warehouse:
         return self.ibis.table(name)
 
     def table_set(self) -> set[str]:
-        return set(self.ibis.list_tables())
+        """Names of the tables (looked up once on a read-only warehouse: no one else can
+        add tables to the file while it is open, and `temporary` forgets the names)."""
+        if self._table_names is not None:
+            return set(self._table_names)
+        names = set(self.ibis.list_tables())
+        if self.read_only:
+            self._table_names = frozenset(names)
+        return names
 
     def has_table(self, name: str) -> bool:
         return name in self.table_set()
@@ -117,6 +125,7 @@ class Warehouse:
     def temporary(self, name: str, expr: ir.Table) -> ir.Table:
         """Materialize `expr` as a temporary table of this connection (gone on close)."""
         table: ir.Table = self.ibis.create_table(name, expr, temp=True, overwrite=True)
+        self._table_names = None
         return table
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:

@@ -277,25 +277,30 @@ class KpiQuery:
         dims = list(scope.by)
         for kpi_id in kpi_ids:
             dims += [d for d in shares_of(self.planner.plan(kpi_id)) if d not in dims]
-        targets = load_targets(self.engine, kpi_ids, scope.grain)
-        targets_of = {k: t for k, t in targets.groupby("kpi")} if len(targets) else {}
-        frames = []
+        columns: dict[str, list[np.ndarray]] = {
+            name: [] for name in ["kpi", "period_start", *dims, "value", "comparison_value"]
+        }
         for kpi_id in kpi_ids:
             series = values[kpi_id]
-            frame = series.index.to_frame(index=False)
-            frame["value"] = series.to_numpy()
-            if kpi_id in comparison:
-                index = _shifted(series.index, compared_period)
-                frame["comparison_value"] = comparison[kpi_id].reindex(index).to_numpy()
-            else:
-                frame["comparison_value"] = np.nan
-            frame.insert(0, "kpi", kpi_id)
-            mine = targets_of.get(kpi_id, targets.iloc[0:0])
-            frames.append(self._targets(frame, kpi_id, scope, mine))
-        result = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        for dim in dims:
-            if dim not in result.columns:
-                result[dim] = None
+            index = series.index
+            size = len(series)
+            columns["kpi"].append(np.full(size, kpi_id, dtype=object))
+            for name in ["period_start", *dims]:
+                columns[name].append(
+                    index.get_level_values(name).to_numpy(dtype=object)
+                    if name in index.names
+                    else np.full(size, None, dtype=object)
+                )
+            columns["value"].append(series.to_numpy(dtype="float64"))
+            columns["comparison_value"].append(
+                comparison[kpi_id].reindex(_shifted(index, compared_period)).to_numpy("float64")
+                if kpi_id in comparison
+                else np.full(size, np.nan)
+            )
+        result = pd.DataFrame(
+            {name: np.concatenate(parts) if parts else [] for name, parts in columns.items()}
+        )
+        self._targets(result, kpi_ids, scope)
         comparison_value = result["comparison_value"].astype("float64")
         value = result["value"].astype("float64")
         result["change"] = (value - comparison_value) / comparison_value.abs().where(
@@ -317,30 +322,35 @@ class KpiQuery:
         )
         return result[ordered].replace({np.nan: None}).reset_index(drop=True)
 
-    def _targets(
-        self, frame: pd.DataFrame, kpi_id: str, scope: Scope, mine: pd.DataFrame
-    ) -> pd.DataFrame:
-        """`frame` with the KPI's targets (`mine`) and each row's status."""
-        kpi = self.catalog.get(kpi_id)
-        label = _dimension_label(frame, scope)
+    def _targets(self, result: pd.DataFrame, kpi_ids: list[str], scope: Scope) -> None:
+        """Adds each row's target and status to `result` (columns kpi, period_start, value)."""
+        targets = load_targets(self.engine, kpi_ids, scope.grain)
         default = self.settings.target_tolerance
-        lookup: dict[tuple[date, str], tuple[float, float]] = {}
-        for row in mine.to_dict("records"):
-            tolerance = row["tolerance"]
-            lookup[(row["period_start"], str(row["dimension"]))] = (
-                float(row["target"]),
+        lookup = {
+            (str(kpi), start, str(dimension)): (
+                float(target),
                 default if tolerance is None or pd.isna(tolerance) else float(tolerance),
             )
+            for kpi, start, dimension, target, tolerance in zip(
+                targets["kpi"],
+                targets["period_start"],
+                targets["dimension"],
+                targets["target"],
+                targets["tolerance"],
+                strict=True,
+            )
+        }
+        direction = {k: self.catalog.get(k).direction for k in kpi_ids}
+        labels = _dimension_label(result, scope)
         found = [
-            lookup.get((p, d), (None, default)) if d is not None else (None, default)
-            for p, d in zip(frame["period_start"], label, strict=True)
+            lookup.get((k, p, d), (None, default)) if d is not None else (None, default)
+            for k, p, d in zip(result["kpi"], result["period_start"], labels, strict=True)
         ]
-        values = [None if pd.isna(v) else float(v) for v in frame["value"]]
-        frame["target"] = [t for t, _ in found]
-        frame["status"] = [
-            status(v, t, kpi.direction, tol) for v, (t, tol) in zip(values, found, strict=True)
+        result["target"] = [t for t, _ in found]
+        result["status"] = [
+            status(None if np.isnan(v) else float(v), t, direction[k], tolerance)
+            for k, v, (t, tolerance) in zip(result["kpi"], result["value"], found, strict=True)
         ]
-        return frame
 
 
 def _dimension_label(frame: pd.DataFrame, scope: Scope) -> list[str | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import ibis
@@ -74,34 +75,33 @@ class RollupReader:
     def read_many(self, requests: Sequence[tuple[Sequence[Atom], Scope]]) -> list[pd.DataFrame]:
         """`read` for several scopes, with one query per dimension and filter (a dashboard
         asks for a hundred atoms of a period and of the period it is compared with)."""
-        groups: dict[tuple[str, object], list[int]] = {}
+        groups: dict[tuple[str, Filters], list[int]] = {}
         for number, (atoms, scope) in enumerate(requests):
             if atoms:
                 dimension = self.dimension_for(atoms[0], scope) or ""
                 groups.setdefault((dimension, scope.filters), []).append(number)
         found = [pd.DataFrame(columns=["period_start", *scope.by]) for _, scope in requests]
-        for (dimension, _filters), numbers in groups.items():
-            stored = [_stored(requests[n]) for n in numbers]
-            rows = self._rows(dimension, requests[numbers[0]][1].filters, stored)
-            for number, reads in zip(numbers, stored, strict=True):
-                found[number] = _wide(rows, *requests[number], reads)
+        for (dimension, filters), numbers in groups.items():
+            reads = [_reads(*requests[n]) for n in numbers]
+            rows = self._rows(dimension, filters, [r for group in reads for r in group])
+            for number, group in zip(numbers, reads, strict=True):
+                found[number] = _wide(rows, *requests[number], group)
         return found
 
-    def _rows(self, dimension: str, filters: Filters, stored: list[pd.DataFrame]) -> pd.DataFrame:
-        """The rows of every (atom, grain, stored period) in `stored`."""
+    def _rows(self, dimension: str, filters: Filters, reads: list[_Read]) -> pd.DataFrame:
+        """The stored rows of every read, with their stored period as `stored`."""
         table = self.rollups
         conditions = []
-        for reads in stored:
-            for (grain, kind), part in reads.groupby(["grain", "kind"], sort=False):
-                days = sorted(set(part["stored"]))
-                condition = (
-                    table.atom.isin(sorted(set(part["atom"])))
-                    & (table.grain == grain)
-                    & table.period_start.between(days[0], days[-1])
-                )
-                if kind != "sum":
-                    condition &= table.period_start.isin([ibis.literal(d) for d in days])
-                conditions.append(condition)
+        for read in reads:
+            days = sorted(read.periods)
+            condition = (
+                table.atom.isin(read.atoms)
+                & (table.grain == read.grain.value)
+                & table.period_start.between(days[0], days[-1])
+            )
+            if read.kind != "sum":
+                condition &= table.period_start.isin([ibis.literal(d) for d in days])
+            conditions.append(condition)
         expr = table.filter(ibis.or_(*conditions) & (table.dimension == dimension))
         for _dimension, allowed in filters:
             expr = expr.filter(expr.dimension_value.isin(list(allowed)))
@@ -127,39 +127,45 @@ def _kind(atom: Atom) -> str:
     return str(atom.rollup)
 
 
-def _stored(request: tuple[Sequence[Atom], Scope]) -> pd.DataFrame:
-    """Each (atom, grain, stored period) a request reads, with the period it counts
-    towards (`period_start`)."""
-    atoms, scope = request
+@dataclass(frozen=True)
+class _Read:
+    """Atoms of one kind a scope reads: the grain and periods stored, and the scope period
+    each stored period counts towards."""
+
+    kind: str
+    grain: Grain
+    atoms: list[str]
+    periods: dict[date, date]
+
+
+def _reads(atoms: Sequence[Atom], scope: Scope) -> list[_Read]:
     kinds: dict[str, list[str]] = {}
     for atom in atoms:
         kinds.setdefault(_kind(atom), []).append(atom.key)
-    frames = []
-    for kind, keys in kinds.items():
-        periods = _stored_periods(kind, scope)
-        grain = scope.grain if kind == "period" else Grain.DAY
-        frames.append(
-            pd.DataFrame(
-                {
-                    "atom": [k for k in keys for _ in periods],
-                    "grain": grain.value,
-                    "kind": kind,
-                    "stored": [d for _ in keys for d in periods],
-                    "period_start": [p for _ in keys for p in periods.values()],
-                }
-            )
+    return [
+        _Read(
+            kind,
+            scope.grain if kind == "period" else Grain.DAY,
+            keys,
+            _stored_periods(kind, scope),
         )
-    return pd.concat(frames, ignore_index=True)
+        for kind, keys in kinds.items()
+    ]
 
 
 def _wide(
-    rows: pd.DataFrame, atoms: Sequence[Atom], scope: Scope, stored: pd.DataFrame
+    rows: pd.DataFrame, atoms: Sequence[Atom], scope: Scope, reads: list[_Read]
 ) -> pd.DataFrame:
     """One request's rows summed into its periods, a column per atom part."""
     keys = ["period_start", *scope.by]
-    mine = rows.merge(stored[["atom", "grain", "stored", "period_start"]], how="inner")
-    if mine.empty:
+    labels = []
+    for read in reads:
+        mine = rows[rows["atom"].isin(read.atoms) & (rows["grain"] == read.grain.value)]
+        labels.append(mine["stored"].map(read.periods).dropna())
+    label = pd.concat(labels) if labels else pd.Series(dtype=object)
+    if label.empty:
         return pd.DataFrame(columns=keys)
+    mine = rows.loc[label.index].assign(period_start=label)
     by_key = {atom.key: atom for atom in atoms}
     names = {
         (a, p): column_name(by_key[a], p)

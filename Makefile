@@ -41,8 +41,11 @@ spark: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m omnikpi.model.docs docs/data-model.md
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/kpi_grid.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -1,0 +1,229 @@
+"""Web pages under load: the demo app served by `omnikpi serve` on loopback, 8 clients.
+
+Each page is requested by the role that uses it (scorecard: executive, stage dashboard:
+lead, my KPIs: a customer service agent, KPI detail and catalog: analyst), signed in
+through the login form like a browser. Figures per page:
+
+- cold: the first request after the server starts (the KPI results are not cached yet, so
+  the KPI engine runs on the rollups);
+- p50 / p95 under load: `--requests` requests from 8 concurrent clients, once the page's
+  results are cached for the warehouse's data version (what users get until the next load);
+- a KPI detail with a new period on every request, so every request runs the engine.
+
+Baseline, in the same run and with the same clients: the sign-in page (a template rendered
+by the same app, no data) and a static file of the app.
+
+    python bench/web.py                          # builds a 20,000-customer demo, records
+    python bench/web.py --warehouse demo.duckdb --requests 200 --no-record
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+sys.path.insert(0, str(Path(__file__).parent))
+from ingest import machine  # noqa: E402  (one description of the machine for all benchmarks)
+
+#: (label, user, path) of each page measured.
+PAGES = [
+    ("Executive scorecard", "executive", "/scorecard"),
+    ("Stage dashboard", "lead", "/stages"),
+    ("My KPIs (customer service agent)", "member_cs_agent", "/my-kpis"),
+    ("KPI detail (revenue, by sales channel)", "analyst", "/kpis/revenue"),
+    ("KPI catalog", "analyst", "/kpis"),
+]
+BASELINES = [
+    ("Sign-in page (template, no data)", None, "/login"),
+    ("Static file (app.css)", None, "/static/app.css"),
+]
+CONCURRENCY = 8
+
+
+def omnikpi(*args: str) -> list[str]:
+    """The command line of `omnikpi ARGS` with this Python."""
+    return [sys.executable, "-c", "from omnikpi.cli import main; main()", *args]
+
+
+def build_demo(folder: Path, customers: int) -> Path:
+    """A demo warehouse with rollups and demo users, built by `omnikpi demo --no-serve`."""
+    path = folder / "demo.duckdb"
+    command = omnikpi("demo", "--customers", str(customers), "--warehouse", str(path), "--no-serve")
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(base: str, server: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            errors = server.stderr.read().decode() if server.stderr else ""
+            raise SystemExit(f"omnikpi serve stopped: {errors}")
+        try:
+            if httpx.get(f"{base}/login", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)  # polling a starting server; there is no event to wait on
+    raise SystemExit("omnikpi serve did not start in time")
+
+
+def signed_in(base: str, username: str | None) -> httpx.Client:
+    """A client with a session for `username` (None: signed out), in English."""
+    client = httpx.Client(base_url=base, timeout=120, cookies={"omnikpi_locale": "en"})
+    form = client.get("/login").text
+    if username is None:
+        return client
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token, "the login page has no CSRF token"
+    response = client.post(
+        "/login",
+        data={"username": username, "password": "demo", "csrf_token": token.group(1), "next": "/"},
+    )
+    assert response.status_code in (200, 303), response.text
+    return client
+
+
+def timed(client: httpx.Client, path: str) -> float:
+    started = time.perf_counter()
+    response = client.get(path)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, f"{path}: {response.status_code}"
+    return elapsed
+
+
+def under_load(base: str, user: str | None, paths: list[str]) -> list[float]:
+    """Seconds of each request of `paths`, sent by CONCURRENCY clients of `user`."""
+    clients = [signed_in(base, user) for _ in range(CONCURRENCY)]
+    queue = iter(paths)
+    lock = threading.Lock()
+    times: list[float] = []
+
+    def work(client: httpx.Client) -> None:
+        while True:
+            with lock:
+                path = next(queue, None)
+            if path is None:
+                return
+            elapsed = timed(client, path)
+            with lock:
+                times.append(elapsed)
+
+    threads = [threading.Thread(target=work, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+    return times
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def milliseconds(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--warehouse", type=Path, help="an existing demo warehouse")
+    parser.add_argument("--customers", type=int, default=20_000, help="demo size if built")
+    parser.add_argument("--requests", type=int, default=400, help="requests per page")
+    parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="omnikpi-bench-web-"))
+    load_before = os.getloadavg()
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        warehouse = args.warehouse or build_demo(folder, args.customers)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = omnikpi("serve", "--warehouse", str(warehouse), "--port", str(port))
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_until_up(base, server)
+        rows = []
+        for label, user, path in [*BASELINES, *PAGES]:
+            client = signed_in(base, user)
+            cold = timed(client, path)
+            client.close()
+            times = under_load(base, user, [path] * args.requests)
+            rows.append((label, path, cold, times))
+        client = signed_in(base, "analyst")
+        page = client.get("/kpis/revenue").text
+        client.close()
+        end = re.findall(r'name="end" type="date" value="([0-9-]+)"', page)[0]
+        fresh = [
+            f"/kpis/revenue?grain=week&end={date.fromisoformat(end) - timedelta(days=i)}"
+            for i in range(max(args.requests // 10, CONCURRENCY * 4))
+        ]
+        engine = under_load(base, "analyst", fresh)
+        rows.append(("KPI detail, a new period on every request (engine)", fresh[0], 0.0, engine))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+    load_after = os.getloadavg()
+    baseline = percentile(rows[0][3], 95)
+    loads = [", ".join(f"{value:.1f}" for value in load) for load in (load_before, load_after)]
+    data = "the given warehouse" if args.warehouse else f"a {args.customers:,}-customer demo"
+    lines = [
+        f"## Web\n\n{date.today():%Y-%m-%d}, {machine()}; load average (1, 5, 15 min) "
+        f"{loads[0]} before and {loads[1]} after the run. `omnikpi serve` (one process) on "
+        f"{data}, {CONCURRENCY} concurrent clients on loopback, {args.requests} requests per "
+        "page; times in ms.\n",
+        "| page | cold (first request) | p50 | p95 | p95 / baseline p95 |",
+        "|---|---|---|---|---|",
+    ]
+    for label, path, cold, times in rows:
+        lines.append(
+            f"| {label} (`{path.split('?')[0]}`) | {milliseconds(cold) if cold else '—'} "
+            f"| {milliseconds(statistics.median(times))} | {milliseconds(percentile(times, 95))} "
+            f"| {percentile(times, 95) / baseline:.1f} |"
+        )
+    lines.append(
+        "\nBaseline: the sign-in page of the same app (first row). Aim (DESIGN.md §9): dashboard "
+        "pages under 300 ms p95 from rollups.\n"
+    )
+    section = "\n".join(lines)
+    print(section)
+    if not args.no_record:
+        record(section)
+        print(f"recorded in {RESULTS}")
+
+
+def record(section: str) -> None:
+    """Replace the Web section of bench/RESULTS.md (other sections are kept)."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    start = text.find("\n## Web")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + (text[end:] if end >= 0 else "\n")
+    RESULTS.write_text(text.rstrip("\n") + "\n\n" + section)
+
+
+if __name__ == "__main__":
+    main()

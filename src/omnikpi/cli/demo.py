@@ -18,10 +18,13 @@ from omnikpi.cli.options import (
 )
 from omnikpi.cli.output import console, progress_bar, render_rows
 from omnikpi.cli.serve import HostOption, PortOption, run_server
-from omnikpi.kpi import load_catalog
+from omnikpi.kpi import KpiQuery, load_catalog
+from omnikpi.kpi.plans import demo_periods, plan_targets
 from omnikpi.kpi.rollups import refresh_rollups
+from omnikpi.kpi.targets import import_targets
 from omnikpi.settings import load_settings
 from omnikpi.simulate import SimulationConfig, build_warehouse
+from omnikpi.warehouse import Warehouse
 
 
 def demo(
@@ -66,6 +69,14 @@ def demo(
                 ),
             )
         console.print(f"Loaded {sum(rows.values()):,} rows into {len(rows)} tables.")
+        with Warehouse.open(path) as built:
+            engine = KpiQuery(catalog, built)
+            targets = plan_targets(engine, demo_periods(catalog, engine.data_through()))
+            import_targets(built, targets)
+        console.print(
+            f"Imported {len(targets):,} demo targets (last year's value improved by 5%; "
+            "replace them with `omnikpi targets import`)."
+        )
     logins = create_demo_users(AppStateStore.open(app_state_path(path)))
     if no_serve:
         console.print(f"Warehouse ready: {path}")

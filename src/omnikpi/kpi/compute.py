@@ -20,7 +20,7 @@ from omnikpi.kpi.expressions import Expression, compile_expression
 from omnikpi.kpi.periods import Grain, truncate
 from omnikpi.kpi.plan import Atom
 from omnikpi.kpi.queries import QUERIES, output, shift_active
-from omnikpi.kpi.scope import Scope, column_name, local_date
+from omnikpi.kpi.scope import Scope, column_name, join_atom_frames, local_date
 from omnikpi.kpi.sources import SourceBuilder, Tables
 
 Execute = Callable[[ir.Expr], pd.DataFrame]
@@ -96,10 +96,7 @@ class Computer:
         """One frame: period_start, dimensions, and a column per atom part (outer-joined)."""
         frames = [self._run(batch, scope) for batch in self.batches(atoms)]
         keys = ["period_start", *scope.by]
-        result: pd.DataFrame | None = None
-        for frame in frames:
-            result = frame if result is None else result.merge(frame, on=keys, how="outer")
-        return result if result is not None else pd.DataFrame(columns=keys)
+        return join_atom_frames(frames, keys) if frames else pd.DataFrame(columns=keys)
 
     def expressions(self, atoms: Sequence[Atom], scope: Scope) -> list[ir.Table]:
         """The Ibis queries `compute` would run (for `kpi show`)."""

@@ -22,7 +22,7 @@ from omnikpi.kpi.evaluate import Evaluator
 from omnikpi.kpi.periods import COMPARISONS, Comparison, Grain, parse_date, shift
 from omnikpi.kpi.plan import Atom, Negate, Node, Op, Planner, Share, atoms_of, shares_of
 from omnikpi.kpi.rollup_reader import RollupReader
-from omnikpi.kpi.scope import Scope
+from omnikpi.kpi.scope import Scope, join_atom_frames
 from omnikpi.kpi.sources import SourceMissing, Tables
 from omnikpi.kpi.targets import allowed_dimensions, load_targets, status
 from omnikpi.settings import Settings, load_settings
@@ -258,10 +258,7 @@ class KpiQuery:
             parts = [from_rollups[scope]] if scope in from_rollups else []
             if direct[scope] or not parts:
                 parts.append(self.computer.compute(direct[scope], scope))
-            result = parts[0]
-            for frame in parts[1:]:
-                result = result.merge(frame, on=["period_start", *scope.by], how="outer")
-            frames[scope] = result
+            frames[scope] = join_atom_frames(parts, ["period_start", *scope.by])
         return frames
 
     def _assemble(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import ibis.expr.types as ir
+import pandas as pd
 
 from omnikpi.kpi.periods import Grain, Period, periods
 from omnikpi.kpi.plan import Atom
@@ -42,4 +43,18 @@ def column_name(atom: Atom, part: str) -> str:
 def local_date(value: ir.Value) -> ir.DateValue:
     """The local calendar date of a timestamp expression (dates stay as they are)."""
     result: ir.DateValue = value if value.type().is_date() else value.date()
+    return result
+
+
+def join_atom_frames(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """Frames of atom columns joined on `keys`; a frame without rows only adds its columns
+    (its key columns may have no usable type to join on)."""
+    result = frames[0]
+    for frame in frames[1:]:
+        if frame.empty or result.empty:
+            rows, other = (result, frame) if frame.empty else (frame, result)
+            extra = [c for c in other.columns if c not in rows.columns]
+            result = rows.reindex(columns=[*rows.columns, *extra])
+        else:
+            result = result.merge(frame, on=keys, how="outer")
     return result

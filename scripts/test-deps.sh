@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs beyond Python packages; safe to run again.
-#  - Debian's chromium (browser tests; never `playwright install`) and CJK fonts for Korean pages
+#  - Debian's chromium (browser tests; never Playwright's own browser download) and CJK fonts for Korean pages
 #  - a running PostgreSQL server on 127.0.0.1:5432 (ingestion and benchmark baselines)
 set -euo pipefail
 

@@ -41,8 +41,8 @@ from fastapi.responses import JSONResponse
 from omnikpi.ingest import Collector, CollectorLimits, LoadOptions, ingest_files, parse_mapping
 from omnikpi.settings import Settings
 from omnikpi.warehouse import DUCKDB_CONFIG
+from results import RESULTS, record_section
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 CUSTOMERS = 200_000
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ORDERS = {
@@ -266,16 +266,6 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
 
 
-def record(section: str) -> None:
-    """Replace the Ingestion section of bench/RESULTS.md (other sections are kept)."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find("\n## Ingestion")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + (text[end:] if end >= 0 else "\n")
-    RESULTS.write_text(text.rstrip("\n") + "\n\n" + section)
-
-
 def _load(average: tuple[float, float, float]) -> str:
     return ", ".join(f"{value:.1f}" for value in average)
 
@@ -336,7 +326,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if not args.no_record:
-        record(section)
+        record_section(section)
         print(f"recorded in {RESULTS}")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import statistics
 from dataclasses import dataclass
 from datetime import date
@@ -13,6 +12,7 @@ from typing import Any
 
 from kpi_grid_compare import Comparison
 from kpi_grid_data import BuiltWarehouse
+from results import record_section
 
 DIRECT_AIM = 1.5
 DASHBOARD_AIM_MS = 100.0
@@ -139,14 +139,7 @@ class Figures:
 
 def record(figures: Figures, results: Path) -> None:
     """Replace (or append) the "KPI grid" section of RESULTS.md, keeping the others."""
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
-    section = figures.markdown()
-    pattern = re.compile(r"^## KPI grid\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results.write_text(text.rstrip("\n") + "\n")
+    record_section(figures.markdown(), results)
 
 
 def cpu_model() -> str:

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import httpx
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest import machine  # noqa: E402  (one description of the machine for all benchmarks)
+from ingest import machine
+from results import RESULTS, record_section
 
 #: (label, user, path) of each page measured.
 PAGES = [
@@ -211,18 +211,8 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if not args.no_record:
-        record(section)
+        record_section(section)
         print(f"recorded in {RESULTS}")
-
-
-def record(section: str) -> None:
-    """Replace the Web section of bench/RESULTS.md (other sections are kept)."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find("\n## Web")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + (text[end:] if end >= 0 else "\n")
-    RESULTS.write_text(text.rstrip("\n") + "\n\n" + section)
 
 
 if __name__ == "__main__":

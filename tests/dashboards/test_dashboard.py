@@ -24,6 +24,7 @@ from omnikpi.dashboards import (
 )
 from omnikpi.errors import ConfigError
 from omnikpi.kpi import Grain, KpiQuery, query
+from omnikpi.kpi.targets import status
 from omnikpi.warehouse import Warehouse
 
 EXECUTIVE = parse_role("executive")
@@ -80,11 +81,13 @@ def test_the_scorecard_is_the_ten_cxo_kpis_with_the_engines_values_and_changes(
         assert len(card.trend) == 13
         for point in card.trend:
             assert same(point.value, trend[(card.kpi.id, point.period_start)]["value"])
+    # The demo imports its plan: December 2024's revenue improved by 5%, in whole won.
     revenue = board.card("revenue")
     assert revenue.value is not None
     assert revenue.value > 0
-    assert revenue.target is None
-    assert revenue.status is None
+    last_year = yearly[("revenue", month[0])]["comparison_value"]
+    assert revenue.target == round(last_year * 1.05)
+    assert revenue.status == status(revenue.value, revenue.target, "up", 0.05)
 
 
 def test_a_month_to_date_is_compared_with_the_same_days_by_the_engine(engine: KpiQuery) -> None:

@@ -31,6 +31,7 @@ from omnikpi.dashboards import (
 from omnikpi.i18n import t
 from omnikpi.kpi import Grain
 from omnikpi.kpi.explain import explain
+from omnikpi.kpi.periods import period_end, period_start
 from omnikpi.web.charts import breakdown_chart, spark_label, sparkline, trend_chart
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import filter_choices, kpi_reader
@@ -203,9 +204,13 @@ def kpi_detail(
             view.comparison,
             breakdown_by=breakdown_by,
         )
+        # The query of the whole month the view ends in: the same for every day of it.
+        month = period_start(view.end, Grain.MONTH)
         explanation = reader.read(
-            ("explain", kpi_id, view.end),
-            lambda warehouse: explain(reader.catalog, kpi_id, warehouse, today=view.end),
+            ("explain", kpi_id, month),
+            lambda warehouse: explain(
+                reader.catalog, kpi_id, warehouse, today=period_end(month, Grain.MONTH)
+            ),
         )
         labels = page_labels(request, reader)
         choices = filter_choices(reader)

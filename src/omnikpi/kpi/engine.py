@@ -243,16 +243,11 @@ class KpiQuery:
                 a for a in available if reader and reader.dimension_for(a, scope) is not None
             ]
             direct[scope] = [a for a in available if a not in rolled[scope]]
-        read = {s: a for s, a in rolled.items() if a}
-        from_rollups = (
-            dict(
-                zip(
-                    read, reader.read_many(list(zip(read.values(), read, strict=True))), strict=True
-                )
-            )
-            if read and reader is not None
-            else {}
-        )
+        scopes = [s for s, atoms in rolled.items() if atoms]
+        from_rollups: dict[Scope, pd.DataFrame] = {}
+        if scopes and reader is not None:
+            read = reader.read_many([(rolled[s], s) for s in scopes])
+            from_rollups = dict(zip(scopes, read, strict=True))
         frames: dict[Scope, pd.DataFrame] = {}
         for scope in needed:
             parts = [from_rollups[scope]] if scope in from_rollups else []

@@ -68,13 +68,10 @@ class RollupReader:
             return None
         return dimension
 
-    def read(self, atoms: Sequence[Atom], scope: Scope) -> pd.DataFrame:
-        """Frame like `Computer.compute` for atoms that `dimension_for` accepted."""
-        return self.read_many([(atoms, scope)])[0]
-
     def read_many(self, requests: Sequence[tuple[Sequence[Atom], Scope]]) -> list[pd.DataFrame]:
-        """`read` for several scopes, with one query per dimension and filter (a dashboard
-        asks for a hundred atoms of a period and of the period it is compared with)."""
+        """For each (atoms, scope) that `dimension_for` accepted, a frame like
+        `Computer.compute`; one query per dimension and filter (a dashboard asks for a
+        hundred atoms of a period and of the period it is compared with)."""
         groups: dict[tuple[str, Filters], list[int]] = {}
         for number, (atoms, scope) in enumerate(requests):
             if atoms:

@@ -41,7 +41,7 @@ from fastapi.responses import JSONResponse
 from omnikpi.ingest import Collector, CollectorLimits, LoadOptions, ingest_files, parse_mapping
 from omnikpi.settings import Settings
 from omnikpi.warehouse import DUCKDB_CONFIG
-from results import RESULTS, record_section
+from results import publish
 
 CUSTOMERS = 200_000
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -323,11 +323,7 @@ def main() -> None:
         "\nAims (DESIGN.md §9): CSV ≥ 200,000 rows/s, Parquet ≥ 1,000,000 rows/s, "
         "collector ≥ 5,000 events/s.\n"
     )
-    section = "\n".join(lines)
-    print(section)
-    if not args.no_record:
-        record_section(section)
-        print(f"recorded in {RESULTS}")
+    publish("\n".join(lines), record=not args.no_record)
 
 
 if __name__ == "__main__":

@@ -19,3 +19,11 @@ def record_section(section: str, results: Path = RESULTS) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     results.write_text(text.rstrip("\n") + "\n")
+
+
+def publish(section: str, record: bool) -> None:
+    """Print a benchmark's section and, if `record`, write it to RESULTS.md."""
+    print(section)
+    if record:
+        record_section(section)
+        print(f"recorded in {RESULTS}")

@@ -37,7 +37,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ingest import machine
-from results import RESULTS, record_section
+from results import publish
 
 #: (label, user, path) of each page measured.
 PAGES = [
@@ -208,11 +208,7 @@ def main() -> None:
         "\nBaseline: the sign-in page of the same app (first row). Aim (DESIGN.md §9): dashboard "
         "pages under 300 ms p95 from rollups.\n"
     )
-    section = "\n".join(lines)
-    print(section)
-    if not args.no_record:
-        record_section(section)
-        print(f"recorded in {RESULTS}")
+    publish("\n".join(lines), record=not args.no_record)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,23 @@
-"""Where omnikpi finds its warehouse, calendar and catalog: options, environment, then defaults."""
+"""Where omnikpi finds its warehouse and catalog, and the settings that belong to the data.
+
+Two kinds of settings:
+
+- process settings (`Settings`): which warehouse, which catalog folders, the target
+  tolerance — from options, then environment variables, then defaults;
+- data settings (`DataSettings`): the reporting time zone, currency and fiscal-year start.
+  They are stored in the warehouse (`omnikpi warehouse set`, the first preset load, the
+  demo), because they describe the data; an environment variable or option overrides one
+  for a single process (`Settings.overrides`).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from omnikpi.errors import ConfigError
@@ -12,29 +25,83 @@ from omnikpi.errors import ConfigError
 DEFAULT_WAREHOUSE = "omnikpi.duckdb"
 DEFAULT_TIME_ZONE = "Asia/Seoul"
 DEFAULT_CURRENCY = "KRW"
+DEFAULT_FISCAL_YEAR_START = "01-01"
+#: Environment variables that override a data setting for one process.
+DATA_SETTING_ENV = MappingProxyType(
+    {
+        "time_zone": "OMNIKPI_TIME_ZONE",
+        "currency": "OMNIKPI_CURRENCY",
+        "fiscal_year_start": "OMNIKPI_FISCAL_YEAR_START",
+    }
+)
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Settings that describe the data: local dates and hours are taken in `time_zone`,
+    money is in `currency`, the fiscal year starts on `fiscal_year_start` (MM-DD).
+
+    >>> DataSettings().updated({"currency": "GBP"}).currency
+    'GBP'
+    """
+
+    time_zone: str = DEFAULT_TIME_ZONE
+    currency: str = DEFAULT_CURRENCY
+    fiscal_year_start: str = DEFAULT_FISCAL_YEAR_START
+
+    def __post_init__(self) -> None:
+        validate_time_zone(self.time_zone)
+        validate_currency(self.currency)
+        validate_fiscal_year_start(self.fiscal_year_start)
+
+    def updated(self, values: Mapping[str, str]) -> DataSettings:
+        """These settings with `values` (by setting name) replacing some of them."""
+        unknown = set(values) - set(DATA_SETTING_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"unknown data setting {', '.join(sorted(unknown))} "
+                f"(choose from: {', '.join(DATA_SETTING_KEYS)})"
+            )
+        return replace(self, **dict(values))
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: str(getattr(self, name)) for name in DATA_SETTING_KEYS}
+
+
+DATA_SETTING_KEYS: tuple[str, ...] = tuple(f.name for f in fields(DataSettings))
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved settings for one run.
+    """Resolved process settings for one run.
 
-    >>> Settings(warehouse=Path("shop.duckdb")).time_zone
-    'Asia/Seoul'
+    >>> Settings(warehouse=Path("shop.duckdb")).overrides
+    mappingproxy({})
     """
 
     warehouse: Path = Path(DEFAULT_WAREHOUSE)
-    time_zone: str = DEFAULT_TIME_ZONE
-    currency: str = DEFAULT_CURRENCY
     catalog_dirs: tuple[Path, ...] = field(default_factory=tuple)
     target_tolerance: float = 0.05
+    #: Data settings this process uses instead of the warehouse's own (from the
+    #: environment or options), by setting name.
+    overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        validate_time_zone(self.time_zone)
         if not 0 <= self.target_tolerance < 1:
             raise ConfigError(
                 f"target tolerance {self.target_tolerance} is outside [0, 1) "
                 "(set OMNIKPI_TARGET_TOLERANCE to e.g. 0.05 for 5%)"
             )
+        DataSettings().updated(self.overrides)  # validates each override
+        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+
+    def with_overrides(self, **values: str | None) -> Settings:
+        """These settings with more data-setting overrides (None values are ignored)."""
+        given = {name: value for name, value in values.items() if value is not None}
+        return replace(self, overrides={**self.overrides, **given})
 
 
 def validate_time_zone(name: str) -> str:
@@ -46,6 +113,27 @@ def validate_time_zone(name: str) -> str:
             f'time zone "{name}" is not an IANA time zone name (use e.g. "Asia/Seoul")'
         ) from exc
     return name
+
+
+def validate_currency(code: str) -> str:
+    """Return `code` if it looks like an ISO 4217 currency code, else raise ConfigError."""
+    if not _CURRENCY.match(code):
+        raise ConfigError(
+            f'currency "{code}" is not a three-letter ISO 4217 code (use e.g. KRW, GBP, USD)'
+        )
+    return code
+
+
+def validate_fiscal_year_start(text: str) -> str:
+    """Return `text` if it is a month and day MM-DD (e.g. 02-01), else raise ConfigError."""
+    found = _MONTH_DAY.match(text)
+    month, day = (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+    if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1] or (month, day) == (2, 29):
+        raise ConfigError(
+            f'fiscal-year start "{text}" is not a month and day MM-DD '
+            "(e.g. 01-01, or 02-01 for a February year; the 29th of February is not allowed)"
+        )
+    return text
 
 
 def resolve_warehouse(option: str | Path | None) -> Path:
@@ -73,10 +161,14 @@ def load_settings(
         raise ConfigError(
             f'OMNIKPI_TARGET_TOLERANCE "{tolerance}" is not a number (use e.g. 0.05)'
         ) from exc
+    overrides = {
+        name: os.environ[variable]
+        for name, variable in DATA_SETTING_ENV.items()
+        if os.environ.get(variable)
+    }
     return Settings(
         warehouse=resolve_warehouse(warehouse),
-        time_zone=os.environ.get("OMNIKPI_TIME_ZONE", DEFAULT_TIME_ZONE),
-        currency=os.environ.get("OMNIKPI_CURRENCY", DEFAULT_CURRENCY),
         catalog_dirs=tuple(dirs),
         target_tolerance=tolerance_value,
+        overrides=overrides,
     )

@@ -32,8 +32,8 @@ def settings(tmp_path: Path) -> Settings:
 
 def rows(settings: Settings, sql: str, *params: object) -> list[tuple[Any, ...]]:
     """Rows of a parameterized query on the loaded warehouse (its time zone applies)."""
-    with Warehouse.open(settings.warehouse, read_only=True, time_zone=settings.time_zone) as wh:
-        return wh.raw.execute(sql, list(params)).fetchall()
+    with Warehouse.open(settings.warehouse, read_only=True, overrides=settings.overrides) as wh:
+        return wh.fetch_rows(sql, list(params))
 
 
 def value(settings: Settings, sql: str, *params: object) -> Any:

@@ -11,10 +11,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from omnikpi.ingest import ingest_files, ingest_preset
 from omnikpi.settings import Settings
+from omnikpi.warehouse import Warehouse
 from tests.ingest.conftest import FIXTURES, options, rows, value, write
 from tests.ingest.test_validate import HEADER, shop
 
@@ -78,18 +77,18 @@ def test_changed_records_are_upserted_by_key(settings: Settings, tmp_path: Path)
     assert summary.changed == {"customers": date(2010, 12, 5), "orders": date(2010, 12, 1)}
 
 
-def test_after_load_is_called_once_per_committed_load(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[dict[str, date | None]] = []
-    monkeypatch.setattr(
-        "omnikpi.ingest.pipeline.after_load", lambda warehouse, changed: calls.append(changed)
-    )
+def test_a_committed_load_records_the_tables_it_changed(settings: Settings, tmp_path: Path) -> None:
     path = write(tmp_path / "orders.csv", HEADER + "1001,C1,Online,01/12/2010,Paid,10.00\n")
     ingest_files(settings, shop(), [path], options())
     ingest_files(settings, shop(), [path], options(dry_run=True))
-    ingest_files(settings, shop(), [path], options())
-    assert calls == [{"customers": date(2010, 12, 1), "orders": date(2010, 12, 1)}, {}]
+    ingest_files(settings, shop(), [path], options())  # the same rows again: no change
+    with Warehouse.open(settings.warehouse, read_only=True) as warehouse:
+        assert warehouse.changed_tables() == {
+            "customers": date(2010, 12, 1),
+            "orders": date(2010, 12, 1),
+        }
+        batches = warehouse.fetch_rows("SELECT DISTINCT batch_id FROM table_changes")
+    assert len(batches) == 1
 
 
 def test_reloading_a_fixed_file_clears_its_quarantine(settings: Settings, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from omnikpi.kpi import load_catalog
 from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.engine import KpiQuery
-from omnikpi.kpi.rollups import refresh_rollups
+from omnikpi.kpi.rollups import refresh_changes, refresh_rollups
 from omnikpi.model import table
 from omnikpi.warehouse import Warehouse
 from tests.kpi.golden_data import kst
@@ -191,40 +191,48 @@ def _add_order(warehouse: Warehouse, order_id: str, placed: str, net: int) -> No
         warehouse.append(name, pa.Table.from_pylist([row], schema=table(name).arrow_schema()))
 
 
-def test_loads_refresh_rollups_or_mark_them_stale(golden_path: Path, tmp_path: Path) -> None:
-    from omnikpi.ingest.load import after_load
-    from omnikpi.kpi.rollups import mark_stale
-
+def test_changed_tables_refresh_rollups_or_are_read_directly(
+    golden_path: Path, tmp_path: Path
+) -> None:
+    """A load records the tables it changed in the warehouse; until their rollups are
+    refreshed the reader computes their atoms directly, and a refresh clears the record."""
     path = tmp_path / "golden.duckdb"
     shutil.copy(golden_path, path)
     catalog = load_catalog()
+
+    def refreshed_at(warehouse: Warehouse) -> dict[str, int]:
+        rows = warehouse.fetch_rows("SELECT atom, epoch_us(refreshed_at) FROM kpi_rollup_state")
+        return {str(atom): int(at) for atom, at in rows}
+
     with Warehouse.open(path) as warehouse:
-        after_load(warehouse, {"orders": date(2025, 3, 12)})  # no rollups yet: nothing
+        warehouse.mark_changed({"orders": date(2025, 3, 12)}, "b0")
+        assert refresh_changes(warehouse, catalog) is None  # no rollups yet: nothing
         assert not warehouse.has_table("kpi_rollups")
         refresh_rollups(warehouse, catalog)
-        refreshed = dict(
-            warehouse.raw.execute(
-                "SELECT atom, epoch_us(refreshed_at) FROM kpi_rollup_state"
-            ).fetchall()
-        )
+        assert warehouse.changed_tables() == {}
+        refreshed = refreshed_at(warehouse)
         _add_order(warehouse, "O12", "2025-03-12 10:00", 8000)
-        after_load(warehouse, {"orders": date(2025, 3, 12), "order_lines": date(2025, 3, 12)})
-        after = dict(
-            warehouse.raw.execute(
-                "SELECT atom, epoch_us(refreshed_at) FROM kpi_rollup_state"
-            ).fetchall()
+        warehouse.mark_changed(
+            {"orders": date(2025, 3, 12), "order_lines": date(2025, 3, 12)}, "b1"
         )
+        report = refresh_changes(warehouse, catalog)
+        assert report is not None
+        assert report.since == date(2025, 3, 12)
+        after = refreshed_at(warehouse)
         # Only atoms reading orders or order lines were rebuilt; visits were not.
         rebuilt = {k for k in after if after[k] != refreshed[k]}
         assert rebuilt
         assert rebuilt != set(after)
+        assert warehouse.changed_tables() == {}
         revenue = KpiQuery(catalog, warehouse).run(
             ["revenue", "visits"], "month", "2025-03-01", "2025-03-31"
         )
         assert revenue["value"].tolist() == [79_000, 7]
-        # A collector-style load marks rollups stale: answers stay right (computed directly).
+        # Changed but not yet refreshed: answers stay right (computed directly).
         _add_order(warehouse, "O13", "2025-03-13 10:00", 2000)
-        mark_stale(warehouse, {"orders": date(2025, 3, 13), "order_lines": date(2025, 3, 13)})
+        warehouse.mark_changed(
+            {"orders": date(2025, 3, 13), "order_lines": date(2025, 3, 13)}, "b2"
+        )
         engine = KpiQuery(catalog, warehouse)
         assert engine.reader is not None
         assert engine.reader.stale == {"orders", "order_lines"}
@@ -232,4 +240,4 @@ def test_loads_refresh_rollups_or_mark_them_stale(golden_path: Path, tmp_path: P
             81_000
         ]
         refresh_rollups(warehouse, catalog, since=date(2025, 3, 13))
-        assert warehouse.raw.execute("SELECT count(*) FROM kpi_rollup_stale").fetchone() == (0,)
+        assert warehouse.changed_tables() == {}

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 
 from omnikpi.errors import ConfigError, NotFound, WarehouseExists
-from omnikpi.model import TABLES
+from omnikpi.model import TABLES, Column, Table
+from omnikpi.settings import DataSettings
 from omnikpi.warehouse import Warehouse
 
 
@@ -32,10 +33,10 @@ def test_open_missing_names_the_fix(tmp_path: Path) -> None:
 def test_extensions_are_never_downloaded(tmp_path: Path) -> None:
     with Warehouse.create(tmp_path / "w.duckdb") as wh:
         settings = dict(
-            wh.raw.execute(
+            wh.fetch_rows(
                 "SELECT name, value FROM duckdb_settings() WHERE name IN "
                 "('autoinstall_known_extensions', 'autoload_known_extensions')"
-            ).fetchall()
+            )
         )
     assert settings == {
         "autoinstall_known_extensions": "false",
@@ -43,17 +44,27 @@ def test_extensions_are_never_downloaded(tmp_path: Path) -> None:
     }
 
 
+EVENTS_AT = Table(
+    "t", "A test table.", (Column("ts", "timestamp", "An instant."),), ("ts",), kind="system"
+)
+
+
 def test_local_dates_follow_the_configured_time_zone(tmp_path: Path) -> None:
     ts = pa.array([1735657200 * 1_000_000], pa.timestamp("us", tz="UTC"))  # 2024-12-31 15:00 UTC
     for zone, expected in (("Asia/Seoul", date(2025, 1, 1)), ("UTC", date(2024, 12, 31))):
-        with Warehouse.create(tmp_path / f"{zone.replace('/', '_')}.duckdb", time_zone=zone) as wh:
-            wh.raw.register("t", pa.table({"ts": ts}))
+        path = tmp_path / f"{zone.replace('/', '_')}.duckdb"
+        with Warehouse.create(path, settings=DataSettings(time_zone=zone)) as wh:
+            wh.create_tables([EVENTS_AT])
+            wh.append("t", pa.table({"ts": ts}), EVENTS_AT)
             assert wh.table("t").ts.date().execute().iloc[0].date() == expected
+        with Warehouse.open(path, read_only=True) as wh:  # the zone is kept in the file
+            assert wh.time_zone == zone
+            assert wh.fetch_value("SELECT CAST(ts AS DATE) FROM t") == expected
 
 
 def test_unknown_time_zone_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Mars/Olympus"):
-        Warehouse.create(tmp_path / "w.duckdb", time_zone="Mars/Olympus")
+        Warehouse.create(tmp_path / "w.duckdb", settings=DataSettings(time_zone="Mars/Olympus"))
 
 
 def test_append_conforms_columns_and_reports_missing_ones(tmp_path: Path) -> None:
@@ -72,3 +83,61 @@ def test_append_conforms_columns_and_reports_missing_ones(tmp_path: Path) -> Non
         assert wh.row_counts(["program_costs"]) == {"program_costs": 1}
         with pytest.raises(ConfigError, match=r"lacks columns \['currency'\]"):
             wh.append("program_costs", rows.drop_columns(["currency"]))
+
+
+def test_data_settings_are_stored_and_overridden_per_connection(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with Warehouse.create(path) as wh:
+        assert wh.settings == DataSettings()  # defaults until set
+        stored = wh.store_settings({"currency": "GBP", "time_zone": "Europe/London"})
+        assert (stored.currency, stored.time_zone, wh.time_zone) == (
+            "GBP",
+            "Europe/London",
+            "Europe/London",
+        )
+        with pytest.raises(ConfigError, match="ISO 4217"):
+            wh.store_settings({"currency": "pounds"})
+        assert wh.stored_settings() == {"currency": "GBP", "time_zone": "Europe/London"}
+    with Warehouse.open(path, read_only=True, overrides={"currency": "EUR"}) as wh:
+        assert (wh.currency, wh.time_zone) == ("EUR", "Europe/London")
+    with Warehouse.open(path, read_only=True) as wh:
+        assert wh.currency == "GBP"
+
+
+def test_changed_tables_keep_the_earliest_date_and_clear_by_table(tmp_path: Path) -> None:
+    with Warehouse.create(tmp_path / "w.duckdb") as wh:
+        assert wh.changed_tables() == {}
+        with wh.transaction():
+            wh.mark_changed({"orders": date(2025, 3, 2), "stores": None}, "b1")
+        wh.mark_changed({"orders": date(2025, 2, 27)}, "b2")
+        assert wh.changed_tables() == {"orders": date(2025, 2, 27), "stores": None}
+        wh.clear_changes(["stores"])
+        assert wh.changed_tables() == {"orders": date(2025, 2, 27)}
+        wh.clear_changes()
+        assert wh.changed_tables() == {}
+
+
+def test_a_rolled_back_change_leaves_no_mark(tmp_path: Path) -> None:
+    with Warehouse.create(tmp_path / "w.duckdb") as wh:
+        with pytest.raises(RuntimeError), wh.transaction():
+            wh.mark_changed({"orders": date(2025, 3, 2)}, "b1")
+            raise RuntimeError("crash inside the load")
+        assert wh.changed_tables() == {}
+
+
+def test_replace_rows_replaces_by_key_and_the_last_duplicate_wins(tmp_path: Path) -> None:
+    prices = Table(
+        "prices",
+        "Test prices.",
+        (Column("sku", "string", "Product."), Column("price", "float", "Price.")),
+        ("sku",),
+        kind="system",
+    )
+    with Warehouse.create(tmp_path / "w.duckdb") as wh:
+        wh.replace_rows(prices, pa.table({"sku": ["a", "b"], "price": [1.0, 2.0]}))
+        wh.replace_rows(prices, pa.table({"sku": ["b", "c", "c"], "price": [3.0, 4.0, 5.0]}))
+        assert wh.fetch_rows("SELECT sku, price FROM prices ORDER BY sku") == [
+            ("a", 1.0),
+            ("b", 3.0),
+            ("c", 5.0),
+        ]

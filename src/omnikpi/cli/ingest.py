@@ -13,6 +13,7 @@ from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import InfoFormat, console, error_console, render_rows
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.ingest import LoadOptions, LoadSummary
+from omnikpi.services.ingest import IngestResult
 from omnikpi.settings import load_settings
 
 
@@ -95,9 +96,10 @@ def ingest(
         hash_key=os.environ.get("OMNIKPI_PSEUDONYM_KEY"),
     )
     with error_console.status("Reading and validating…"):
-        summary = _run(
+        result = _run(
             settings, paths, mapping, preset, postgres, table, query, batch_size, options
         )
+    summary = result.summary
     print_summary(summary)
     if summary.too_many_errors:
         done = "nothing was loaded" if summary.status == "rejected" else "the dry run failed"
@@ -118,8 +120,8 @@ def _run(
     query: str | None,
     batch_size: int,
     options: LoadOptions,
-) -> LoadSummary:
-    from omnikpi.ingest import ingest_files, ingest_postgres, ingest_preset
+) -> IngestResult:
+    from omnikpi.services.ingest import ingest_files, ingest_postgres, ingest_preset
 
     if postgres:
         assert mapping is not None
@@ -217,9 +219,10 @@ def status(
     from omnikpi.warehouse import Warehouse
 
     settings = load_settings(warehouse)
-    with Warehouse.open(settings.warehouse, read_only=True, time_zone=settings.time_zone) as wh:
+    with Warehouse.open(settings.warehouse, read_only=True, overrides=settings.overrides) as wh:
         loads = recent_loads(wh, limit)
         problems = quarantine_counts(wh)
+        time_zone = wh.time_zone
     if fmt == InfoFormat.JSON:
         render_rows([], [], "json", json_document={"loads": loads, "quarantine": problems})
         return
@@ -234,7 +237,7 @@ def status(
         "seconds",
         "source",
     ]
-    render_rows(loads, load_columns, "table", title=f"Loads (times in {settings.time_zone})")
+    render_rows(loads, load_columns, "table", title=f"Loads (times in {time_zone})")
     if not loads:
         console.print("No loads yet (run `omnikpi ingest --mapping MAP.yaml FILE`).")
     quarantine_columns = ["source", "table_name", "column_name", "rows", "first_row", "reason"]

@@ -82,7 +82,7 @@ def show(
     catalog.get(kpi_id)
     path = warehouse_path(warehouse)
     if path.exists():
-        with Warehouse.open(path, read_only=True, time_zone=settings.time_zone) as opened:
+        with Warehouse.open(path, read_only=True, overrides=settings.overrides) as opened:
             found = explain(catalog, kpi_id, opened)
     else:
         found = explain(catalog, kpi_id)
@@ -149,11 +149,13 @@ def query_kpis(
         render_rows(records, columns, fmt.value)
         return
     catalog = load_catalog(settings.catalog_dirs)
+    with Warehouse.open(settings.warehouse, read_only=True, overrides=settings.overrides) as wh:
+        currency = wh.currency
     for row in records:
         unit = catalog.get(row["kpi"]).unit
         for column in ("value", "comparison_value", "target"):
             row[column] = (
-                format_value(row[column], unit, "en", currency=settings.currency)
+                format_value(row[column], unit, "en", currency=currency)
                 if column == "value" or row[column] is not None
                 else ""
             )
@@ -173,7 +175,7 @@ def refresh(
     catalog = load_catalog(settings.catalog_dirs)
     first = parse_date(since, "--since") if since else None
     with (
-        Warehouse.open(settings.warehouse, time_zone=settings.time_zone) as opened,
+        Warehouse.open(settings.warehouse, overrides=settings.overrides) as opened,
         progress_bar() as progress,
     ):
         task = progress.add_task("Building KPI rollups", total=None)

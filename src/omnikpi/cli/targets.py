@@ -29,7 +29,7 @@ def import_file(
     replaced."""
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
     rows = read_targets(file, load_catalog(settings.catalog_dirs))
-    with Warehouse.open(settings.warehouse, time_zone=settings.time_zone) as opened:
+    with Warehouse.open(settings.warehouse, overrides=settings.overrides) as opened:
         count = import_targets(opened, rows)
     console.print(f"Imported {count} targets from {file}.")
 

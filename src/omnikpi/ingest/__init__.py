@@ -14,7 +14,7 @@ from omnikpi.ingest.collector import (
 from omnikpi.ingest.events import BatchRejected, CollectedEvent
 from omnikpi.ingest.files import assign_files, ingest_files, ingest_preset
 from omnikpi.ingest.infer import infer_mapping
-from omnikpi.ingest.load import INGEST_TABLES, LOAD_LOG, TableLoad, after_load
+from omnikpi.ingest.load import INGEST_TABLES, LOAD_LOG, TableLoad
 from omnikpi.ingest.mapping import Mapping, load_mapping, parse_mapping
 from omnikpi.ingest.pipeline import LoadOptions, LoadSummary
 from omnikpi.ingest.postgres import ingest_postgres
@@ -35,7 +35,6 @@ __all__ = [
     "Mapping",
     "Problem",
     "TableLoad",
-    "after_load",
     "assign_files",
     "create_collector_app",
     "infer_mapping",

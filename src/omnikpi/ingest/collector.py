@@ -132,9 +132,7 @@ class Collector:
             table = _records_table(read_records(segments))
             return {"events": read_arrow(con, "events", "collector", [table])}
 
-        options = LoadOptions(
-            max_error_rate=1.0, references="required", now=self.clock(), refresh_rollups=False
-        )
+        options = LoadOptions(max_error_rate=1.0, references="required", now=self.clock())
         with open_warehouse(self.settings, dry_run=False) as warehouse:
             return run_load(
                 warehouse,

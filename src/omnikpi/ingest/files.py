@@ -91,9 +91,9 @@ def open_warehouse(settings: Settings, *, dry_run: bool) -> Iterator[Warehouse]:
     path = settings.warehouse
     if not path.exists():
         target = Path(":memory:") if dry_run else path
-        warehouse = Warehouse.create(target, time_zone=settings.time_zone)
+        warehouse = Warehouse.create(target, overrides=settings.overrides)
     else:
-        warehouse = Warehouse.open(path, read_only=dry_run, time_zone=settings.time_zone)
+        warehouse = Warehouse.open(path, read_only=dry_run, overrides=settings.overrides)
         if not dry_run:
             warehouse.create_tables(TABLES)  # tables the model gained since it was created
     with warehouse:

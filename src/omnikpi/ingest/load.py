@@ -172,22 +172,6 @@ def record_load(
     )
 
 
-def after_load(warehouse: Warehouse, changed: dict[str, date | None]) -> None:
-    """Refresh KPI rollups after a successful load.
-
-    `changed` maps each canonical table whose rows were inserted or updated to the earliest
-    local date the change touches (None when the table has no time column); the rollups of
-    atoms reading those tables are rebuilt from that date on. Warehouses without rollups
-    are left alone. Called once per committed load, outside its transaction.
-    """
-    from omnikpi.kpi import load_catalog
-    from omnikpi.kpi.rollups import refresh_after_load
-    from omnikpi.settings import load_settings
-
-    if changed:
-        refresh_after_load(warehouse, load_catalog(load_settings().catalog_dirs), changed)
-
-
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     row = con.execute(sql).fetchone()
     return int(row[0]) if row and row[0] is not None else 0

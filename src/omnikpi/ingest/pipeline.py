@@ -20,7 +20,6 @@ from omnikpi.errors import ConfigError
 from omnikpi.ingest.expressions import Context, plan_stage
 from omnikpi.ingest.load import (
     TableLoad,
-    after_load,
     ensure_ingest_tables,
     record_load,
     upsert,
@@ -31,7 +30,6 @@ from omnikpi.ingest.quarantine import Problem, problem_rows, replace_quarantine,
 from omnikpi.ingest.readers import SourceTable, source_table
 from omnikpi.ingest.sql import ident, reset_view_values
 from omnikpi.ingest.validate import References, ValidatedTable, create_problems, validate_stage
-from omnikpi.kpi.rollups import has_rollups, mark_stale
 from omnikpi.model import TABLES
 from omnikpi.warehouse import Warehouse
 
@@ -49,9 +47,6 @@ class LoadOptions:
     references: References = "all"
     hash_key: str | None = None
     sample_size: int = 10
-    #: Refresh KPI rollups right after the load; the collector instead marks them stale and
-    #: leaves the refresh to a schedule (queries stay correct meanwhile).
-    refresh_rollups: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,7 +89,11 @@ def run_load(
     checksum: Callable[[], str],
     options: LoadOptions,
 ) -> LoadSummary:
-    """Read, validate and (unless a dry run or too many errors) load into `warehouse`."""
+    """Read, validate and (unless a dry run or too many errors) load into `warehouse`.
+
+    The changed tables are recorded in the warehouse in the load's transaction
+    (`Warehouse.changed_tables`); refreshing what depends on them is the caller's part.
+    """
     started = time.perf_counter()
     now = options.now or datetime.now(UTC)
     batch_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -129,11 +128,6 @@ def run_load(
     finally:
         _drop_temporary(con)
     duration = time.perf_counter() - started
-    if summary.status == "loaded":
-        if options.refresh_rollups:
-            after_load(warehouse, summary.changed)
-        elif summary.changed and has_rollups(warehouse):
-            mark_stale(warehouse, summary.changed)
     return replace(summary, duration_seconds=duration)
 
 
@@ -207,7 +201,10 @@ def _commit(
             rows_quarantined=summary.rows_quarantined,
             tables=tables,
         )
-    return replace(summary, tables=tables)
+        result = replace(summary, tables=tables)
+        # What depends on the changed tables (KPI rollups) is marked stale with the data.
+        warehouse.mark_changed(result.changed, summary.batch_id)
+    return result
 
 
 def _drop_temporary(con: duckdb.DuckDBPyConnection) -> None:

@@ -21,7 +21,8 @@ from omnikpi.kpi.periods import Grain, truncate
 from omnikpi.kpi.plan import Atom
 from omnikpi.kpi.queries import QUERIES, output, shift_active
 from omnikpi.kpi.scope import Scope, column_name, join_atom_frames, local_date
-from omnikpi.kpi.sources import SourceBuilder, Tables
+from omnikpi.kpi.sources import SourceBuilder
+from omnikpi.warehouse import Tables
 
 Execute = Callable[[ir.Expr], pd.DataFrame]
 SIMPLE = ("sum", "count", "count_distinct")

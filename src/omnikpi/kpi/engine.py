@@ -23,10 +23,10 @@ from omnikpi.kpi.periods import COMPARISONS, Comparison, Grain, parse_date, shif
 from omnikpi.kpi.plan import Atom, Negate, Node, Op, Planner, Share, atoms_of, shares_of
 from omnikpi.kpi.rollup_reader import RollupReader
 from omnikpi.kpi.scope import Scope, join_atom_frames
-from omnikpi.kpi.sources import SourceMissing, Tables
+from omnikpi.kpi.sources import SourceMissing
 from omnikpi.kpi.targets import allowed_dimensions, load_targets, status
 from omnikpi.settings import Settings, load_settings
-from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse import Tables, Warehouse
 
 COLUMNS = ["kpi", "period_start", "value", "comparison_value", "change", "target", "status"]
 #: Sources whose latest date says how fresh the warehouse is.
@@ -67,7 +67,7 @@ def query(
         return KpiQuery(catalog, warehouse, settings, rollups).run(
             ids, grain, start, end, by, filters, compare
         )
-    with Warehouse.open(settings.warehouse, read_only=True, time_zone=settings.time_zone) as opened:
+    with Warehouse.open(settings.warehouse, read_only=True, overrides=settings.overrides) as opened:
         return KpiQuery(catalog, opened, settings, rollups).run(
             ids, grain, start, end, by, filters, compare
         )

@@ -13,10 +13,9 @@ from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.periods import Grain, period_start
 from omnikpi.kpi.plan import Atom, Const, Negate, Node, Op, Part, Planner, Retained, Share
 from omnikpi.kpi.scope import Scope
-from omnikpi.kpi.sources import Tables
 from omnikpi.kpi.spec import KpiSpec
 from omnikpi.kpi.targets import allowed_dimensions
-from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse import Tables, Warehouse
 
 
 @dataclass(frozen=True)

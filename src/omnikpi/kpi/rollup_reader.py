@@ -13,9 +13,10 @@ import pandas as pd
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.periods import Grain, is_full, period_start
 from omnikpi.kpi.plan import Atom
-from omnikpi.kpi.rollups import COVERAGE, ROLLUP_STATE, ROLLUPS, STALE, rollup_dimensions
+from omnikpi.kpi.rollup_store import COVERAGE, ROLLUP_STATE, ROLLUPS, rollup_dimensions
 from omnikpi.kpi.scope import Scope, column_name
-from omnikpi.kpi.sources import SourceBuilder, Tables
+from omnikpi.kpi.sources import SourceBuilder
+from omnikpi.warehouse import TABLE_CHANGES, Tables
 
 Filters = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -31,8 +32,8 @@ class RollupReader:
         if tables.has_table(ROLLUP_STATE.name) and tables.has_table(ROLLUPS.name):
             state = tables.execute(tables.table(ROLLUP_STATE.name).select("atom"))
             self.available = set(state["atom"])
-        if self.available and tables.has_table(STALE.name):
-            stale = tables.execute(tables.table(STALE.name).select("table_name"))
+        if self.available and tables.has_table(TABLE_CHANGES.name):
+            stale = tables.execute(tables.table(TABLE_CHANGES.name).select("table_name"))
             self.stale = set(stale["table_name"])
         self.builder = SourceBuilder(catalog, tables)
         self._rollups: ir.Table | None = None

@@ -9,78 +9,31 @@ compiler as direct queries, so both give the same answers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from datetime import date
 
 import pandas as pd
 import pyarrow as pa
 
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.compute import Computer
+from omnikpi.kpi.engine import KpiQuery
 from omnikpi.kpi.periods import Grain, is_full, period_start
 from omnikpi.kpi.plan import Atom, Planner, atoms_of
+from omnikpi.kpi.rollup_store import (
+    ROLLUP_TABLES,
+    ROLLUPS,
+    delete_rows,
+    has_rollups,
+    record_coverage,
+    record_state,
+    rollup_dimensions,
+    stored_atoms,
+)
 from omnikpi.kpi.scope import Scope, column_name
-from omnikpi.model import Column, Table
 from omnikpi.warehouse import Warehouse
 
-if TYPE_CHECKING:
-    from omnikpi.kpi.engine import KpiQuery
-
-ROLLUPS = Table(
-    name="kpi_rollups",
-    description="Pre-aggregated KPI atoms per grain, period and dimension value.",
-    primary_key=("atom", "grain", "period_start", "dimension", "dimension_value", "part"),
-    kind="system",
-    group="kpi",
-    columns=(
-        Column("atom", "string", "Atom key (hash of its definition)."),
-        Column("grain", "string", "day, week, month, quarter or year."),
-        Column("period_start", "date", "First day of the period."),
-        Column("dimension", "string", "Dimension, or empty for the total."),
-        Column("dimension_value", "string", "Value of the dimension.", nullable=True),
-        Column("part", "string", "Part of the atom (value, numerator, ...)."),
-        Column("value", "float", "The atom's value."),
-    ),
-)
-ROLLUP_STATE = Table(
-    name="kpi_rollup_state",
-    description="Which atoms the rollups hold, and when they were refreshed.",
-    primary_key=("atom",),
-    kind="system",
-    group="kpi",
-    columns=(
-        Column("atom", "string", "Atom key."),
-        Column("definition", "string", "The atom's definition (JSON)."),
-        Column("refreshed_at", "timestamp", "When it was last refreshed."),
-    ),
-)
-COVERAGE = Table(
-    name="kpi_coverage",
-    description="First and last local date with data per source and time column.",
-    primary_key=("source", "time"),
-    kind="system",
-    group="kpi",
-    columns=(
-        Column("source", "string", "Catalog source."),
-        Column("time", "string", "Time expression."),
-        Column("first_date", "date", "First local date with rows.", nullable=True),
-        Column("last_date", "date", "Last local date with rows.", nullable=True),
-    ),
-)
-STALE = Table(
-    name="kpi_rollup_stale",
-    description="Tables with data loaded since the last rollup refresh.",
-    primary_key=("table_name", "since"),
-    kind="system",
-    group="kpi",
-    columns=(
-        Column("table_name", "string", "Canonical table that changed."),
-        Column("since", "date", "Earliest local date of the change; null = any.", nullable=True),
-    ),
-)
 GRAINS = tuple(Grain)
 Progress = Callable[[str, int, int], None]
 
@@ -93,12 +46,6 @@ def catalog_atoms(catalog: Catalog) -> list[Atom]:
         for atom in atoms_of(planner.plan(kpi_id)):
             found.setdefault(atom.key, atom)
     return list(found.values())
-
-
-def rollup_dimensions(catalog: Catalog, atom: Atom) -> list[str]:
-    """Dimensions materialized for an atom: low-cardinality ones its source offers."""
-    offered = catalog.source_dimensions(atom.source)
-    return [d for d in offered if catalog.dimensions[d].rollup]
 
 
 @dataclass
@@ -118,19 +65,16 @@ def refresh_rollups(
     """Rebuild rollups from `since` (all history when None), in one transaction.
 
     With `tables`, only atoms that read one of those tables are rebuilt; the others stay.
+    The warehouse's record of changed tables is cleared for what was rebuilt.
     """
-    from omnikpi.kpi.engine import KpiQuery
-
-    warehouse.create_tables([ROLLUPS, ROLLUP_STATE, COVERAGE, STALE])
+    warehouse.create_tables(ROLLUP_TABLES)
     engine = KpiQuery(catalog, warehouse, rollups=False)
     computer = engine.computer
     everything = catalog_atoms(catalog)
     atoms = [a for a in everything if engine.coverage(a) is not None]
     if tables is not None:
         atoms = [a for a in atoms if computer.builder.tables_read(a.source) & tables]
-    known = {
-        row[0] for row in warehouse.raw.execute("SELECT atom FROM kpi_rollup_state").fetchall()
-    }
+    known = stored_atoms(warehouse)
     # Atoms new to the rollups (a changed catalog) are built over their whole history.
     fresh = {a.key for a in atoms if a.key not in known}
     through = engine.data_through()
@@ -154,38 +98,22 @@ def refresh_rollups(
         progress("rollups", len(jobs), len(jobs))
     rows = pa.concat_tables(frames) if frames else None
     with warehouse.transaction():
-        _delete(warehouse, [a.key for a in atoms], since, fresh)
+        delete_rows(warehouse, [a.key for a in atoms], since, fresh)
         if rows is not None and rows.num_rows:
             warehouse.append(ROLLUPS.name, rows, ROLLUPS)
-        _record_state(warehouse, atoms, {a.key for a in everything})
-        _record_coverage(warehouse, engine)
-        if tables is None:
-            warehouse.raw.execute("DELETE FROM kpi_rollup_stale")
-        else:
-            for name in tables:
-                warehouse.raw.execute("DELETE FROM kpi_rollup_stale WHERE table_name = ?", [name])
+        record_state(warehouse, atoms, {a.key for a in everything})
+        record_coverage(warehouse, engine.known_coverage())
+        warehouse.clear_changes(tables)
     return RollupReport(len(atoms), 0 if rows is None else rows.num_rows, since)
 
 
-def has_rollups(warehouse: Warehouse) -> bool:
-    return warehouse.has_table(ROLLUP_STATE.name)
-
-
-def mark_stale(warehouse: Warehouse, changed: dict[str, date | None]) -> None:
-    """Record that `changed` tables have new data the rollups do not hold yet; the reader
-    then computes atoms that read them directly until the rollups are refreshed."""
-    warehouse.create_tables([STALE])
-    for name, since in changed.items():
-        warehouse.raw.execute("INSERT INTO kpi_rollup_stale VALUES (?, ?)", [name, since])
-
-
-def refresh_after_load(
-    warehouse: Warehouse, catalog: Catalog, changed: dict[str, date | None]
-) -> RollupReport | None:
-    """Refresh the rollups of atoms reading `changed` tables, from the earliest change.
+def refresh_changes(warehouse: Warehouse, catalog: Catalog) -> RollupReport | None:
+    """Refresh the rollups of atoms reading tables changed since the last refresh (the
+    warehouse records them with each load), from the earliest change.
 
     Warehouses without rollups are left alone (build them with `omnikpi kpi refresh`).
     """
+    changed = warehouse.changed_tables()
     if not changed or not has_rollups(warehouse):
         return None
     dates = list(changed.values())
@@ -212,9 +140,7 @@ def _build(
     tables = []
     if all(computer.settable(a) for a in batch):
         start = min(period_start(first, g) for g in grains)
-        frames = computer.compute_sets(
-            batch, grains, start, through, dims, lambda sql: warehouse.raw.execute(sql).df()
-        )
+        frames = computer.compute_sets(batch, grains, start, through, dims, warehouse.fetch_frame)
         for (grain, dim), frame in frames.items():
             scope = Scope(grain, period_start(first, grain), through, (dim,) if dim else ())
             members = [a for a in batch if grain in _grains(a)]
@@ -288,72 +214,3 @@ def _long(
         return pa.Table.from_pylist([], schema=ROLLUPS.arrow_schema())
     merged = pd.concat(parts, ignore_index=True)
     return pa.Table.from_pandas(merged, schema=ROLLUPS.arrow_schema(), preserve_index=False)
-
-
-def _delete(warehouse: Warehouse, atoms: list[str], since: date | None, fresh: set[str]) -> None:
-    """Remove the rows about to be rebuilt: the atoms' rows from the period containing
-    `since` on (all of them when None), and every row of atoms built from scratch."""
-    keys = pa.table({"atom": atoms + sorted(fresh - set(atoms))})
-    warehouse.raw.register("_rebuilt_atoms", keys)
-    try:
-        if since is None:
-            warehouse.raw.execute(
-                "DELETE FROM kpi_rollups WHERE atom IN (SELECT atom FROM _rebuilt_atoms)"
-            )
-            return
-        # A grain's rows from the period containing `since` onwards are rebuilt.
-        for grain in GRAINS:
-            warehouse.raw.execute(
-                "DELETE FROM kpi_rollups WHERE atom IN (SELECT atom FROM _rebuilt_atoms) "
-                "AND grain = ? AND period_start >= ?",
-                [grain.value, period_start(since, grain)],
-            )
-        warehouse.raw.execute("DELETE FROM kpi_rollups WHERE atom IN ?", [sorted(fresh)])
-    finally:
-        warehouse.raw.unregister("_rebuilt_atoms")
-
-
-def _record_state(warehouse: Warehouse, atoms: Sequence[Atom], current: set[str]) -> None:
-    """Upsert the rebuilt atoms; forget atoms the catalog no longer has."""
-    now = datetime.now(UTC)
-    state = pa.table(
-        {
-            "atom": [a.key for a in atoms],
-            "definition": [json.dumps([a.kind, a.source, a.fields], default=str) for a in atoms],
-            "refreshed_at": pa.array([now] * len(atoms), pa.timestamp("us", tz="UTC")),
-        }
-    )
-    warehouse.raw.register("_rebuilt_state", state)
-    try:
-        warehouse.raw.execute(
-            "DELETE FROM kpi_rollup_state WHERE atom IN (SELECT atom FROM _rebuilt_state)"
-        )
-    finally:
-        warehouse.raw.unregister("_rebuilt_state")
-    warehouse.append(ROLLUP_STATE.name, state, ROLLUP_STATE)
-    gone = pa.table({"atom": sorted(current)})
-    warehouse.raw.register("_current_atoms", gone)
-    try:
-        for table_name in (ROLLUP_STATE.name, ROLLUPS.name):
-            warehouse.raw.execute(
-                f'DELETE FROM "{table_name}" WHERE atom NOT IN (SELECT atom FROM _current_atoms)'
-            )
-    finally:
-        warehouse.raw.unregister("_current_atoms")
-
-
-def _record_coverage(warehouse: Warehouse, engine: KpiQuery) -> None:
-    coverage = engine.known_coverage()
-    rows = [
-        (s, t or "", c[0] if c else None, c[1] if c else None) for (s, t), c in coverage.items()
-    ]
-    table = pa.table(
-        {
-            "source": [r[0] for r in rows],
-            "time": [r[1] for r in rows],
-            "first_date": pa.array([r[2] for r in rows], pa.date32()),
-            "last_date": pa.array([r[3] for r in rows], pa.date32()),
-        }
-    )
-    warehouse.raw.execute("DELETE FROM kpi_coverage")
-    warehouse.append(COVERAGE.name, table, COVERAGE)

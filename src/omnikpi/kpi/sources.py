@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 
 from omnikpi.errors import ConfigError
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.expressions import Expression, compile_expression
 from omnikpi.kpi.spec import SourceSpec, WindowSpec
-
-
-class Tables(Protocol):
-    """Where canonical tables come from: a DuckDB warehouse or a Spark session."""
-
-    engine: str
-    time_zone: str
-
-    def table(self, name: str) -> ir.Table: ...
-
-    def has_table(self, name: str) -> bool: ...
-
-    def execute(self, expr: ir.Expr) -> pd.DataFrame: ...
+from omnikpi.warehouse import Tables
 
 
 class SourceMissing(Exception):
@@ -50,6 +36,41 @@ def names_of(entry: str | WindowSpec) -> set[str]:
     return found
 
 
+def tables_read(catalog: Catalog, source_id: str) -> set[str]:
+    """Every table a source reads, through its base source and joins."""
+    spec = catalog.source(source_id)
+    found = {spec.table} if spec.table else tables_read(catalog, spec.source or "")
+    for join in spec.joins:
+        found |= {join.table} if join.table else tables_read(catalog, join.source or "")
+    found |= {a.table for a in spec.aggregates}
+    return found
+
+
+def base_table(catalog: Catalog, source_id: str) -> str:
+    """The canonical table a source ultimately reads (its rows are that table's rows)."""
+    spec = catalog.source(source_id)
+    return spec.table if spec.table else base_table(catalog, spec.source or "")
+
+
+def kpi_tables(catalog: Catalog, kpi_id: str) -> set[str]:
+    """The tables whose rows the KPI `kpi_id` counts (the base tables of its measures;
+    tables joined only for dimensions are left out): without rows in them it has no data.
+
+    >>> sorted(kpi_tables(load_catalog(), "aov"))  # doctest: +SKIP
+    ['orders']
+    """
+    from omnikpi.kpi.plan import Planner, atoms_of
+
+    atoms = atoms_of(Planner(catalog).plan(kpi_id))
+    return {base_table(catalog, atom.source) for atom in atoms}
+
+
+def kpis_reading(catalog: Catalog, tables: set[str]) -> list[str]:
+    """Ids of the KPIs that count rows of any of `tables` (they show no data while those
+    tables are empty), in catalog order."""
+    return [kpi_id for kpi_id in catalog.kpis if kpi_tables(catalog, kpi_id) & tables]
+
+
 class SourceBuilder:
     """Turns `SourceSpec`s into Ibis tables over one engine's tables."""
 
@@ -64,17 +85,11 @@ class SourceBuilder:
 
     def base_table(self, source_id: str) -> str:
         """The canonical table a source ultimately reads."""
-        spec = self.catalog.source(source_id)
-        return spec.table if spec.table else self.base_table(spec.source or "")
+        return base_table(self.catalog, source_id)
 
     def tables_read(self, source_id: str) -> set[str]:
         """Every table a source reads, through its base source and joins."""
-        spec = self.catalog.source(source_id)
-        found = {spec.table} if spec.table else self.tables_read(spec.source or "")
-        for join in spec.joins:
-            found |= {join.table} if join.table else self.tables_read(join.source or "")
-        found |= {a.table for a in spec.aggregates}
-        return found
+        return tables_read(self.catalog, source_id)
 
     # -- steps ------------------------------------------------------------------------------
     def _build(self, spec: SourceSpec, needed: set[str] | None) -> ir.Table:

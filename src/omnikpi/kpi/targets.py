@@ -20,9 +20,8 @@ import pyarrow as pa
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.periods import Grain, parse_date, period_start
-from omnikpi.kpi.sources import Tables
 from omnikpi.model import Column, Table
-from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse import Tables, Warehouse
 
 Status = Literal["green", "amber", "red"]
 
@@ -163,8 +162,8 @@ def allowed_dimensions(catalog: Catalog, kpi_id: str) -> set[str]:
 
 def import_targets(warehouse: Warehouse, rows: list[TargetRow]) -> int:
     """Insert or replace targets by (kpi, grain, period_start, dimension); returns rows."""
-    warehouse.create_tables([TARGETS])
     if not rows:
+        warehouse.create_tables([TARGETS])
         return 0
     data = pa.table(
         {
@@ -177,19 +176,7 @@ def import_targets(warehouse: Warehouse, rows: list[TargetRow]) -> int:
         }
     )
     with warehouse.transaction():
-        warehouse.raw.register("_incoming_targets", data)
-        try:
-            warehouse.raw.execute(
-                "DELETE FROM kpi_targets t USING _incoming_targets i WHERE t.kpi = i.kpi "
-                "AND t.grain = i.grain AND t.period_start = i.period_start "
-                "AND t.dimension = i.dimension"
-            )
-            warehouse.raw.execute(
-                "INSERT INTO kpi_targets SELECT DISTINCT ON (kpi, grain, period_start, dimension) "
-                "kpi, grain, period_start, dimension, target, tolerance FROM _incoming_targets"
-            )
-        finally:
-            warehouse.raw.unregister("_incoming_targets")
+        warehouse.replace_rows(TARGETS, data)
     return len(rows)
 
 

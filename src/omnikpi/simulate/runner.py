@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from omnikpi.errors import WarehouseExists
 from omnikpi.model import table as model_table
+from omnikpi.settings import DataSettings
 from omnikpi.simulate import aggregates, operations
 from omnikpi.simulate.catalog import inventory_tables
 from omnikpi.simulate.chunk import simulate_chunk
@@ -126,7 +127,6 @@ def build_warehouse(
     path: Path,
     *,
     force: bool = False,
-    time_zone: str = "Asia/Seoul",
     progress: Progress | None = None,
     finish: Callable[[Warehouse], object] | None = None,
 ) -> dict[str, int]:
@@ -135,6 +135,7 @@ def build_warehouse(
     The warehouse is built beside `path` and moved into place only when complete (after
     `finish`, e.g. building KPI rollups, has run on it), so an interrupted run leaves any
     previous warehouse untouched. Refuses to replace an existing warehouse unless `force`.
+    The warehouse's data settings are the simulated retailer's time zone and currency.
     """
     if path.exists() and not force:
         raise WarehouseExists(
@@ -142,8 +143,9 @@ def build_warehouse(
             "or choose another --warehouse)"
         )
     staging = path.with_name(f".{path.name}.building")
+    settings = DataSettings(time_zone=config.time_zone, currency=config.currency)
     staging.unlink(missing_ok=True)
-    warehouse = Warehouse.create(staging, force=True, time_zone=time_zone)
+    warehouse = Warehouse.create(staging, force=True, settings=settings)
     try:
         rows = run(config, WarehouseSink(warehouse), progress)
         if finish is not None:

@@ -1,5 +1,19 @@
-"""Warehouse connections: the DuckDB file by default, Parquet + Spark to scale out."""
+"""Warehouse connections: the DuckDB file by default, Parquet + Spark to scale out.
 
-from omnikpi.warehouse.duckdb import DUCKDB_CONFIG, Warehouse, conform
+The only package that holds a database connection.
+"""
 
-__all__ = ["DUCKDB_CONFIG", "Warehouse", "conform"]
+from omnikpi.warehouse.duckdb import DUCKDB_CONFIG, Params, Warehouse, conform
+from omnikpi.warehouse.system import DATA_SETTINGS, SYSTEM_TABLES, TABLE_CHANGES
+from omnikpi.warehouse.tables import Tables
+
+__all__ = [
+    "DATA_SETTINGS",
+    "DUCKDB_CONFIG",
+    "SYSTEM_TABLES",
+    "TABLE_CHANGES",
+    "Params",
+    "Tables",
+    "Warehouse",
+    "conform",
+]

@@ -1,9 +1,14 @@
-"""The default warehouse: one DuckDB file, opened through Ibis, never downloading extensions."""
+"""The default warehouse: one DuckDB file, opened through Ibis, never downloading extensions.
+
+Only this package holds a database connection: the rest of omnikpi reads through Ibis
+(`table`, `execute`) or the typed SQL methods below, always with parameters for values.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +21,8 @@ import pyarrow as pa
 from omnikpi.errors import ConfigError, NotFound, WarehouseExists
 from omnikpi.model import TABLES, Table
 from omnikpi.model import table as model_table
-from omnikpi.settings import DEFAULT_TIME_ZONE, validate_time_zone
+from omnikpi.settings import DataSettings
+from omnikpi.warehouse.system import DATA_SETTINGS, SYSTEM_TABLES, TABLE_CHANGES
 
 #: Settings applied to every DuckDB connection: extensions are built in (parquet, json, icu)
 #: and must never be fetched from the network at run time.
@@ -24,10 +30,14 @@ DUCKDB_CONFIG: dict[str, Any] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
+Params = Sequence[object] | Mapping[str, object]
 
 
 class Warehouse:
     """A DuckDB warehouse holding the canonical tables.
+
+    Its data settings (time zone, currency, fiscal-year start) are stored in the file;
+    `overrides` replaces some of them for this connection only.
 
     >>> with Warehouse.create(Path(":memory:")) as wh:  # doctest: +SKIP
     ...     wh.table("orders").count().execute()
@@ -38,11 +48,10 @@ class Warehouse:
         self,
         path: Path,
         *,
-        time_zone: str = DEFAULT_TIME_ZONE,
         read_only: bool = False,
+        overrides: Mapping[str, str] | None = None,
     ) -> None:
         self.path = path
-        self.time_zone = validate_time_zone(time_zone)
         self.read_only = read_only
         self._table_names: frozenset[str] | None = None
         database = ":memory:" if str(path) == ":memory:" else str(path)
@@ -53,16 +62,25 @@ class Warehouse:
                 f"cannot open warehouse {path}: {exc} "
                 "(is another omnikpi process writing to it? stop it or use another --warehouse)"
             ) from exc
-        # Local calendar dates and hours are taken in this zone (TIMESTAMPTZ -> DATE casts).
-        self.raw.execute(f"SET TimeZone = '{self.time_zone}'")
+        self._con: duckdb.DuckDBPyConnection = self.ibis.con
+        self.overrides = dict(overrides or {})
         self.engine = "duckdb"
+        self._apply_settings()
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
     def create(
-        cls, path: Path, *, force: bool = False, time_zone: str = DEFAULT_TIME_ZONE
+        cls,
+        path: Path,
+        *,
+        force: bool = False,
+        settings: DataSettings | None = None,
+        overrides: Mapping[str, str] | None = None,
     ) -> Warehouse:
-        """A new, empty warehouse with every canonical table; refuses to overwrite."""
+        """A new, empty warehouse with every canonical table; refuses to overwrite.
+
+        `settings`, when given, are stored as the warehouse's data settings.
+        """
         if str(path) != ":memory:" and path.exists():
             if not force:
                 raise WarehouseExists(
@@ -73,13 +91,19 @@ class Warehouse:
             Path(f"{path}.wal").unlink(missing_ok=True)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        warehouse = cls(path, time_zone=time_zone)
-        warehouse.create_tables(TABLES)
+        warehouse = cls(path, overrides=overrides)
+        warehouse.create_tables((*TABLES, *SYSTEM_TABLES))
+        if settings is not None:
+            warehouse.store_settings(settings.as_dict())
         return warehouse
 
     @classmethod
     def open(
-        cls, path: Path, *, read_only: bool = False, time_zone: str = DEFAULT_TIME_ZONE
+        cls,
+        path: Path,
+        *,
+        read_only: bool = False,
+        overrides: Mapping[str, str] | None = None,
     ) -> Warehouse:
         """An existing warehouse; NotFound if there is none at `path`."""
         if str(path) != ":memory:" and not path.exists():
@@ -87,7 +111,7 @@ class Warehouse:
                 f"no warehouse at {path} (run `omnikpi demo` or `omnikpi ingest` first, "
                 "or point --warehouse / OMNIKPI_WAREHOUSE at one)"
             )
-        return cls(path, time_zone=time_zone, read_only=read_only)
+        return cls(path, read_only=read_only, overrides=overrides)
 
     def create_tables(self, tables: Iterable[Table]) -> None:
         """Create each table from its model declaration unless it exists."""
@@ -95,13 +119,79 @@ class Warehouse:
         for table in tables:
             if table.name not in existing:
                 self.ibis.create_table(table.name, schema=table.ibis_schema())
+                self._table_names = None
+
+    # -- data settings --------------------------------------------------------------------
+    def stored_settings(self) -> dict[str, str]:
+        """The data settings stored in the file (only those ever set)."""
+        if DATA_SETTINGS.name not in self.table_set():
+            return {}
+        rows = self.fetch_rows(f"SELECT name, value FROM {DATA_SETTINGS.name}")
+        return {str(name): str(value) for name, value in rows}
+
+    def store_settings(self, values: Mapping[str, str]) -> DataSettings:
+        """Store data settings (validated) in the file; returns the settings now in effect."""
+        DataSettings().updated(self.stored_settings()).updated(values)
+        self.create_tables([DATA_SETTINGS])
+        now = datetime.now(UTC)
+        with self.transaction():
+            for name, value in values.items():
+                self.run_sql(f"DELETE FROM {DATA_SETTINGS.name} WHERE name = ?", [name])
+                self.run_sql(
+                    f"INSERT INTO {DATA_SETTINGS.name} VALUES (?, ?, ?)", [name, value, now]
+                )
+        self._apply_settings()
+        return self.settings
+
+    def _apply_settings(self) -> None:
+        self.settings = DataSettings().updated(self.stored_settings()).updated(self.overrides)
+        self.time_zone = self.settings.time_zone
+        self.currency = self.settings.currency
+        # Local calendar dates and hours are taken in this zone (TIMESTAMPTZ -> DATE casts).
+        self.run_sql(f"SET TimeZone = '{self.time_zone}'")
+
+    # -- changed tables -------------------------------------------------------------------
+    def mark_changed(self, changed: Mapping[str, date | None], batch_id: str) -> None:
+        """Record that `changed` tables have new rows from `batch_id` (each with the
+        earliest local date it touched; None: any). Call it inside the change's
+        transaction, so the data and the mark commit together."""
+        if not changed:
+            return
+        now = datetime.now(UTC)
+        for name, since in changed.items():
+            self.run_sql(
+                f"INSERT INTO {TABLE_CHANGES.name} VALUES (?, ?, ?, ?)",
+                [name, since, batch_id, now],
+            )
+
+    def changed_tables(self) -> dict[str, date | None]:
+        """Tables changed since the last `clear_changes`, with the earliest date touched
+        (None: any date)."""
+        if TABLE_CHANGES.name not in self.table_set():
+            return {}
+        rows = self.fetch_rows(
+            f"SELECT table_name, bool_or(since IS NULL), min(since) "
+            f"FROM {TABLE_CHANGES.name} GROUP BY table_name ORDER BY table_name"
+        )
+        return {str(name): None if any_date else since for name, any_date, since in rows}
+
+    def clear_changes(self, tables: Iterable[str] | None = None) -> None:
+        """Forget the changes of `tables` (all when None) once what depends on them is
+        refreshed."""
+        if TABLE_CHANGES.name not in self.table_set():
+            return
+        if tables is None:
+            self.run_sql(f"DELETE FROM {TABLE_CHANGES.name}")
+            return
+        names = sorted(set(tables))
+        if names:
+            self.run_sql(f"DELETE FROM {TABLE_CHANGES.name} WHERE table_name IN ?", [names])
 
     # -- access ---------------------------------------------------------------------------
     @property
     def raw(self) -> duckdb.DuckDBPyConnection:
-        """The underlying DuckDB connection, for bulk loads and parameterized statements."""
-        connection: duckdb.DuckDBPyConnection = self.ibis.con
-        return connection
+        """The DuckDB connection (being retired: use the SQL methods below)."""
+        return self._con
 
     def table(self, name: str) -> ir.Table:
         """The Ibis table `name`."""
@@ -139,9 +229,44 @@ class Warehouse:
         wanted = [n for n in (names or sorted(present)) if n in present]
         counts: dict[str, int] = {}
         for name in wanted:
-            row = self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+            row = self.fetch_row(f'SELECT count(*) FROM "{name}"')
             counts[name] = int(row[0]) if row else 0
         return counts
+
+    # -- SQL (DuckDB dialect; values always as parameters) --------------------------------
+    def run_sql(self, sql: str, params: Params | None = None) -> None:
+        """Run one statement; values go in `params` (`?` or `$name`), never into `sql`."""
+        self._con.execute(sql, params)
+
+    def fetch_rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        """Every row of a query."""
+        return self._con.execute(sql, params).fetchall()
+
+    def fetch_row(self, sql: str, params: Params | None = None) -> tuple[Any, ...] | None:
+        """The first row of a query (None: no row)."""
+        return self._con.execute(sql, params).fetchone()
+
+    def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        """The first column of the first row (None: no row)."""
+        row = self.fetch_row(sql, params)
+        return row[0] if row else None
+
+    def fetch_frame(self, sql: str, params: Params | None = None) -> pd.DataFrame:
+        """A query's result as a DataFrame."""
+        return self._con.execute(sql, params).df()
+
+    def fetch_arrow(self, sql: str, params: Params | None = None) -> pa.Table:
+        """A query's result as an Arrow table."""
+        return self._con.execute(sql, params).to_arrow_table()
+
+    @contextmanager
+    def registered(self, name: str, data: pa.Table | pd.DataFrame) -> Iterator[str]:
+        """`data` readable as the view `name` inside the block."""
+        self._con.register(name, data)
+        try:
+            yield name
+        finally:
+            self._con.unregister(name)
 
     # -- loading --------------------------------------------------------------------------
     def append(
@@ -154,28 +279,41 @@ class Warehouse:
         table = declared or model_table(name)
         arrow = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
         arrow = conform(arrow, table)
-        view = f"_omnikpi_append_{name}"
-        self.raw.register(view, arrow)
-        try:
-            columns = ", ".join(f'"{c}"' for c in table.column_names)
-            self.raw.execute(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM "{view}"')
-        finally:
-            self.raw.unregister(view)
+        columns = ", ".join(f'"{c}"' for c in table.column_names)
+        with self.registered(f"_omnikpi_append_{name}", arrow) as view:
+            self.run_sql(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM "{view}"')
+        return int(arrow.num_rows)
+
+    def replace_rows(self, declared: Table, data: pa.Table) -> int:
+        """Insert `data` into the declared table, replacing rows with the same primary key
+        (the last of duplicate keys in `data` wins); returns the rows written."""
+        self.create_tables([declared])
+        arrow = conform(data, declared)
+        keys = ", ".join(f'"{k}"' for k in declared.primary_key)
+        match = " AND ".join(f't."{k}" IS NOT DISTINCT FROM i."{k}"' for k in declared.primary_key)
+        columns = ", ".join(f'"{c}"' for c in declared.column_names)
+        ordered = arrow.append_column("_order", pa.array(range(arrow.num_rows), pa.int64()))
+        with self.registered(f"_omnikpi_replace_{declared.name}", ordered) as view:
+            self.run_sql(f'DELETE FROM "{declared.name}" t USING "{view}" i WHERE {match}')
+            self.run_sql(
+                f'INSERT INTO "{declared.name}" ({columns}) SELECT {columns} FROM ('
+                f'SELECT DISTINCT ON ({keys}) * FROM "{view}" ORDER BY {keys}, _order DESC)'
+            )
         return int(arrow.num_rows)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All statements inside commit together or not at all."""
-        self.raw.execute("BEGIN TRANSACTION")
+        self.run_sql("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
-            self.raw.execute("ROLLBACK")
+            self.run_sql("ROLLBACK")
             raise
-        self.raw.execute("COMMIT")
+        self.run_sql("COMMIT")
 
     def checkpoint(self) -> None:
-        self.raw.execute("CHECKPOINT")
+        self.run_sql("CHECKPOINT")
 
     def close(self) -> None:
         self.ibis.disconnect()

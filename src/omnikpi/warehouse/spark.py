@@ -17,11 +17,13 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow.parquet as pq
 
 from omnikpi.errors import ConfigError, NotFound
 from omnikpi.model import TABLES
 from omnikpi.settings import DEFAULT_TIME_ZONE, validate_time_zone
 from omnikpi.warehouse.duckdb import Warehouse
+from omnikpi.warehouse.system import DATA_SETTINGS
 
 #: Spark settings for a small local session: few shuffle partitions, no UI, loopback only.
 SPARK_CONFIG = {
@@ -41,11 +43,21 @@ def export_parquet(warehouse: Warehouse, folder: Path) -> list[str]:
     written = []
     for name in sorted(warehouse.table_set()):
         target = folder / f"{name}.parquet"
-        warehouse.raw.execute(
+        warehouse.run_sql(
             f"COPY (SELECT * FROM \"{name}\") TO '{_sql_path(target)}' (FORMAT parquet)"
         )
         written.append(name)
     return written
+
+
+def _stored_time_zone(folder: Path) -> str:
+    """The time zone of the exported warehouse's settings (default if it has none)."""
+    path = folder / f"{DATA_SETTINGS.name}.parquet"
+    if not path.exists():
+        return DEFAULT_TIME_ZONE
+    rows = pq.read_table(path, columns=["name", "value"]).to_pylist()
+    stored = {row["name"]: row["value"] for row in rows}
+    return str(stored.get("time_zone", DEFAULT_TIME_ZONE))
 
 
 def _sql_path(path: Path) -> str:
@@ -61,13 +73,13 @@ class SparkEngine:
         self,
         folder: Path,
         *,
-        time_zone: str = DEFAULT_TIME_ZONE,
+        time_zone: str | None = None,
         master: str = "local[2]",
         session: Any = None,
     ) -> None:
         if not folder.is_dir():
             raise NotFound(f"no Parquet export at {folder} (write one with export_parquet)")
-        self.time_zone = validate_time_zone(time_zone)
+        self.time_zone = validate_time_zone(time_zone or _stored_time_zone(folder))
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         try:
             from pyspark.sql import SparkSession

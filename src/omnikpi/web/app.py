@@ -20,9 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from omnikpi import __version__
 from omnikpi.auth import AppStateStore, CookieSigner, app_state_path, secret_key
 from omnikpi.auth.store import now_utc
-from omnikpi.dashboards import ResultCache
 from omnikpi.ingest.collector import Collector
 from omnikpi.kpi import load_catalog
+from omnikpi.services import ResultCache
 from omnikpi.settings import Settings
 from omnikpi.web.context import WebContext
 from omnikpi.web.errors import install_error_handlers

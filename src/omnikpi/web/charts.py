@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from omnikpi.dashboards import Breakdown, KpiCard, KpiSeries
 from omnikpi.i18n import LocaleFormat, t
 from omnikpi.kpi import KpiSpec
+from omnikpi.services import Breakdown, KpiCard, KpiSeries
 from omnikpi.web.labels import Labels
 
 Spec = dict[str, Any]

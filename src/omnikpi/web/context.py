@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from starlette.requests import HTTPConnection
 
 from omnikpi.auth import AppStateStore, CookieSigner
-from omnikpi.dashboards import ResultCache
 from omnikpi.kpi import Catalog
-from omnikpi.settings import Settings
+from omnikpi.services import ResultCache, data_version
+from omnikpi.settings import DataSettings, Settings
+from omnikpi.web.warehouse_access import open_warehouse
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,22 @@ class WebContext:
     #: KPI results by data version, shared by all requests.
     results: ResultCache
 
+    def data_settings(self) -> DataSettings:
+        """The warehouse's data settings (time zone, currency, ...) with this process's
+        overrides, read once per data version."""
+        version = data_version(self.settings.warehouse)
+
+        def read() -> DataSettings:
+            if not self.settings.warehouse.exists():
+                return DataSettings().updated(self.settings.overrides)
+            with open_warehouse(self.settings) as warehouse:
+                return warehouse.settings
+
+        return self.results.get_or_compute((version, "data_settings"), read)
+
     def today(self) -> date:
         """Today's date in the retailer's time zone."""
-        return self.now().astimezone(ZoneInfo(self.settings.time_zone)).date()
+        return self.now().astimezone(ZoneInfo(self.data_settings().time_zone)).date()
 
 
 def web_context(connection: HTTPConnection) -> WebContext:

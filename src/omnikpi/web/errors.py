@@ -17,9 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from omnikpi.auth import ActionDenied, NotAuthenticated
-from omnikpi.dashboards import InvalidChoice, KpiDenied
 from omnikpi.errors import NotFound, OmnikpiError, PermissionDenied
 from omnikpi.i18n import Locale, t
+from omnikpi.services import InvalidChoice, KpiDenied
 from omnikpi.web.rendering import render
 from omnikpi.web.security import CsrfFailed, is_api_request, request_locale
 from omnikpi.web.warehouse_access import WarehouseBusy

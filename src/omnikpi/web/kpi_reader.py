@@ -1,6 +1,6 @@
 """The KPI reader of a request: cached results, the warehouse opened only on a miss.
 
-Results are kept per data version (see `omnikpi.dashboards.reader`), so a request whose
+Results are kept per data version (see `omnikpi.services.reader`), so a request whose
 answers are all cached never opens the warehouse; one that needs the engine opens it
 read-only for the rest of the request, as every other page does.
 """
@@ -13,7 +13,7 @@ from functools import partial
 
 from starlette.requests import HTTPConnection
 
-from omnikpi.dashboards import CachedKpiReader, data_version
+from omnikpi.services import CachedKpiReader, data_version
 from omnikpi.web.context import web_context
 from omnikpi.web.view_params import FilterChoices, load_filter_choices
 from omnikpi.web.warehouse_access import open_warehouse

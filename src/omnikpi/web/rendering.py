@@ -20,8 +20,8 @@ from starlette.responses import Response
 
 from omnikpi import __version__
 from omnikpi.auth import NotAuthenticated
-from omnikpi.dashboards import change_tone
 from omnikpi.i18n import LOCALES, Locale, LocaleFormat, has_message, t
+from omnikpi.services import change_tone
 from omnikpi.web.context import web_context
 from omnikpi.web.navigation import current_item, navigation_for
 from omnikpi.web.security import (
@@ -59,8 +59,8 @@ def _principal_or_none(request: Request) -> Principal | None:
 
 def locale_format(request: Request, locale: Locale | None = None) -> LocaleFormat:
     """The formatters for the request's language, currency and time zone."""
-    settings = web_context(request).settings
-    return LocaleFormat(locale or request_locale(request), settings.currency, settings.time_zone)
+    data = web_context(request).data_settings()
+    return LocaleFormat(locale or request_locale(request), data.currency, data.time_zone)
 
 
 def page_context(request: Request, locale: Locale | None = None) -> dict[str, Any]:

@@ -15,10 +15,10 @@ from typing import Literal, TypeVar, get_args
 from urllib.parse import urlencode
 
 from omnikpi.auth import Role
-from omnikpi.dashboards.errors import InvalidChoice
-from omnikpi.dashboards.periods import DEFAULT_PERIODS, latest_complete_end, periods_back
 from omnikpi.kpi.periods import Grain, period_start
 from omnikpi.model.enums import SalesChannel
+from omnikpi.services.errors import InvalidChoice
+from omnikpi.services.periods import DEFAULT_PERIODS, latest_complete_end, periods_back
 from omnikpi.warehouse import Warehouse
 
 # The KPI engine's comparisons use the same values ("none" is no comparison).

@@ -35,7 +35,7 @@ def open_warehouse(settings: Settings) -> Iterator[Warehouse]:
     for attempt in range(_ATTEMPTS):
         try:
             warehouse = Warehouse.open(
-                settings.warehouse, read_only=True, time_zone=settings.time_zone
+                settings.warehouse, read_only=True, overrides=settings.overrides
             )
             break
         except ConfigError as exc:

@@ -23,7 +23,7 @@ from tests.ingest.conftest import FIXTURES, options, rows, value
 
 @pytest.fixture
 def olist(settings: Settings) -> Settings:
-    local = Settings(warehouse=settings.warehouse, time_zone="America/Sao_Paulo")
+    local = Settings(warehouse=settings.warehouse, overrides={"time_zone": "America/Sao_Paulo"})
     ingest_preset(local, "olist", [FIXTURES / "olist"], options(max_error_rate=0.5))
     return local
 

@@ -28,7 +28,7 @@ def customer(email: str) -> str:
 
 @pytest.fixture
 def shop(settings: Settings) -> Settings:
-    local = Settings(warehouse=settings.warehouse, time_zone="Europe/Berlin")
+    local = Settings(warehouse=settings.warehouse, overrides={"time_zone": "Europe/Berlin"})
     ingest_preset(local, "shopify", [FOLDER], options(max_error_rate=0.5))
     return local
 

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from omnikpi.auth import Action
-from omnikpi.dashboards import (
+from omnikpi.kpi import KpiSpec
+from omnikpi.services import (
     CatalogSearch,
     Change,
     InvalidChoice,
@@ -27,7 +28,6 @@ from omnikpi.dashboards import (
     share_dimension,
     tier_grain,
 )
-from omnikpi.kpi import KpiSpec
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import kpi_reader
 from omnikpi.web.routes.api import PROBLEMS

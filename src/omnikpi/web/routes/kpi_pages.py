@@ -12,7 +12,11 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from omnikpi.auth import Action
-from omnikpi.dashboards import (
+from omnikpi.i18n import t
+from omnikpi.kpi import Grain
+from omnikpi.kpi.explain import explain
+from omnikpi.kpi.periods import period_end, period_start
+from omnikpi.services import (
     CachedKpiReader,
     CatalogSearch,
     Dashboard,
@@ -28,10 +32,6 @@ from omnikpi.dashboards import (
     series_csv,
     tier_kpis,
 )
-from omnikpi.i18n import t
-from omnikpi.kpi import Grain
-from omnikpi.kpi.explain import explain
-from omnikpi.kpi.periods import period_end, period_start
 from omnikpi.web.charts import breakdown_chart, spark_label, sparkline, trend_chart
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import filter_choices, kpi_reader

@@ -15,10 +15,10 @@ from datetime import date
 import pandas as pd
 
 from omnikpi.auth import UserRole
-from omnikpi.dashboards.access import check_kpi_visible
-from omnikpi.dashboards.cards import Status, applicable_filters, share_dimension
-from omnikpi.dashboards.reader import Filters, KpiReader
 from omnikpi.kpi import Grain, KpiSpec
+from omnikpi.services.access import check_kpi_visible
+from omnikpi.services.cards import Status, applicable_filters, share_dimension
+from omnikpi.services.reader import Filters, KpiReader
 
 VALUE_COLUMNS = ("value", "comparison_value", "change", "target", "status")
 

@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from omnikpi.auth import parse_role
-from omnikpi.dashboards import (
+from omnikpi.errors import ConfigError
+from omnikpi.kpi import Grain, KpiQuery, query
+from omnikpi.kpi.targets import status
+from omnikpi.services import (
     JOURNEY_STAGES,
     Dashboard,
     KpiCard,
@@ -22,9 +25,6 @@ from omnikpi.dashboards import (
     previous_period,
     year_ago,
 )
-from omnikpi.errors import ConfigError
-from omnikpi.kpi import Grain, KpiQuery, query
-from omnikpi.kpi.targets import status
 from omnikpi.warehouse import Warehouse
 
 EXECUTIVE = parse_role("executive")

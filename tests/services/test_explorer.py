@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from omnikpi.auth import parse_role
-from omnikpi.dashboards import UNTIERED, CatalogSearch, InvalidChoice, search_catalog
 from omnikpi.kpi import load_catalog
+from omnikpi.services import UNTIERED, CatalogSearch, InvalidChoice, search_catalog
 
 CATALOG = load_catalog()
 ANALYST = parse_role("analyst")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from omnikpi.dashboards import CachedKpiReader, ResultCache, data_version
 from omnikpi.kpi import Grain, KpiQuery, load_catalog
 from omnikpi.kpi.targets import TargetRow, import_targets
+from omnikpi.services import CachedKpiReader, ResultCache, data_version
 from omnikpi.settings import load_settings
 from omnikpi.warehouse import Warehouse
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from omnikpi.dashboards import default_range, latest_complete_end, periods_back
 from omnikpi.kpi import Grain
+from omnikpi.services import default_range, latest_complete_end, periods_back
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from omnikpi.auth import UserRole
-from omnikpi.dashboards.access import tier_kpis
-from omnikpi.dashboards.cards import (
+from omnikpi.kpi import Grain
+from omnikpi.kpi.periods import period_end, period_start
+from omnikpi.kpi.spec import STAGES
+from omnikpi.services.access import tier_kpis
+from omnikpi.services.cards import (
     SAME_DAY_LAST_WEEK,
     ComparisonSpec,
     KpiCard,
@@ -21,11 +24,8 @@ from omnikpi.dashboards.cards import (
     previous_period,
     year_ago,
 )
-from omnikpi.dashboards.periods import default_range
-from omnikpi.dashboards.reader import Filters, KpiReader
-from omnikpi.kpi import Grain
-from omnikpi.kpi.periods import period_end, period_start
-from omnikpi.kpi.spec import STAGES
+from omnikpi.services.periods import default_range
+from omnikpi.services.reader import Filters, KpiReader
 
 #: The shopping stages of the stage dashboard, in the customer's order (DESIGN §1).
 JOURNEY_STAGES: tuple[str, ...] = tuple(stage for stage in STAGES if stage != "operations")

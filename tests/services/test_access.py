@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from omnikpi.auth import ALL_ROLES, parse_role
-from omnikpi.dashboards import (
+from omnikpi.kpi import load_catalog
+from omnikpi.services import (
     KpiDenied,
     check_kpi_visible,
     default_tier,
@@ -13,7 +14,6 @@ from omnikpi.dashboards import (
     tiers_of,
     visible_kpis,
 )
-from omnikpi.kpi import load_catalog
 
 CATALOG = load_catalog()
 UNTAGGED = {k.id for k in CATALOG.kpis.values() if not k.tiers}

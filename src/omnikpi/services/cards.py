@@ -18,11 +18,11 @@ from typing import Literal
 
 import pandas as pd
 
-from omnikpi.dashboards.periods import PERIODS_PER_YEAR, periods_back
-from omnikpi.dashboards.reader import Filters, KpiReader
 from omnikpi.kpi import Grain, KpiSpec
 from omnikpi.kpi.periods import next_period, period_end, period_start
 from omnikpi.kpi.spec import ShareMeasure
+from omnikpi.services.periods import PERIODS_PER_YEAR, periods_back
+from omnikpi.services.reader import Filters, KpiReader
 
 Status = Literal["green", "amber", "red"]
 STATUSES: tuple[Status, ...] = ("green", "amber", "red")

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import date
 
 from omnikpi.auth import UserRole
-from omnikpi.dashboards.breakdown import (
+from omnikpi.kpi import Grain, KpiSpec
+from omnikpi.services.breakdown import (
     Breakdown,
     allowed_dimensions,
     build_breakdown,
     channel_dimension,
 )
-from omnikpi.dashboards.reader import Filters, KpiReader
-from omnikpi.dashboards.series import KpiSeries, SeriesRow, query_series
-from omnikpi.kpi import Grain, KpiSpec
+from omnikpi.services.reader import Filters, KpiReader
+from omnikpi.services.series import KpiSeries, SeriesRow, query_series
 
 
 @dataclass(frozen=True)

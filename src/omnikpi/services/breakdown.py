@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from omnikpi.auth import UserRole
-from omnikpi.dashboards.errors import InvalidChoice
-from omnikpi.dashboards.reader import Filters, KpiReader
-from omnikpi.dashboards.series import KpiSeries, SeriesRow, query_series
 from omnikpi.kpi import Grain
 from omnikpi.kpi.periods import period_start
+from omnikpi.services.errors import InvalidChoice
+from omnikpi.services.reader import Filters, KpiReader
+from omnikpi.services.series import KpiSeries, SeriesRow, query_series
 
 #: The channel dimensions, most specific to the sale first: a KPI is broken down "by channel"
 #: by the first of these it allows (sales channel for sales and web KPIs, marketing channel

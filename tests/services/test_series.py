@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from omnikpi.auth import parse_role
-from omnikpi.dashboards import (
+from omnikpi.errors import ConfigError, NotFound
+from omnikpi.kpi import Grain, KpiQuery, query
+from omnikpi.services import (
     InvalidChoice,
     KpiDenied,
     build_breakdown,
@@ -19,8 +21,6 @@ from omnikpi.dashboards import (
     query_series,
     series_csv,
 )
-from omnikpi.errors import ConfigError, NotFound
-from omnikpi.kpi import Grain, KpiQuery, query
 from omnikpi.warehouse import Warehouse
 from tests.conftest import run_cli
 

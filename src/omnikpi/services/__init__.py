@@ -6,14 +6,14 @@ the catalog, returning small dataclasses; who may see which KPI follows
 `omnikpi.auth.TIERS`.
 """
 
-from omnikpi.dashboards.access import (
+from omnikpi.services.access import (
     check_kpi_visible,
     default_tier,
     tier_kpis,
     tiers_of,
     visible_kpis,
 )
-from omnikpi.dashboards.breakdown import (
+from omnikpi.services.breakdown import (
     CHANNEL_DIMENSIONS,
     Breakdown,
     allowed_dimensions,
@@ -21,7 +21,7 @@ from omnikpi.dashboards.breakdown import (
     channel_dimension,
     channel_dimensions,
 )
-from omnikpi.dashboards.cards import (
+from omnikpi.services.cards import (
     SAME_DAY_LAST_WEEK,
     Change,
     ComparisonSpec,
@@ -36,7 +36,7 @@ from omnikpi.dashboards.cards import (
     share_dimension,
     year_ago,
 )
-from omnikpi.dashboards.dashboard import (
+from omnikpi.services.dashboard import (
     JOURNEY_STAGES,
     Dashboard,
     StageGroup,
@@ -44,9 +44,9 @@ from omnikpi.dashboards.dashboard import (
     comparisons_for,
     tier_grain,
 )
-from omnikpi.dashboards.detail import KpiDetail, build_kpi_detail
-from omnikpi.dashboards.errors import InvalidChoice, KpiDenied
-from omnikpi.dashboards.explorer import (
+from omnikpi.services.detail import KpiDetail, build_kpi_detail
+from omnikpi.services.errors import InvalidChoice, KpiDenied
+from omnikpi.services.explorer import (
     RACE_STEPS,
     UNTIERED,
     CatalogFacets,
@@ -54,20 +54,20 @@ from omnikpi.dashboards.explorer import (
     CatalogSearch,
     search_catalog,
 )
-from omnikpi.dashboards.periods import (
+from omnikpi.services.periods import (
     DEFAULT_PERIODS,
     PERIODS_PER_YEAR,
     default_range,
     latest_complete_end,
     periods_back,
 )
-from omnikpi.dashboards.reader import (
+from omnikpi.services.reader import (
     CachedKpiReader,
     KpiReader,
     ResultCache,
     data_version,
 )
-from omnikpi.dashboards.series import KpiSeries, SeriesRow, query_series, series_csv
+from omnikpi.services.series import KpiSeries, SeriesRow, query_series, series_csv
 
 __all__ = [
     "CHANNEL_DIMENSIONS",

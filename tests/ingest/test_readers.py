@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,101 +15,92 @@ from omnikpi.errors import ConfigError, DataError
 from omnikpi.ingest.encoding import detect_encoding
 from omnikpi.ingest.mapping import ReadOptions
 from omnikpi.ingest.readers import SourceTable, read_files
-from omnikpi.warehouse import DUCKDB_CONFIG
+from omnikpi.warehouse import Warehouse
 from tests.ingest.conftest import FIXTURES, write
 
 
 @pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    with duckdb.connect(":memory:", config=DUCKDB_CONFIG) as connection:
-        yield connection
+def scratch() -> Iterator[Warehouse]:
+    """An in-memory warehouse to read files into."""
+    with Warehouse(Path(":memory:")) as warehouse:
+        yield warehouse
 
 
-def read(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path, *files: Path, **options: object
-) -> SourceTable:
-    return read_files(con, "input", files, ReadOptions.model_validate(options), tmp_path)
+def read(scratch: Warehouse, tmp_path: Path, *files: Path, **options: object) -> SourceTable:
+    return read_files(scratch, "input", files, ReadOptions.model_validate(options), tmp_path)
 
 
-def table(con: duckdb.DuckDBPyConnection, source: SourceTable) -> list[tuple[object, ...]]:
-    return con.execute(f'SELECT * FROM "{source.relation}" ORDER BY _source, _row').fetchall()
+def table(scratch: Warehouse, source: SourceTable) -> list[tuple[object, ...]]:
+    return scratch.fetch_rows(f'SELECT * FROM "{source.relation}" ORDER BY _source, _row')
 
 
-def test_csv_with_bom_and_semicolons_is_read_as_text(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
+def test_csv_with_bom_and_semicolons_is_read_as_text(scratch: Warehouse, tmp_path: Path) -> None:
     path = write(tmp_path / "orders.csv", "\ufeffNo;Amount\n0012;1.234,50\n0013;7,00\n")
-    source = read(con, tmp_path, path)
+    source = read(scratch, tmp_path, path)
     assert source.columns == {"No": "VARCHAR", "Amount": "VARCHAR"}
     assert source.rows == 2
     # leading zeros and comma decimals survive: the mapping converts, not the reader
-    assert table(con, source) == [
+    assert table(scratch, source) == [
         ("orders.csv", 1, "0012", "1.234,50"),
         ("orders.csv", 2, "0013", "7,00"),
     ]
 
 
-def test_korean_cp949_export_is_detected_and_transcoded(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
+def test_korean_cp949_export_is_detected_and_transcoded(scratch: Warehouse, tmp_path: Path) -> None:
     text = "주문번호,고객명,결제금액\nA-1,김민지,12000\nA-2,이서준,8500\n"
     path = write(tmp_path / "주문.csv", text, encoding="cp949")
     assert detect_encoding(path) == "cp949"
-    source = read(con, tmp_path, path)
+    source = read(scratch, tmp_path, path)
     assert list(source.columns) == ["주문번호", "고객명", "결제금액"]
-    assert table(con, source)[1][2:] == ("A-2", "이서준", "8500")
+    assert table(scratch, source)[1][2:] == ("A-2", "이서준", "8500")
 
 
-def test_euc_kr_is_read_as_its_superset_cp949(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
+def test_euc_kr_is_read_as_its_superset_cp949(scratch: Warehouse, tmp_path: Path) -> None:
     path = write(tmp_path / "고객.csv", "이름,지역\n박지호,서울\n", encoding="euc-kr")
-    source = read(con, tmp_path, path, encoding="euc-kr")
-    assert table(con, source) == [("고객.csv", 1, "박지호", "서울")]
+    source = read(scratch, tmp_path, path, encoding="euc-kr")
+    assert table(scratch, source) == [("고객.csv", 1, "박지호", "서울")]
 
 
-def test_latin1_is_not_mistaken_for_korean(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+def test_latin1_is_not_mistaken_for_korean(scratch: Warehouse, tmp_path: Path) -> None:
     # "CAFÉ S" in Latin-1 is also valid CP949 (É followed by a space is not, but É plus a
     # letter is); the Online Retail fixture holds such a description.
     path = FIXTURES / "online_retail" / "data.csv"
     assert detect_encoding(path) == "latin-1"
-    source = read(con, tmp_path, path)
-    names = [row[4] for row in table(con, source)]
+    source = read(scratch, tmp_path, path)
+    names = [row[4] for row in table(scratch, source)]
     assert "CAFÉ JAM MAKING SET WITH JARS" in names
 
 
 def test_bytes_invalid_in_the_declared_encoding_name_the_offset(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
+    scratch: Warehouse, tmp_path: Path
 ) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(b"a,b\n1,\xff\xff\n")
     with pytest.raises(DataError, match=r"bad.csv: byte 6 is not valid cp949 text"):
-        read(con, tmp_path, path, encoding="cp949")
+        read(scratch, tmp_path, path, encoding="cp949")
 
 
-def test_whitespace_separated_file_without_header(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
+def test_whitespace_separated_file_without_header(scratch: Warehouse, tmp_path: Path) -> None:
     path = write(
         tmp_path / "CDNOW_sample.txt",
         " 00004 0001 19970101  2   29.33\r\n 00004 0001 19970118  2   29.73\r\n",
     )
     source = read(
-        con,
+        scratch,
         tmp_path,
         path,
         delimiter="whitespace",
         header=False,
         columns=["customer", "sample_id", "date", "cds", "value"],
     )
-    assert table(con, source) == [
+    assert table(scratch, source) == [
         ("CDNOW_sample.txt", 1, "00004", "0001", "19970101", "2", "29.33"),
         ("CDNOW_sample.txt", 2, "00004", "0001", "19970118", "2", "29.73"),
     ]
 
 
 def test_xlsx_cells_become_text_and_every_sheet_can_be_read(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
+    scratch: Warehouse, tmp_path: Path
 ) -> None:
     book = openpyxl.Workbook()
     first = book.active
@@ -123,8 +113,8 @@ def test_xlsx_cells_become_text_and_every_sheet_can_be_read(
     second.append(["536365", dt.datetime(2010, 12, 1, 8, 26), 6, 2.55, None])
     path = tmp_path / "online_retail_II.xlsx"
     book.save(path)
-    source = read(con, tmp_path, path, sheet="*")
-    assert table(con, source) == [
+    source = read(scratch, tmp_path, path, sheet="*")
+    assert table(scratch, source) == [
         (
             "online_retail_II.xlsx:Year 2009-2010",
             1,
@@ -144,35 +134,31 @@ def test_xlsx_cells_become_text_and_every_sheet_can_be_read(
             None,
         ),
     ]
-    only_first = read(con, tmp_path, path)
+    only_first = read(scratch, tmp_path, path)
     assert only_first.rows == 1
 
 
-def test_json_lines_and_parquet_keep_their_types(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
+def test_json_lines_and_parquet_keep_their_types(scratch: Warehouse, tmp_path: Path) -> None:
     lines = write(
         tmp_path / "events.jsonl", '{"id": "e1", "n": 3, "device": {"category": "mobile"}}\n'
     )
-    source = read(con, tmp_path, lines)
+    source = read(scratch, tmp_path, lines)
     assert source.columns["n"] == "BIGINT"
     assert source.columns["device"].startswith("STRUCT")
     parquet = tmp_path / "orders.parquet"
     pq.write_table(pa.table({"order_id": ["A1", "A2"], "amount": [1.5, 2.25]}), parquet)
-    source = read(con, tmp_path, parquet)
+    source = read(scratch, tmp_path, parquet)
     assert source.columns == {"order_id": "VARCHAR", "amount": "DOUBLE"}
-    assert table(con, source) == [
+    assert table(scratch, source) == [
         ("orders.parquet", 1, "A1", 1.5),
         ("orders.parquet", 2, "A2", 2.25),
     ]
 
 
-def test_renamed_and_missing_columns_are_harmonized(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
+def test_renamed_and_missing_columns_are_harmonized(scratch: Warehouse, tmp_path: Path) -> None:
     path = write(tmp_path / "data.csv", "InvoiceNo,UnitPrice\n536365,2.55\n")
     source = read(
-        con,
+        scratch,
         tmp_path,
         path,
         rename={"InvoiceNo": "Invoice", "UnitPrice": "Price"},
@@ -181,31 +167,27 @@ def test_renamed_and_missing_columns_are_harmonized(
     assert list(source.columns) == ["Invoice", "Price", "Customer ID"]
 
 
-def test_several_files_of_one_source_are_numbered_each(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
+def test_several_files_of_one_source_are_numbered_each(scratch: Warehouse, tmp_path: Path) -> None:
     a = write(tmp_path / "a.csv", "x,y\n1,2\n3,4\n")
     b = write(tmp_path / "b.csv", "y,x\n5,6\n")
-    source = read(con, tmp_path, a, b)
-    assert table(con, source) == [
+    source = read(scratch, tmp_path, a, b)
+    assert table(scratch, source) == [
         ("a.csv", 1, "1", "2"),
         ("a.csv", 2, "3", "4"),
         ("b.csv", 1, "6", "5"),
     ]
 
 
-def test_files_with_other_columns_are_refused(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
+def test_files_with_other_columns_are_refused(scratch: Warehouse, tmp_path: Path) -> None:
     a = write(tmp_path / "a.csv", "x,y\n1,2\n")
     b = write(tmp_path / "b.csv", "x,z\n1,2\n")
     with pytest.raises(DataError, match=r"b.csv: columns differ from a.csv \(missing \['y'\]"):
-        read(con, tmp_path, a, b)
+        read(scratch, tmp_path, a, b)
 
 
-def test_unknown_format_and_missing_file(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+def test_unknown_format_and_missing_file(scratch: Warehouse, tmp_path: Path) -> None:
     odd = write(tmp_path / "orders.dbf", "x")
     with pytest.raises(ConfigError, match=r"set read\.format"):
-        read(con, tmp_path, odd)
+        read(scratch, tmp_path, odd)
     with pytest.raises(ConfigError, match="no such file"):
-        read(con, tmp_path, tmp_path / "missing.csv")
+        read(scratch, tmp_path, tmp_path / "missing.csv")

@@ -66,7 +66,7 @@ def problems_sql(stage: StagePlan, checks: list[RowCheck]) -> str:
 
 def shown_value(plan: ColumnPlan) -> str:
     """SQL of a column's value as messages show it: the source text when there is one."""
-    name = plan.raw_name if plan.raw is not None else plan.column.name
+    name = plan.raw_name if plan.source_sql is not None else plan.column.name
     return f"s.{ident(name)}"
 
 
@@ -78,7 +78,7 @@ def _problem_struct(column: str, value: str, reason: str) -> str:
 
 
 def _column_checks(stage: StagePlan, plan: ColumnPlan, params: Params) -> list[RowCheck]:
-    if plan.raw is None:
+    if plan.source_sql is None:
         return []  # constants were checked with the mapping; unmapped columns are null
     column = plan.column
     name = f"s.{ident(column.name)}"
@@ -126,7 +126,7 @@ def _future_checks(stage: StagePlan, now: datetime, params: Params) -> list[RowC
         is_time_column = column.name == table.time_column
         if column.type != "timestamp" and not (column.type == "date" and is_time_column):
             continue
-        if plan.raw is None:
+        if plan.source_sql is None:
             continue
         bound = params.add(now + FUTURE_TOLERANCE)
         if column.type == "date":

@@ -34,6 +34,7 @@ from omnikpi.ingest.pipeline import LoadOptions, LoadSummary, run_load
 from omnikpi.ingest.readers import SourceTable, read_arrow
 from omnikpi.ingest.spool import EventSpool, read_records
 from omnikpi.settings import Settings
+from omnikpi.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type"}
@@ -127,10 +128,10 @@ class Collector:
             return summary
 
     def _load(self, segments: Sequence[Path]) -> LoadSummary:
-        def read(con: duckdb.DuckDBPyConnection, workdir: Path) -> dict[str, SourceTable]:
+        def read(warehouse: Warehouse, workdir: Path) -> dict[str, SourceTable]:
             del workdir
             table = _records_table(read_records(segments))
-            return {"events": read_arrow(con, "events", "collector", [table])}
+            return {"events": read_arrow(warehouse, "events", "collector", [table])}
 
         options = LoadOptions(max_error_rate=1.0, references="required", now=self.clock())
         with open_warehouse(self.settings, dry_run=False) as warehouse:

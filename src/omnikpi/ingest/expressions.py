@@ -38,7 +38,7 @@ class ColumnPlan:
 
     column: Column
     value: str
-    raw: str | None = None
+    source_sql: str | None = None
     text: str | None = None
     source_column: str | None = None
     failure: str | None = None
@@ -62,17 +62,17 @@ class ColumnPlan:
     @property
     def is_empty(self) -> bool:
         """Whether the column is always empty: the mapping gives it no column and no value."""
-        return self.raw is None and self.value.startswith("CAST(NULL")
+        return self.source_sql is None and self.value.startswith("CAST(NULL")
 
     @property
     def is_source_text(self) -> bool:
         """Whether the converted value is the source text itself (no map, default or hash)."""
-        return self.raw is not None and self.value == ident(self.raw_name)
+        return self.source_sql is not None and self.value == ident(self.raw_name)
 
     @property
     def checked_text(self) -> str | None:
         """SQL (over the converted rows, without parameters) of the text that was converted."""
-        if self.raw is None:
+        if self.source_sql is None:
             return None
         if self.text is not None:
             return ident(self.text_name)
@@ -122,8 +122,8 @@ def plan_stage(
     for column in table.columns:
         column_spec = spec.columns.get(column.name)
         plan = _plan_column(column, column_spec, source, context, params, f"{where}.{column.name}")
-        if plan.raw is not None:
-            inner.append(f"{plan.raw} AS {ident(plan.raw_name)}")
+        if plan.source_sql is not None:
+            inner.append(f"{plan.source_sql} AS {ident(plan.raw_name)}")
         if plan.text is not None:
             middle.append(f"{plan.text} AS {ident(plan.text_name)}")
         plans.append(plan)
@@ -132,7 +132,7 @@ def plan_stage(
         inner += [f"s.{ident(c)}" for c in FLAG_COLUMNS]
     outer = ["_source", "_row", *(FLAG_COLUMNS if flagged else ())]
     outer += [f"{p.value} AS {ident(p.column.name)}" for p in plans]
-    outer += [ident(p.raw_name) for p in plans if p.raw is not None]
+    outer += [ident(p.raw_name) for p in plans if p.source_sql is not None]
     outer += [ident(p.text_name) for p in plans if p.text is not None]
     filter_sql = _filter(spec, source, params, context.origin)
     select = (

@@ -9,8 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
-
 from omnikpi.errors import ConfigError
 from omnikpi.ingest.mapping import Mapping, load_mapping
 from omnikpi.ingest.pipeline import LoadOptions, LoadSummary, run_load
@@ -108,10 +106,10 @@ def _load(
     if missing:
         raise ConfigError(f"{missing[0]}: no such file")
 
-    def read(con: duckdb.DuckDBPyConnection, workdir: Path) -> dict[str, SourceTable]:
+    def read(warehouse: Warehouse, workdir: Path) -> dict[str, SourceTable]:
         sources = {
             name: read_files(
-                con,
+                warehouse,
                 name,
                 files,
                 mapping.sources.get(name, mapping.read),
@@ -121,7 +119,7 @@ def _load(
         }
         for name, spec in mapping.sources.items():
             if name not in sources and spec.columns:
-                sources[name] = empty_source(con, name, spec.columns)
+                sources[name] = empty_source(warehouse, name, spec.columns)
         return sources
 
     label = describe_files(all_files)

@@ -12,15 +12,14 @@ import re
 import tempfile
 from pathlib import Path
 
-import duckdb
 import yaml
 
 from omnikpi.ingest.encoding import detect_encoding
 from omnikpi.ingest.mapping import ReadOptions
-from omnikpi.ingest.readers import SourceTable, file_format, read_files
+from omnikpi.ingest.readers import SourceTable, file_format, read_files, sniff_csv
 from omnikpi.ingest.sql import ident
 from omnikpi.model import TABLES, Column, Table
-from omnikpi.warehouse import DUCKDB_CONFIG
+from omnikpi.warehouse import Warehouse
 
 #: Source header words that mean a canonical column (normalized: lowercase, no separators).
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -63,11 +62,12 @@ def infer_mapping(path: Path) -> str:
     """A proposed mapping for `path` as commented YAML text."""
     with (
         tempfile.TemporaryDirectory(prefix="omnikpi-infer-") as workdir,
-        duckdb.connect(":memory:", config=DUCKDB_CONFIG) as con,
+        Warehouse(Path(":memory:")) as scratch,
     ):
         options = ReadOptions()
-        source = read_files(con, "input", [path], options, Path(workdir))
-        samples = _samples(con, source)
+        source = read_files(scratch, "input", [path], options, Path(workdir))
+        samples = _samples(scratch, source)
+        read_section = _read_section(scratch, path, Path(workdir))
     table, matches = best_table(list(source.columns))
     lines = [
         f"# Proposed by `omnikpi ingest --infer {path.name}`: check every line marked TODO,",
@@ -75,7 +75,7 @@ def infer_mapping(path: Path) -> str:
         "# values of every table: docs/data-model.md.",
         f"name: {_scalar(path.stem)}",
     ]
-    lines += _read_section(path)
+    lines += read_section
     lines += [
         "dates:",
         "  time_zone: Asia/Seoul  # TODO: the time zone of the file's dates and times",
@@ -124,36 +124,29 @@ def _normalize(name: str) -> str:
     return re.sub(r"[\s_\-.()]+", "", name.lower())
 
 
-def _samples(con: duckdb.DuckDBPyConnection, source: SourceTable) -> dict[str, list[str]]:
+def _samples(scratch: Warehouse, source: SourceTable) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
     for name in source.columns:
-        rows = con.execute(
+        rows = scratch.fetch_rows(
             f"SELECT DISTINCT CAST({ident(name)} AS VARCHAR) AS v FROM "
             f"(SELECT {ident(name)} FROM {ident(source.relation)} LIMIT $n) "
             "WHERE v IS NOT NULL AND trim(v) <> '' LIMIT $n",
             {"n": _SAMPLE_ROWS},
-        ).fetchall()
+        )
         result[name] = [str(r[0]) for r in rows]
     return result
 
 
-def _read_section(path: Path) -> list[str]:
+def _read_section(scratch: Warehouse, path: Path, workdir: Path) -> list[str]:
     fmt = file_format(path, ReadOptions())
     if fmt != "csv":
         return []
     encoding = detect_encoding(path)
     lines = ["read:"]
     lines.append(f"  encoding: {'utf-8' if encoding == 'utf-8-sig' else encoding}")
-    with duckdb.connect(":memory:", config=DUCKDB_CONFIG) as con:
-        try:
-            row = con.execute(
-                "SELECT Delimiter, HasHeader FROM sniff_csv($p)", {"p": str(path)}
-            ).fetchone()
-        except duckdb.Error:
-            row = None
-    if row:
-        lines.append(f"  delimiter: {_scalar(str(row[0]))}")
-        lines.append(f"  header: {'true' if row[1] else 'false'}")
+    delimiter, header = sniff_csv(scratch, path, workdir)
+    lines.append(f"  delimiter: {_scalar(delimiter)}")
+    lines.append(f"  header: {'true' if header else 'false'}")
     return lines
 
 

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import duckdb
-
 from omnikpi.ingest.quarantine import QUARANTINE
 from omnikpi.ingest.sql import ident, idents
 from omnikpi.model import Table
@@ -74,7 +72,7 @@ def ensure_ingest_tables(warehouse: Warehouse) -> None:
 
 
 def upsert(
-    con: duckdb.DuckDBPyConnection, table: Table, good: str, *, keep_existing: bool = False
+    warehouse: Warehouse, table: Table, good: str, *, keep_existing: bool = False
 ) -> TableLoad:
     """Insert new rows and replace changed ones (same key, other values) from `good`.
 
@@ -83,11 +81,13 @@ def upsert(
     target = f"main.{ident(table.name)}"
     columns = idents(table.column_names)
     time = table.time_column
-    existing = _scalar(con, f"SELECT count(*) FROM {target}")
+    existing = _scalar(warehouse, f"SELECT count(*) FROM {target}")
     if existing == 0:
         insert = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(good)}"
-        inserted = _scalar(con, insert)  # an INSERT returns its row count
-        earliest = _earliest(con, f"SELECT {ident(time)} FROM {ident(good)}") if time else None
+        inserted = _scalar(warehouse, insert)  # an INSERT returns its row count
+        earliest = (
+            _earliest(warehouse, f"SELECT {ident(time)} FROM {ident(good)}") if time else None
+        )
         return TableLoad(table.name, inserted=inserted, earliest=earliest)
     keys = table.primary_key
     on = " AND ".join(f"w.{ident(k)} = g.{ident(k)}" for k in keys)
@@ -96,16 +96,16 @@ def upsert(
     )
     changed = f"_changed_{table.name}"
     select = ", ".join(f"g.{ident(c)}" for c in table.column_names)
-    con.execute(
+    warehouse.run_sql(
         f"CREATE OR REPLACE TEMP TABLE {ident(changed)} AS SELECT {select}, "
         f"w.{ident(keys[0])} IS NOT NULL AS _existing FROM {ident(good)} g "
         f"LEFT JOIN {target} w ON {on} WHERE w.{ident(keys[0])} IS NULL"
         + ("" if keep_existing else f" OR NOT ({same})")
     )
-    total = _scalar(con, f"SELECT count(*) FROM {ident(good)}")
-    counts = con.execute(
+    total = _scalar(warehouse, f"SELECT count(*) FROM {ident(good)}")
+    counts = warehouse.fetch_row(
         f"SELECT count(*), count(*) FILTER (WHERE _existing) FROM {ident(changed)}"
-    ).fetchone()
+    )
     touched, updated = (int(counts[0]), int(counts[1])) if counts else (0, 0)
     earliest = None
     if time and touched:
@@ -113,12 +113,16 @@ def upsert(
             f"SELECT w.{ident(time)} FROM {target} w JOIN {ident(changed)} g ON {on} "
             f"WHERE g._existing UNION ALL SELECT {ident(time)} FROM {ident(changed)}"
         )
-        earliest = _earliest(con, replaced)
+        earliest = _earliest(warehouse, replaced)
     if updated:
         match = " AND ".join(f"{target}.{ident(k)} = g.{ident(k)}" for k in keys)
-        con.execute(f"DELETE FROM {target} USING {ident(changed)} g WHERE g._existing AND {match}")
+        warehouse.run_sql(
+            f"DELETE FROM {target} USING {ident(changed)} g WHERE g._existing AND {match}"
+        )
     if touched:
-        con.execute(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(changed)}")
+        warehouse.run_sql(
+            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(changed)}"
+        )
     return TableLoad(
         table.name,
         inserted=touched - updated,
@@ -129,7 +133,7 @@ def upsert(
 
 
 def record_load(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     *,
     batch_id: str,
     source: str,
@@ -152,7 +156,7 @@ def record_load(
         }
         for name, t in tables.items()
     }
-    con.execute(
+    warehouse.run_sql(
         "INSERT INTO main.load_log VALUES ($batch, $source, $checksum, $status, $started, "
         "$duration, $read, $loaded, $inserted, $updated, $quarantined, $tables)",
         {
@@ -172,12 +176,10 @@ def record_load(
     )
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+def _scalar(warehouse: Warehouse, sql: str) -> int:
+    return int(warehouse.fetch_value(sql) or 0)
 
 
-def _earliest(con: duckdb.DuckDBPyConnection, times: str) -> date | None:
-    row = con.execute(f"SELECT CAST(min(t) AS DATE) FROM ({times}) AS x(t)").fetchone()
-    value = row[0] if row else None
+def _earliest(warehouse: Warehouse, times: str) -> date | None:
+    value = warehouse.fetch_value(f"SELECT CAST(min(t) AS DATE) FROM ({times}) AS x(t)")
     return value if isinstance(value, date) else None

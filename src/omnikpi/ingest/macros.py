@@ -6,7 +6,7 @@ way. They are created as temporary macros on the load's connection.
 
 from __future__ import annotations
 
-import duckdb
+from omnikpi.warehouse import Warehouse
 
 _SEARCH_ENGINES = "google|bing|naver|daum|yahoo|baidu|duckduckgo|yandex|ecosia|nate|zum"
 _SOCIAL = "facebook|instagram|fb|ig|meta|tiktok|twitter|x|t\\.co|linkedin|pinterest|youtube|kakao"
@@ -100,7 +100,7 @@ GA4 = (
 )
 
 
-def create_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the shared macros on a connection."""
+def create_macros(warehouse: Warehouse) -> None:
+    """Create the shared macros on the warehouse's connection (temporary: gone on close)."""
     for statement in (TRAFFIC_SOURCE, PAGE_TYPE, URL_PATH, *GA4):
-        con.execute(statement)
+        warehouse.run_sql(statement)

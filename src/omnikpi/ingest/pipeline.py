@@ -14,8 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
-
 from omnikpi.errors import ConfigError
 from omnikpi.ingest.expressions import Context, plan_stage
 from omnikpi.ingest.load import (
@@ -33,7 +31,7 @@ from omnikpi.ingest.validate import References, ValidatedTable, create_problems,
 from omnikpi.model import TABLES
 from omnikpi.warehouse import Warehouse
 
-ReadSources = Callable[[duckdb.DuckDBPyConnection, Path], dict[str, SourceTable]]
+ReadSources = Callable[[Warehouse, Path], dict[str, SourceTable]]
 _TEMP_PREFIXES = ("_src_", "_view_", "_stage_", "_good_", "_quarantined_", "_changed_", "_problems")
 
 
@@ -97,14 +95,13 @@ def run_load(
     started = time.perf_counter()
     now = options.now or datetime.now(UTC)
     batch_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    con = warehouse.raw
-    con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
+    warehouse.run_sql("SET enable_progress_bar = false")  # the CLI shows its own progress
     try:
         with tempfile.TemporaryDirectory(prefix="omnikpi-ingest-") as workdir:
-            sources = read_sources(con, Path(workdir))
+            sources = read_sources(warehouse, Path(workdir))
             validated = _validate(warehouse, mapping, sources, now, options)
         rows_read = sum(source.rows for source in sources.values())
-        quarantined = problem_rows(con)
+        quarantined = problem_rows(warehouse)
         tables = {
             v.table.name: TableLoad(v.table.name, quarantined=v.problem_rows, merged=v.merged)
             for v in validated
@@ -119,14 +116,14 @@ def run_load(
             max_error_rate=options.max_error_rate,
             duration_seconds=0.0,
             tables=tables,
-            problems=tuple(sample_problems(con, options.sample_size)),
+            problems=tuple(sample_problems(warehouse, options.sample_size)),
         )
         if summary.error_rate > options.max_error_rate and not options.dry_run:
             summary = replace(summary, status="rejected")
         if not options.dry_run:
             summary = _commit(warehouse, mapping, validated, sources, summary, now, started)
     finally:
-        _drop_temporary(con)
+        _drop_temporary(warehouse)
     duration = time.perf_counter() - started
     return replace(summary, duration_seconds=duration)
 
@@ -138,19 +135,18 @@ def _validate(
     now: datetime,
     options: LoadOptions,
 ) -> list[ValidatedTable]:
-    con = warehouse.raw
     views = mapping.views if isinstance(mapping, PresetMapping) else {}
     if views:
-        create_macros(con)
+        create_macros(warehouse)
     for name, sql in views.items():
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {ident('_view_' + name)} AS {sql}")
+        warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident('_view_' + name)} AS {sql}")
     context = Context(
         mapping=mapping,
         time_zone=warehouse.time_zone,
         hash_key=options.hash_key,
         origin=mapping.origin,
     )
-    create_problems(con)
+    create_problems(warehouse)
     validated: list[ValidatedTable] = []
     for table in TABLES:
         spec = mapping.tables.get(table.name)
@@ -158,14 +154,16 @@ def _validate(
             continue
         name = spec.source or next(iter(sources))
         if name in views:
-            source = source_table(con, name, f"_view_{name}", ())
+            source = source_table(warehouse, name, f"_view_{name}", ())
         elif name in sources:
             source = sources[name]
         else:
             raise ConfigError(f'{context.origin}: tables.{table.name}: no input for "{name}"')
         stage = plan_stage(table, spec, source, context)
         done = [v.table.name for v in validated]
-        validated.append(validate_stage(con, stage, spec.duplicates, now, options.references, done))
+        validated.append(
+            validate_stage(warehouse, stage, spec.duplicates, now, options.references, done)
+        )
     return validated
 
 
@@ -178,7 +176,6 @@ def _commit(
     now: datetime,
     started: float,
 ) -> LoadSummary:
-    con = warehouse.raw
     ensure_ingest_tables(warehouse)
     tables = dict(summary.tables)
     source_names = sorted({path.name for s in sources.values() for path in s.files} or sources)
@@ -186,11 +183,11 @@ def _commit(
         if summary.status == "loaded":
             for v in validated:
                 keep = mapping.tables[v.table.name].existing == "keep"
-                loaded = upsert(con, v.table, v.good, keep_existing=keep)
+                loaded = upsert(warehouse, v.table, v.good, keep_existing=keep)
                 tables[v.table.name] = replace(loaded, quarantined=v.problem_rows, merged=v.merged)
-        replace_quarantine(con, summary.batch_id, source_names, list(tables), now)
+        replace_quarantine(warehouse, summary.batch_id, source_names, list(tables), now)
         record_load(
-            con,
+            warehouse,
             batch_id=summary.batch_id,
             source=summary.source,
             checksum=summary.checksum,
@@ -207,11 +204,11 @@ def _commit(
     return result
 
 
-def _drop_temporary(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop this load's temporary tables and views (the connection may serve other loads)."""
+def _drop_temporary(warehouse: Warehouse) -> None:
+    """Drop this load's temporary tables and views (the warehouse may serve other loads)."""
     for kind, catalog in (("VIEW", "duckdb_views()"), ("TABLE", "duckdb_tables()")):
-        names = con.execute(f"SELECT {kind.lower()}_name FROM {catalog} WHERE temporary").fetchall()
+        names = warehouse.fetch_rows(f"SELECT {kind.lower()}_name FROM {catalog} WHERE temporary")
         for (name,) in names:
             if str(name).startswith(_TEMP_PREFIXES):
-                con.execute(f"DROP {kind} IF EXISTS temp.{ident(str(name))}")
-    reset_view_values(con)
+                warehouse.run_sql(f"DROP {kind} IF EXISTS temp.{ident(str(name))}")
+    reset_view_values(warehouse)

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import psycopg
 import pyarrow as pa
 from psycopg import sql
@@ -22,6 +21,7 @@ from omnikpi.ingest.mapping import Mapping, load_mapping
 from omnikpi.ingest.pipeline import LoadOptions, LoadSummary, run_load
 from omnikpi.ingest.readers import SourceTable, read_arrow, rows_checksum
 from omnikpi.settings import Settings
+from omnikpi.warehouse import Warehouse
 
 #: PostgreSQL type names read as typed Arrow columns; every other type is read as text
 #: (numeric stays exact text until the mapping converts it).
@@ -63,7 +63,7 @@ def ingest_postgres(
     origin = table or "query"
     checksum: list[str] = []
 
-    def read(con: duckdb.DuckDBPyConnection, workdir: Path) -> dict[str, SourceTable]:
+    def read(warehouse: Warehouse, workdir: Path) -> dict[str, SourceTable]:
         del workdir
         with _connect(dsn) as pg, pg.cursor(name="omnikpi_ingest") as cursor:
             cursor.itersize = batch_size
@@ -74,13 +74,13 @@ def ingest_postgres(
                     f"PostgreSQL cannot run the {origin}: {_first_line(exc)}"
                 ) from None
             batches = stream_batches(cursor, batch_size)
-            source = read_arrow(con, SINGLE_SOURCE, f"{pg.info.dbname}.{origin}", batches)
-        checksum.append(rows_checksum(con, source.relation))
+            source = read_arrow(warehouse, SINGLE_SOURCE, f"{pg.info.dbname}.{origin}", batches)
+        checksum.append(rows_checksum(warehouse, source.relation))
         return {SINGLE_SOURCE: source}
 
-    with open_warehouse(settings, dry_run=options.dry_run) as warehouse:
+    with open_warehouse(settings, dry_run=options.dry_run) as target:
         return run_load(
-            warehouse,
+            target,
             mapping,
             read,
             label=f"postgres {origin}",

@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
-
 from omnikpi.ingest.validate import PROBLEMS
 from omnikpi.model import Table
 from omnikpi.model.schema import Column as C
+from omnikpi.warehouse import Warehouse
 
 QUARANTINE = Table(
     name="quarantine",
@@ -56,45 +55,46 @@ class Problem:
         )
 
 
-def sample_problems(con: duckdb.DuckDBPyConnection, limit: int) -> list[Problem]:
+def sample_problems(warehouse: Warehouse, limit: int) -> list[Problem]:
     """The first problems of this load in source order, each source value once.
 
     A bad cell that feeds two tables (say a date for orders and customers) is quarantined
     for both, but shown once.
     """
-    rows = con.execute(
+    rows = warehouse.fetch_rows(
         "SELECT source, row_number, min(table_name), column_name, value, reason "
         f"FROM {PROBLEMS} GROUP BY source, row_number, column_name, value, reason "
         "ORDER BY source, row_number, column_name LIMIT $n",
         {"n": limit},
-    ).fetchall()
+    )
     return [Problem(str(r[0]), int(r[1]), str(r[2]), str(r[3]), r[4], str(r[5])) for r in rows]
 
 
-def problem_rows(con: duckdb.DuckDBPyConnection) -> int:
+def problem_rows(warehouse: Warehouse) -> int:
     """Distinct source rows with at least one problem."""
-    row = con.execute(f"SELECT count(*) FROM (SELECT DISTINCT source, row_number FROM {PROBLEMS})")
-    counted = row.fetchone()
-    return int(counted[0]) if counted else 0
+    counted = warehouse.fetch_value(
+        f"SELECT count(*) FROM (SELECT DISTINCT source, row_number FROM {PROBLEMS})"
+    )
+    return int(counted or 0)
 
 
 def replace_quarantine(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     batch_id: str,
     sources: Sequence[str],
     tables: Sequence[str],
     now: datetime,
 ) -> int:
     """Swap the quarantined rows of these sources and tables for this load's problems."""
-    con.execute(
+    warehouse.run_sql(
         "DELETE FROM main.quarantine WHERE list_contains($sources, source) "
         "AND list_contains($tables, table_name)",
         {"sources": list(sources), "tables": list(tables)},
     )
-    con.execute(
+    warehouse.run_sql(
         "INSERT INTO main.quarantine SELECT $batch, source, row_number, table_name, column_name, "
         f"value, reason, $now FROM {PROBLEMS}",
         {"batch": batch_id, "now": now},
     )
-    row = con.execute(f"SELECT count(*) FROM {PROBLEMS}").fetchone()
+    row = warehouse.fetch_row(f"SELECT count(*) FROM {PROBLEMS}")
     return int(row[0]) if row else 0

@@ -25,6 +25,7 @@ from omnikpi.errors import ConfigError, DataError
 from omnikpi.ingest.encoding import open_binary, readable_by_duckdb
 from omnikpi.ingest.mapping import FileFormat, ReadOptions
 from omnikpi.ingest.sql import Params, ViewValues, ident
+from omnikpi.warehouse import Warehouse
 
 _SUFFIX_FORMATS: dict[str, FileFormat] = {
     ".csv": "csv",
@@ -74,7 +75,7 @@ def file_format(path: Path, options: ReadOptions) -> FileFormat:
 
 
 def read_files(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     name: str,
     files: Iterable[Path],
     options: ReadOptions,
@@ -88,8 +89,8 @@ def read_files(
     for index, path in enumerate(paths):
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
-        part = _adjust_columns(con, f"{relation}_{index}", path, options, workdir)
-        columns = describe(con, part)
+        part = _adjust_columns(warehouse, f"{relation}_{index}", path, options, workdir)
+        columns = describe(warehouse, part)
         if first_columns is not None and set(columns) != set(first_columns):
             missing = sorted(set(first_columns) - set(columns))
             extra = sorted(set(columns) - set(first_columns))
@@ -100,16 +101,16 @@ def read_files(
         first_columns = first_columns or columns
         parts.append(part)
     union = " UNION ALL BY NAME ".join(f"SELECT * FROM {ident(p)}" for p in parts)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(relation)} AS {union}")
-    return source_table(con, name, relation, paths)
+    warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident(relation)} AS {union}")
+    return source_table(warehouse, name, relation, paths)
 
 
 def _adjust_columns(
-    con: duckdb.DuckDBPyConnection, part: str, path: Path, options: ReadOptions, workdir: Path
+    warehouse: Warehouse, part: str, path: Path, options: ReadOptions, workdir: Path
 ) -> str:
     """Read one file, applying `read.rename` and `read.fill_missing`; returns its relation."""
-    _read_file(con, part, path, options, workdir)
-    present = describe(con, part)
+    _read_file(warehouse, part, path, options, workdir)
+    present = describe(warehouse, part)
     renames = [
         f"{ident(old)} AS {ident(new)}"
         for old, new in options.rename.items()
@@ -121,78 +122,93 @@ def _adjust_columns(
         return part
     columns = ", ".join([f"* RENAME ({', '.join(renames)})" if renames else "*", *added])
     adjusted = f"{part}_adjusted"
-    con.execute(
+    warehouse.run_sql(
         f"CREATE OR REPLACE TEMP VIEW {ident(adjusted)} AS SELECT {columns} FROM {ident(part)}"
     )
     return adjusted
 
 
 def read_arrow(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     name: str,
     label: str,
     batches: Iterable[pa.Table | pa.RecordBatch],
 ) -> SourceTable:
     """Load Arrow batches (a database cursor, a spreadsheet) into a temporary source table."""
     relation = f"_src_{name}"
-    _load_batches(con, relation, label, batches)
-    return source_table(con, name, relation, ())
+    _load_batches(warehouse, relation, label, batches)
+    return source_table(warehouse, name, relation, ())
 
 
-def empty_source(con: duckdb.DuckDBPyConnection, name: str, columns: Sequence[str]) -> SourceTable:
+def empty_source(warehouse: Warehouse, name: str, columns: Sequence[str]) -> SourceTable:
     """An optional source that got no file: no rows, but the declared columns."""
     relation = f"_src_{name}"
     fields = ", ".join(f"{ident(c)} VARCHAR" for c in columns)
-    con.execute(
+    warehouse.run_sql(
         f"CREATE OR REPLACE TEMP TABLE {ident(relation)} (_source VARCHAR, _row BIGINT, {fields})"
     )
-    return source_table(con, name, relation, ())
+    return source_table(warehouse, name, relation, ())
 
 
 def source_table(
-    con: duckdb.DuckDBPyConnection, name: str, relation: str, files: tuple[Path, ...]
+    warehouse: Warehouse, name: str, relation: str, files: tuple[Path, ...]
 ) -> SourceTable:
     """Describe an already loaded source relation."""
-    columns = {c: t for c, t in describe(con, relation).items() if c not in ("_source", "_row")}
-    row = con.execute(f"SELECT count(*) FROM {ident(relation)}").fetchone()
-    return SourceTable(name, relation, files, columns, int(row[0]) if row else 0)
+    columns = {
+        c: t for c, t in describe(warehouse, relation).items() if c not in ("_source", "_row")
+    }
+    rows = warehouse.fetch_value(f"SELECT count(*) FROM {ident(relation)}")
+    return SourceTable(name, relation, files, columns, int(rows or 0))
 
 
-def rows_checksum(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+def rows_checksum(warehouse: Warehouse, relation: str) -> str:
     """A checksum of a source's rows that does not depend on their order or batching.
 
     The sum of DuckDB's 64-bit row hashes, with the row count: for sources that are not
     files (a database query), where there are no bytes to hash.
     """
-    row = con.execute(
+    row = warehouse.fetch_row(
         "SELECT count(*), coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) "
         f"FROM (SELECT * EXCLUDE (_source, _row) FROM {ident(relation)}) t"
-    ).fetchone()
+    )
     count, total = (int(row[0]), int(row[1])) if row else (0, 0)
     return f"rows:{count}:{total:x}"
 
 
-def describe(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+def sniff_csv(warehouse: Warehouse, path: Path, workdir: Path) -> tuple[str, bool]:
+    """The delimiter of a CSV file and whether it has a header, as DuckDB detects them."""
+    readable, encoding = readable_by_duckdb(path, "auto", workdir)
+    try:
+        row = warehouse.fetch_row(
+            "SELECT Delimiter, HasHeader FROM sniff_csv($p, encoding = $e)",
+            {"p": str(readable), "e": encoding},
+        )
+    except duckdb.Error as exc:  # the warehouse passes DuckDB's own errors on
+        raise DataError(_read_error(path, "csv", exc)) from None
+    return (str(row[0]), bool(row[1])) if row else (",", True)
+
+
+def describe(warehouse: Warehouse, relation: str) -> dict[str, str]:
     """Column name → DuckDB type of a table or view."""
-    rows = con.execute(f"DESCRIBE {ident(relation)}").fetchall()
+    rows = warehouse.fetch_rows(f"DESCRIBE {ident(relation)}")
     return {str(r[0]): str(r[1]) for r in rows}
 
 
 # -- one file --------------------------------------------------------------------------------
 def _read_file(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     table: str,
     path: Path,
     options: ReadOptions,
     workdir: Path,
 ) -> None:
     fmt = file_format(path, options)
-    _drop_temporary(con, table)
+    _drop_temporary(warehouse, table)
     if fmt == "xlsx":
-        _load_batches(con, table, path.name, _xlsx_batches(path, options), label_column=True)
+        _load_batches(warehouse, table, path.name, _xlsx_batches(path, options), label_column=True)
         return
     if fmt == "parquet":
-        _parquet_view(con, table, path)
+        _parquet_view(warehouse, table, path)
         return
     params = Params()
     if fmt == "csv" and options.delimiter == "whitespace":
@@ -207,23 +223,23 @@ def _read_file(
         f"SELECT {source} AS _source, row_number() OVER () AS _row, * FROM {scan}"
     )
     try:
-        con.execute(sql, params.values)
-    except duckdb.Error as exc:
+        warehouse.run_sql(sql, params.values)
+    except duckdb.Error as exc:  # the warehouse passes DuckDB's own errors on
         raise DataError(_read_error(path, fmt, exc)) from None
 
 
-def _drop_temporary(con: duckdb.DuckDBPyConnection, name: str) -> None:
+def _drop_temporary(warehouse: Warehouse, name: str) -> None:
     """Drop a temporary table or view left by an earlier read on this connection."""
     for kind, catalog in (("VIEW", "duckdb_views()"), ("TABLE", "duckdb_tables()")):
-        found = con.execute(
+        found = warehouse.fetch_value(
             f"SELECT count(*) FROM {catalog} WHERE temporary AND {kind.lower()}_name = $n",
             {"n": name},
-        ).fetchone()
-        if found and found[0]:
-            con.execute(f"DROP {kind} temp.{ident(name)}")
+        )
+        if found:
+            warehouse.run_sql(f"DROP {kind} temp.{ident(name)}")
 
 
-def _parquet_view(con: duckdb.DuckDBPyConnection, view: str, path: Path) -> None:
+def _parquet_view(warehouse: Warehouse, view: str, path: Path) -> None:
     """Parquet is read where it lies (a view): scans are parallel and cheap to repeat.
 
     An SQL view rather than a DuckDB relation's: those cannot be created on a warehouse
@@ -236,9 +252,9 @@ def _parquet_view(con: duckdb.DuckDBPyConnection, view: str, path: Path) -> None
         f"FROM read_parquet({values.add(str(path))}, file_row_number = true)"
     )
     try:
-        values.bind(con)
-        con.execute(sql)
-    except duckdb.Error as exc:
+        values.bind(warehouse)
+        warehouse.run_sql(sql)
+    except duckdb.Error as exc:  # the warehouse passes DuckDB's own errors on
         raise DataError(_read_error(path, "parquet", exc)) from None
 
 
@@ -306,7 +322,7 @@ def _read_error(path: Path, fmt: FileFormat, exc: duckdb.Error) -> str:
 
 # -- Arrow batches (spreadsheets, databases) -----------------------------------------------
 def _load_batches(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     table: str,
     label: str,
     batches: Iterable[pa.Table | pa.RecordBatch],
@@ -330,14 +346,13 @@ def _load_batches(
             labels = pa.array([label] * rows, pa.string())
         arrow = arrow.add_column(0, "_row", pa.array(range(start, start + rows), pa.int64()))
         arrow = arrow.add_column(0, "_source", labels)
-        con.register(view, arrow)
-        try:
+        with warehouse.registered(view, arrow):
             if first:
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS FROM {ident(view)}")
+                warehouse.run_sql(
+                    f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS FROM {ident(view)}"
+                )
             else:
-                con.execute(f"INSERT INTO {ident(table)} BY NAME FROM {ident(view)}")
-        finally:
-            con.unregister(view)
+                warehouse.run_sql(f"INSERT INTO {ident(table)} BY NAME FROM {ident(view)}")
         first = False
         start += rows
     if first:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import duckdb
+from omnikpi.warehouse import Warehouse
 
 #: Prefix of the session variables holding the values of views (see `ViewValues`).
 VIEW_VALUES_PREFIX = "omnikpi_view_"
@@ -76,16 +76,16 @@ class ViewValues:
         self.values[key] = value
         return f"getvariable('{self.name}').{key}"
 
-    def bind(self, con: duckdb.DuckDBPyConnection) -> None:
+    def bind(self, warehouse: Warehouse) -> None:
         """Set the session variable, before any view reading it is created or queried."""
-        con.execute(f"SET VARIABLE {self.name} = $values", {"values": self.values})
+        warehouse.run_sql(f"SET VARIABLE {self.name} = $values", {"values": self.values})
 
 
-def reset_view_values(con: duckdb.DuckDBPyConnection) -> None:
+def reset_view_values(warehouse: Warehouse) -> None:
     """Drop the session variables of views (once the views themselves are dropped)."""
-    names = con.execute(
+    names = warehouse.fetch_rows(
         "SELECT name FROM duckdb_variables() WHERE starts_with(name, $prefix)",
         {"prefix": VIEW_VALUES_PREFIX},
-    ).fetchall()
+    )
     for (name,) in names:
-        con.execute(f"RESET VARIABLE {name}")
+        warehouse.run_sql(f"RESET VARIABLE {name}")

@@ -16,7 +16,7 @@ def recent_loads(warehouse: Warehouse, limit: int = 20) -> list[dict[str, Any]]:
     """
     if LOAD_LOG.name not in warehouse.table_set():
         return []
-    cursor = warehouse.raw.execute(
+    loads = warehouse.fetch_arrow(
         "SELECT batch_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started_at, status, "
         "source, rows_read, "
         "rows_loaded, rows_inserted, rows_updated, rows_quarantined, "
@@ -24,22 +24,19 @@ def recent_loads(warehouse: Warehouse, limit: int = 20) -> list[dict[str, Any]]:
         "FROM main.load_log ORDER BY started_at DESC, batch_id DESC LIMIT $limit",
         {"limit": limit},
     )
-    return _records(cursor.description, cursor.fetchall())
+    records: list[dict[str, Any]] = loads.to_pylist()
+    return records
 
 
 def quarantine_counts(warehouse: Warehouse) -> list[dict[str, Any]]:
     """Quarantined values per source, table, column and reason, most frequent first."""
     if QUARANTINE.name not in warehouse.table_set():
         return []
-    cursor = warehouse.raw.execute(
+    problems = warehouse.fetch_arrow(
         "SELECT source, table_name, column_name, count(*) AS problems, "
         "count(DISTINCT row_number) AS rows, min(row_number) AS first_row, any_value(reason) "
         "AS reason FROM main.quarantine GROUP BY source, table_name, column_name "
         "ORDER BY problems DESC, source, table_name, column_name"
     )
-    return _records(cursor.description, cursor.fetchall())
-
-
-def _records(description: Any, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    names = [column[0] for column in description]
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    records: list[dict[str, Any]] = problems.to_pylist()
+    return records

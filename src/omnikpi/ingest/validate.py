@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import duckdb
-
 from omnikpi.ingest.checks import problems_sql, row_checks, shown_value
 from omnikpi.ingest.expressions import ColumnPlan, StagePlan
 from omnikpi.ingest.rules import CROSS_RULES, TimeRule
 from omnikpi.ingest.sql import Params, ident, idents
 from omnikpi.model import Table
 from omnikpi.model import table as model_table
+from omnikpi.warehouse import Warehouse
 
 PROBLEMS = "_problems"
 References = Literal["all", "required"]
@@ -37,16 +36,16 @@ class ValidatedTable:
     merged: int
 
 
-def create_problems(con: duckdb.DuckDBPyConnection) -> None:
+def create_problems(warehouse: Warehouse) -> None:
     """The temporary table collecting every problem of this load."""
-    con.execute(
+    warehouse.run_sql(
         f"CREATE OR REPLACE TEMP TABLE {PROBLEMS} (table_name VARCHAR, stage_row BIGINT, "
         "source VARCHAR, row_number BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
     )
 
 
 def validate_stage(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     stage: StagePlan,
     duplicates: str,
     now: datetime,
@@ -55,14 +54,14 @@ def validate_stage(
 ) -> ValidatedTable:
     """Stage one table and run every check; its referenced tables must be validated first."""
     table = stage.table
-    _create_stage(con, stage, now)
+    _create_stage(warehouse, stage, now)
     if duplicates == "reject":
-        _check_duplicates(con, stage)
-    _check_references(con, stage, references, batch_tables)
+        _check_duplicates(warehouse, stage)
+    _check_references(warehouse, stage, references, batch_tables)
     for cross in CROSS_RULES:
         if cross.table == table.name and not stage.plan(cross.column).is_empty:
-            _check_cross(con, stage, cross, batch_tables)
-    return _good_rows(con, stage, duplicates)
+            _check_cross(warehouse, stage, cross, batch_tables)
+    return _good_rows(warehouse, stage, duplicates)
 
 
 def good_relation(table: str) -> str:
@@ -76,7 +75,7 @@ def quarantined_relation(table: str) -> str:
 
 
 # -- staging -----------------------------------------------------------------------------------
-def _create_stage(con: duckdb.DuckDBPyConnection, stage: StagePlan, now: datetime) -> None:
+def _create_stage(warehouse: Warehouse, stage: StagePlan, now: datetime) -> None:
     """Convert and check the rows in one pass; keep typed values and each row's problems.
 
     Source text is kept whole only for the columns the later checks report and whose typed
@@ -87,14 +86,14 @@ def _create_stage(con: duckdb.DuckDBPyConnection, stage: StagePlan, now: datetim
     kept = [ident(plan.raw_name) for plan in _reported_later(stage)]
     columns = ["_source", "_row", *(ident(p.column.name) for p in stage.columns), *kept]
     problems = problems_sql(stage, checks)
-    con.execute(
+    warehouse.run_sql(
         f"CREATE OR REPLACE TEMP TABLE {ident(stage.relation)} AS "
         f"SELECT {', '.join(columns)}, {problems} AS _row_problems FROM ({stage.select}) s",
         {**stage.params, **params.used_in(problems)},
     )
     # A source column feeding several columns (say one date for placed_at and
     # status_changed_at) is reported once per row: its first problem.
-    con.execute(
+    warehouse.run_sql(
         f'INSERT INTO {PROBLEMS} SELECT $t, stage_row, _source, _row, problem."column", '
         'problem."value", problem.reason FROM (SELECT rowid AS stage_row, _source, _row, '
         "unnest(_row_problems) AS problem, generate_subscripts(_row_problems, 1) AS nth "
@@ -112,7 +111,7 @@ def _reported_later(stage: StagePlan) -> list[ColumnPlan]:
     return [
         p
         for p in stage.columns
-        if p.column.name in names and p.raw is not None and not p.is_source_text
+        if p.column.name in names and p.source_sql is not None and not p.is_source_text
     ]
 
 
@@ -126,7 +125,7 @@ def _shown(stage: StagePlan, column: str) -> tuple[str, str]:
 
 # -- checks across rows ----------------------------------------------------------------------
 def _insert_problems(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     stage: StagePlan,
     column_label: str,
     value_sql: str,
@@ -146,18 +145,18 @@ def _insert_problems(
         f"AND s.rowid NOT IN (SELECT stage_row FROM {PROBLEMS} "
         f"WHERE table_name = {params.add(stage.table.name)})"
     )
-    con.execute(sql, params.values)
+    warehouse.run_sql(sql, params.values)
 
 
-def _check_duplicates(con: duckdb.DuckDBPyConnection, stage: StagePlan) -> None:
+def _check_duplicates(warehouse: Warehouse, stage: StagePlan) -> None:
     keys = stage.table.primary_key
     key_sql = idents(keys)
     relation = ident(stage.relation)
     clean = f"rowid NOT IN (SELECT stage_row FROM {PROBLEMS} WHERE table_name = $t)"
-    row = con.execute(
+    row = warehouse.fetch_row(
         f"SELECT count(*) - count(DISTINCT ({key_sql})) FROM {relation} WHERE {clean}",
         {"t": stage.table.name},
-    ).fetchone()
+    )
     if not row or not row[0]:
         return
     params = Params()
@@ -173,7 +172,7 @@ def _check_duplicates(con: duckdb.DuckDBPyConnection, stage: StagePlan) -> None:
     )
     value = f"concat_ws(', ', {', '.join(f's.{ident(k)}' for k in keys)})"
     _insert_problems(
-        con,
+        warehouse,
         stage,
         ", ".join(keys),
         value,
@@ -185,7 +184,7 @@ def _check_duplicates(con: duckdb.DuckDBPyConnection, stage: StagePlan) -> None:
 
 
 def _check_references(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     stage: StagePlan,
     references: References,
     batch_tables: Sequence[str],
@@ -208,15 +207,15 @@ def _check_references(
             )
             reason = f"refers to a row of {target} that is quarantined itself (see its problem)"
             condition = f"{name} IN ({quarantined}) AND {name} NOT IN ({' UNION ALL '.join(known)})"
-            _insert_problems(con, stage, label, value, params.add(reason), condition, params)
+            _insert_problems(warehouse, stage, label, value, params.add(reason), condition, params)
         params = Params()
         reason = f"is not a known {target}.{key} (load {target} first, or in the same batch)"
         condition = f"{name} IS NOT NULL AND {name} NOT IN ({' UNION ALL '.join(known)})"
-        _insert_problems(con, stage, label, value, params.add(reason), condition, params)
+        _insert_problems(warehouse, stage, label, value, params.add(reason), condition, params)
 
 
 def _check_cross(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     stage: StagePlan,
     rule: TimeRule,
     batch_tables: Sequence[str],
@@ -235,7 +234,7 @@ def _check_cross(
     label, value = _shown(stage, rule.column)
     reason = f"is before {rule.target}.{rule.target_column} of its {rule.via}"
     _insert_problems(
-        con,
+        warehouse,
         stage,
         label,
         value,
@@ -247,7 +246,7 @@ def _check_cross(
 
 
 # -- what loads --------------------------------------------------------------------------------
-def _good_rows(con: duckdb.DuckDBPyConnection, stage: StagePlan, duplicates: str) -> ValidatedTable:
+def _good_rows(warehouse: Warehouse, stage: StagePlan, duplicates: str) -> ValidatedTable:
     """The rows that load: a view over the staged rows without problems.
 
     With `duplicates: first` or `last`, one row per key is kept, in a table (later checks
@@ -256,14 +255,14 @@ def _good_rows(con: duckdb.DuckDBPyConnection, stage: StagePlan, duplicates: str
     table = stage.table
     relation = ident(stage.relation)
     quarantined = ident(quarantined_relation(table.name))
-    con.execute(
+    warehouse.run_sql(
         f"CREATE OR REPLACE TEMP TABLE {quarantined} AS "
         f"SELECT DISTINCT stage_row FROM {PROBLEMS} WHERE table_name = $t",
         {"t": table.name},
     )
-    counts = con.execute(
+    counts = warehouse.fetch_row(
         f"SELECT (SELECT count(*) FROM {relation}), (SELECT count(*) FROM {quarantined})"
-    ).fetchone()
+    )
     staged, problem_rows = (int(counts[0]), int(counts[1])) if counts else (0, 0)
     columns = idents(["_source", "_row", *table.column_names])
     select = f"SELECT {columns} FROM {relation}"
@@ -271,14 +270,14 @@ def _good_rows(con: duckdb.DuckDBPyConnection, stage: StagePlan, duplicates: str
         select += f" WHERE rowid NOT IN (SELECT stage_row FROM {quarantined})"
     good = good_relation(table.name)
     if duplicates == "reject":
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(good)} AS {select}")
+        warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident(good)} AS {select}")
         return ValidatedTable(table, good, staged, problem_rows, merged=0)
     order = "DESC" if duplicates == "last" else ""
-    con.execute(
+    warehouse.run_sql(
         f"CREATE OR REPLACE TEMP TABLE {ident(good)} AS SELECT * FROM ({select}) QUALIFY "
         f"row_number() OVER (PARTITION BY {idents(table.primary_key)} "
         f"ORDER BY _source {order}, _row {order}) = 1"
     )
-    row = con.execute(f"SELECT count(*) FROM {ident(good)}").fetchone()
+    row = warehouse.fetch_row(f"SELECT count(*) FROM {ident(good)}")
     merged = staged - problem_rows - (int(row[0]) if row else 0)
     return ValidatedTable(table, good, staged, problem_rows, merged)

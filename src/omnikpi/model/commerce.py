@@ -36,7 +36,13 @@ PRODUCTS = Table(
         C("category", "string", "Top-level category (e.g. skincare)."),
         C("subcategory", "string", "Subcategory (e.g. serum)."),
         C("brand", "string", "Brand."),
-        C("list_price", "money", "Regular selling price, tax included."),
+        C(
+            "list_price",
+            "money",
+            "Regular selling price, tax included; null when the source does not say "
+            "(e.g. a catalog product never sold in the exported orders).",
+            nullable=True,
+        ),
         C(
             "unit_cost",
             "money",
@@ -200,7 +206,13 @@ PAYMENTS = Table(
     columns=(
         C("payment_id", "string", "Payment id."),
         C("order_id", "string", "Order paid.", references="orders.order_id"),
-        C("method", "string", "Payment method.", enum=e.PaymentMethod),
+        C(
+            "method",
+            "string",
+            "Payment method; null when the source does not say.",
+            nullable=True,
+            enum=e.PaymentMethod,
+        ),
         C("status", "string", "Captured, failed or refunded.", enum=e.PaymentStatus),
         C("amount", "money", "Amount."),
         C("currency", "string", "ISO 4217 currency."),

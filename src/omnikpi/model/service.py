@@ -87,7 +87,14 @@ REVIEWS = Table(
     group="service",
     columns=(
         C("review_id", "string", "Review id."),
-        C("product_id", "string", "Product.", references="products.product_id"),
+        C(
+            "product_id",
+            "string",
+            "Product reviewed; null when the source does not say (a review of an order "
+            "without products).",
+            nullable=True,
+            references="products.product_id",
+        ),
         C("order_id", "string", "Order it came from.", nullable=True, references="orders.order_id"),
         C("customer_id", "string", "Reviewer.", nullable=True, references="customers.customer_id"),
         C("created_at", "timestamp", "When (UTC)."),

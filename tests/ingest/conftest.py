@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from omnikpi.ingest import LoadOptions
+from omnikpi.ingest import LoadOptions, LoadSummary
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 
@@ -39,6 +39,11 @@ def rows(settings: Settings, sql: str, *params: object) -> list[tuple[Any, ...]]
 def value(settings: Settings, sql: str, *params: object) -> Any:
     """The single value of a query."""
     return rows(settings, sql, *params)[0][0]
+
+
+def reasons(summary: LoadSummary, table: str) -> list[tuple[str, str, int]]:
+    """The report's lines for one table: (outcome, reason, rows), in report order."""
+    return [(r.outcome, r.reason, r.rows) for r in summary.tables[table].reasons]
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

@@ -73,7 +73,8 @@ def test_changed_records_are_upserted_by_key(settings: Settings, tmp_path: Path)
         ("1002", "paid"),
         ("1003", "paid"),
     ]
-    # the earliest local day touched: 1001, placed 2010-12-01 00:00 London = 09:00 Seoul
+    # the earliest local day touched, in the warehouse's zone (London: the mapping's zone,
+    # stored by the first load): 1001, placed 2010-12-01 00:00
     assert summary.changed == {"customers": date(2010, 12, 5), "orders": date(2010, 12, 1)}
 
 
@@ -158,3 +159,23 @@ def test_a_load_killed_mid_transaction_leaves_the_warehouse_as_it_was(
     # and the warehouse is usable: the same load now completes
     ingest_preset(settings, "online-retail", [ONLINE_RETAIL], options(max_error_rate=0.5))
     assert value(settings, "SELECT count(*) FROM orders") == before["counts"]["orders"] + 8
+
+
+def test_a_warehouse_made_when_list_prices_were_required_takes_unknown_ones(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A product listed but never sold has no price. A warehouse created while
+    products.list_price was required (NOT NULL) is relaxed by the load, not refused."""
+    with Warehouse.create(settings.warehouse) as warehouse:
+        warehouse.run_sql("ALTER TABLE products ALTER COLUMN list_price SET NOT NULL")
+    folder = tmp_path / "olist"
+    folder.mkdir()
+    for path in (FIXTURES / "olist").iterdir():
+        write(folder / path.name, path.read_text(encoding="utf-8"))
+    products = folder / "olist_products_dataset.csv"
+    never_sold = "ffffffffffffffffffffffffffffffff,perfumaria,10,100,1,100,10,10,10\n"
+    write(products, products.read_text(encoding="utf-8") + never_sold)
+    ingest_preset(settings, "olist", [folder], options(max_error_rate=0.5))
+    assert rows(settings, "SELECT category, list_price FROM products WHERE list_price IS NULL") == [
+        ("perfumery", None)
+    ]

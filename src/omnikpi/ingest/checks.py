@@ -11,14 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from omnikpi.ingest.expressions import ColumnPlan, StagePlan
+from omnikpi.ingest.expressions import ColumnPlan, StagePlan, is_placeholder_checked
 from omnikpi.ingest.rules import ROW_RULES, RowRule
 from omnikpi.ingest.sql import Params, ident
 
 #: How far ahead of the load's clock a timestamp may be (client and server clocks drift).
 FUTURE_TOLERANCE = timedelta(minutes=10)
 #: DuckDB type of a row's problems: what `problems_sql` gives.
-PROBLEM_LIST = 'STRUCT("column" VARCHAR, "value" VARCHAR, reason VARCHAR)[]'
+#: Source text of a placeholder date: a year 0001 or 9999 standing alone (0001-01-01,
+#: 31.12.9999, 9999-12-31 23:59:59) or leading a compact date (99991231).
+PLACEHOLDER_TEXT = r"(^|[^0-9])(0001|9999)([^0-9]|$)|^(0001|9999)[0-9]{4}"
+PROBLEM_LIST = 'STRUCT("column" VARCHAR, "value" VARCHAR, reason VARCHAR, set_aside BOOLEAN)[]'
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,14 @@ def row_checks(stage: StagePlan, now: datetime, params: Params) -> list[RowCheck
 def problems_sql(stage: StagePlan, checks: list[RowCheck]) -> str:
     """SQL of a row's problems: a list of (column, value, reason), or NULL for a good row.
 
-    A row a preset view flagged (`_problem`) has that problem only. Only rows failing some
-    check build the list, so good rows cost one test of each condition.
+    A row a preset view set aside (`_set_aside`) or flagged (`_problem`) has that entry
+    only. Only rows failing some check build the list, so good rows cost one test of each
+    condition.
     """
     cases = []
+    if stage.sets_aside:
+        aside = _problem_struct("''", "NULL", "s._set_aside", set_aside=True)
+        cases.append(f"WHEN s._set_aside IS NOT NULL THEN [{aside}]")
     if stage.flagged:
         flag = _problem_struct("s._problem_column", "s._problem_value", "s._problem")
         cases.append(f"WHEN s._problem IS NOT NULL THEN [{flag}]")
@@ -70,10 +77,11 @@ def shown_value(plan: ColumnPlan) -> str:
     return f"s.{ident(name)}"
 
 
-def _problem_struct(column: str, value: str, reason: str) -> str:
+def _problem_struct(column: str, value: str, reason: str, *, set_aside: bool = False) -> str:
     return (
         f'struct_pack("column" := CAST({column} AS VARCHAR), '
-        f'"value" := CAST({value} AS VARCHAR), reason := CAST({reason} AS VARCHAR))'
+        f'"value" := CAST({value} AS VARCHAR), reason := CAST({reason} AS VARCHAR), '
+        f"set_aside := {'true' if set_aside else 'false'})"
     )
 
 
@@ -85,13 +93,28 @@ def _column_checks(stage: StagePlan, plan: ColumnPlan, params: Params) -> list[R
     label, value = params.add(plan.label), shown_value(plan)
     text = _qualify(plan)
     checks = []
+    # A placeholder date (year 1 or 9999) is no value: unknown where the column is optional.
+    placeholder = (
+        f"regexp_matches({text}, {params.add(PLACEHOLDER_TEXT)})"
+        if is_placeholder_checked(plan)
+        else None
+    )
     if plan.failure:
         fails = f"{text} IS NOT NULL AND {name} IS NULL"
+        if placeholder:
+            fails += f" AND NOT {placeholder}"
         checks.append(RowCheck(label, value, params.add(plan.failure), fails))
     if not column.nullable:
         reason = f"is empty, but {stage.table.name}.{column.name} is required"
         fails = f"{name} IS NULL AND {text} IS NULL"
         checks.append(RowCheck(label, value, params.add(reason), fails))
+        if placeholder:
+            reason = (
+                "stands for no date (year 1 or 9999), but "
+                f"{stage.table.name}.{column.name} is required"
+            )
+            fails = f"{name} IS NULL AND {text} IS NOT NULL AND {placeholder}"
+            checks.append(RowCheck(label, value, params.add(reason), fails))
     if column.allowed_values:
         allowed = list(column.allowed_values)
         where = f"tables.{stage.table.name}.columns.{column.name}"
@@ -130,7 +153,7 @@ def _future_checks(stage: StagePlan, now: datetime, params: Params) -> list[RowC
             continue
         bound = params.add(now + FUTURE_TOLERANCE)
         if column.type == "date":
-            bound = f"CAST({bound} AS DATE)"
+            bound = f"CAST(timezone({params.add(stage.time_zone)}, {bound}) AS DATE)"
         reason = f"is in the future (after {now:%Y-%m-%d %H:%M} UTC; check the time zone)"
         fails = f"s.{ident(column.name)} > {bound}"
         checks.append(

@@ -10,6 +10,7 @@ pasted into SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.ingest.mapping import EPOCH_FORMATS, ColumnSpec, Mapping, TableMapping, closest
@@ -29,7 +30,14 @@ SQL_TYPES = {
 _NUMERIC = ("int", "float", "money")
 #: Columns a preset view adds to send a row it cannot map to quarantine with its own reason.
 FLAG_COLUMNS = ("_problem", "_problem_column", "_problem_value")
+#: Column a preset view adds to set a row aside: not an error, but not a row of the table
+#: (a stock adjustment written as an invoice); its value is the reason the report counts.
+SET_ASIDE_COLUMN = "_set_aside"
 _OFFSET_PATTERN = r"\d[T ]\d.*(Z|[+-]\d{2}(:?\d{2})?)$"
+#: Times outside these bounds are placeholders for "no date" (0001-01-01, 9999-12-31, in
+#: any zone), loaded as unknown (NULL): they are no time and no engine could date them.
+PLACEHOLDER_BEFORE = datetime(2, 1, 2, tzinfo=UTC)
+PLACEHOLDER_FROM = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,8 @@ class StagePlan:
     params: dict[str, object]
     columns: tuple[ColumnPlan, ...]
     flagged: bool = False
+    sets_aside: bool = False
+    time_zone: str = "UTC"
 
     def plan(self, name: str) -> ColumnPlan:
         """The plan of canonical column `name`."""
@@ -128,9 +138,10 @@ def plan_stage(
             middle.append(f"{plan.text} AS {ident(plan.text_name)}")
         plans.append(plan)
     flagged = all(c in source.columns for c in FLAG_COLUMNS)
-    if flagged:
-        inner += [f"s.{ident(c)}" for c in FLAG_COLUMNS]
-    outer = ["_source", "_row", *(FLAG_COLUMNS if flagged else ())]
+    sets_aside = SET_ASIDE_COLUMN in source.columns
+    markers = [*(FLAG_COLUMNS if flagged else ()), *([SET_ASIDE_COLUMN] if sets_aside else [])]
+    inner += [f"s.{ident(c)}" for c in markers]
+    outer = ["_source", "_row", *markers]
     outer += [f"{p.value} AS {ident(p.column.name)}" for p in plans]
     outer += [ident(p.raw_name) for p in plans if p.source_sql is not None]
     outer += [ident(p.text_name) for p in plans if p.text is not None]
@@ -140,8 +151,39 @@ def plan_stage(
         f"FROM (SELECT {', '.join(middle)} FROM (SELECT {', '.join(inner)} "
         f"FROM {ident(source.relation)} s{filter_sql}))"
     )
+    placeholders = _without_placeholders([p for p in plans if is_placeholder_checked(p)], params)
+    if placeholders:
+        select = f"SELECT * REPLACE ({placeholders}) FROM ({select})"
     relation = f"_stage_{table.name}"
-    return StagePlan(table, relation, select, params.used_in(select), tuple(plans), flagged)
+    return StagePlan(
+        table,
+        relation,
+        select,
+        params.used_in(select),
+        tuple(plans),
+        flagged,
+        sets_aside,
+        context.time_zone,
+    )
+
+
+def is_placeholder_checked(plan: ColumnPlan) -> bool:
+    """Whether a column's values may be placeholder dates: times read from the source."""
+    return plan.column.type in ("date", "timestamp") and plan.source_sql is not None
+
+
+def _without_placeholders(plans: list[ColumnPlan], params: Params) -> str:
+    """SQL replacing placeholder times (years 1 and 9999) by NULL in converted rows."""
+    replaced = []
+    for plan in plans:
+        name = ident(plan.column.name)
+        before, after = PLACEHOLDER_BEFORE, PLACEHOLDER_FROM
+        if plan.column.type == "date":
+            low, high = params.add(before.date()), params.add(after.date())
+        else:
+            low, high = params.add(before), params.add(after)
+        replaced.append(f"CASE WHEN {name} >= {low} AND {name} < {high} THEN {name} END AS {name}")
+    return ", ".join(replaced)
 
 
 def trimmed_text(text: str) -> str:
@@ -296,7 +338,7 @@ def _convert_time(
         divisor = {"epoch_s": "1", "epoch_ms": "1000", "epoch_us": "1000000"}[formats[0]]
         instant = f"to_timestamp({number} / {divisor})"
         reason = f"is not a Unix time in {formats[0].removeprefix('epoch_')}"
-        return (f"CAST({instant} AS DATE)" if is_date else instant), reason
+        return (f"CAST(timezone({zone}, {instant}) AS DATE)" if is_date else instant), reason
     if formats:
         zoned = [("%z" in f or "%Z" in f) for f in formats]
         if any(zoned) and not all(zoned):
@@ -306,7 +348,8 @@ def _convert_time(
         tries = [f"try_strptime({text}, {params.add(fmt)})" for fmt in formats]
         parsed = tries[0] if len(tries) == 1 else f"coalesce({', '.join(tries)})"
         if is_date:
-            return f"CAST({parsed} AS DATE)", reason
+            local = f"timezone({zone}, {parsed})" if all(zoned) else parsed
+            return f"CAST({local} AS DATE)", reason
         return (parsed if all(zoned) else f"timezone({zone}, {parsed})"), reason
     if is_date:
         value = f"COALESCE(TRY_CAST({x} AS DATE), CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE))"
@@ -321,7 +364,7 @@ def _convert_time(
 def _convert_typed_time(is_date: bool, x: str, source_type: str, zone: str) -> str:
     """Typed sources (Parquet, JSON, spreadsheets): naive times are in the source zone."""
     if source_type.startswith("TIMESTAMP WITH TIME ZONE"):
-        return f"CAST({x} AS DATE)" if is_date else x
+        return f"CAST(timezone({zone}, {x}) AS DATE)" if is_date else x
     if source_type.startswith("TIMESTAMP") or source_type == "DATE":
         if is_date:
             return f"CAST({x} AS DATE)"

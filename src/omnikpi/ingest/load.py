@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from omnikpi.ingest.quarantine import QUARANTINE
+from omnikpi.ingest.quarantine import QUARANTINE, ReasonCount
 from omnikpi.ingest.sql import ident, idents
 from omnikpi.model import Table
 from omnikpi.model.schema import Column as C
@@ -37,7 +37,12 @@ LOAD_LOG = Table(
         C("rows_inserted", "int", "Rows added."),
         C("rows_updated", "int", "Rows that replaced a changed row with the same key."),
         C("rows_quarantined", "int", "Source rows with at least one problem."),
-        C("tables", "string", "Per table: inserted, updated, unchanged, quarantined (JSON)."),
+        C(
+            "tables",
+            "string",
+            "Per table (JSON): source rows, inserted, updated, unchanged, merged, quarantined, "
+            "set aside, and the rows not loaded per reason.",
+        ),
     ),
 )
 INGEST_TABLES = (LOAD_LOG, QUARANTINE)
@@ -45,20 +50,46 @@ INGEST_TABLES = (LOAD_LOG, QUARANTINE)
 
 @dataclass(frozen=True)
 class TableLoad:
-    """What one load did to one canonical table."""
+    """What one load did to one canonical table.
+
+    Its `source_rows` each became a row (`inserted`, `updated` or `unchanged`), were
+    `merged` into another row with the same key, `quarantined` or `set_aside`; `reasons`
+    counts the last three per reason.
+    """
 
     table: str
+    source_rows: int = 0
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
     merged: int = 0
+    set_aside: int = 0
+    reasons: tuple[ReasonCount, ...] = ()
     earliest: date | None = None
 
     @property
     def loaded(self) -> int:
         """Valid rows now in the table: inserted, updated or already equal."""
         return self.inserted + self.updated + self.unchanged
+
+    @property
+    def valid(self) -> int:
+        """Source rows that passed validation (what a dry run would load)."""
+        return self.source_rows - self.quarantined - self.set_aside - self.merged
+
+    def as_record(self) -> dict[str, object]:
+        """The counts as load_log keeps them (its `tables` JSON)."""
+        return {
+            "source_rows": self.source_rows,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "merged": self.merged,
+            "quarantined": self.quarantined,
+            "set_aside": self.set_aside,
+            "reasons": [reason.as_record() for reason in self.reasons],
+        }
 
     @property
     def changed(self) -> bool:
@@ -72,21 +103,30 @@ def ensure_ingest_tables(warehouse: Warehouse) -> None:
 
 
 def upsert(
-    warehouse: Warehouse, table: Table, good: str, *, keep_existing: bool = False
+    warehouse: Warehouse,
+    table: Table,
+    good: str,
+    *,
+    time_zone: str,
+    keep_existing: bool = False,
 ) -> TableLoad:
     """Insert new rows and replace changed ones (same key, other values) from `good`.
 
     With `keep_existing`, rows whose key is already in the warehouse are left as they are.
+    The earliest change is dated in `time_zone` (the warehouse's local dates).
     """
     target = f"main.{ident(table.name)}"
     columns = idents(table.column_names)
     time = table.time_column
+    local_date = _local_date(table, time_zone)
     existing = _scalar(warehouse, f"SELECT count(*) FROM {target}")
     if existing == 0:
         insert = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(good)}"
         inserted = _scalar(warehouse, insert)  # an INSERT returns its row count
         earliest = (
-            _earliest(warehouse, f"SELECT {ident(time)} FROM {ident(good)}") if time else None
+            _earliest(warehouse, f"SELECT {ident(time)} FROM {ident(good)}", local_date)
+            if time
+            else None
         )
         return TableLoad(table.name, inserted=inserted, earliest=earliest)
     keys = table.primary_key
@@ -113,7 +153,7 @@ def upsert(
             f"SELECT w.{ident(time)} FROM {target} w JOIN {ident(changed)} g ON {on} "
             f"WHERE g._existing UNION ALL SELECT {ident(time)} FROM {ident(changed)}"
         )
-        earliest = _earliest(warehouse, replaced)
+        earliest = _earliest(warehouse, replaced, local_date)
     if updated:
         match = " AND ".join(f"{target}.{ident(k)} = g.{ident(k)}" for k in keys)
         warehouse.run_sql(
@@ -146,16 +186,7 @@ def record_load(
     tables: Mapping[str, TableLoad],
 ) -> None:
     """Append the batch to load_log."""
-    summary = {
-        name: {
-            "inserted": t.inserted,
-            "updated": t.updated,
-            "unchanged": t.unchanged,
-            "quarantined": t.quarantined,
-            "merged": t.merged,
-        }
-        for name, t in tables.items()
-    }
+    summary = {name: t.as_record() for name, t in tables.items()}
     warehouse.run_sql(
         "INSERT INTO main.load_log VALUES ($batch, $source, $checksum, $status, $started, "
         "$duration, $read, $loaded, $inserted, $updated, $quarantined, $tables)",
@@ -180,6 +211,16 @@ def _scalar(warehouse: Warehouse, sql: str) -> int:
     return int(warehouse.fetch_value(sql) or 0)
 
 
-def _earliest(warehouse: Warehouse, times: str) -> date | None:
-    value = warehouse.fetch_value(f"SELECT CAST(min(t) AS DATE) FROM ({times}) AS x(t)")
+def _local_date(table: Table, time_zone: str) -> tuple[str, dict[str, object]]:
+    """SQL (over `t`) of the local date of the table's time column, and its parameters."""
+    if table.time_column and table.column(table.time_column).type == "timestamp":
+        return "CAST(timezone($zone, min(t)) AS DATE)", {"zone": time_zone}
+    return "CAST(min(t) AS DATE)", {}
+
+
+def _earliest(
+    warehouse: Warehouse, times: str, local_date: tuple[str, dict[str, object]]
+) -> date | None:
+    sql, params = local_date
+    value = warehouse.fetch_value(f"SELECT {sql} FROM ({times}) AS x(t)", params)
     return value if isinstance(value, date) else None

@@ -84,6 +84,9 @@ class SourceSpec(ReadOptions):
 
     files: tuple[str, ...] = Field(..., min_length=1, description="File name patterns (globs).")
     required: bool = True
+    without: str | None = Field(
+        None, description="What a load lacks when this optional source has no file."
+    )
 
 
 class ColumnSpec(_Strict):
@@ -113,11 +116,18 @@ class ColumnSpec(_Strict):
 
 
 class FilterSpec(_Strict):
-    """Keep only rows whose `column` is (or is not) one of the listed values."""
+    """Keep only rows whose `column` is (or is not) one of the listed values; the load
+    report counts the others as set aside, with `reason`."""
 
     column: str
     in_: tuple[Scalar, ...] | None = Field(None, alias="in")
     not_in: tuple[Scalar, ...] | None = None
+    reason: str | None = Field(None, description="Why the other rows are left out.")
+
+    @property
+    def set_aside_reason(self) -> str:
+        """The reason the load report gives for the rows the filter leaves out."""
+        return self.reason or f'is left out by the mapping\'s filter on "{self.column}"'
 
     @model_validator(mode="after")
     def _one_list(self) -> FilterSpec:
@@ -178,6 +188,20 @@ class Mapping(_Strict):
         return self._origin
 
 
+class SettingsViews(_Strict):
+    """Views of a preset from which the data settings an export does not state are read.
+
+    `time_zone`: rows `first_utc`, `last_utc` (TIMESTAMP, UTC, within one day) with the
+    `utc_offset_minutes` the export wrote beside those instants, or the `local_date` they
+    fall on (see `zones.py`). `currency` and `country`: rows `value`, `rows`; the most
+    frequent value wins (the country decides among zones that fit equally).
+    """
+
+    time_zone: str | None = None
+    currency: str | None = None
+    country: str | None = None
+
+
 class PresetMapping(Mapping):
     """A packaged preset: a mapping plus SQL views that shape the sources first.
 
@@ -186,6 +210,7 @@ class PresetMapping(Mapping):
 
     title: str
     views: dict[str, str] = Field(default_factory=dict)
+    data_settings: SettingsViews = SettingsViews()
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -207,6 +232,9 @@ def parse_preset(document: Any, origin: str) -> PresetMapping:
     """Validate a packaged preset document."""
     preset = _validate(PresetMapping, document, origin)
     check_mapping(preset, origin)
+    for field, view in preset.data_settings.model_dump().items():
+        if view is not None and view not in preset.views:
+            raise ConfigError(f'{origin}: data_settings.{field}: "{view}" is not one of its views')
     return preset
 
 

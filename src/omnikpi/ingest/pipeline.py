@@ -15,21 +15,30 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from omnikpi.errors import ConfigError
+from omnikpi.ingest.coverage import MissingSource, missing_sources
 from omnikpi.ingest.expressions import Context, plan_stage
-from omnikpi.ingest.load import (
-    TableLoad,
-    ensure_ingest_tables,
-    record_load,
-    upsert,
-)
+from omnikpi.ingest.load import TableLoad, ensure_ingest_tables, record_load, upsert
 from omnikpi.ingest.macros import create_macros
 from omnikpi.ingest.mapping import Mapping, PresetMapping
-from omnikpi.ingest.quarantine import Problem, problem_rows, replace_quarantine, sample_problems
+from omnikpi.ingest.quarantine import (
+    Problem,
+    ReasonCount,
+    problem_rows,
+    reason_counts,
+    replace_quarantine,
+    sample_problems,
+)
 from omnikpi.ingest.readers import SourceTable, source_table
+from omnikpi.ingest.source_settings import (
+    differences,
+    read_source_settings,
+    settings_for_empty,
+    store_new_settings,
+)
 from omnikpi.ingest.sql import ident, reset_view_values
 from omnikpi.ingest.validate import References, ValidatedTable, create_problems, validate_stage
 from omnikpi.model import TABLES
-from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse import DATA_SETTINGS, Warehouse
 
 ReadSources = Callable[[Warehouse, Path], dict[str, SourceTable]]
 _TEMP_PREFIXES = ("_src_", "_view_", "_stage_", "_good_", "_quarantined_", "_changed_", "_problems")
@@ -49,7 +58,12 @@ class LoadOptions:
 
 @dataclass(frozen=True)
 class LoadSummary:
-    """The outcome of one load, as printed by `omnikpi ingest` and kept in load_log."""
+    """The outcome of one load, as printed by `omnikpi ingest` and kept in load_log.
+
+    `source_settings` are the data settings the source carries; `new_settings` those it
+    gives an empty warehouse (stored unless the load is a dry run or rejected);
+    `settings_notes` say how they were found or where they differ from the warehouse's.
+    """
 
     batch_id: str
     source: str
@@ -61,6 +75,10 @@ class LoadSummary:
     duration_seconds: float
     tables: dict[str, TableLoad] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
+    source_settings: dict[str, str] = field(default_factory=dict)
+    new_settings: dict[str, str] = field(default_factory=dict)
+    settings_notes: tuple[str, ...] = ()
+    missing: tuple[MissingSource, ...] = ()
 
     @property
     def error_rate(self) -> float:
@@ -77,6 +95,11 @@ class LoadSummary:
         """Tables whose rows changed, with the earliest local date touched."""
         return {name: t.earliest for name, t in self.tables.items() if t.changed}
 
+    @property
+    def stored_settings(self) -> dict[str, str]:
+        """The data settings this load stored in the warehouse."""
+        return dict(self.new_settings) if self.status == "loaded" else {}
+
 
 def run_load(
     warehouse: Warehouse,
@@ -91,6 +114,7 @@ def run_load(
 
     The changed tables are recorded in the warehouse in the load's transaction
     (`Warehouse.changed_tables`); refreshing what depends on them is the caller's part.
+    The first load into an empty warehouse stores the source's data settings with it.
     """
     started = time.perf_counter()
     now = options.now or datetime.now(UTC)
@@ -99,33 +123,49 @@ def run_load(
     try:
         with tempfile.TemporaryDirectory(prefix="omnikpi-ingest-") as workdir:
             sources = read_sources(warehouse, Path(workdir))
-            validated = _validate(warehouse, mapping, sources, now, options)
+            _create_views(warehouse, mapping)
+            settings = read_source_settings(warehouse, mapping)
+            new_settings = settings_for_empty(warehouse, settings)
+            # Local dates of this load (the earliest day changed, dates of zoned times)
+            # are the warehouse's: the source's own when this load gives them to it.
+            zone = warehouse.overrides.get("time_zone") or new_settings.get(
+                "time_zone", warehouse.time_zone
+            )
+            validated, tables = _validate(warehouse, mapping, sources, now, options, zone)
         rows_read = sum(source.rows for source in sources.values())
-        quarantined = problem_rows(warehouse)
-        tables = {
-            v.table.name: TableLoad(v.table.name, quarantined=v.problem_rows, merged=v.merged)
-            for v in validated
-        }
         summary = LoadSummary(
             batch_id=batch_id,
             source=label,
             checksum=checksum(),
             status="dry_run" if options.dry_run else "loaded",
             rows_read=rows_read,
-            rows_quarantined=quarantined,
+            rows_quarantined=problem_rows(warehouse),
             max_error_rate=options.max_error_rate,
             duration_seconds=0.0,
             tables=tables,
             problems=tuple(sample_problems(warehouse, options.sample_size)),
+            source_settings=dict(settings.values),
+            new_settings=new_settings,
+            settings_notes=settings.notes + differences(settings, new_settings, warehouse.settings),
+            missing=missing_sources(mapping, sources, {v.table.name: v.staged for v in validated}),
         )
         if summary.error_rate > options.max_error_rate and not options.dry_run:
             summary = replace(summary, status="rejected")
         if not options.dry_run:
-            summary = _commit(warehouse, mapping, validated, sources, summary, now, started)
+            summary = _commit(warehouse, mapping, validated, sources, summary, now, started, zone)
     finally:
         _drop_temporary(warehouse)
     duration = time.perf_counter() - started
     return replace(summary, duration_seconds=duration)
+
+
+def _create_views(warehouse: Warehouse, mapping: Mapping) -> None:
+    """The preset's views over the sources (and the macros they use)."""
+    views = mapping.views if isinstance(mapping, PresetMapping) else {}
+    if views:
+        create_macros(warehouse)
+    for name, sql in views.items():
+        warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident('_view_' + name)} AS {sql}")
 
 
 def _validate(
@@ -134,20 +174,16 @@ def _validate(
     sources: dict[str, SourceTable],
     now: datetime,
     options: LoadOptions,
-) -> list[ValidatedTable]:
+    time_zone: str,
+) -> tuple[list[ValidatedTable], dict[str, TableLoad]]:
+    """Stage and check every mapped table; what each table would load, and why not."""
     views = mapping.views if isinstance(mapping, PresetMapping) else {}
-    if views:
-        create_macros(warehouse)
-    for name, sql in views.items():
-        warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident('_view_' + name)} AS {sql}")
     context = Context(
-        mapping=mapping,
-        time_zone=warehouse.time_zone,
-        hash_key=options.hash_key,
-        origin=mapping.origin,
+        mapping=mapping, time_zone=time_zone, hash_key=options.hash_key, origin=mapping.origin
     )
     create_problems(warehouse)
     validated: list[ValidatedTable] = []
+    left_out: dict[str, list[ReasonCount]] = {}
     for table in TABLES:
         spec = mapping.tables.get(table.name)
         if spec is None:
@@ -161,10 +197,36 @@ def _validate(
             raise ConfigError(f'{context.origin}: tables.{table.name}: no input for "{name}"')
         stage = plan_stage(table, spec, source, context)
         done = [v.table.name for v in validated]
-        validated.append(
-            validate_stage(warehouse, stage, spec.duplicates, now, options.references, done)
+        v = validate_stage(warehouse, stage, spec.duplicates, now, options.references, done)
+        validated.append(v)
+        reasons = left_out.setdefault(table.name, [])
+        if spec.filter is not None and source.rows > v.staged:
+            reason = spec.filter.set_aside_reason
+            reasons.append(
+                ReasonCount("set_aside", spec.filter.column, reason, source.rows - v.staged)
+            )
+        if v.merged:
+            reason = f"has the key of another row (duplicates: {spec.duplicates} keeps one)"
+            reasons.append(ReasonCount("merged", "", reason, v.merged))
+    counted = reason_counts(warehouse)
+    tables = {}
+    for v in validated:
+        name = v.table.name
+        filtered = sum(r.rows for r in left_out[name] if r.outcome == "set_aside")
+        tables[name] = TableLoad(
+            name,
+            source_rows=v.staged + filtered,
+            quarantined=v.problem_rows,
+            merged=v.merged,
+            set_aside=v.set_aside + filtered,
+            reasons=tuple(sorted((*counted.get(name, ()), *left_out[name]), key=_by_rows)),
         )
-    return validated
+    return validated, tables
+
+
+def _by_rows(reason: ReasonCount) -> tuple[int, str, str, str]:
+    """Most frequent reasons first."""
+    return (-reason.rows, reason.outcome, reason.column, reason.reason)
 
 
 def _commit(
@@ -175,16 +237,27 @@ def _commit(
     summary: LoadSummary,
     now: datetime,
     started: float,
+    time_zone: str,
 ) -> LoadSummary:
     ensure_ingest_tables(warehouse)
+    if summary.new_settings:
+        warehouse.create_tables([DATA_SETTINGS])
     tables = dict(summary.tables)
     source_names = sorted({path.name for s in sources.values() for path in s.files} or sources)
     with warehouse.transaction():
         if summary.status == "loaded":
             for v in validated:
                 keep = mapping.tables[v.table.name].existing == "keep"
-                loaded = upsert(warehouse, v.table, v.good, keep_existing=keep)
-                tables[v.table.name] = replace(loaded, quarantined=v.problem_rows, merged=v.merged)
+                loaded = upsert(warehouse, v.table, v.good, time_zone=time_zone, keep_existing=keep)
+                tables[v.table.name] = replace(
+                    tables[v.table.name],
+                    inserted=loaded.inserted,
+                    updated=loaded.updated,
+                    unchanged=loaded.unchanged,
+                    earliest=loaded.earliest,
+                )
+            if summary.new_settings:
+                store_new_settings(warehouse, summary.new_settings, now)
         replace_quarantine(warehouse, summary.batch_id, source_names, list(tables), now)
         record_load(
             warehouse,

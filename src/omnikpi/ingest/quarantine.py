@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from omnikpi.ingest.validate import PROBLEMS
 from omnikpi.model import Table
@@ -55,6 +56,51 @@ class Problem:
         )
 
 
+Outcome = Literal["quarantined", "set_aside", "merged"]
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    """Rows of one table that did not become rows of their own, for one reason.
+
+    `outcome`: quarantined (a problem; counts against --max-error-rate), set aside (not an
+    error, just not a row of this table, e.g. a stock adjustment written as an invoice) or
+    merged (one of several rows with the same key). `column` is the source column the
+    reason is about, if any.
+    """
+
+    outcome: Outcome
+    column: str
+    reason: str
+    rows: int
+
+    def as_record(self) -> dict[str, object]:
+        """The count as load_log keeps it."""
+        return {
+            "outcome": self.outcome,
+            "column": self.column,
+            "reason": self.reason,
+            "rows": self.rows,
+        }
+
+
+def reason_counts(warehouse: Warehouse) -> dict[str, tuple[ReasonCount, ...]]:
+    """Per canonical table, the rows quarantined or set aside by this load, per reason,
+    most frequent first (a row with problems in two columns counts under both)."""
+    rows = warehouse.fetch_rows(
+        "SELECT table_name, set_aside, column_name, coalesce(summary, reason) AS why, "
+        f"count(DISTINCT stage_row) AS n FROM {PROBLEMS} GROUP BY ALL "
+        "ORDER BY table_name, n DESC, set_aside, column_name, why"
+    )
+    counts: dict[str, list[ReasonCount]] = {}
+    for table, set_aside, column, why, n in rows:
+        outcome: Outcome = "set_aside" if set_aside else "quarantined"
+        counts.setdefault(str(table), []).append(
+            ReasonCount(outcome, str(column or ""), str(why), int(n))
+        )
+    return {table: tuple(found) for table, found in counts.items()}
+
+
 def sample_problems(warehouse: Warehouse, limit: int) -> list[Problem]:
     """The first problems of this load in source order, each source value once.
 
@@ -63,7 +109,8 @@ def sample_problems(warehouse: Warehouse, limit: int) -> list[Problem]:
     """
     rows = warehouse.fetch_rows(
         "SELECT source, row_number, min(table_name), column_name, value, reason "
-        f"FROM {PROBLEMS} GROUP BY source, row_number, column_name, value, reason "
+        f"FROM {PROBLEMS} WHERE NOT set_aside "
+        "GROUP BY source, row_number, column_name, value, reason "
         "ORDER BY source, row_number, column_name LIMIT $n",
         {"n": limit},
     )
@@ -71,9 +118,10 @@ def sample_problems(warehouse: Warehouse, limit: int) -> list[Problem]:
 
 
 def problem_rows(warehouse: Warehouse) -> int:
-    """Distinct source rows with at least one problem."""
+    """Distinct source rows with at least one problem (rows set aside are no problem)."""
     counted = warehouse.fetch_value(
-        f"SELECT count(*) FROM (SELECT DISTINCT source, row_number FROM {PROBLEMS})"
+        "SELECT count(*) FROM (SELECT DISTINCT source, row_number "
+        f"FROM {PROBLEMS} WHERE NOT set_aside)"
     )
     return int(counted or 0)
 
@@ -85,7 +133,8 @@ def replace_quarantine(
     tables: Sequence[str],
     now: datetime,
 ) -> int:
-    """Swap the quarantined rows of these sources and tables for this load's problems."""
+    """Swap the quarantined rows of these sources and tables for this load's problems
+    (rows set aside are counted in the load report, not quarantined)."""
     warehouse.run_sql(
         "DELETE FROM main.quarantine WHERE list_contains($sources, source) "
         "AND list_contains($tables, table_name)",
@@ -93,8 +142,7 @@ def replace_quarantine(
     )
     warehouse.run_sql(
         "INSERT INTO main.quarantine SELECT $batch, source, row_number, table_name, column_name, "
-        f"value, reason, $now FROM {PROBLEMS}",
+        f"value, reason, $now FROM {PROBLEMS} WHERE NOT set_aside",
         {"batch": batch_id, "now": now},
     )
-    row = warehouse.fetch_row(f"SELECT count(*) FROM {PROBLEMS}")
-    return int(row[0]) if row else 0
+    return int(warehouse.fetch_value(f"SELECT count(*) FROM {PROBLEMS} WHERE NOT set_aside") or 0)

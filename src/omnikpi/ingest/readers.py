@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +47,15 @@ _LINE_SEPARATOR = "\x1e"
 
 @dataclass(frozen=True)
 class SourceTable:
-    """A source read into DuckDB: its temporary relation, columns (name → type) and rows."""
+    """A source read into DuckDB: its temporary relation, columns (name → type) and rows;
+    `missing` for an optional source that got no file (no rows, its declared columns)."""
 
     name: str
     relation: str
     files: tuple[Path, ...]
     columns: dict[str, str]
     rows: int
+    missing: bool = False
 
     @property
     def label(self) -> str:
@@ -147,7 +149,7 @@ def empty_source(warehouse: Warehouse, name: str, columns: Sequence[str]) -> Sou
     warehouse.run_sql(
         f"CREATE OR REPLACE TEMP TABLE {ident(relation)} (_source VARCHAR, _row BIGINT, {fields})"
     )
-    return source_table(warehouse, name, relation, ())
+    return replace(source_table(warehouse, name, relation, ()), missing=True)
 
 
 def source_table(

@@ -2,6 +2,9 @@
 
 Every failed check becomes one problem row (source file, row number, column, value,
 reason) in the temporary `_problems` table; rows without problems are the ones that load.
+Rows a preset sets aside (`_set_aside`: not errors, just not rows of that table, such as
+stock adjustments written as invoices) are kept there too, marked `set_aside`, so the
+load report can count them by reason.
 Checks of a row on its own run while the table is staged (`checks.py`); the checks here
 need the whole batch or the warehouse. The plausibility rules are declared in `rules.py`.
 """
@@ -34,13 +37,17 @@ class ValidatedTable:
     staged: int
     problem_rows: int
     merged: int
+    set_aside: int = 0
 
 
 def create_problems(warehouse: Warehouse) -> None:
     """The temporary table collecting every problem of this load."""
     warehouse.run_sql(
         f"CREATE OR REPLACE TEMP TABLE {PROBLEMS} (table_name VARCHAR, stage_row BIGINT, "
-        "source VARCHAR, row_number BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR)"
+        "source VARCHAR, row_number BIGINT, column_name VARCHAR, value VARCHAR, reason VARCHAR, "
+        # set aside: not loaded, but not an error; summary: the reason as the load report
+        # counts it, when `reason` names one row (say the first row of a duplicate key)
+        "set_aside BOOLEAN, summary VARCHAR)"
     )
 
 
@@ -70,7 +77,8 @@ def good_relation(table: str) -> str:
 
 
 def quarantined_relation(table: str) -> str:
-    """The temporary table of the staged rows of `table` that have a problem."""
+    """The temporary table of the staged rows of `table` that do not load: each with
+    `set_aside` true when it was set aside, false when it has a problem."""
     return f"_quarantined_{table}"
 
 
@@ -95,7 +103,8 @@ def _create_stage(warehouse: Warehouse, stage: StagePlan, now: datetime) -> None
     # status_changed_at) is reported once per row: its first problem.
     warehouse.run_sql(
         f'INSERT INTO {PROBLEMS} SELECT $t, stage_row, _source, _row, problem."column", '
-        'problem."value", problem.reason FROM (SELECT rowid AS stage_row, _source, _row, '
+        'problem."value", problem.reason, problem.set_aside, NULL '
+        "FROM (SELECT rowid AS stage_row, _source, _row, "
         "unnest(_row_problems) AS problem, generate_subscripts(_row_problems, 1) AS nth "
         f"FROM {ident(stage.relation)} WHERE _row_problems IS NOT NULL) "
         'QUALIFY row_number() OVER (PARTITION BY stage_row, problem."column" ORDER BY nth) = 1',
@@ -133,14 +142,20 @@ def _insert_problems(
     condition: str,
     params: Params,
     extra_from: str = "",
+    *,
+    summary: str | None = None,
+    set_aside: bool = False,
 ) -> None:
     """Record a problem for each staged row meeting `condition` that has none yet.
 
-    Rows with a problem do not load, so they are not checked further.
+    Rows with a problem do not load, so they are not checked further. `summary` is the
+    reason as the load report counts it, when `reason_sql` differs from row to row.
     """
+    summary_sql = "NULL" if summary is None else params.add(summary)
     sql = (
         f"INSERT INTO {PROBLEMS} SELECT {params.add(stage.table.name)}, s.rowid, s._source, "
-        f"s._row, {params.add(column_label)}, CAST({value_sql} AS VARCHAR), {reason_sql} "
+        f"s._row, {params.add(column_label)}, CAST({value_sql} AS VARCHAR), {reason_sql}, "
+        f"{params.add(set_aside)}, {summary_sql} "
         f"FROM {ident(stage.relation)} s{extra_from} WHERE ({condition}) "
         f"AND s.rowid NOT IN (SELECT stage_row FROM {PROBLEMS} "
         f"WHERE table_name = {params.add(stage.table.name)})"
@@ -180,6 +195,7 @@ def _check_duplicates(warehouse: Warehouse, stage: StagePlan) -> None:
         "d.nth > 1",
         params,
         extra_from=f" JOIN {ranked} d ON d.stage_row = s.rowid",
+        summary="is a duplicate key (keep one row per key, or set duplicates: first or last)",
     )
 
 
@@ -200,14 +216,32 @@ def _check_references(
         known = [f"SELECT {ident(key)} FROM main.{ident(target)} WHERE {ident(key)} NOT NULL"]
         if target in batch_tables:
             known.append(f"SELECT {ident(key)} FROM {ident(good_relation(target))}")
-            params = Params()
-            quarantined = (
-                f"SELECT {ident(key)} FROM {ident(f'_stage_{target}')} WHERE rowid IN "
-                f"(SELECT stage_row FROM {ident(quarantined_relation(target))})"
-            )
-            reason = f"refers to a row of {target} that is quarantined itself (see its problem)"
-            condition = f"{name} IN ({quarantined}) AND {name} NOT IN ({' UNION ALL '.join(known)})"
-            _insert_problems(warehouse, stage, label, value, params.add(reason), condition, params)
+            not_known = f"{name} NOT IN ({' UNION ALL '.join(known)})"
+            for set_aside, reason in (
+                (True, f"refers to a row of {target} that was set aside (see its reason)"),
+                (
+                    False,
+                    f"refers to a row of {target} that is quarantined itself (see its problem)",
+                ),
+            ):
+                params = Params()
+                left_out = (
+                    f"SELECT {ident(key)} FROM {ident(f'_stage_{target}')} WHERE rowid IN "
+                    f"(SELECT stage_row FROM {ident(quarantined_relation(target))} "
+                    f"WHERE set_aside = {params.add(set_aside)})"
+                )
+                condition = f"{name} IN ({left_out}) AND {not_known}"
+                reason_sql = params.add(reason)
+                _insert_problems(
+                    warehouse,
+                    stage,
+                    label,
+                    value,
+                    reason_sql,
+                    condition,
+                    params,
+                    set_aside=set_aside,
+                )
         params = Params()
         reason = f"is not a known {target}.{key} (load {target} first, or in the same batch)"
         condition = f"{name} IS NOT NULL AND {name} NOT IN ({' UNION ALL '.join(known)})"
@@ -256,28 +290,29 @@ def _good_rows(warehouse: Warehouse, stage: StagePlan, duplicates: str) -> Valid
     relation = ident(stage.relation)
     quarantined = ident(quarantined_relation(table.name))
     warehouse.run_sql(
-        f"CREATE OR REPLACE TEMP TABLE {quarantined} AS "
-        f"SELECT DISTINCT stage_row FROM {PROBLEMS} WHERE table_name = $t",
+        f"CREATE OR REPLACE TEMP TABLE {quarantined} AS SELECT stage_row, "
+        f"bool_or(set_aside) AS set_aside FROM {PROBLEMS} WHERE table_name = $t GROUP BY ALL",
         {"t": table.name},
     )
     counts = warehouse.fetch_row(
-        f"SELECT (SELECT count(*) FROM {relation}), (SELECT count(*) FROM {quarantined})"
+        f"SELECT (SELECT count(*) FROM {relation}), count(*) FILTER (WHERE NOT set_aside), "
+        f"count(*) FILTER (WHERE set_aside) FROM {quarantined}"
     )
-    staged, problem_rows = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+    staged, problem_rows, set_aside = (int(c) for c in counts) if counts else (0, 0, 0)
     columns = idents(["_source", "_row", *table.column_names])
     select = f"SELECT {columns} FROM {relation}"
-    if problem_rows:
+    if problem_rows or set_aside:
         select += f" WHERE rowid NOT IN (SELECT stage_row FROM {quarantined})"
     good = good_relation(table.name)
     if duplicates == "reject":
         warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident(good)} AS {select}")
-        return ValidatedTable(table, good, staged, problem_rows, merged=0)
+        return ValidatedTable(table, good, staged, problem_rows, merged=0, set_aside=set_aside)
     order = "DESC" if duplicates == "last" else ""
     warehouse.run_sql(
         f"CREATE OR REPLACE TEMP TABLE {ident(good)} AS SELECT * FROM ({select}) QUALIFY "
         f"row_number() OVER (PARTITION BY {idents(table.primary_key)} "
         f"ORDER BY _source {order}, _row {order}) = 1"
     )
-    row = warehouse.fetch_row(f"SELECT count(*) FROM {ident(good)}")
-    merged = staged - problem_rows - (int(row[0]) if row else 0)
-    return ValidatedTable(table, good, staged, problem_rows, merged)
+    kept = int(warehouse.fetch_value(f"SELECT count(*) FROM {ident(good)}") or 0)
+    merged = staged - problem_rows - set_aside - kept
+    return ValidatedTable(table, good, staged, problem_rows, merged, set_aside)

@@ -34,7 +34,8 @@ CREATE OR REPLACE TEMP MACRO traffic_source(source, medium, referrer) AS (
       OR regexp_matches(r, '(^|\.)({_SOCIAL})\.[a-z.]+$') THEN 'organic_social'
     WHEN m = 'organic' OR regexp_matches(s, '^({_SEARCH_ENGINES})(\.|$)')
       OR regexp_matches(r, '(^|\.)({_SEARCH_ENGINES})\.[a-z.]+$') THEN 'organic_search'
-    WHEN m = 'referral' OR s NOT IN ('', '(direct)', 'direct') OR r <> '' THEN 'referral'
+    WHEN m = 'referral' OR s NOT IN ('', '(direct)', 'direct', '(not set)') OR r <> ''
+      THEN 'referral'
     ELSE 'direct'
   END FROM v
 )

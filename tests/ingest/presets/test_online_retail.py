@@ -5,12 +5,14 @@ below are worked out from those lines with a calculator:
 
 - Dec 2009 orders: 489434 (12 x 6.95 + 12 x 6.75 = 164.40, plus POST 18.00 shipping),
   489435 (12 x 2.55 = 30.60), 489436 (24 x 1.25 = 30.00), guest 489437 (6 x 2.10 = 12.60)
-  → 4 orders, revenue 237.60. Row 8 (489450, -6 "damaged", no customer) is no sale.
+  → 4 orders, revenue 237.60. Row 8 (489450, -6 "damaged" at price 0, no customer) is a
+  stock adjustment, not an order: set aside.
 - Jan 2010 orders: 493100 (6 x 6.95 + 12 x 2.55 = 72.30), 493200 (48 x 1.06 = 50.88),
   493201 (12 x 1.25 = 15.00), guest 493300 (3 x 2.10 = 6.30) → 4 orders, 144.48.
   493400 has the impossible date 2010-13-01 and is quarantined with its line.
 - Cancellation C493101 returns 2 x 85048 of 493100 line 1 (refund 13.90); C489449 has no
-  earlier purchase of customer 16321 to return, so it is quarantined.
+  earlier purchase of customer 16321 in the file (bought before it begins), so it is set
+  aside.
 - Customers buying in Jan: 13085, 14000, 13078; 13085 and 13078 had bought in Dec, so
   the returning-customer share in Jan is 2/3.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,7 +31,7 @@ import pytest
 from omnikpi.ingest import LoadSummary, ingest_preset
 from omnikpi.kpi import query
 from omnikpi.settings import Settings
-from tests.ingest.conftest import FIXTURES, options, rows, value
+from tests.ingest.conftest import FIXTURES, options, reasons, rows, value
 
 FOLDER = FIXTURES / "online_retail"
 MONTHLY = (
@@ -88,18 +91,136 @@ def check_online_retail_ii(settings: Settings) -> None:
 def test_online_retail_ii_csv(settings: Settings) -> None:
     summary = load(settings, FOLDER / "online_retail_II.csv")
     assert [p.message() for p in summary.problems] == [
-        'online_retail_II.csv row 7: column "Invoice" value "C489449" is a cancellation '
-        "matching no earlier invoice of customer 16321 with StockCode 22087",
-        'online_retail_II.csv row 8: column "Quantity" value "-6" is not a positive quantity '
-        "on a sale invoice (negative quantities are only allowed as returns, on C invoices)",
         'online_retail_II.csv row 15: column "Invoice" value "493400" refers to a row of orders '
         "that is quarantined itself (see its problem)",
         'online_retail_II.csv row 15: column "InvoiceDate" value "2010-13-01 10:00:00" is not '
         "a date in format %Y-%m-%d %H:%M:%S or %m/%d/%Y %H:%M or %Y-%m-%d %H:%M "
         "(set dates.format in the mapping)",
     ]
-    assert (summary.rows_read, summary.rows_quarantined) == (15, 3)
+    assert (summary.rows_read, summary.rows_quarantined) == (15, 1)
     check_online_retail_ii(settings)
+
+
+def test_the_report_accounts_for_every_invoice_and_line(settings: Settings) -> None:
+    """Per table, source rows = rows loaded + quarantined + set aside, each with its reason.
+
+    Orders: 12 invoices = 8 orders + 493400 (bad date) + 2 cancellations (C489449, C493101)
+    + the stock adjustment 489450. Lines: 15 = 10 order lines + 493400's line + 2
+    cancellation lines + 1 postage line (489434) + 489450's line.
+    """
+    summary = load(settings, FOLDER / "online_retail_II.csv")
+    orders, lines = summary.tables["orders"], summary.tables["order_lines"]
+    assert (orders.source_rows, orders.inserted, orders.quarantined, orders.set_aside) == (
+        12,
+        8,
+        1,
+        3,
+    )
+    assert reasons(summary, "orders") == [
+        ("set_aside", "is a cancellation (its lines are loaded as returns)", 2),
+        (
+            "quarantined",
+            "is not a date in format %Y-%m-%d %H:%M:%S or %m/%d/%Y %H:%M or %Y-%m-%d %H:%M "
+            "(set dates.format in the mapping)",
+            1,
+        ),
+        (
+            "set_aside",
+            "is a stock adjustment, not an order: every line of the invoice is at price 0 "
+            "(damaged, found, check, ?)",
+            1,
+        ),
+    ]
+    assert (lines.source_rows, lines.inserted, lines.quarantined, lines.set_aside) == (15, 10, 1, 4)
+    assert sorted(reasons(summary, "order_lines")) == [
+        (
+            "quarantined",
+            "refers to a row of orders that is quarantined itself (see its problem)",
+            1,
+        ),
+        ("set_aside", "is a cancellation line (loaded as a return)", 2),
+        (
+            "set_aside",
+            "is a stock adjustment, not an order: every line of the invoice is at "
+            "price 0 (damaged, found, check, ?)",
+            1,
+        ),
+        ("set_aside", "is postage (the shipping amount of its order)", 1),
+    ]
+    assert reasons(summary, "returns") == [
+        (
+            "set_aside",
+            "is a cancellation of no earlier invoice line of its customer and StockCode in these "
+            "files (bought before they begin?)",
+            1,
+        )
+    ]
+    # load_log keeps the same report, per table and reason
+    (logged,) = rows(settings, "SELECT tables FROM load_log")
+    report = json.loads(logged[0])
+    assert report["orders"]["set_aside"] == 3
+    assert {
+        "outcome": "set_aside",
+        "column": "",
+        "rows": 2,
+        "reason": "is a cancellation (its lines are loaded as returns)",
+    } in (report["orders"]["reasons"])
+
+
+def test_price_0_invoices_are_not_orders(settings: Settings, tmp_path: Path) -> None:
+    """Stock adjustments written as invoices (UCI: "damaged", "check", "?", "found", every
+    line at price 0) make no order, no customer and no revenue.
+
+    Invoice 536365 sells 6 x 2.55 to 17850; 536414 ("?", no customer), 536415 ("check",
+    customer 14911, two lines) and 536416 ("found", +5) are all at price 0. Orders: 1,
+    revenue 15.30, AOV 15.30, customers: 17850 only (14911 appears on no sale).
+    """
+    path = tmp_path / "Online Retail.csv"
+    path.write_text(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,"
+        "United Kingdom\n"
+        "536414,22139,?,56,12/1/2010 11:52,0,,United Kingdom\n"
+        "536415,21275,check,-2,12/1/2010 12:00,0,14911,EIRE\n"
+        "536415,21276,check,-1,12/1/2010 12:00,0.00,14911,EIRE\n"
+        "536416,85123A,found,5,12/2/2010 9:00,0,,United Kingdom\n",
+        encoding="latin-1",
+    )
+    summary = load(settings, path)
+    assert summary.rows_quarantined == 0  # adjustments are no errors
+    assert rows(settings, "SELECT order_id, net_amount FROM orders") == [
+        ("536365", Decimal("15.30"))
+    ]
+    assert rows(settings, "SELECT customer_id FROM customers") == [("17850",)]
+    adjustment = (
+        "is a stock adjustment, not an order: every line of the invoice is at price 0 "
+        "(damaged, found, check, ?)"
+    )
+    assert reasons(summary, "orders") == [("set_aside", adjustment, 3)]
+    assert reasons(summary, "order_lines") == [("set_aside", adjustment, 4)]
+    assert reasons(summary, "customers") == [
+        ("set_aside", "appears only on stock adjustments, never on an order or a return", 1)
+    ]
+    result = query(
+        ["orders", "revenue", "aov", "purchasing_customers"],
+        "month",
+        "2010-12-01",
+        "2010-12-31",
+        settings=settings,
+    )
+    assert {r.kpi: r.value for r in result.itertuples()} == {
+        "orders": 1,
+        "revenue": pytest.approx(15.30),
+        "aov": pytest.approx(15.30),
+        "purchasing_customers": 1,
+    }
+    # the products counted in stock are in the catalog, those never sold without a price
+    assert rows(settings, "SELECT product_id, list_price FROM products ORDER BY 1") == [
+        ("21275", None),
+        ("21276", None),
+        ("22139", None),
+        ("85123A", Decimal("2.55")),
+    ]
 
 
 def test_online_retail_ii_xlsx_with_a_sheet_per_year(settings: Settings, tmp_path: Path) -> None:
@@ -134,11 +255,8 @@ def test_online_retail_ii_xlsx_with_a_sheet_per_year(settings: Settings, tmp_pat
     path = tmp_path / "online_retail_II.xlsx"
     book.save(path)
     summary = load(settings, path)
-    assert summary.rows_quarantined == 3
-    assert {p.source for p in summary.problems} == {
-        "online_retail_II.xlsx:Year 2009-2010",
-        "online_retail_II.xlsx:Year 2010-2011",
-    }
+    assert summary.rows_quarantined == 1
+    assert {p.source for p in summary.problems} == {"online_retail_II.xlsx:Year 2010-2011"}
     check_online_retail_ii(settings)
 
 
@@ -167,7 +285,7 @@ def test_online_retail_i_csv_in_latin1_with_us_dates(settings: Settings) -> None
         )
         == "2010-12-01 08:26"
     )
-    assert [p.message() for p in summary.problems] == [
-        'data.csv row 6: column "Invoice" value "C536379" is a discount given after the sale; '
-        "there is no table for it"
+    assert summary.problems == ()
+    assert reasons(summary, "returns") == [
+        ("set_aside", "is a discount given after the sale; there is no table for it", 1)
     ]

@@ -4,7 +4,9 @@ Orders: #1001 Jane, 2 lines (25.00 + 2 x 10.00 = 45.00), fulfilled → completed
 #1002 Max, 2 x 25.00 less SPRING10 5.00 = 45.00, paid; #1003 Jane, refunded and
 cancelled, 10.00; #1004 a walk-in at the Berlin store, 15.00 cash; #1005 has the date
 2024-02-30 and is quarantined. Revenue of orders not cancelled: 45 + 45 + 15 = 105.00,
-average order value 35.00. Erika never ordered, so the exports do not date her record.
+average order value 35.00. Erika never ordered, so the exports do not date her record:
+she is set aside. The shop's settings come from the export: EUR, and Europe/Berlin (the
+times are +0100 and the billing country is DE).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from omnikpi.errors import ConfigError
 from omnikpi.ingest import ingest_preset
 from omnikpi.settings import Settings
-from tests.ingest.conftest import FIXTURES, HASH_KEY, options, rows, value
+from tests.ingest.conftest import FIXTURES, HASH_KEY, options, reasons, rows, value
 
 FOLDER = FIXTURES / "shopify"
 
@@ -28,9 +30,8 @@ def customer(email: str) -> str:
 
 @pytest.fixture
 def shop(settings: Settings) -> Settings:
-    local = Settings(warehouse=settings.warehouse, overrides={"time_zone": "Europe/Berlin"})
-    ingest_preset(local, "shopify", [FOLDER], options(max_error_rate=0.5))
-    return local
+    ingest_preset(settings, "shopify", [FOLDER], options(max_error_rate=0.5))
+    return settings
 
 
 def test_orders_statuses_and_revenue(shop: Settings) -> None:
@@ -85,9 +86,22 @@ def test_lines_products_and_what_was_quarantined(shop: Settings) -> None:
     assert rows(
         shop, "SELECT DISTINCT source, row_number, table_name FROM quarantine ORDER BY 1, 2, 3"
     ) == [
-        ("customers_export.csv", 3, "customers"),
         ("orders_export_1.csv", 6, "order_lines"),
         ("orders_export_1.csv", 6, "orders"),
+    ]
+
+
+def test_a_customer_without_orders_is_set_aside_with_the_reason(settings: Settings) -> None:
+    summary = ingest_preset(settings, "shopify", [FOLDER], options(max_error_rate=0.5))
+    customers = summary.tables["customers"]
+    assert (customers.source_rows, customers.inserted, customers.set_aside) == (3, 2, 1)
+    assert reasons(summary, "customers") == [
+        (
+            "set_aside",
+            "has no order in the orders export, and the customers export has no creation date "
+            "to date the customer by (load both exports together)",
+            1,
+        )
     ]
 
 

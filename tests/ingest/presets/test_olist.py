@@ -1,6 +1,7 @@
 """The Olist folder into the canonical model, with KPIs worked out by hand.
 
-The fixture holds 8 orders of 7 people (customer_unique_id 7c396fd… ordered twice):
+The fixture holds 8 orders of 7 people (customer_unique_id 7c396fd… ordered twice) and
+6 products, of which 5a848e… (perfumaria) was never sold in these orders:
 5 delivered, 1 shipped, 1 canceled, 1 unavailable. Of the 4 delivered shipments that
 load, 3 arrived by the estimated date (e481…: Oct 10 ≤ Oct 18, 53cd…: Aug 7 ≤ Aug 13,
 a459…: Jul 26 ≤ Aug 1) and 4777… came Aug 17 for Aug 16; 6514… claims delivery before
@@ -120,8 +121,21 @@ def test_revenue_lines_and_payments(olist: Settings) -> None:
         ("computers_accessories", 1),
         ("health_beauty", 1),
         ("pc_gamer", 1),  # no English name in the translation file
+        ("perfumery", 1),
         ("unknown", 1),
     ]
+
+
+def test_a_product_never_sold_loads_with_an_unknown_price(olist: Settings) -> None:
+    """The products file is the whole catalog, the orders one period: a product without
+    order items has no price in the export, so its list price is unknown, not an error."""
+    assert rows(
+        olist, "SELECT product_id, category, list_price FROM products WHERE list_price IS NULL"
+    ) == [("5a848e4ab52fd5445cdc07aab1c40e48", "perfumery", None)]
+    # list price = the highest price sold: 87285… sold at 29.99 three times
+    assert value(olist, "SELECT list_price FROM products WHERE product_id LIKE '87285%'") == (
+        Decimal("29.99")
+    )
 
 
 def test_what_was_quarantined(olist: Settings) -> None:

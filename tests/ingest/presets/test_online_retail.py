@@ -1,20 +1,25 @@
 """UCI Online Retail (I and II, CSV and XLSX) into the canonical model, checked by hand.
 
-online_retail_II.csv holds 15 invoice lines (Dec 2009 and Jan 2010); the expected values
-below are worked out from those lines with a calculator:
+online_retail_II.csv holds 18 invoice lines (Dec 2009 and Jan 2010), written from the UCI
+attribute descriptions and what the real files hold (cancellations "C", bad-debt "A"
+invoices, stock adjustments at price 0 without a description, customer ids as 13085.0,
+the country "Unspecified"); the expected values are worked out with a calculator:
 
 - Dec 2009 orders: 489434 (12 x 6.95 + 12 x 6.75 = 164.40, plus POST 18.00 shipping),
   489435 (12 x 2.55 = 30.60), 489436 (24 x 1.25 = 30.00), guest 489437 (6 x 2.10 = 12.60)
   → 4 orders, revenue 237.60. Row 8 (489450, -6 "damaged" at price 0, no customer) is a
   stock adjustment, not an order: set aside.
 - Jan 2010 orders: 493100 (6 x 6.95 + 12 x 2.55 = 72.30), 493200 (48 x 1.06 = 50.88),
-  493201 (12 x 1.25 = 15.00), guest 493300 (3 x 2.10 = 6.30) → 4 orders, 144.48.
-  493400 has the impossible date 2010-13-01 and is quarantined with its line.
+  493201 (12 x 1.25 = 15.00), guest 493300 (3 x 2.10 = 6.30), 493600 (6 x 1.25 = 7.50,
+  customer 12346 of country "Unspecified": no region) → 5 orders, 151.98.
+  493400 has the impossible date 2010-13-01 and is quarantined with its line. 493500
+  (56 x 22139 at price 0, no description) is a stock adjustment and A506401 (bad debt,
+  price -53,594.36) an accounting adjustment: both set aside.
 - Cancellation C493101 returns 2 x 85048 of 493100 line 1 (refund 13.90); C489449 has no
   earlier purchase of customer 16321 in the file (bought before it begins), so it is set
   aside.
-- Customers buying in Jan: 13085, 14000, 13078; 13085 and 13078 had bought in Dec, so
-  the returning-customer share in Jan is 2/3.
+- Customers buying in Jan: 13085, 14000, 13078, 12346; 13085 and 13078 had bought in
+  Dec, so the returning-customer share in Jan is 2/4.
 """
 
 from __future__ import annotations
@@ -63,29 +68,38 @@ def check_online_retail_ii(settings: Settings) -> None:
     )
     assert {(r.kpi, str(r.period_start)): r.value for r in result.itertuples()} == {
         ("revenue", "2009-12-01"): pytest.approx(237.60),
-        ("revenue", "2010-01-01"): pytest.approx(144.48),
+        ("revenue", "2010-01-01"): pytest.approx(151.98),
         ("orders", "2009-12-01"): 4,
-        ("orders", "2010-01-01"): 4,
+        ("orders", "2010-01-01"): 5,
         ("purchasing_customers", "2009-12-01"): 2,  # 13085 (489434, 489435), 13078
-        ("purchasing_customers", "2010-01-01"): 3,  # 13085 14000 13078
+        ("purchasing_customers", "2010-01-01"): 4,  # 13085 14000 13078 12346
         ("returning_customer_share", "2009-12-01"): 0.0,
-        ("returning_customer_share", "2010-01-01"): pytest.approx(2 / 3),
+        ("returning_customer_share", "2010-01-01"): pytest.approx(2 / 4),
     }
     assert rows(settings, MONTHLY) == [
         ("2009-12", 4, Decimal("237.60")),
-        ("2010-01", 4, Decimal("144.48")),
+        ("2010-01", 5, Decimal("151.98")),
     ]
-    assert value(settings, RETURNING_SHARE) == 2 / 3
-    assert value(settings, "SELECT count(*) FROM customers") == 4  # 16321 only cancelled
+    assert value(settings, RETURNING_SHARE) == 2 / 4
+    # 16321 only cancelled (bought before the file begins), still a customer
+    assert value(settings, "SELECT count(*) FROM customers") == 5
+    assert value(settings, "SELECT region FROM customers WHERE customer_id = '12346'") is None
     assert value(settings, "SELECT count(*) FROM orders WHERE customer_id IS NULL") == 2
     assert value(settings, "SELECT sum(shipping_amount) FROM orders") == Decimal("18.00")
     assert rows(
         settings, "SELECT order_id, line_number, product_id, quantity, refund_amount FROM returns"
     ) == [("493100", 1, "85048", 2, Decimal("13.90"))]
-    assert value(settings, "SELECT count(*) FROM order_lines") == 10
+    assert value(settings, "SELECT count(*) FROM order_lines") == 11
     assert value(settings, "SELECT list_price FROM products WHERE product_id = '21871'") == Decimal(
         "1.25"
-    )  # the most frequent price: 1.25 twice, 1.06 once
+    )  # the most frequent price: 1.25 three times, 1.06 once
+    # only ever counted in stock (489450 "damaged", 493500): products without a name (the
+    # description of an adjustment is a note) or price; the bad debt's "B" is no product
+    assert rows(
+        settings,
+        "SELECT product_id, name, list_price FROM products WHERE list_price IS NULL ORDER BY 1",
+    ) == [("21733", "21733", None), ("22139", "22139", None)]
+    assert value(settings, "SELECT count(*) FROM products WHERE product_id = 'B'") == 0
 
 
 def test_online_retail_ii_csv(settings: Settings) -> None:
@@ -97,54 +111,48 @@ def test_online_retail_ii_csv(settings: Settings) -> None:
         "a date in format %Y-%m-%d %H:%M:%S or %m/%d/%Y %H:%M or %Y-%m-%d %H:%M "
         "(set dates.format in the mapping)",
     ]
-    assert (summary.rows_read, summary.rows_quarantined) == (15, 1)
+    assert (summary.rows_read, summary.rows_quarantined) == (18, 1)
     check_online_retail_ii(settings)
 
 
 def test_the_report_accounts_for_every_invoice_and_line(settings: Settings) -> None:
     """Per table, source rows = rows loaded + quarantined + set aside, each with its reason.
 
-    Orders: 12 invoices = 8 orders + 493400 (bad date) + 2 cancellations (C489449, C493101)
-    + the stock adjustment 489450. Lines: 15 = 10 order lines + 493400's line + 2
-    cancellation lines + 1 postage line (489434) + 489450's line.
+    Orders: 15 invoices = 9 orders + 493400 (bad date) + 2 cancellations (C489449, C493101)
+    + 2 stock adjustments (489450, 493500) + the bad debt A506401. Lines: 18 = 11 order
+    lines + 493400's line + 2 cancellation lines + 1 postage line (489434) + the 2 lines
+    of stock adjustments + the bad-debt line.
     """
     summary = load(settings, FOLDER / "online_retail_II.csv")
     orders, lines = summary.tables["orders"], summary.tables["order_lines"]
+    stock = (
+        "is a stock adjustment, not an order: every line of the invoice is at price 0 "
+        "(damaged, found, check, ?)"
+    )
+    debt = 'is an accounting adjustment (an "A" invoice: bad debt), not a sale'
+    bad_date = (
+        "is not a date in format %Y-%m-%d %H:%M:%S or %m/%d/%Y %H:%M or %Y-%m-%d %H:%M "
+        "(set dates.format in the mapping)"
+    )
     assert (orders.source_rows, orders.inserted, orders.quarantined, orders.set_aside) == (
-        12,
-        8,
+        15,
+        9,
         1,
-        3,
+        5,
     )
     assert reasons(summary, "orders") == [
         ("set_aside", "is a cancellation (its lines are loaded as returns)", 2),
-        (
-            "quarantined",
-            "is not a date in format %Y-%m-%d %H:%M:%S or %m/%d/%Y %H:%M or %Y-%m-%d %H:%M "
-            "(set dates.format in the mapping)",
-            1,
-        ),
-        (
-            "set_aside",
-            "is a stock adjustment, not an order: every line of the invoice is at price 0 "
-            "(damaged, found, check, ?)",
-            1,
-        ),
+        ("set_aside", stock, 2),
+        ("quarantined", bad_date, 1),
+        ("set_aside", debt, 1),
     ]
-    assert (lines.source_rows, lines.inserted, lines.quarantined, lines.set_aside) == (15, 10, 1, 4)
+    assert (lines.source_rows, lines.inserted, lines.quarantined, lines.set_aside) == (18, 11, 1, 6)
+    quarantined_order = "refers to a row of orders that is quarantined itself (see its problem)"
     assert sorted(reasons(summary, "order_lines")) == [
-        (
-            "quarantined",
-            "refers to a row of orders that is quarantined itself (see its problem)",
-            1,
-        ),
+        ("quarantined", quarantined_order, 1),
         ("set_aside", "is a cancellation line (loaded as a return)", 2),
-        (
-            "set_aside",
-            "is a stock adjustment, not an order: every line of the invoice is at "
-            "price 0 (damaged, found, check, ?)",
-            1,
-        ),
+        ("set_aside", stock, 2),
+        ("set_aside", debt, 1),
         ("set_aside", "is postage (the shipping amount of its order)", 1),
     ]
     assert reasons(summary, "returns") == [
@@ -158,7 +166,7 @@ def test_the_report_accounts_for_every_invoice_and_line(settings: Settings) -> N
     # load_log keeps the same report, per table and reason
     (logged,) = rows(settings, "SELECT tables FROM load_log")
     report = json.loads(logged[0])
-    assert report["orders"]["set_aside"] == 3
+    assert report["orders"]["set_aside"] == 5
     assert {
         "outcome": "set_aside",
         "column": "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -328,3 +329,49 @@ def test_a_file_with_only_a_header_loads_nothing(settings: Settings, tmp_path: P
     summary = load(settings, write(tmp_path / "orders.csv", HEADER))
     assert (summary.status, summary.rows_read, summary.rows_quarantined) == ("loaded", 0, 0)
     assert value(settings, "SELECT count(*) FROM orders") == 0
+
+
+def test_placeholder_dates_of_years_1_and_9999_are_unknown(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """ERP exports write 9999-12-31 for "no end" and 0001-01-01 for "no date": an optional
+    time becomes unknown (NULL), a required one is quarantined with that reason; neither
+    reaches the warehouse, where no engine could date it."""
+    mapping = parse_mapping(
+        {
+            "dates": {"format": "%Y-%m-%d", "time_zone": "Europe/London"},
+            "tables": {
+                "customers": {
+                    "columns": {
+                        "customer_id": "id",
+                        "created_at": "joined",
+                        "member_since": "member_since",
+                        "acquisition_channel": {"value": "web"},
+                        "gender": {"value": "unknown"},
+                        "is_member": {"value": True},
+                        "is_business": {"value": False},
+                    }
+                }
+            },
+        },
+        origin="erp.yaml",
+    )
+    path = write(
+        tmp_path / "customers.csv",
+        "id,joined,member_since\n"
+        "C1,2020-05-01,9999-12-31\n"
+        "C2,0001-01-01,2021-01-01\n"
+        "C3,2020-06-01,2020-06-02\n"
+        "C4,2020-07-01,2020-13-01\n",
+    )
+    summary = load(settings, path, mapping)
+    assert rows(
+        settings,
+        "SELECT customer_id, CAST(member_since AS DATE) FROM customers ORDER BY 1",
+    ) == [("C1", None), ("C3", date(2020, 6, 2))]
+    assert messages(summary) == [
+        'customers.csv row 2: column "joined" value "0001-01-01" stands for no date (year 1 '
+        "or 9999), but customers.created_at is required",
+        'customers.csv row 4: column "member_since" value "2020-13-01" is not a date in '
+        "format %Y-%m-%d (set dates.format in the mapping)",
+    ]

@@ -36,6 +36,13 @@ def test_load_prints_a_summary_and_the_first_problems(
     assert "Loaded shop: orders.csv" in out
     assert "2 rows read, 1 quarantined (50.00%; limit 60.0%)" in out
     assert 'orders.csv row 2: column "InvoiceDate" value "31/13/2010" is not a date' in out
+    # per table: 2 source rows, 1 inserted, 1 quarantined; then one line per reason
+    assert re.search(r"│ orders +│ 2 +│ 1 +│ 0 +│ 0 +│ 0 +│ 1 +│ 0 +│", out), out
+    assert re.search(r'│ orders +│ 1 +│ quarantined │ "InvoiceDate" is not a date in', out), out
+    assert (
+        "Stored the data settings of this source in the empty warehouse: time-zone "
+        "Europe/London, currency GBP"
+    ) in out
 
 
 def test_too_many_errors_exit_non_zero_with_one_line(
@@ -68,6 +75,16 @@ def test_status_lists_loads_and_quarantine(
     document = json.loads(capsys.readouterr().out)
     (load,) = document["loads"]
     assert (load["status"], load["rows_read"], load["rows_quarantined"]) == ("loaded", 2, 1)
+    orders = load["tables"]["orders"]  # 1002 has the date 31/13/2010
+    assert (orders["source_rows"], orders["inserted"], orders["quarantined"]) == (2, 1, 1)
+    assert orders["reasons"] == [
+        {
+            "outcome": "quarantined",
+            "column": "InvoiceDate",
+            "reason": "is not a date in format %d/%m/%Y (set dates.format in the mapping)",
+            "rows": 1,
+        }
+    ]
     assert {(q["table_name"], q["column_name"], q["rows"]) for q in document["quarantine"]} == {
         ("customers", "InvoiceDate", 1),
         ("orders", "InvoiceDate", 1),
@@ -141,5 +158,5 @@ def test_infer_writes_a_mapping_that_loads(
     warehouse = str(tmp_path / "w.duckdb")
     assert run_cli("ingest", "--mapping", str(proposal), str(products), "-w", warehouse) == 0
     out = capsys.readouterr().out
-    assert re.search(r"│ products +│ 1 +│ 0 +│", out), out
+    assert re.search(r"│ products +│ 1 +│ 1 +│ 0 +│", out), out  # 1 source row, inserted
     assert "1 row read, 0 quarantined" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from omnikpi.ingest import Collector, CollectorLimits, create_collector_app
+from omnikpi.ingest import Collector, CollectorLimits, LoadSummary, create_collector_app
 from omnikpi.ingest.events import parse_batch
 from omnikpi.settings import Settings
 from tests.ingest.conftest import FIXTURES, NOW, rows, value
@@ -242,3 +243,54 @@ def create_app(collector: Collector) -> FastAPI:
     app = FastAPI()
     app.include_router(collector.router())
     return app
+
+
+def test_on_load_follows_each_committed_flush(settings: Settings, tmp_path: Path) -> None:
+    loads: list[LoadSummary] = []
+    collector = Collector(settings, tmp_path / "spool", clock=lambda: NOW, on_load=loads.append)
+    collector.accept(batch(event(), event(event_id="e-2")))
+    summary = collector.flush()
+    assert summary is not None
+    assert loads == [summary]
+    assert summary.tables["events"].inserted == 2
+    assert collector.flush() is None  # nothing new: no load, no call
+    assert len(loads) == 1
+    # the collector's log states no data settings: an empty warehouse gets none from it
+    assert summary.stored_settings == {}
+
+
+def test_a_failing_on_load_keeps_the_collector_running(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def fail(summary: LoadSummary) -> None:
+        raise RuntimeError("rollups are busy")
+
+    collector = Collector(settings, tmp_path / "spool", clock=lambda: NOW, on_load=fail)
+    collector.accept(batch(event()))
+    summary = collector.flush()
+    assert summary is not None
+    assert summary.status == "loaded"
+    assert value(settings, "SELECT count(*) FROM events") == 1
+    assert "on_load failed" in caplog.text
+    assert collector.spool.segments() == []  # the loaded events are not loaded again
+
+
+def test_the_command_s_collector_refreshes_rollups_after_loads(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`omnikpi ingest collector` serves the collector with an on_load that refreshes the
+    rollups of what a flush changed (through the service layer)."""
+    import omnikpi.services.ingest as service
+
+    served: dict[str, Any] = {}
+    refreshed: list[Settings] = []
+    monkeypatch.setattr(service, "serve_collector", lambda settings, **kw: served.update(kw))
+    monkeypatch.setattr(service, "refresh_changed", lambda settings: refreshed.append(settings))
+    service.run_collector(settings, host="127.0.0.1", port=8001, spool=None, flush_seconds=1.0)
+    changed = Collector(settings, settings.warehouse.parent / "spool", clock=lambda: NOW)
+    changed.accept(batch(event()))
+    summary = changed.flush()
+    assert summary is not None
+    served["on_load"](summary)
+    served["on_load"](replace(summary, tables={}))  # a flush that changed nothing
+    assert refreshed == [settings]

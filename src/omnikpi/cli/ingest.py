@@ -12,8 +12,7 @@ from typer.core import TyperGroup
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import InfoFormat, console, error_console, render_rows
 from omnikpi.errors import ConfigError, DataError
-from omnikpi.ingest import LoadOptions, LoadSummary
-from omnikpi.services.ingest import IngestResult
+from omnikpi.services.ingest import IngestResult, LoadOptions, LoadSummary
 from omnikpi.settings import load_settings
 
 
@@ -96,11 +95,9 @@ def ingest(
         hash_key=os.environ.get("OMNIKPI_PSEUDONYM_KEY"),
     )
     with error_console.status("Reading and validating…"):
-        result = _run(
-            settings, paths, mapping, preset, postgres, table, query, batch_size, options
-        )
+        result = _run(settings, paths, mapping, preset, postgres, table, query, batch_size, options)
     summary = result.summary
-    print_summary(summary)
+    print_summary(result)
     if summary.too_many_errors:
         done = "nothing was loaded" if summary.status == "rejected" else "the dry run failed"
         raise DataError(
@@ -143,7 +140,7 @@ def _run(
 
 
 def _infer(paths: list[Path], out: Path | None) -> None:
-    from omnikpi.ingest import infer_mapping
+    from omnikpi.services.ingest import infer_mapping
 
     if len(paths) != 1:
         raise ConfigError("--infer reads exactly one file")
@@ -171,29 +168,52 @@ def parse_rate(value: str) -> float:
     return rate
 
 
-def print_summary(summary: LoadSummary) -> None:
-    """The load's outcome: rows per table, the error rate and the first problems."""
+def print_summary(result: IngestResult) -> None:
+    """The load's outcome: per table the source rows and what became of them, the rows not
+    loaded per reason, the data settings, missing optional files and the first problems."""
+    summary = result.summary
     headline = {
         "loaded": "Loaded",
         "rejected": "Rejected",
         "dry_run": "Dry run (nothing written) of",
     }[summary.status]
     console.print(f"{headline} {summary.source}", markup=False, highlight=False)
-    columns = ["table", "inserted", "updated", "unchanged", "quarantined", "merged"]
-    if summary.status == "dry_run":
-        columns = ["table", "quarantined", "merged"]
+    columns = ["table", "source rows", "inserted", "updated", "unchanged"]
+    if summary.status != "loaded":
+        columns = ["table", "source rows", "valid"]
+    columns += ["merged", "quarantined", "set aside"]
     rows = [
         {
             "table": name,
+            "source rows": f"{t.source_rows:,}",
+            "valid": f"{t.valid:,}",
             "inserted": f"{t.inserted:,}",
             "updated": f"{t.updated:,}",
             "unchanged": f"{t.unchanged:,}",
-            "quarantined": f"{t.quarantined:,}",
             "merged": f"{t.merged:,}",
+            "quarantined": f"{t.quarantined:,}",
+            "set aside": f"{t.set_aside:,}",
         }
         for name, t in summary.tables.items()
     ]
     render_rows(rows, columns, "table")
+    reasons = [
+        {
+            "table": name,
+            "rows": f"{reason.rows:,}",
+            "not loaded": reason.outcome.replace("_", " "),
+            "why": f'"{reason.column}" {reason.reason}' if reason.column else reason.reason,
+        }
+        for name, t in summary.tables.items()
+        for reason in t.reasons
+    ]
+    if reasons:
+        render_rows(reasons, ["table", "rows", "not loaded", "why"], "table", title="Not loaded")
+    _print_settings(summary)
+    for missing in summary.missing:
+        kpis = result.kpis_without_data.get(missing.source, ())
+        without = f"; KPIs without data: {', '.join(kpis)}" if kpis else ""
+        console.print(f"Warning: {missing.message()}{without}", markup=False, highlight=False)
     console.print(
         f"{summary.rows_read:,} {'row' if summary.rows_read == 1 else 'rows'} read, "
         f"{summary.rows_quarantined:,} quarantined "
@@ -208,23 +228,34 @@ def print_summary(summary: LoadSummary) -> None:
             console.print(f"  {problem.message()}", markup=False, highlight=False)
 
 
+def _print_settings(summary: LoadSummary) -> None:
+    if summary.new_settings:
+        done = "Stored" if summary.status == "loaded" else "Would store"
+        values = ", ".join(
+            f"{name.replace('_', '-')} {value}" for name, value in summary.new_settings.items()
+        )
+        console.print(
+            f"{done} the data settings of this source in the empty warehouse: {values}",
+            markup=False,
+            highlight=False,
+        )
+    for note in summary.settings_notes:
+        console.print(f"Note: {note}", markup=False, highlight=False)
+
+
 @app.command("status")
 def status(
     warehouse: Path | None = WarehouseOption,
     limit: int = typer.Option(20, "--limit", min=1, help="Loads to show."),
     fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="Output format."),
 ) -> None:
-    """Recent loads and what is in quarantine."""
-    from omnikpi.ingest import quarantine_counts, recent_loads
-    from omnikpi.warehouse import Warehouse
+    """Recent loads (JSON: with each table's report) and what is in quarantine."""
+    from omnikpi.services.ingest import load_status
 
-    settings = load_settings(warehouse)
-    with Warehouse.open(settings.warehouse, read_only=True, overrides=settings.overrides) as wh:
-        loads = recent_loads(wh, limit)
-        problems = quarantine_counts(wh)
-        time_zone = wh.time_zone
+    found = load_status(load_settings(warehouse), limit)
+    loads = found.loads
     if fmt == InfoFormat.JSON:
-        render_rows([], [], "json", json_document={"loads": loads, "quarantine": problems})
+        render_rows([], [], "json", json_document={"loads": loads, "quarantine": found.quarantine})
         return
     load_columns = [
         "batch_id",
@@ -237,11 +268,11 @@ def status(
         "seconds",
         "source",
     ]
-    render_rows(loads, load_columns, "table", title=f"Loads (times in {time_zone})")
+    render_rows(loads, load_columns, "table", title=f"Loads (times in {found.time_zone})")
     if not loads:
         console.print("No loads yet (run `omnikpi ingest --mapping MAP.yaml FILE`).")
     quarantine_columns = ["source", "table_name", "column_name", "rows", "first_row", "reason"]
-    render_rows(problems, quarantine_columns, "table", title="Quarantine")
+    render_rows(found.quarantine, quarantine_columns, "table", title="Quarantine")
 
 
 @app.command("collector")
@@ -256,8 +287,9 @@ def collector(
         5.0, "--flush-seconds", min=0.1, help="How often events are loaded into the warehouse."
     ),
 ) -> None:
-    """Receive web and app events on POST /collect and load them into the warehouse."""
-    from omnikpi.ingest import run_collector
+    """Receive web and app events on POST /collect and load them into the warehouse
+    (KPI rollups are refreshed after each load)."""
+    from omnikpi.services.ingest import run_collector
 
     settings = load_settings(warehouse)
     console.print(

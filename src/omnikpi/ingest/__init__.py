@@ -11,6 +11,7 @@ from omnikpi.ingest.collector import (
     create_collector_app,
     run_collector,
 )
+from omnikpi.ingest.coverage import MissingSource
 from omnikpi.ingest.events import BatchRejected, CollectedEvent
 from omnikpi.ingest.files import assign_files, ingest_files, ingest_preset
 from omnikpi.ingest.infer import infer_mapping
@@ -19,7 +20,7 @@ from omnikpi.ingest.mapping import Mapping, load_mapping, parse_mapping
 from omnikpi.ingest.pipeline import LoadOptions, LoadSummary
 from omnikpi.ingest.postgres import ingest_postgres
 from omnikpi.ingest.presets import load_preset, preset_names
-from omnikpi.ingest.quarantine import QUARANTINE, Problem
+from omnikpi.ingest.quarantine import QUARANTINE, Problem, ReasonCount
 from omnikpi.ingest.status import quarantine_counts, recent_loads
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "LoadOptions",
     "LoadSummary",
     "Mapping",
+    "MissingSource",
     "Problem",
+    "ReasonCount",
     "TableLoad",
     "assign_files",
     "create_collector_app",

@@ -69,11 +69,15 @@ class Collector:
         spool: Path,
         limits: CollectorLimits = CollectorLimits(),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        on_load: Callable[[LoadSummary], None] | None = None,
     ) -> None:
         self.settings = settings
         self.spool = EventSpool(spool)
         self.limits = limits
         self.clock = clock
+        #: Called after each flush whose load committed (say, to refresh KPI rollups).
+        self.on_load = on_load
         self._mapping = collector_mapping()
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
@@ -118,14 +122,23 @@ class Collector:
 
     # -- loading --------------------------------------------------------------------------
     def flush(self) -> LoadSummary | None:
-        """Load every closed segment of the log into the warehouse, then delete them."""
+        """Load every closed segment of the log into the warehouse, then delete them;
+        `on_load` follows a committed load."""
         with self._flush_lock:
             segments = self.spool.close_segment()
             if not segments:
                 return None
             summary = self._load(segments)
             self.spool.remove(segments)
-            return summary
+        if self.on_load is not None and summary.status == "loaded":
+            try:
+                self.on_load(summary)
+            except Exception:  # the events are loaded; what follows must not stop the collector
+                log.exception(
+                    "after a collector flush: on_load failed (the changed tables stay marked "
+                    "in the warehouse for the next refresh)"
+                )
+        return summary
 
     def _load(self, segments: Sequence[Path]) -> LoadSummary:
         def read(warehouse: Warehouse, workdir: Path) -> dict[str, SourceTable]:
@@ -201,12 +214,15 @@ def run_collector(
     port: int,
     spool: Path | None = None,
     flush_seconds: float = 5.0,
+    on_load: Callable[[LoadSummary], None] | None = None,
 ) -> None:
-    """Serve the collector with uvicorn until interrupted."""
+    """Serve the collector with uvicorn until interrupted; `on_load` follows each flush
+    that loaded events."""
     import uvicorn
 
     folder = spool or settings.warehouse.with_name(f"{settings.warehouse.name}.collector")
-    collector = Collector(settings, folder, CollectorLimits(flush_seconds=flush_seconds))
+    limits = CollectorLimits(flush_seconds=flush_seconds)
+    collector = Collector(settings, folder, limits, on_load=on_load)
     uvicorn.run(create_collector_app(collector), host=host, port=port, log_level="warning")
 
 

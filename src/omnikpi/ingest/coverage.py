@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from omnikpi.ingest.mapping import Mapping, PresetMapping
 from omnikpi.ingest.readers import SourceTable
 
-_RELATION = re.compile(r"\b_(src|view)_([A-Za-z0-9_]+)\b")
+#: The first relation a view reads FROM: the rows it is built on (joins only add to them).
+_DRIVING = re.compile(r"\bFROM\s+_(src|view)_([A-Za-z0-9_]+)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def missing_sources(
     mapping: Mapping, sources: MappingType[str, SourceTable], staged: MappingType[str, int]
 ) -> tuple[MissingSource, ...]:
     """The optional sources of `mapping` without a file, each with the tables (of those
-    `staged`, by rows staged) that read it and got no rows."""
+    `staged`, by rows staged) built on it that got no rows."""
     missing = [name for name, source in sources.items() if source.missing]
     if not missing:
         return ()
@@ -51,18 +52,18 @@ def missing_sources(
             table
             for table, table_spec in mapping.tables.items()
             if staged.get(table) == 0
-            and name in _reads(table_spec.source or next(iter(sources)), views)
+            and _built_on(table_spec.source or next(iter(sources)), views) == name
         )
         if tables or spec.without:  # alternatives (CDNOW's master or sample) lack nothing
             found.append(MissingSource(name, spec.files, tables, spec.without))
     return tuple(found)
 
 
-def _reads(name: str, views: MappingType[str, str]) -> set[str]:
-    """The sources a source or view reads, through the views it reads."""
-    if name not in views:
-        return {name}
-    read: set[str] = set()
-    for kind, relation in _RELATION.findall(views[name]):
-        read |= _reads(relation, views) if kind == "view" else {relation}
-    return read
+def _built_on(name: str, views: MappingType[str, str]) -> str:
+    """The source whose rows a source or view is built on: the first relation each view
+    reads FROM, through the views (an optional file a view only joins adds columns)."""
+    found = _DRIVING.search(views[name]) if name in views else None
+    if found is None:
+        return name
+    kind, relation = found.groups()
+    return _built_on(relation, views) if kind.lower() == "view" else relation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from omnikpi.ingest.load import LOAD_LOG
@@ -12,7 +13,8 @@ from omnikpi.warehouse import Warehouse
 def recent_loads(warehouse: Warehouse, limit: int = 20) -> list[dict[str, Any]]:
     """The latest batches from load_log, newest first.
 
-    `started_at` is text, "%Y-%m-%d %H:%M:%S" in the warehouse's time zone.
+    `started_at` is text, "%Y-%m-%d %H:%M:%S" in the warehouse's time zone; `tables` the
+    load's report per table (`TableLoad.as_record`).
     """
     if LOAD_LOG.name not in warehouse.table_set():
         return []
@@ -20,11 +22,13 @@ def recent_loads(warehouse: Warehouse, limit: int = 20) -> list[dict[str, Any]]:
         "SELECT batch_id, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started_at, status, "
         "source, rows_read, "
         "rows_loaded, rows_inserted, rows_updated, rows_quarantined, "
-        "round(duration_seconds, 2) AS seconds "
+        "round(duration_seconds, 2) AS seconds, tables "
         "FROM main.load_log ORDER BY started_at DESC, batch_id DESC LIMIT $limit",
         {"limit": limit},
     )
     records: list[dict[str, Any]] = loads.to_pylist()
+    for record in records:  # per table: rows loaded, merged, quarantined, set aside, why
+        record["tables"] = json.loads(record["tables"] or "{}")
     return records
 
 

@@ -1,8 +1,11 @@
 """Loads through the service layer: run a load, then refresh what depends on the tables it
-changed (KPI rollups) with the caller's own catalog.
+changed (KPI rollups) with the caller's own catalog, and say which KPIs a load leaves
+without data.
 
 Ingestion itself knows nothing of KPIs: a load records the tables it changed in the
-warehouse, in its own transaction; `refresh_changed` rebuilds what reads them.
+warehouse, in its own transaction, and names the tables an optional file it lacked
+would have filled; `refresh_changed` rebuilds what reads the changed tables and
+`kpis_reading` names the KPIs that count rows of the empty ones.
 
     >>> ingest_preset(settings, "olist", [Path("olist/")], LoadOptions())  # doctest: +SKIP
 """
@@ -10,25 +13,62 @@ warehouse, in its own transaction; `refresh_changed` rebuilds what reads them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from omnikpi.ingest import LoadOptions, LoadSummary
+from omnikpi.ingest import (
+    LoadOptions,
+    LoadSummary,
+    MissingSource,
+    infer_mapping,
+    quarantine_counts,
+    recent_loads,
+)
 from omnikpi.ingest import ingest_files as load_files
 from omnikpi.ingest import ingest_postgres as load_postgres
 from omnikpi.ingest import ingest_preset as load_preset_files
-from omnikpi.kpi import Catalog, load_catalog
+from omnikpi.ingest import run_collector as serve_collector
+from omnikpi.kpi import Catalog, kpis_reading, load_catalog
 from omnikpi.kpi.rollups import RollupReport, refresh_changes
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 
+__all__ = [
+    "IngestResult",
+    "LoadOptions",
+    "LoadStatus",
+    "LoadSummary",
+    "MissingSource",
+    "infer_mapping",
+    "ingest_files",
+    "ingest_postgres",
+    "ingest_preset",
+    "load_status",
+    "refresh_changed",
+    "run_collector",
+]
+
 
 @dataclass(frozen=True)
 class IngestResult:
-    """A load and the rollup refresh that followed it (None: nothing to refresh)."""
+    """A load, the rollup refresh that followed it (None: nothing to refresh), and per
+    optional source the load lacked, the KPIs that count rows of the tables it left empty
+    (they show no data)."""
 
     summary: LoadSummary
     rollups: RollupReport | None
+    kpis_without_data: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadStatus:
+    """What `omnikpi ingest status` shows: recent loads (each with its per-table report),
+    quarantined values per source, table, column and reason, and the zone of the times."""
+
+    loads: list[dict[str, Any]]
+    quarantine: list[dict[str, Any]]
+    time_zone: str
 
 
 def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> RollupReport | None:
@@ -37,13 +77,21 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
     if not settings.warehouse.exists():
         return None
     chosen = catalog or load_catalog(settings.catalog_dirs)
-    with Warehouse.open(settings.warehouse, overrides=settings.overrides) as warehouse:
+    # Rollups keep the warehouse's own local dates: no time-zone override here.
+    with Warehouse.open(settings.warehouse) as warehouse:
         return refresh_changes(warehouse, chosen)
 
 
 def _finish(settings: Settings, summary: LoadSummary) -> IngestResult:
-    rollups = refresh_changed(settings) if summary.status == "loaded" else None
-    return IngestResult(summary, rollups)
+    needed = summary.status == "loaded" or any(m.tables for m in summary.missing)
+    catalog = load_catalog(settings.catalog_dirs) if needed else None
+    rollups = refresh_changed(settings, catalog) if summary.status == "loaded" else None
+    without = {
+        missing.source: tuple(kpis_reading(catalog, set(missing.tables)))
+        for missing in summary.missing
+        if missing.tables and catalog is not None
+    }
+    return IngestResult(summary, rollups, without)
 
 
 def ingest_files(
@@ -75,3 +123,23 @@ def ingest_postgres(
         settings, dsn, mapping, table=table, query=query, batch_size=batch_size, options=options
     )
     return _finish(settings, summary)
+
+
+def load_status(settings: Settings, limit: int = 20) -> LoadStatus:
+    """The latest `limit` loads and what is in quarantine."""
+    with Warehouse.open(settings.warehouse, read_only=True, overrides=settings.overrides) as wh:
+        return LoadStatus(recent_loads(wh, limit), quarantine_counts(wh), wh.time_zone)
+
+
+def run_collector(
+    settings: Settings, *, host: str, port: int, spool: Path | None, flush_seconds: float
+) -> None:
+    """Serve the event collector; after each flush that changed tables, refresh rollups."""
+
+    def refresh(summary: LoadSummary) -> None:
+        if summary.changed:
+            refresh_changed(settings)
+
+    serve_collector(
+        settings, host=host, port=port, spool=spool, flush_seconds=flush_seconds, on_load=refresh
+    )

@@ -40,6 +40,11 @@ def test_master_file_loads_every_purchase(settings: Settings) -> None:
     assert value(settings, "SELECT count(*) FROM orders") == purchases
     assert value(settings, "SELECT sum(net_amount) FROM orders") == dollars == Decimal("2500315.63")
     assert value(settings, "SELECT sum(quantity) FROM order_lines") == cds
+    # 80 purchases of $0.00 (`awk 'NR > 1 && $4 == 0'`): transactions in Fader, Hardie and
+    # Lee's counts, not adjustments (the files say nothing else of them), so orders
+    zero = sum(1 for line in MASTER.read_text().splitlines()[1:] if line.split()[-1] == "0.00")
+    assert zero == 80
+    assert value(settings, "SELECT count(*) FROM orders WHERE net_amount = 0") == zero
     # line amounts add up to the order amounts; rounding up the CD price is the discount
     assert (
         value(

@@ -80,6 +80,7 @@ def infer_mapping(path: Path) -> str:
         "dates:",
         "  time_zone: Asia/Seoul  # TODO: the time zone of the file's dates and times",
         "currency: KRW  # TODO: the currency of the amounts",
+        "# (the first load into an empty warehouse stores this zone and currency as its own)",
         "tables:",
         f"  {table.name}:",
         "    columns:",

@@ -1,4 +1,4 @@
-"""Loading validated rows: upsert by primary key, record the batch, refresh what depends on it.
+"""Loading validated rows: upsert by primary key and record the batch with its report.
 
 A load is idempotent (rows equal to what the warehouse holds are left alone, changed rows
 replace the old ones by key) and atomic (the caller runs it in one DuckDB transaction,

@@ -29,7 +29,7 @@ def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["demo", "--customers", "0", "--no-serve"], "Invalid value for '--customers'"),
         (["demo", "--days", "5", "--no-serve"], "Invalid value for '--days'"),
-        (["demo", "--end", "2025-02-30", "--no-serve"], '--end "2025-02-30" is not a date'),
+        (["demo", "--end", "2025-02-30", "--no-serve"], '--end "2025-02-30" is not valid'),
         (["simulate", "--out", "x", "--format", "xml"], "'xml' is not one of 'parquet', 'csv'"),
         (["warehouse", "info", "--format", "yaml"], "'yaml' is not one of 'table', 'json'"),
         (["serve", "--port", "0"], "Invalid value for '--port'"),

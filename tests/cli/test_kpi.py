@@ -74,6 +74,7 @@ def test_query_csv_matches_hand_computed_values(
         "value",
         "comparison_value",
         "change",
+        "change_type",
         "target",
         "status",
     ]
@@ -115,9 +116,11 @@ def test_query_filters_and_table_output(shop: Path, capsys: pytest.CaptureFixtur
     [
         (["revnue"], 'unknown KPI "revnue" (did you mean revenue'),
         (["revenue", "--by", "service_channel"], 'dimension "service_channel" is not allowed'),
-        (["revenue", "--filter", "channel"], 'filter "channel" is not DIM=VALUE'),
-        (["revenue", "--compare", "lastyear"], 'comparison "lastyear" is not valid'),
-        (["revenue", "--start", "2025-02-30"], '--start "2025-02-30" is not a date'),
+        (["revenue", "--filter", "channel"], 'filter "channel" is not valid (allowed: DIM=VALUE'),
+        (["revenue", "--compare", "lastyear"], 'compare "lastyear" is not valid'),
+        (["revenue", "--start", "2025-02-30"], 'start "2025-02-30" is not valid (allowed: YYYY'),
+        (["revenue", "--filter", "channel=fax"], 'channel "fax" does not exist (closest'),
+        (["revenue,,orders"], 'KPI list "revenue,,orders" is not valid'),
     ],
 )
 def test_query_errors_are_one_line(

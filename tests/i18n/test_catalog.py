@@ -11,10 +11,11 @@ from omnikpi.auth import Action, MemberRole, Role
 from omnikpi.errors import ConfigError
 from omnikpi.i18n import LOCALES, has_message, messages, negotiate_locale, placeholders, t
 from omnikpi.model import TABLES
-from omnikpi.web.data_status import LOAD_COLUMNS, QUARANTINE_COLUMNS
+from omnikpi.model.enums import SalesChannel
+from omnikpi.services.data_status import LOAD_COLUMNS, QUARANTINE_COLUMNS
 from omnikpi.web.errors import PROBLEM_STATUS
 from omnikpi.web.navigation import NAV_ITEMS
-from omnikpi.web.view_params import CHANNELS, COMPARISONS, GRAINS, MEMBER_FILTERS
+from omnikpi.web.view_params import COMPARISONS, GRAINS, MEMBER_FILTERS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "omnikpi" / "web" / "templates"
 
@@ -64,7 +65,7 @@ def prefixed(prefix: str, names: object) -> list[str]:
         prefixed("grains", GRAINS),
         prefixed("comparisons", COMPARISONS),
         prefixed("member_filters", MEMBER_FILTERS),
-        prefixed("channels", CHANNELS),
+        prefixed("channels", [c.value for c in SalesChannel]),
         prefixed("kinds", ["core", "secondary", "system"]),
         prefixed("tables", [table.name for table in TABLES]),
         prefixed("nav", [item.key for item in NAV_ITEMS]),

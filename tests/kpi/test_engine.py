@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from omnikpi.errors import ConfigError, NotFound
+from omnikpi.errors import ConfigError, NotFound, UnknownValue
 from omnikpi.kpi import query
 from omnikpi.warehouse import Warehouse
 
@@ -13,17 +13,19 @@ from omnikpi.warehouse import Warehouse
     ("kwargs", "error", "message"),
     [
         ({"ids": ["revnue"]}, NotFound, 'unknown KPI "revnue" (did you mean revenue'),
-        ({"ids": []}, ConfigError, "no KPI given"),
-        ({"grain": "hourly"}, ConfigError, 'grain "hourly" is not valid (choose one of: day'),
-        ({"start": "2025-02-30"}, ConfigError, 'start date "2025-02-30" is not a date'),
-        ({"start": "2025-04-01"}, ConfigError, "end date 2025-03-31 is before start date"),
+        ({"ids": []}, ConfigError, 'KPI list "" is not valid (allowed: one or more KPI ids'),
+        ({"ids": ["revenue", " "]}, ConfigError, 'KPI list "revenue, " is not valid'),
+        ({"grain": "hourly"}, ConfigError, 'grain "hourly" is not valid (allowed: day, week'),
+        ({"start": "2025-02-30"}, ConfigError, 'start "2025-02-30" is not valid (allowed: YYYY'),
+        ({"start": "2025-04-01"}, ConfigError, 'end "2025-03-31" is not valid (allowed: ≥ start'),
         (
             {"by": ["service_channel"]},
             ConfigError,
             'dimension "service_channel" is not allowed for KPI "revenue" (allowed: brand,',
         ),
         ({"filters": {"colour": "red"}}, ConfigError, 'dimension "colour" is not allowed'),
-        ({"compare": "last_year"}, ConfigError, 'comparison "last_year" is not valid'),
+        ({"compare": "last_year"}, ConfigError, 'compare "last_year" is not valid'),
+        ({"filters": {"channel": "fax"}}, UnknownValue, 'channel "fax" does not exist'),
         (
             {"ids": ["market_share"], "grain": "week"},
             ConfigError,
@@ -64,6 +66,7 @@ def test_long_table_columns(golden: Warehouse) -> None:
         "value",
         "comparison_value",
         "change",
+        "change_type",
         "target",
         "status",
     ]

@@ -104,10 +104,24 @@ def test_cxo_kpis(
         assert pick(result, kpi, period) == _approx(current), kpi
         assert pick(result, kpi, period, "comparison_value") == _approx(other), kpi
         change = pick(result, kpi, period, "change")
-        if current is None or not other:
+        points = kpi in POINT_KPIS
+        assert pick(result, kpi, period, "change_type") == ("points" if points else "relative")
+        if current is None or other is None or (not other and not points):
             assert change is None, kpi
+        elif points:  # percents change by percentage points: 14.3% -> 4.8% is -9.5 pp
+            assert change == pytest.approx(current - other), kpi
         else:
             assert change == pytest.approx((current - other) / abs(other)), kpi
+
+
+#: The CxO KPIs in percent: their changes are differences in points.
+POINT_KPIS = {
+    "conversion_rate",
+    "order_completion_rate",
+    "on_time_delivery_rate",
+    "complaint_ratio",
+    "returning_customer_share",
+}
 
 
 def _approx(value: float | None) -> object:

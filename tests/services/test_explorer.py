@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from omnikpi.auth import parse_role
+from omnikpi.errors import InvalidChoice
 from omnikpi.kpi import load_catalog
-from omnikpi.services import UNTIERED, CatalogSearch, InvalidChoice, search_catalog
+from omnikpi.services import UNTIERED, CatalogSearch, search_catalog
 
 CATALOG = load_catalog()
 ANALYST = parse_role("analyst")

@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from omnikpi.auth import Action, AppStateStore, UserRole, create_api_token, parse_role
 from omnikpi.ingest.collector import Collector
 from omnikpi.kpi import load_catalog, query
+from omnikpi.services.collector import collector_spool
 from omnikpi.settings import load_settings
-from omnikpi.web.app import collector_spool, create_app
+from omnikpi.web.app import create_app
 from tests.web.conftest import NOW, fixed_now
 from tests.web.kpi_targets import planted_status, tier_kpis
 
@@ -75,20 +76,34 @@ def test_a_series_is_the_engines_table(
         filters={"region": ["Seoul"]}, compare="yoy", warehouse=targets_path,
     )  # fmt: skip
     assert body["columns"] == [str(c) for c in expected.columns]
-    assert (body["grain"], body["compare"], body["unfiltered_by"]) == ("month", "yoy", [])
+    assert (body["grain"], body["compare"], body["filters"]) == (
+        "month",
+        "yoy",
+        {"region": ["Seoul"]},
+    )
     assert len(body["rows"]) == len(expected)
     for row, record in zip(body["rows"], expected.to_dict("records"), strict=True):
         assert row["period_start"] == record["period_start"].isoformat()
         assert row["dimensions"] == {"channel": record["channel"]}
         assert row["value"] == pytest.approx(record["value"])
         assert row["change"] == pytest.approx(record["change"])
+        assert row["change_type"] == record["change_type"] == "relative"
 
 
 def test_series_filters_and_their_mistakes(kpi_clients: dict[UserRole, TestClient]) -> None:
-    body = get(kpi_clients, ANALYST, "/api/v1/kpis/complaint_ratio/series?grain=month&channel=web"
+    body = get(kpi_clients, ANALYST, "/api/v1/kpis/complaint_ratio/series?grain=month"
                "&filter=region=Busan")  # fmt: skip
     assert isinstance(body, dict)
-    assert body["unfiltered_by"] == ["channel"]
+    assert body["filters"] == {"region": ["Busan"]}
+    refused = kpi_clients[ANALYST].get(
+        "/api/v1/kpis/complaint_ratio/series?grain=month&channel=web"
+    )
+    assert refused.status_code == 400
+    assert 'dimension "channel" is not allowed for KPI "complaint_ratio"' in refused.json()["note"]
+    unknown = kpi_clients[ANALYST].get("/api/v1/kpis/revenue/series?filter=region=Atlantis")
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] == "unprocessable"
+    assert 'region "Atlantis" does not exist (closest valid values:' in unknown.json()["note"]
     bad = kpi_clients[ANALYST].get("/api/v1/kpis/revenue/series?by=fax")
     assert bad.status_code == 400
     assert 'dimension "fax" is not allowed' in bad.json()["note"]

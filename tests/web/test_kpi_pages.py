@@ -154,7 +154,8 @@ def test_the_csv_download_has_the_engines_rows(
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert (
-        'filename="aov_month_2025-07-01_2025-12-31.csv"' in response.headers["content-disposition"]
+        'filename="aov_month_by_channel_2025-07-01_2025-12-31.csv"'
+        in response.headers["content-disposition"]
     )
     rows = list(csv.DictReader(io.StringIO(response.text)))
     expected = query("aov", "month", "2025-07-01", "2025-12-31", by=["channel"], compare="yoy",

@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 
 from omnikpi.auth import UserRole, get_user, parse_role, set_locale
 from omnikpi.i18n import Locale, t
+from omnikpi.services import FilterChoices
 from omnikpi.warehouse import Warehouse
 from omnikpi.web.rendering import TEMPLATES
-from omnikpi.web.view_params import FilterChoices, parse_view_params
+from omnikpi.web.view_params import parse_view_params
 from tests.web.conftest import LOGIN_BY_ROLE, session_client
 
 ANALYST = parse_role("analyst")
@@ -132,9 +133,13 @@ def test_unexpected_errors_show_nothing_internal(web_app: FastAPI) -> None:
 
 
 def test_the_shared_view_form_offers_every_filter_with_the_view_selected() -> None:
-    choices = FilterChoices(stores=(("S001", "Myeongdong Flagship"),), regions=("Busan", "Seoul"))
+    choices = FilterChoices(
+        stores=(("S001", "Myeongdong Flagship"),),
+        regions=("Busan", "Seoul"),
+        channels=("app", "web"),
+    )
     query = {"channel": "app", "store": "S001", "region": "Seoul", "member": "member"}
-    view = parse_view_params(query, role=parse_role("team_lead").role, today=TODAY, choices=choices)
+    view = parse_view_params(query, role=parse_role("team_lead").role, today=TODAY)
     form = TEMPLATES.env.from_string(
         '{% from "macros/view.html" import view_form %}{{ view_form(t, view, choices, "/x") }}'
     ).render(t=lambda key, **params: t(key, "ko", **params), view=view, choices=choices)

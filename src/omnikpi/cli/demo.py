@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from omnikpi.auth import AppStateStore, DemoLogin, app_state_path, create_demo_users
+from omnikpi.auth import DemoLogin
 from omnikpi.cli.options import (
     CustomersOption,
     DaysOption,
@@ -18,13 +18,8 @@ from omnikpi.cli.options import (
 )
 from omnikpi.cli.output import console, progress_bar, render_rows
 from omnikpi.cli.serve import HostOption, PortOption, run_server
-from omnikpi.kpi import KpiQuery, load_catalog
-from omnikpi.kpi.plans import demo_periods, plan_targets
-from omnikpi.kpi.rollups import refresh_rollups
-from omnikpi.kpi.targets import import_targets
+from omnikpi.services import SimulationConfig, build_demo, demo_users, load_catalog
 from omnikpi.settings import load_settings
-from omnikpi.simulate import SimulationConfig, build_warehouse
-from omnikpi.warehouse import Warehouse
 
 
 def demo(
@@ -53,31 +48,25 @@ def demo(
         )
         catalog = load_catalog(load_settings(warehouse=path).catalog_dirs)
         with progress_bar() as progress:
-            task = progress.add_task("Simulating and loading", total=config.chunks)
-            rollup_task = progress.add_task("Building KPI rollups", total=None)
-            rows = build_warehouse(
+            tasks = {
+                "simulate": progress.add_task("Simulating and loading", total=config.chunks),
+                "rollups": progress.add_task("Building KPI rollups", total=None),
+            }
+            built = build_demo(
                 config,
                 path,
+                catalog,
                 force=force,
-                progress=lambda _s, done, total: progress.update(task, completed=done, total=total),
-                finish=lambda built: refresh_rollups(
-                    built,
-                    catalog,
-                    progress=lambda _s, done, total: progress.update(
-                        rollup_task, completed=done, total=total
-                    ),
+                progress=lambda step, done, total: progress.update(
+                    tasks[step], completed=done, total=total
                 ),
             )
-        console.print(f"Loaded {sum(rows.values()):,} rows into {len(rows)} tables.")
-        with Warehouse.open(path) as built:
-            engine = KpiQuery(catalog, built)
-            targets = plan_targets(engine, demo_periods(catalog, engine.data_through()))
-            import_targets(built, targets)
+        console.print(f"Loaded {sum(built.rows.values()):,} rows into {len(built.rows)} tables.")
         console.print(
-            f"Imported {len(targets):,} demo targets (last year's value improved by 5%; "
+            f"Imported {built.targets:,} demo targets (last year's value improved by 5%; "
             "replace them with `omnikpi targets import`)."
         )
-    logins = create_demo_users(AppStateStore.open(app_state_path(path)))
+    logins = demo_users(path)
     if no_serve:
         console.print(f"Warehouse ready: {path}")
         print_demo_logins(logins, f"Serve it with `omnikpi serve --warehouse {path}`")

@@ -6,17 +6,23 @@ from pathlib import Path
 
 import typer
 
-from omnikpi.cli.options import WarehouseOption, parse_date, warehouse_path
+from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import OutputFormat, console, progress_bar, render_rows
-from omnikpi.errors import ConfigError
 from omnikpi.i18n.formatting import format_change, format_value
-from omnikpi.kpi import load_catalog, query
-from omnikpi.kpi.explain import explain
-from omnikpi.kpi.periods import COMPARISONS, Grain
-from omnikpi.kpi.rollups import refresh_rollups
-from omnikpi.kpi.spec import STAGES
+from omnikpi.services import (
+    STAGES,
+    KpiRequest,
+    KpiResult,
+    data_settings,
+    describe_kpi,
+    list_kpis,
+    load_catalog,
+    open_reader,
+    parse_day,
+    query_kpis,
+    rebuild_rollups,
+)
 from omnikpi.settings import load_settings
-from omnikpi.warehouse import Warehouse
 
 app = typer.Typer(help="KPIs: list, show, query; refresh their rollups.", no_args_is_help=True)
 CatalogOption = typer.Option(
@@ -39,7 +45,7 @@ LIST_COLUMNS = [
 
 
 @app.command("list")
-def list_kpis(
+def list_command(
     tier: str | None = typer.Option(None, "--tier", help="cxo, lead or member:ROLE."),
     stage: str | None = typer.Option(None, "--stage", help=f"One of {', '.join(STAGES)}."),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="Output format."),
@@ -47,12 +53,6 @@ def list_kpis(
 ) -> None:
     """The KPIs of the catalog, optionally of one tier or stage."""
     catalog = load_catalog(load_settings(catalog=catalog_dir).catalog_dirs)
-    if stage is not None and stage not in STAGES:
-        raise ConfigError(f'stage "{stage}" is not valid (choose one of: {", ".join(STAGES)})')
-    if tier is not None:
-        tiers = sorted({t for k in catalog.kpis.values() for t in k.tiers})
-        if tier not in tiers:
-            raise ConfigError(f'tier "{tier}" is not valid (choose one of: {", ".join(tiers)})')
     rows = [
         {
             "id": k.id,
@@ -65,7 +65,7 @@ def list_kpis(
             "direction": k.direction,
             "tiers": ";".join(k.tiers),
         }
-        for k in catalog.select(tier=tier, stage=stage)
+        for k in list_kpis(catalog, tier, stage)
     ]
     render_rows(rows, LIST_COLUMNS, fmt.value, title=f"{len(rows)} KPIs")
 
@@ -78,14 +78,7 @@ def show(
 ) -> None:
     """A KPI's definition in English and Korean, its formula and the SQL that computes it."""
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
-    catalog = load_catalog(settings.catalog_dirs)
-    catalog.get(kpi_id)
-    path = warehouse_path(warehouse)
-    if path.exists():
-        with Warehouse.open(path, read_only=True, overrides=settings.overrides) as opened:
-            found = explain(catalog, kpi_id, opened)
-    else:
-        found = explain(catalog, kpi_id)
+    found = describe_kpi(settings, load_catalog(settings.catalog_dirs), kpi_id)
     k = found.kpi
     console.print(f"[bold]{k.id}[/bold]  {k.name.en} / {k.name.ko}")
     console.print(
@@ -104,9 +97,9 @@ def show(
 
 
 @app.command("query")
-def query_kpis(
+def query_command(
     ids: str = typer.Argument(..., metavar="ID[,ID...]", help="KPI ids, comma-separated."),
-    grain: Grain = typer.Option(..., "--grain", help="day, week, month, quarter or year."),
+    grain: str = typer.Option(..., "--grain", help="day, week, month, quarter or year."),
     start: str = typer.Option(..., "--start", help="First day, YYYY-MM-DD (inclusive)."),
     end: str = typer.Option(..., "--end", help="Last day, YYYY-MM-DD (inclusive)."),
     by: list[str] = typer.Option([], "--by", help="Dimension to break down by (repeatable)."),
@@ -119,49 +112,43 @@ def query_kpis(
 ) -> None:
     """KPI values by grain, range, dimensions and filters, with comparison and targets."""
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
-    if compare is not None and compare not in COMPARISONS:
-        raise ConfigError(
-            f'comparison "{compare}" is not valid (choose one of: {", ".join(COMPARISONS)})'
-        )
-    wanted: dict[str, list[str]] = {}
-    for item in filters:
-        name, sep, value = item.partition("=")
-        if not sep or not name or not value:
-            raise ConfigError(f'filter "{item}" is not DIM=VALUE (e.g. --filter channel=web)')
-        wanted.setdefault(name, []).append(value)
-    kpi_ids = [i.strip() for i in ids.split(",") if i.strip()]
-    result = query(
-        kpi_ids,
-        grain,
-        parse_date(start, "--start"),
-        parse_date(end, "--end"),
-        by=by,
-        filters=wanted,
-        compare=compare,  # type: ignore[arg-type]
-        settings=settings,
-        rollups=not no_rollups,
-    )
-    columns = [str(c) for c in result.columns]
-    records = [{str(k): v for k, v in row.items()} for row in result.to_dict("records")]
-    for row in records:
-        row["period_start"] = str(row["period_start"])
-    if fmt is not OutputFormat.TABLE:
-        render_rows(records, columns, fmt.value)
-        return
+    request = KpiRequest.parse(ids, grain, start, end, by=by, filters=filters, compare=compare)
     catalog = load_catalog(settings.catalog_dirs)
-    with Warehouse.open(settings.warehouse, read_only=True, overrides=settings.overrides) as wh:
-        currency = wh.currency
-    for row in records:
-        unit = catalog.get(row["kpi"]).unit
-        for column in ("value", "comparison_value", "target"):
-            row[column] = (
-                format_value(row[column], unit, "en", currency=currency)
-                if column == "value" or row[column] is not None
-                else ""
-            )
-        row["change"] = format_change(row["change"], "en") if row["change"] is not None else ""
-        row["status"] = row["status"] or ""
-    render_rows(records, columns, "table")
+    with open_reader(settings, catalog, rollups=not no_rollups) as reader:
+        result = query_kpis(reader, request)
+    if fmt is OutputFormat.CSV:
+        console.file.write(result.csv())
+    elif fmt is OutputFormat.JSON:
+        render_rows(result.records(), result.columns, "json")
+    else:
+        render_rows(_formatted(result, data_settings(settings).currency), result.columns, "table")
+
+
+def _formatted(result: KpiResult, currency: str) -> list[dict[str, object]]:
+    """The rows as people read them: values in their unit, changes in % or points."""
+    units = {kpi.id: kpi.unit for kpi in result.kpis}
+    rows = []
+    for record, row in zip(result.records(), result.rows, strict=True):
+        unit = units[row.kpi]
+
+        def shown(value: float | None, unit: str = unit) -> str:
+            return format_value(value, unit, "en", currency=currency)  # type: ignore[arg-type]
+
+        rows.append(
+            {
+                **record,
+                "value": shown(row.value),
+                "comparison_value": ""
+                if row.comparison_value is None
+                else shown(row.comparison_value),
+                "target": "" if row.target is None else shown(row.target),
+                "change": ""
+                if row.change is None
+                else format_change(row.change, "en", change_type=row.change_type, unit=unit),
+                "status": row.status or "",
+            }
+        )
+    return rows
 
 
 @app.command("refresh")
@@ -173,14 +160,11 @@ def refresh(
     """Rebuild the KPI rollups that dashboards read."""
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
     catalog = load_catalog(settings.catalog_dirs)
-    first = parse_date(since, "--since") if since else None
-    with (
-        Warehouse.open(settings.warehouse, overrides=settings.overrides) as opened,
-        progress_bar() as progress,
-    ):
+    first = parse_day(since, "--since") if since else None
+    with progress_bar() as progress:
         task = progress.add_task("Building KPI rollups", total=None)
-        report = refresh_rollups(
-            opened,
+        report = rebuild_rollups(
+            settings,
             catalog,
             first,
             progress=lambda _s, done, total: progress.update(task, completed=done, total=total),

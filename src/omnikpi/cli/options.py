@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
 
-from omnikpi.errors import ConfigError
+from omnikpi.services import parse_day
+from omnikpi.settings import resolve_warehouse
 
 WarehouseOption = typer.Option(
     None,
@@ -24,22 +25,12 @@ SeedOption = typer.Option(7, "--seed", help="Random seed; the same seed gives th
 EndOption = typer.Option(None, "--end", help="Last simulated day, YYYY-MM-DD (default: yesterday).")
 
 
-def parse_date(value: str, option: str) -> date:
-    """A YYYY-MM-DD date, or a ConfigError naming the option and the bad value."""
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise ConfigError(f'{option} "{value}" is not a date in the form YYYY-MM-DD') from None
-
-
 def end_date(value: str | None, today: date | None = None) -> date:
     """The --end option, defaulting to the day before `today`."""
     if value:
-        return parse_date(value, "--end")
+        return parse_day(value, "--end")
     return (today or date.today()) - timedelta(days=1)
 
 
 def warehouse_path(value: Path | None) -> Path:
-    from omnikpi.settings import resolve_warehouse
-
     return resolve_warehouse(value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -14,6 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from omnikpi.services import write_csv
 
 # Piped output is not cut at 80 columns.
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -43,12 +43,7 @@ def render_rows(
         payload = json_document if json_document is not None else list(rows)
         console.print_json(json.dumps(payload, ensure_ascii=False, default=str))
     elif fmt == OutputFormat.CSV:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
-        console.file.write(buffer.getvalue())
+        console.file.write(write_csv(columns, rows))
     else:
         table = Table(title=title, header_style="bold")
         for column in columns:

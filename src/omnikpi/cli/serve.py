@@ -25,11 +25,12 @@ def serve(
 def run_server(path: Path, host: str, port: int) -> None:
     import uvicorn
 
+    from omnikpi.services import warehouse_info
     from omnikpi.settings import load_settings
-    from omnikpi.warehouse import Warehouse
     from omnikpi.web.app import create_app
 
-    Warehouse.open(path, read_only=True).close()
-    app = create_app(load_settings(warehouse=path))
+    settings = load_settings(warehouse=path)
+    warehouse_info(settings)  # a missing or unreadable warehouse is refused before serving
+    app = create_app(settings)
     console.print(f"omnikpi is running on http://{host}:{port}  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

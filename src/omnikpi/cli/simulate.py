@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from enum import StrEnum
 from pathlib import Path
 
@@ -10,8 +9,7 @@ import typer
 
 from omnikpi.cli.options import CustomersOption, DaysOption, EndOption, SeedOption, end_date
 from omnikpi.cli.output import console, progress_bar
-from omnikpi.errors import ConfigError
-from omnikpi.simulate import FileSink, SimulationConfig, run
+from omnikpi.services import SimulationConfig, simulate_files
 
 
 class FileFormat(StrEnum):
@@ -30,15 +28,13 @@ def simulate(
 ) -> None:
     """Simulate an omnichannel beauty retailer into files (one folder or file per table)."""
     config = SimulationConfig(customers=customers, days=days, seed=seed, end=end_date(end))
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise ConfigError(f"{out} is not empty (pass --force to replace its contents)")
-        shutil.rmtree(out)
     with progress_bar() as progress:
         task = progress.add_task("Simulating customers", total=config.chunks)
-        rows = run(
+        rows = simulate_files(
             config,
-            FileSink(out, file_format.value),
-            lambda _step, done, total: progress.update(task, completed=done, total=total),
+            out,
+            file_format.value,
+            force=force,
+            progress=lambda _step, done, total: progress.update(task, completed=done, total=total),
         )
     console.print(f"Wrote {sum(rows.values()):,} rows in {len(rows)} tables to {out}")

@@ -9,10 +9,8 @@ import typer
 from omnikpi.cli.kpi import CatalogOption
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import OutputFormat, console, render_rows
-from omnikpi.kpi import load_catalog
-from omnikpi.kpi.targets import TARGETS, import_targets, read_targets
+from omnikpi.services import TARGET_COLUMNS, import_target_file, list_targets, load_catalog
 from omnikpi.settings import load_settings
-from omnikpi.warehouse import Warehouse
 
 app = typer.Typer(help="KPI targets.", no_args_is_help=True)
 
@@ -28,32 +26,16 @@ def import_file(
     """Import targets from CSV; a target of the same KPI, grain, period and dimension is
     replaced."""
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
-    rows = read_targets(file, load_catalog(settings.catalog_dirs))
-    with Warehouse.open(settings.warehouse, overrides=settings.overrides) as opened:
-        count = import_targets(opened, rows)
+    count = import_target_file(settings, load_catalog(settings.catalog_dirs), file)
     console.print(f"Imported {count} targets from {file}.")
 
 
 @app.command("list")
-def list_targets(
+def list_command(
     kpi: str | None = typer.Option(None, "--kpi", help="Only this KPI."),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="Output format."),
     warehouse: Path | None = WarehouseOption,
 ) -> None:
     """Targets in the warehouse."""
-    settings = load_settings(warehouse=warehouse)
-    with Warehouse.open(settings.warehouse, read_only=True) as opened:
-        if not opened.has_table(TARGETS.name):
-            rows: list[dict[str, object]] = []
-        else:
-            sql = (
-                "SELECT * FROM kpi_targets"
-                + (" WHERE kpi = ?" if kpi else "")
-                + " ORDER BY kpi, grain, period_start, dimension"
-            )
-            frame = opened.raw.execute(sql, [kpi] if kpi else []).df()
-            rows = [
-                {str(k): (str(v) if k == "period_start" else v) for k, v in r.items()}
-                for r in frame.to_dict("records")
-            ]
-    render_rows(rows, list(TARGETS.column_names), fmt.value, title="KPI targets")
+    rows = list_targets(load_settings(warehouse=warehouse), kpi)
+    render_rows(rows, list(TARGET_COLUMNS), fmt.value, title="KPI targets")

@@ -1,4 +1,4 @@
-"""`omnikpi warehouse`: what the warehouse holds."""
+"""`omnikpi warehouse`: what the warehouse holds, and the settings that describe its data."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
-from omnikpi.cli.options import WarehouseOption, warehouse_path
-from omnikpi.cli.output import InfoFormat, render_rows
-from omnikpi.model import TABLES
-from omnikpi.warehouse import Warehouse
+from omnikpi.cli.options import WarehouseOption
+from omnikpi.cli.output import InfoFormat, console, render_rows
+from omnikpi.services import SETTING_NAMES, set_data_setting, warehouse_info
+from omnikpi.settings import load_settings
 
-app = typer.Typer(help="Inspect the warehouse.", no_args_is_help=True)
+app = typer.Typer(help="Inspect the warehouse and set its data settings.", no_args_is_help=True)
 
 
 @app.command("info")
@@ -19,19 +19,48 @@ def info(
     warehouse: Path | None = WarehouseOption,
     fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="Output format."),
 ) -> None:
-    """Tables of the warehouse with their row counts."""
-    path = warehouse_path(warehouse)
-    with Warehouse.open(path, read_only=True) as wh:
-        counts = wh.row_counts()
-    kinds = {t.name: (t.kind, t.description) for t in TABLES}
-    rows = [
-        {"table": name, "rows": count, "kind": kinds.get(name, ("other", ""))[0]}
-        for name, count in counts.items()
+    """Tables of the warehouse with their row counts, and its data settings."""
+    found = warehouse_info(load_settings(warehouse=warehouse))
+    rows = [{"table": t.name, "rows": t.rows, "kind": t.kind} for t in found.tables]
+    settings = [
+        {
+            "setting": name.replace("_", "-"),
+            "value": value,
+            "from": "override"
+            if name in found.overridden
+            else "warehouse"
+            if name in found.stored
+            else "default",
+        }
+        for name, value in found.settings.as_dict().items()
     ]
-    render_rows(
-        rows,
-        ["table", "rows", "kind"],
-        fmt.value,
-        title=f"Warehouse {path}",
-        json_document={"warehouse": str(path), "tables": rows},
+    if fmt is InfoFormat.JSON:
+        document = {
+            "warehouse": str(found.path),
+            "settings": found.settings.as_dict(),
+            "stored_settings": found.stored,
+            "tables": rows,
+        }
+        render_rows([], [], "json", json_document=document)
+        return
+    render_rows(settings, ["setting", "value", "from"], "table", title=f"Warehouse {found.path}")
+    render_rows(rows, ["table", "rows", "kind"], "table")
+
+
+@app.command("set")
+def set_setting(
+    name: str = typer.Argument(..., metavar="NAME", help=", ".join(SETTING_NAMES) + "."),
+    value: str = typer.Argument(
+        ..., metavar="VALUE", help="e.g. Europe/London, GBP, 02-01 (February 1)."
+    ),
+    warehouse: Path | None = WarehouseOption,
+) -> None:
+    """Store a data setting in the warehouse: time-zone (IANA name), currency (ISO 4217)
+    or fiscal-year-start (MM-DD). Environment variables still override it per process."""
+    settings = load_settings(warehouse=warehouse)
+    stored = set_data_setting(settings, name, value)
+    console.print(
+        f"{settings.warehouse}: time zone {stored.time_zone}, currency {stored.currency}, "
+        f"fiscal year from {stored.fiscal_year_start}",
+        markup=False,
     )

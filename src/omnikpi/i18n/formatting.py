@@ -65,10 +65,19 @@ def format_compact(value: Number, locale: Locale) -> str:
     return babel_numbers.format_compact_decimal(value, locale=locale, fraction_digits=1)
 
 
-def format_change(value: Number, locale: Locale, *, digits: int = 1) -> str:
-    """A relative change as a signed percentage: "+4.2%", "-1.0%"."""
-    pattern = _pattern(f"+{_digits(digits)}%;-{_digits(digits)}%")
-    return babel_numbers.format_percent(value, format=pattern, locale=_babel(locale))
+def format_change(
+    value: Number, locale: Locale, *, change_type: str = "relative", unit: str = "percent"
+) -> str:
+    """A change: relative as a signed percentage ("+4.2%"); in points, a percent KPI's as
+    percentage points ("+1.3 pp", Korean "+1.3%p") and a score's as points ("+4.0 pt")."""
+    if change_type != "points":
+        pattern = _pattern("+#,##0.0%;-#,##0.0%")
+        return babel_numbers.format_percent(value, format=pattern, locale=_babel(locale))
+    signed = _pattern("+#,##0.0;-#,##0.0")
+    scale = 100 if unit == "percent" else 1
+    number = babel_numbers.format_decimal(value * scale, format=signed, locale=_babel(locale))
+    key = "format.percentage_points" if unit == "percent" else "format.points"
+    return t(key, locale, value=number)
 
 
 def format_date(value: date, locale: Locale, *, style: DateStyle = "medium") -> str:
@@ -162,8 +171,8 @@ class LocaleFormat:
     def compact(self, value: Number) -> str:
         return format_compact(value, self.locale)
 
-    def change(self, value: Number) -> str:
-        return format_change(value, self.locale)
+    def change(self, value: Number, change_type: str = "relative", unit: str = "percent") -> str:
+        return format_change(value, self.locale, change_type=change_type, unit=unit)
 
     def day(self, value: date, style: DateStyle = "medium") -> str:
         return format_date(value, self.locale, style=style)

@@ -28,7 +28,7 @@ from omnikpi.kpi.spec import (
     ShareMeasure,
     SourceSpec,
 )
-from omnikpi.model import table_names
+from omnikpi.model import table, table_names
 
 PACKAGE_CATALOG = Path(__file__).parent / "catalog"
 
@@ -80,10 +80,17 @@ class Catalog:
 
 
 def unknown_kpi_message(kpi_id: str, known: Iterable[str]) -> str:
+    """`unknown KPI "x"`, with at most five close ids and where to find the others.
+
+    >>> unknown_kpi_message("revenu", ["revenue", "visits"])
+    'unknown KPI "revenu" (did you mean revenue?); see `omnikpi kpi list` for every KPI'
+    """
     ids = sorted(known)
-    close = difflib.get_close_matches(kpi_id, ids, n=3)
+    folded = kpi_id.casefold()
+    close = difflib.get_close_matches(folded, ids, n=5, cutoff=0.6)
+    close += [i for i in ids if folded and folded in i and i not in close][: 5 - len(close)]
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    return f'unknown KPI "{kpi_id}"{hint}; valid KPIs: {", ".join(ids)}'
+    return f'unknown KPI "{kpi_id}"{hint}; see `omnikpi kpi list` for every KPI'
 
 
 def load_catalog(extra_dirs: Iterable[Path] = ()) -> Catalog:
@@ -197,6 +204,14 @@ def _check_references(catalog: Catalog) -> None:
                 raise ConfigError(
                     f'{where} maps unknown dimension "{dim}" '
                     f"(declare it under dimensions: {', '.join(sorted(catalog.dimensions))})"
+                )
+    for dimension in catalog.dimensions.values():
+        for reference in dimension.values_from:
+            table_name, _, column_name = reference.partition(".")
+            if table_name not in tables or not table(table_name).has_column(column_name):
+                raise ConfigError(
+                    f'dimension "{dimension.id}" field "values_from": "{reference}" is not a '
+                    "column of the canonical model (write table.column, see docs/data-model.md)"
                 )
     for kpi in catalog.kpis.values():
         where = f'{catalog.origin.get(kpi.id, "catalog")}: KPI "{kpi.id}"'

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -18,9 +17,17 @@ import pandas as pd
 from omnikpi.errors import ConfigError
 from omnikpi.kpi.catalog import Catalog, load_catalog
 from omnikpi.kpi.compute import Computer
+from omnikpi.kpi.domains import data_values, declared_values, unknown_value
 from omnikpi.kpi.evaluate import Evaluator
-from omnikpi.kpi.periods import COMPARISONS, Comparison, Grain, parse_date, shift
+from omnikpi.kpi.periods import Comparison, Grain, shift
 from omnikpi.kpi.plan import Atom, Negate, Node, Op, Planner, Share, atoms_of, shares_of
+from omnikpi.kpi.request import (
+    check_range,
+    parse_compare,
+    parse_day,
+    parse_grain,
+    parse_ids,
+)
 from omnikpi.kpi.rollup_reader import RollupReader
 from omnikpi.kpi.scope import Scope, join_atom_frames
 from omnikpi.kpi.sources import SourceMissing
@@ -28,7 +35,16 @@ from omnikpi.kpi.targets import allowed_dimensions, load_targets, status
 from omnikpi.settings import Settings, load_settings
 from omnikpi.warehouse import Tables, Warehouse
 
-COLUMNS = ["kpi", "period_start", "value", "comparison_value", "change", "target", "status"]
+COLUMNS = [
+    "kpi",
+    "period_start",
+    "value",
+    "comparison_value",
+    "change",
+    "change_type",
+    "target",
+    "status",
+]
 #: Sources whose latest date says how fresh the warehouse is.
 THROUGH_SOURCES = ("orders", "sessions", "marketing", "tickets", "inventory")
 Filters = Mapping[str, str | Sequence[str]]
@@ -90,6 +106,8 @@ class KpiQuery:
         self.computer = Computer(catalog, engine, engine.execute)
         self.use_rollups = rollups
         self._coverage: dict[tuple[str, str | None], tuple[date, date] | None] = {}
+        self._declared: dict[str, list[str] | None] = {}
+        self._seen: dict[tuple[str, frozenset[str]], set[str]] = {}
         self._data_through: date | None = None
         self.reader = RollupReader(catalog, engine) if rollups else None
         if self.reader is not None:
@@ -107,19 +125,13 @@ class KpiQuery:
         filters: Filters | None,
         compare: str | None,
     ) -> tuple[list[str], Scope]:
-        kpi_ids = [ids] if isinstance(ids, str) else list(ids)
-        if not kpi_ids:
-            raise ConfigError("no KPI given (pass one or more KPI ids)")
+        kpi_ids = list(parse_ids([ids] if isinstance(ids, str) else ids))
         for kpi_id in kpi_ids:
             self.catalog.get(kpi_id)
-        the_grain = Grain.parse(grain)
-        first, last = parse_date(start, "start date"), parse_date(end, "end date")
-        if last < first:
-            raise ConfigError(f"end date {last} is before start date {first} (swap them)")
-        if compare is not None and compare not in COMPARISONS:
-            raise ConfigError(
-                f'comparison "{compare}" is not valid (choose one of: {", ".join(COMPARISONS)})'
-            )
+        the_grain = parse_grain(grain)
+        first, last = parse_day(start, "start"), parse_day(end, "end")
+        check_range(first, last)
+        parse_compare(compare)
         wanted = {
             str(d): (v,) if isinstance(v, str) else tuple(str(x) for x in v)
             for d, v in (filters or {}).items()
@@ -140,8 +152,30 @@ class KpiQuery:
                     )
         if len(set(by)) != len(by):
             raise ConfigError(f"dimension repeated in by: {', '.join(by)}")
+        for dim, values in wanted.items():
+            self.check_values(dim, values, kpi_ids)
         scope = Scope(the_grain, first, last, tuple(by), tuple(sorted(wanted.items())))
         return kpi_ids, scope
+
+    def check_values(self, dimension: str, values: Sequence[str], kpi_ids: Sequence[str]) -> None:
+        """UnknownValue for the first of `values` that `dimension` does not have (neither
+        among its declared values nor in the rows of these KPIs)."""
+        declared = self._declared.get(dimension)
+        if dimension not in self._declared:
+            declared = self._declared[dimension] = declared_values(
+                self.catalog, self.engine, dimension
+            )
+        missing = [v for v in values if declared is None or v not in declared]
+        if not missing:
+            return
+        sources = frozenset(a.source for k in kpi_ids for a in atoms_of(self.planner.plan(k)))
+        key = (dimension, sources)
+        if key not in self._seen:
+            self._seen[key] = set(data_values(self.catalog, self.engine, dimension, sources))
+        valid = sorted(set(declared or ()) | self._seen[key])
+        for value in missing:
+            if value not in valid:
+                raise unknown_value(dimension, value, valid)
 
     def dimensions(self, kpi_id: str) -> set[str]:
         """Dimensions `kpi_id` may be sliced and filtered by."""
@@ -160,10 +194,10 @@ class KpiQuery:
         compare: str | None = None,
     ) -> pd.DataFrame:
         kpi_ids, scope = self.validate(ids, grain, start, end, by, filters, compare)
-        if compare is None:
+        how = parse_compare(compare)
+        if how is None:
             (values,) = self.values(kpi_ids, [scope])
             return self._assemble(kpi_ids, scope, values, {}, {})
-        how = cast(Comparison, compare)
         shifted = Scope(
             scope.grain,
             shift(scope.start, scope.grain, how),
@@ -295,8 +329,12 @@ class KpiQuery:
         self._targets(result, kpi_ids, scope)
         comparison_value = result["comparison_value"].astype("float64")
         value = result["value"].astype("float64")
-        result["change"] = (value - comparison_value) / comparison_value.abs().where(
-            comparison_value != 0
+        change_type = {k: self.catalog.get(k).change_type for k in kpi_ids}
+        result["change_type"] = result["kpi"].map(change_type)
+        difference = value - comparison_value
+        result["change"] = difference.where(
+            result["change_type"] == "points",
+            difference / comparison_value.abs().where(comparison_value != 0),
         )
         ordered = [
             "kpi",
@@ -305,6 +343,7 @@ class KpiQuery:
             "value",
             "comparison_value",
             "change",
+            "change_type",
             "target",
             "status",
         ]

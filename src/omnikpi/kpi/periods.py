@@ -16,7 +16,7 @@ from typing import Literal
 
 import ibis.expr.types as ir
 
-from omnikpi.errors import ConfigError
+from omnikpi.errors import ConfigError, InvalidChoice
 
 Comparison = Literal["previous", "yoy"]
 COMPARISONS: tuple[str, ...] = ("previous", "yoy")
@@ -34,9 +34,7 @@ class Grain(StrEnum):
         try:
             return cls(value)
         except ValueError:
-            raise ConfigError(
-                f'grain "{value}" is not valid (choose one of: {", ".join(g.value for g in cls)})'
-            ) from None
+            raise InvalidChoice("grain", str(value), ", ".join(g.value for g in cls)) from None
 
     @property
     def order(self) -> int:
@@ -145,12 +143,3 @@ def truncate(day: ir.DateValue, grain: Grain) -> ir.DateValue:
         return day
     result: ir.DateValue = day.truncate(_TRUNCATE_UNIT[grain]).cast("date")
     return result
-
-
-def parse_date(value: str | date, what: str = "date") -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f'{what} "{value}" is not a date in the form YYYY-MM-DD') from None

@@ -29,7 +29,9 @@ class RollupReader:
         self.tables = tables
         self.available: set[str] = set()
         self.stale: set[str] = set()
-        if tables.has_table(ROLLUP_STATE.name) and tables.has_table(ROLLUPS.name):
+        # Rollups hold local dates of the warehouse's own zone; another zone reads raw rows.
+        same_zone = tables.time_zone == tables.stored_time_zone
+        if same_zone and tables.has_table(ROLLUP_STATE.name) and tables.has_table(ROLLUPS.name):
             state = tables.execute(tables.table(ROLLUP_STATE.name).select("atom"))
             self.available = set(state["atom"])
         if self.available and tables.has_table(TABLE_CHANGES.name):

@@ -16,6 +16,7 @@ from datetime import date
 import pandas as pd
 import pyarrow as pa
 
+from omnikpi.errors import ConfigError
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.engine import KpiQuery
@@ -67,6 +68,12 @@ def refresh_rollups(
     With `tables`, only atoms that read one of those tables are rebuilt; the others stay.
     The warehouse's record of changed tables is cleared for what was rebuilt.
     """
+    if warehouse.time_zone != warehouse.stored_time_zone:
+        raise ConfigError(
+            f"rollups keep local dates of the warehouse's time zone "
+            f"{warehouse.stored_time_zone}, not {warehouse.time_zone} (unset OMNIKPI_TIME_ZONE "
+            "to refresh them, or change the warehouse's own with `omnikpi warehouse set`)"
+        )
     warehouse.create_tables(ROLLUP_TABLES)
     engine = KpiQuery(catalog, warehouse, rollups=False)
     computer = engine.computer

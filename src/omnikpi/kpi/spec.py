@@ -26,6 +26,9 @@ STAGES: tuple[str, ...] = (
 )
 Unit = Literal["count", "percent", "currency", "ratio", "number", "seconds", "hours", "score"]
 Direction = Literal["up", "down"]
+ChangeType = Literal["relative", "points"]
+#: Units whose changes are differences in points, not relative changes.
+POINT_UNITS: tuple[str, ...] = ("percent", "score")
 #: Roles of team members; a KPI tagged `member:<role>` is on that role's daily page.
 MEMBER_ROLES: tuple[str, ...] = (
     "cs_agent",
@@ -57,6 +60,11 @@ class DimensionSpec(_Model):
     name: Names
     #: Materialize per-value rollups for it (dashboard dimensions, low cardinality).
     rollup: bool = False
+    #: Its valid values: `table.column`s of the canonical model (the column's enum when it
+    #: has one, else the values stored) ...
+    values_from: list[str] = Field(default_factory=list)
+    #: ... or a fixed list. With neither, the values the KPIs' own rows have are valid.
+    values: list[str] | None = None
 
 
 class JoinSpec(_Model):
@@ -325,6 +333,12 @@ class KpiSpec(_Model):
 
     def has_tier(self, tier: str) -> bool:
         return tier in self.tiers
+
+    @property
+    def change_type(self) -> ChangeType:
+        """How a change of this KPI is told: in points for percents and scores (13.4% →
+        14.7% is +1.3 pp; NPS 31 → 35 is +4 pt), else relative (+10.0%)."""
+        return "points" if self.unit in POINT_UNITS else "relative"
 
 
 class CatalogFile(_Model):

@@ -19,7 +19,8 @@ import pyarrow as pa
 
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.kpi.catalog import Catalog
-from omnikpi.kpi.periods import Grain, parse_date, period_start
+from omnikpi.kpi.periods import Grain, period_start
+from omnikpi.kpi.request import parse_day
 from omnikpi.model import Column, Table
 from omnikpi.warehouse import Tables, Warehouse
 
@@ -109,7 +110,7 @@ def _parse_row(file: str, number: int, raw: dict[str, str | None], catalog: Cata
     except ValueError:
         raise fail("grain", "is not a grain (use day, week, month, quarter or year)") from None
     try:
-        start = parse_date(row["period_start"])
+        start = parse_day(row["period_start"], "period_start")
     except ConfigError:
         raise fail("period_start", "is not a date in the form YYYY-MM-DD") from None
     if period_start(start, grain) != start:

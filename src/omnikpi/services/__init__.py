@@ -1,11 +1,26 @@
-"""Dashboard services shared by the web pages and the JSON API: the executive scorecard,
-the stage dashboard, "my KPIs", the KPI detail and the catalog explorer.
+"""The service layer: the one way in for the CLI, the JSON API and the pages.
 
-Pure functions over a `KpiReader` (the KPI engine, or its cached form in the web app) and
-the catalog, returning small dataclasses; who may see which KPI follows
-`omnikpi.auth.TIERS`.
+A request is parsed and checked once (`KpiRequest`), permissions are enforced here
+(`omnikpi.auth` tiers), the domain packages do the work (KPI engine, ingestion, simulator)
+and the answer comes back as small dataclasses the interfaces only render. See
+docs/services.md for how a request flows.
 """
 
+from omnikpi.kpi import Catalog, Grain, KpiQuery, KpiSpec, load_catalog
+from omnikpi.kpi.explain import Explanation
+from omnikpi.kpi.periods import COMPARISONS, Comparison, period_end, period_start
+from omnikpi.kpi.request import (
+    MAX_SPAN_DAYS,
+    KpiRequest,
+    check_range,
+    parse_compare,
+    parse_day,
+    parse_filters,
+    parse_grain,
+    parse_ids,
+)
+from omnikpi.kpi.rollups import RollupReport
+from omnikpi.kpi.spec import MEMBER_ROLES, STAGES, ChangeType
 from omnikpi.services.access import (
     check_kpi_visible,
     default_tier,
@@ -28,14 +43,12 @@ from omnikpi.services.cards import (
     KpiCard,
     Point,
     Share,
-    Status,
     build_cards,
     change_tone,
     previous_period,
-    relative_change,
-    share_dimension,
     year_ago,
 )
+from omnikpi.services.choices import FilterChoices, load_filter_choices
 from omnikpi.services.dashboard import (
     JOURNEY_STAGES,
     Dashboard,
@@ -44,8 +57,20 @@ from omnikpi.services.dashboard import (
     comparisons_for,
     tier_grain,
 )
+from omnikpi.services.data_status import (
+    VOLUME_TABLES,
+    DataStatus,
+    TableExtract,
+    TableStatus,
+    read_data_status,
+    rows_by_period,
+    table_volume,
+    warehouse_status,
+)
+from omnikpi.services.definition import describe_kpi, kpi_definition, list_kpis
+from omnikpi.services.demo import DemoWarehouse, build_demo, demo_users
 from omnikpi.services.detail import KpiDetail, build_kpi_detail
-from omnikpi.services.errors import InvalidChoice, KpiDenied
+from omnikpi.services.errors import KpiDenied
 from omnikpi.services.explorer import (
     RACE_STEPS,
     UNTIERED,
@@ -54,6 +79,7 @@ from omnikpi.services.explorer import (
     CatalogSearch,
     search_catalog,
 )
+from omnikpi.services.export import write_csv
 from omnikpi.services.periods import (
     DEFAULT_PERIODS,
     PERIODS_PER_YEAR,
@@ -61,66 +87,148 @@ from omnikpi.services.periods import (
     latest_complete_end,
     periods_back,
 )
+from omnikpi.services.query import (
+    STATUSES,
+    KpiResult,
+    KpiRow,
+    Status,
+    change_between,
+    query_kpis,
+    share_dimension,
+)
 from omnikpi.services.reader import (
     CachedKpiReader,
     KpiReader,
     ResultCache,
     data_version,
+    open_reader,
 )
-from omnikpi.services.series import KpiSeries, SeriesRow, query_series, series_csv
+from omnikpi.services.rollups import rebuild_rollups
+from omnikpi.services.series import KpiSeries, applicable_filters, view_series
+from omnikpi.services.simulation import simulate_files
+from omnikpi.services.targets import TARGET_COLUMNS, import_target_file, list_targets
+from omnikpi.services.warehouse import (
+    SETTING_NAMES,
+    TableInfo,
+    WarehouseBusy,
+    WarehouseInfo,
+    data_settings,
+    read_warehouse,
+    set_data_setting,
+    warehouse_info,
+    write_warehouse,
+)
+from omnikpi.simulate import SimulationConfig
 
 __all__ = [
     "CHANNEL_DIMENSIONS",
+    "COMPARISONS",
     "DEFAULT_PERIODS",
     "JOURNEY_STAGES",
+    "MAX_SPAN_DAYS",
+    "MEMBER_ROLES",
     "PERIODS_PER_YEAR",
     "RACE_STEPS",
     "SAME_DAY_LAST_WEEK",
+    "SETTING_NAMES",
+    "STAGES",
+    "STATUSES",
+    "TARGET_COLUMNS",
     "UNTIERED",
+    "VOLUME_TABLES",
     "Breakdown",
     "CachedKpiReader",
+    "Catalog",
     "CatalogFacets",
     "CatalogPage",
     "CatalogSearch",
     "Change",
+    "ChangeType",
+    "Comparison",
     "ComparisonSpec",
     "Dashboard",
-    "InvalidChoice",
+    "DataStatus",
+    "DemoWarehouse",
+    "Explanation",
+    "FilterChoices",
+    "Grain",
     "KpiCard",
     "KpiDenied",
     "KpiDetail",
+    "KpiQuery",
     "KpiReader",
+    "KpiRequest",
+    "KpiResult",
+    "KpiRow",
     "KpiSeries",
+    "KpiSpec",
     "Point",
     "ResultCache",
-    "SeriesRow",
+    "RollupReport",
     "Share",
+    "SimulationConfig",
     "StageGroup",
     "Status",
+    "TableExtract",
+    "TableInfo",
+    "TableStatus",
+    "WarehouseBusy",
+    "WarehouseInfo",
     "allowed_dimensions",
+    "applicable_filters",
     "build_breakdown",
     "build_cards",
     "build_dashboard",
+    "build_demo",
     "build_kpi_detail",
+    "change_between",
     "change_tone",
     "channel_dimension",
     "channel_dimensions",
     "check_kpi_visible",
+    "check_range",
     "comparisons_for",
+    "data_settings",
     "data_version",
     "default_range",
     "default_tier",
+    "demo_users",
+    "describe_kpi",
+    "import_target_file",
+    "kpi_definition",
     "latest_complete_end",
+    "list_kpis",
+    "list_targets",
+    "load_catalog",
+    "load_filter_choices",
+    "open_reader",
+    "parse_compare",
+    "parse_day",
+    "parse_filters",
+    "parse_grain",
+    "parse_ids",
+    "period_end",
+    "period_start",
     "periods_back",
     "previous_period",
-    "query_series",
-    "relative_change",
+    "query_kpis",
+    "read_data_status",
+    "read_warehouse",
+    "rebuild_rollups",
+    "rows_by_period",
     "search_catalog",
-    "series_csv",
+    "set_data_setting",
     "share_dimension",
+    "simulate_files",
+    "table_volume",
     "tier_grain",
     "tier_kpis",
     "tiers_of",
+    "view_series",
     "visible_kpis",
+    "warehouse_info",
+    "warehouse_status",
+    "write_csv",
+    "write_warehouse",
     "year_ago",
 ]

@@ -7,8 +7,9 @@ KPIs without a tier are open to every role. Pages, the API and CSV downloads all
 from __future__ import annotations
 
 from omnikpi.auth import Role, UserRole, may_see_kpi, may_see_tier
+from omnikpi.errors import InvalidChoice
 from omnikpi.kpi import Catalog, KpiSpec
-from omnikpi.services.errors import InvalidChoice, KpiDenied
+from omnikpi.services.errors import KpiDenied
 
 
 def visible_kpis(catalog: Catalog, role: UserRole) -> list[KpiSpec]:

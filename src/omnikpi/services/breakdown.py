@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from omnikpi.auth import UserRole
+from omnikpi.errors import InvalidChoice
 from omnikpi.kpi import Grain
 from omnikpi.kpi.periods import period_start
-from omnikpi.services.errors import InvalidChoice
+from omnikpi.services.query import KpiRow
 from omnikpi.services.reader import Filters, KpiReader
-from omnikpi.services.series import KpiSeries, SeriesRow, query_series
+from omnikpi.services.series import KpiSeries, view_series
 
 #: The channel dimensions, most specific to the sale first: a KPI is broken down "by channel"
 #: by the first of these it allows (sales channel for sales and web KPIs, marketing channel
@@ -52,7 +53,7 @@ class Breakdown:
     period_start: date
 
     @property
-    def rows(self) -> tuple[SeriesRow, ...]:
+    def rows(self) -> tuple[KpiRow, ...]:
         """The rows, largest value first, no data last."""
         return tuple(
             sorted(
@@ -76,7 +77,7 @@ def build_breakdown(
     if dimension not in reader.dimensions(kpi_id):
         raise InvalidChoice("by", dimension, ", ".join(allowed_dimensions(reader, kpi_id)) or "-")
     first = period_start(end, grain)
-    series = query_series(
+    series = view_series(
         reader, role, kpi_id, grain, first, end, by=[dimension], filters=filters, compare=compare
     )
     return Breakdown(series, dimension, period_start(end, series.grain))

@@ -10,7 +10,6 @@ cut of the earlier period by the engine itself.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,12 +19,11 @@ import pandas as pd
 
 from omnikpi.kpi import Grain, KpiSpec
 from omnikpi.kpi.periods import next_period, period_end, period_start
-from omnikpi.kpi.spec import ShareMeasure
+from omnikpi.kpi.spec import ChangeType
 from omnikpi.services.periods import PERIODS_PER_YEAR, periods_back
+from omnikpi.services.query import Status, change_between, number, share_dimension, status_of
 from omnikpi.services.reader import Filters, KpiReader
-
-Status = Literal["green", "amber", "red"]
-STATUSES: tuple[Status, ...] = ("green", "amber", "red")
+from omnikpi.services.series import applicable_filters
 
 
 @dataclass(frozen=True)
@@ -116,18 +114,6 @@ class KpiCard:
         return next((c for c in self.changes if c.comparison.key == key), None)
 
 
-def share_dimension(kpi: KpiSpec) -> str | None:
-    """The dimension a share KPI splits into (payment_type_share → payment_method)."""
-    return kpi.measure.of if isinstance(kpi.measure, ShareMeasure) else None
-
-
-def relative_change(value: float | None, comparison: float | None) -> float | None:
-    """(value - comparison) / |comparison|, as the KPI engine computes `change`."""
-    if value is None or comparison is None or comparison == 0:
-        return None
-    return (value - comparison) / abs(comparison)
-
-
 def change_tone(change: float | None, direction: str) -> Literal["good", "bad", "flat"] | None:
     """Whether a change is good news for a KPI whose `direction` is up or down.
 
@@ -141,29 +127,6 @@ def change_tone(change: float | None, direction: str) -> Literal["good", "bad", 
     return "good" if (change > 0) == (direction == "up") else "bad"
 
 
-def applicable_filters(
-    reader: KpiReader, kpi_id: str, filters: Filters
-) -> tuple[dict[str, list[str]], tuple[str, ...]]:
-    """The view's filters `kpi_id` can be cut by, and the names of those it cannot."""
-    allowed = reader.dimensions(kpi_id)
-    kept = {name: list(values) for name, values in filters.items() if name in allowed}
-    return kept, tuple(name for name in filters if name not in allowed)
-
-
-def _number(value: object) -> float | None:
-    if value is None:
-        return None
-    number = float(value)  # type: ignore[arg-type]
-    return None if math.isnan(number) else number
-
-
-def _status(value: object) -> Status | None:
-    for status in STATUSES:
-        if value == status:
-            return status
-    return None
-
-
 @dataclass
 class _Rows:
     """Result rows of one KPI, by period start (and share key)."""
@@ -174,7 +137,7 @@ class _Rows:
         return self.rows.get((start, key), {})
 
     def value(self, start: date, key: str | None = None) -> float | None:
-        return _number(self.get(start, key).get("value"))
+        return number(self.get(start, key).get("value"))
 
     def keys_at(self, start: date) -> list[str | None]:
         return [key for (day, key) in self.rows if day == start]
@@ -211,7 +174,11 @@ class _View:
     trend_starts: tuple[date, ...]
 
     def changes(
-        self, found: _Rows, engine: Mapping[str, _Rows], key: str | None = None
+        self,
+        found: _Rows,
+        engine: Mapping[str, _Rows],
+        change_type: ChangeType,
+        key: str | None = None,
     ) -> tuple[Change, ...]:
         """The changes of one KPI (or one share): from the engine's comparison for a period
         cut by the range end, else from the earlier period in the same result."""
@@ -222,11 +189,11 @@ class _View:
             compared = engine.get(comparison.key)
             if not self.complete and compared is not None:
                 row = compared.get(self.last, key)
-                before = _number(row.get("comparison_value"))
-                change = _number(row.get("change"))
+                before = number(row.get("comparison_value"))
+                change = number(row.get("change"))
             else:
                 before = found.value(earlier, key)
-                change = relative_change(value, before)
+                change = change_between(value, before, change_type)
             changes.append(Change(comparison, earlier, before, change))
         return tuple(changes)
 
@@ -317,7 +284,8 @@ def _card(
             found.keys_at(view.last), key=lambda k: (-(found.value(view.last, k) or 0.0), str(k))
         )
         shares = tuple(
-            Share(k, found.value(view.last, k), view.changes(found, engine, k)) for k in keys
+            Share(k, found.value(view.last, k), view.changes(found, engine, kpi.change_type, k))
+            for k in keys
         )
         return KpiCard(
             kpi,
@@ -335,7 +303,7 @@ def _card(
         )
     row = found.get(view.last)
     trend = tuple(
-        Point(day, found.value(day), _number(found.get(day).get("target")))
+        Point(day, found.value(day), number(found.get(day).get("target")))
         for day in view.trend_starts
     )
     return KpiCard(
@@ -343,10 +311,10 @@ def _card(
         grain=view.grain,
         period_start=view.last,
         period_end=view.end,
-        value=_number(row.get("value")),
-        target=_number(row.get("target")),
-        status=_status(row.get("status")),
-        changes=view.changes(found, engine),
+        value=number(row.get("value")),
+        target=number(row.get("target")),
+        status=status_of(row.get("status")),
+        changes=view.changes(found, engine, kpi.change_type),
         trend=trend,
         unfiltered_by=unfiltered_by,
     )

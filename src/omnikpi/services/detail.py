@@ -14,8 +14,9 @@ from omnikpi.services.breakdown import (
     build_breakdown,
     channel_dimension,
 )
+from omnikpi.services.query import KpiRow
 from omnikpi.services.reader import Filters, KpiReader
-from omnikpi.services.series import KpiSeries, SeriesRow, query_series
+from omnikpi.services.series import KpiSeries, view_series
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class KpiDetail:
     data_through: date
 
     @property
-    def latest(self) -> list[SeriesRow]:
+    def latest(self) -> list[KpiRow]:
         """The rows of the last period (one, or one per share)."""
         periods = self.series.period_starts()
         return self.series.at(periods[-1]) if periods else []
@@ -57,7 +58,7 @@ def build_kpi_detail(
 
     `breakdown_by` splits the last period by a dimension the KPI allows.
     """
-    series = query_series(reader, role, kpi_id, grain, start, end, filters=filters, compare=compare)
+    series = view_series(reader, role, kpi_id, grain, start, end, filters=filters, compare=compare)
     kpi = series.kpi
     breakdown = None
     if breakdown_by:

@@ -1,9 +1,9 @@
-"""Errors of the dashboard services (both are OmnikpiErrors the web turns into 403 / 400)."""
+"""Errors of the services (OmnikpiErrors the web turns into 403)."""
 
 from __future__ import annotations
 
 from omnikpi.auth import UserRole
-from omnikpi.errors import ConfigError, PermissionDenied
+from omnikpi.errors import PermissionDenied
 
 
 class KpiDenied(PermissionDenied):
@@ -17,17 +17,3 @@ class KpiDenied(PermissionDenied):
         self.role = role
         self.kpi_id = kpi_id
         self.tier = tier
-
-
-class InvalidChoice(ConfigError):
-    """A parameter has a value that is not one of its choices.
-
-    `allowed` says what would work in words any language shares: the valid values
-    ("day, week, month"), a format ("YYYY-MM-DD") or a bound ("≤ 2025-12-31").
-    """
-
-    def __init__(self, param: str, value: str, allowed: str) -> None:
-        super().__init__(f'{param} "{value}" is not valid (allowed: {allowed})')
-        self.param = param
-        self.value = value
-        self.allowed = allowed

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from omnikpi.auth import UserRole, may_see_tier
+from omnikpi.errors import InvalidChoice
 from omnikpi.kpi import Catalog, KpiSpec
 from omnikpi.kpi.spec import STAGES
 from omnikpi.services.access import visible_kpis
-from omnikpi.services.errors import InvalidChoice
 
 #: RACE planning steps (Smart Insights' Reach, Act, Convert, Engage); "-" = none.
 RACE_STEPS: tuple[str, ...] = ("reach", "act", "convert", "engage", "-")

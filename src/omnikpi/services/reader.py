@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Protocol, TypeVar, cast
@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar, cast
 import pandas as pd
 
 from omnikpi.kpi import Catalog, Grain, KpiQuery
+from omnikpi.services.warehouse import read_warehouse
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 
@@ -101,6 +102,16 @@ class ResultCache:
         """Forget every cached result."""
         with self._lock:
             self._entries.clear()
+
+
+@contextmanager
+def open_reader(
+    settings: Settings, catalog: Catalog, *, rollups: bool = True
+) -> Iterator[KpiQuery]:
+    """The KPI engine on the settings' warehouse, read-only, for one command (with
+    `rollups=False` every atom is computed from the raw tables)."""
+    with read_warehouse(settings) as warehouse:
+        yield KpiQuery(catalog, warehouse, settings, rollups)
 
 
 class CachedKpiReader:

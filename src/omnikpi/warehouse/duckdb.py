@@ -146,6 +146,7 @@ class Warehouse:
     def _apply_settings(self) -> None:
         self.settings = DataSettings().updated(self.stored_settings()).updated(self.overrides)
         self.time_zone = self.settings.time_zone
+        self.stored_time_zone = DataSettings().updated(self.stored_settings()).time_zone
         self.currency = self.settings.currency
         # Local calendar dates and hours are taken in this zone (TIMESTAMPTZ -> DATE casts).
         self.run_sql(f"SET TimeZone = '{self.time_zone}'")

@@ -79,7 +79,8 @@ class SparkEngine:
     ) -> None:
         if not folder.is_dir():
             raise NotFound(f"no Parquet export at {folder} (write one with export_parquet)")
-        self.time_zone = validate_time_zone(time_zone or _stored_time_zone(folder))
+        self.stored_time_zone = _stored_time_zone(folder)
+        self.time_zone = validate_time_zone(time_zone or self.stored_time_zone)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         try:
             from pyspark.sql import SparkSession

@@ -12,7 +12,10 @@ class Tables(Protocol):
     """Where canonical tables come from: a DuckDB warehouse or a Spark session."""
 
     engine: str
+    #: The zone local dates are taken in by this connection ...
     time_zone: str
+    #: ... and the warehouse's own, which stored results such as KPI rollups use.
+    stored_time_zone: str
 
     def table(self, name: str) -> ir.Table: ...
 

@@ -20,9 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from omnikpi import __version__
 from omnikpi.auth import AppStateStore, CookieSigner, app_state_path, secret_key
 from omnikpi.auth.store import now_utc
-from omnikpi.ingest.collector import Collector
-from omnikpi.kpi import load_catalog
-from omnikpi.services import ResultCache
+from omnikpi.services import ResultCache, load_catalog
+from omnikpi.services.collector import Collector, event_collector
 from omnikpi.settings import Settings
 from omnikpi.web.context import WebContext
 from omnikpi.web.errors import install_error_handlers
@@ -71,11 +70,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def collector_spool(settings: Settings) -> Path:
-    """Where the mounted event collector keeps its log: `<warehouse>.collector/`."""
-    return settings.warehouse.with_name(f"{settings.warehouse.name}.collector")
-
-
 def collector_router(collector: Collector) -> APIRouter:
     """The collector's routes (`POST /collect`, `GET /collect.js`), declared public and
     free of CSRF checks: shops post events from their own sites, without cookies."""
@@ -100,7 +94,7 @@ def create_app(
     warehouse, loading it every few seconds while the app runs).
     """
     state = store or AppStateStore.open(app_state_path(settings.warehouse))
-    events = collector or Collector(settings, collector_spool(settings))
+    events = collector or event_collector(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -13,8 +13,7 @@ from datetime import date
 from typing import Any
 
 from omnikpi.i18n import LocaleFormat, t
-from omnikpi.kpi import KpiSpec
-from omnikpi.services import Breakdown, KpiCard, KpiSeries
+from omnikpi.services import Breakdown, KpiCard, KpiSeries, KpiSpec
 from omnikpi.web.labels import Labels
 
 Spec = dict[str, Any]

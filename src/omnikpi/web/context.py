@@ -11,10 +11,8 @@ from zoneinfo import ZoneInfo
 from starlette.requests import HTTPConnection
 
 from omnikpi.auth import AppStateStore, CookieSigner
-from omnikpi.kpi import Catalog
-from omnikpi.services import ResultCache, data_version
+from omnikpi.services import Catalog, ResultCache, data_settings, data_version
 from omnikpi.settings import DataSettings, Settings
-from omnikpi.web.warehouse_access import open_warehouse
 
 
 @dataclass(frozen=True)
@@ -36,13 +34,9 @@ class WebContext:
         overrides, read once per data version."""
         version = data_version(self.settings.warehouse)
 
-        def read() -> DataSettings:
-            if not self.settings.warehouse.exists():
-                return DataSettings().updated(self.settings.overrides)
-            with open_warehouse(self.settings) as warehouse:
-                return warehouse.settings
-
-        return self.results.get_or_compute((version, "data_settings"), read)
+        return self.results.get_or_compute(
+            (version, "data_settings"), lambda: data_settings(self.settings)
+        )
 
     def today(self) -> date:
         """Today's date in the retailer's time zone."""

@@ -17,12 +17,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from omnikpi.auth import ActionDenied, NotAuthenticated
-from omnikpi.errors import NotFound, OmnikpiError, PermissionDenied
+from omnikpi.errors import (
+    InvalidChoice,
+    NotFound,
+    OmnikpiError,
+    PermissionDenied,
+    UnknownValue,
+)
 from omnikpi.i18n import Locale, t
-from omnikpi.services import InvalidChoice, KpiDenied
+from omnikpi.services import KpiDenied, WarehouseBusy
 from omnikpi.web.rendering import render
 from omnikpi.web.security import CsrfFailed, is_api_request, request_locale
-from omnikpi.web.warehouse_access import WarehouseBusy
 
 logger = logging.getLogger("omnikpi.web")
 
@@ -80,7 +85,11 @@ def describe(exc: OmnikpiError, locale: Locale) -> Problem:
         detail = t(
             "errors.bad_param", locale, param=exc.param, value=exc.value, allowed=exc.allowed
         )
-        return Problem(400, "bad_request", detail)
+        return Problem(400, "bad_request", detail, str(exc))
+    if isinstance(exc, UnknownValue):
+        close = ", ".join(exc.suggestions) or "-"
+        detail = t("errors.unknown_value", locale, param=exc.param, value=exc.value, close=close)
+        return Problem(422, "unprocessable", detail, str(exc))
     if isinstance(exc, WarehouseBusy):
         return Problem(503, "unavailable", t("errors.unavailable.message", locale))
     code = "not_found" if isinstance(exc, NotFound) else _CODE_BY_STATUS.get(exc.http_status)

@@ -13,10 +13,14 @@ from functools import partial
 
 from starlette.requests import HTTPConnection
 
-from omnikpi.services import CachedKpiReader, data_version
+from omnikpi.services import (
+    CachedKpiReader,
+    FilterChoices,
+    data_version,
+    load_filter_choices,
+    read_warehouse,
+)
 from omnikpi.web.context import web_context
-from omnikpi.web.view_params import FilterChoices, load_filter_choices
-from omnikpi.web.warehouse_access import open_warehouse
 
 
 @contextmanager
@@ -28,7 +32,7 @@ def kpi_reader(connection: HTTPConnection) -> Iterator[CachedKpiReader]:
         context.catalog,
         settings,
         context.results,
-        partial(open_warehouse, settings),
+        partial(read_warehouse, settings),
         data_version(settings.warehouse),
     )
     with reader:
@@ -37,4 +41,6 @@ def kpi_reader(connection: HTTPConnection) -> Iterator[CachedKpiReader]:
 
 def filter_choices(reader: CachedKpiReader) -> FilterChoices:
     """The stores and regions the filters offer, cached for the data version."""
-    return reader.read("filter_choices", load_filter_choices)
+    return reader.read(
+        "filter_choices", lambda warehouse: load_filter_choices(reader.catalog, warehouse)
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from omnikpi.auth import UserRole
 from omnikpi.i18n import Locale, has_message, t
-from omnikpi.kpi import Catalog, KpiSpec
+from omnikpi.services import Catalog, KpiSpec
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Literal, TypeVar, get_args
 from urllib.parse import urlencode
 
 from omnikpi.auth import Role
-from omnikpi.kpi.periods import Grain, period_start
-from omnikpi.model.enums import SalesChannel
-from omnikpi.services.errors import InvalidChoice
-from omnikpi.services.periods import DEFAULT_PERIODS, latest_complete_end, periods_back
-from omnikpi.warehouse import Warehouse
+from omnikpi.errors import InvalidChoice
+from omnikpi.services import (
+    DEFAULT_PERIODS,
+    Grain,
+    check_range,
+    latest_complete_end,
+    parse_compare,
+    parse_day,
+    parse_grain,
+    period_start,
+    periods_back,
+)
 
 # The KPI engine's comparisons use the same values ("none" is no comparison).
 Comparison = Literal["none", "previous", "yoy"]
@@ -27,7 +34,6 @@ MemberFilter = Literal["all", "member", "non_member"]
 GRAINS: tuple[Grain, ...] = tuple(Grain)
 COMPARISONS: tuple[Comparison, ...] = get_args(Comparison)
 MEMBER_FILTERS: tuple[MemberFilter, ...] = get_args(MemberFilter)
-CHANNELS: tuple[str, ...] = tuple(channel.value for channel in SalesChannel)
 #: The query-string parameters of a view.
 VIEW_PARAMS = ("grain", "start", "end", "compare", "channel", "store", "region", "member")
 
@@ -43,21 +49,6 @@ DEFAULT_GRAIN: Mapping[Role, Grain] = {
     Role.BU_USER: Grain.MONTH,
     Role.ADMIN: Grain.MONTH,
 }
-#: The longest range a view may ask for.
-MAX_SPAN_DAYS = 3660
-
-
-class InvalidViewParam(InvalidChoice):
-    """A query-string parameter has a value the view cannot use."""
-
-
-@dataclass(frozen=True)
-class FilterChoices:
-    """The values the filters offer: stores (id, name) and regions from the warehouse."""
-
-    stores: tuple[tuple[str, str], ...] = ()
-    regions: tuple[str, ...] = ()
-    channels: tuple[str, ...] = CHANNELS
 
 
 @dataclass(frozen=True)
@@ -122,17 +113,11 @@ def _pick(params: Mapping[str, str], name: str, choices: tuple[T, ...], default:
     for choice in choices:
         if choice == value:
             return choice
-    raise InvalidViewParam(name, value, ", ".join(choices))
+    raise InvalidChoice(name, value, ", ".join(choices))
 
 
-def _date(params: Mapping[str, str], name: str) -> date | None:
-    value = params.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise InvalidViewParam(name, value, "YYYY-MM-DD") from None
+def _text(params: Mapping[str, str], name: str) -> str | None:
+    return params.get(name, "").strip() or None
 
 
 def parse_view_params(
@@ -140,7 +125,6 @@ def parse_view_params(
     *,
     role: Role,
     today: date,
-    choices: FilterChoices,
     latest: date | None = None,
     grain: Grain | None = None,
 ) -> ViewParams:
@@ -148,44 +132,30 @@ def parse_view_params(
 
     The default range is the latest complete periods (DEFAULT_PERIODS of them) up to
     `latest`, the last day with data (default: yesterday; `today` is injected so this is
-    testable). The default grain is the page's `grain`, else the role's. Store and region
-    are checked against `choices`.
+    testable). The default grain is the page's `grain`, else the role's. Grain, dates and
+    comparison are read as every KPI request reads them (`omnikpi.kpi.request`);
+    whether a channel, store or region exists is checked when the KPIs are read.
     """
-    grain = _pick(params, "grain", GRAINS, grain or DEFAULT_GRAIN[role])
+    chosen = _text(params, "grain")
+    grain = parse_grain(chosen) if chosen else grain or DEFAULT_GRAIN[role]
     newest = latest or today - timedelta(days=1)
-    end = _date(params, "end") or latest_complete_end(grain, newest)
-    start = _date(params, "start") or periods_back(
-        period_start(end, grain), grain, DEFAULT_PERIODS[grain] - 1
+    given_end, given_start = _text(params, "end"), _text(params, "start")
+    end = parse_day(given_end, "end") if given_end else latest_complete_end(grain, newest)
+    start = (
+        parse_day(given_start, "start")
+        if given_start
+        else periods_back(period_start(end, grain), grain, DEFAULT_PERIODS[grain] - 1)
     )
-    if start > end:
-        raise InvalidViewParam("start", start.isoformat(), f"≤ {end.isoformat()}")
-    if (end - start).days >= MAX_SPAN_DAYS:
-        earliest = end - timedelta(days=MAX_SPAN_DAYS - 1)
-        raise InvalidViewParam("start", start.isoformat(), f"≥ {earliest.isoformat()}")
+    check_range(start, end)
+    comparison = parse_compare(_text(params, "compare"))
     return ViewParams(
         grain=grain,
         start=start,
         end=end,
-        compare=_pick(params, "compare", COMPARISONS, "none"),
-        channel=_pick(params, "channel", choices.channels, None),
-        store=_pick(params, "store", tuple(store_id for store_id, _ in choices.stores), None),
-        region=_pick(params, "region", choices.regions, None),
+        compare=comparison or "none",
+        channel=_text(params, "channel"),
+        store=_text(params, "store"),
+        region=_text(params, "region"),
         member=_pick(params, "member", MEMBER_FILTERS, "all"),
         given=frozenset(name for name in VIEW_PARAMS if params.get(name, "").strip()),
-    )
-
-
-def load_filter_choices(warehouse: Warehouse) -> FilterChoices:
-    """Stores and regions the filters offer, read from the warehouse's `stores` table."""
-    if "stores" not in warehouse.table_set():
-        return FilterChoices()
-    stores = warehouse.raw.execute(
-        "SELECT store_id, name FROM stores ORDER BY name, store_id"
-    ).fetchall()
-    regions = warehouse.raw.execute(
-        "SELECT DISTINCT region FROM stores WHERE region IS NOT NULL ORDER BY region"
-    ).fetchall()
-    return FilterChoices(
-        stores=tuple((str(store_id), str(name)) for store_id, name in stores),
-        regions=tuple(str(region) for (region,) in regions),
     )

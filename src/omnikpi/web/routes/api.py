@@ -9,10 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from omnikpi.auth import TIERS, Action, allowed_actions
+from omnikpi.services import TableExtract, warehouse_status
 from omnikpi.web.context import web_context
-from omnikpi.web.data_status import TableExtract, read_data_status
 from omnikpi.web.security import Principal, requires, signed_in
-from omnikpi.web.warehouse_access import open_warehouse
 
 
 class ProblemBody(BaseModel):
@@ -95,8 +94,7 @@ def me(principal: Principal = Depends(signed_in)) -> Profile:
 def status(request: Request) -> DataStatusBody:
     """Rows and freshness of every table, the latest loads and quarantined rows."""
     context = web_context(request)
-    with open_warehouse(context.settings) as warehouse:
-        found = read_data_status(warehouse, context.today())
+    found = warehouse_status(context.settings, context.today())
     return DataStatusBody(
         latest_data=found.latest_data,
         age_days=found.age_days,

@@ -12,18 +12,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from omnikpi.auth import Action
-from omnikpi.kpi import KpiSpec
 from omnikpi.services import (
     CatalogSearch,
     Change,
-    InvalidChoice,
     KpiCard,
+    KpiSpec,
     allowed_dimensions,
     build_dashboard,
     channel_dimension,
     check_kpi_visible,
     default_tier,
-    query_series,
+    query_kpis,
     search_catalog,
     share_dimension,
     tier_grain,
@@ -31,7 +30,7 @@ from omnikpi.services import (
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import kpi_reader
 from omnikpi.web.routes.api import PROBLEMS
-from omnikpi.web.routes.kpi_pages import read_view
+from omnikpi.web.routes.kpi_pages import read_view, series_request
 from omnikpi.web.security import Principal, requires, signed_in
 
 router = APIRouter(prefix="/api/v1", tags=["kpis"], responses=PROBLEMS)
@@ -74,7 +73,10 @@ class SeriesRowBody(BaseModel):
     dimensions: dict[str, str | None] = Field(description="Breakdown values of this row")
     value: float | None = Field(description="null: no data (never 0 for missing data)")
     comparison_value: float | None
-    change: float | None = Field(description="(value - comparison) / |comparison|")
+    change: float | None = Field(
+        description="relative: (value - comparison) / |comparison|; points: value - comparison"
+    )
+    change_type: str = Field(description="relative, or points for percents and scores")
     target: float | None
     status: str | None = Field(description="green, amber, red, or null without a target")
 
@@ -88,9 +90,8 @@ class SeriesBody(BaseModel):
     end: date
     compare: str | None
     dimensions: list[str]
+    filters: dict[str, list[str]] = Field(description="The filters applied")
     columns: list[str] = Field(description="The columns of the same data as CSV")
-    unfiltered_by: list[str] = Field(description="Filters this KPI cannot be cut by (ignored)")
-    requested_grain: str | None = Field(description="Grain asked for, if coarsened")
     rows: list[SeriesRowBody]
 
 
@@ -239,16 +240,6 @@ def get_kpi(
         )
 
 
-def _filters(values: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise InvalidChoice("filter", item, "DIM=VALUE")
-        found.setdefault(name.strip(), []).append(value.strip())
-    return found
-
-
 @router.get(
     "/kpis/{kpi_id}/series",
     summary="A KPI's values by period",
@@ -258,46 +249,40 @@ def _filters(values: list[str]) -> dict[str, list[str]]:
 def kpi_series(
     request: Request,
     kpi_id: str,
+    # `by` and `filter` are documented here and read with the view by `series_request`.
     by: list[str] = Query([], description="Dimensions to break down by (repeatable)"),
     filter: list[str] = Query([], description="More filters, DIM=VALUE (repeatable)"),
     principal: Principal = Depends(signed_in),
 ) -> SeriesBody:
-    """Values, comparison, change, target and status by period — `omnikpi kpi query`."""
+    """Values, comparison, change, target and status by period: the rows of
+    `omnikpi kpi query` and of the KPI's CSV for the same request. A filter, breakdown or
+    grain the KPI does not allow is refused (400), a filter value that does not exist too
+    (422), naming what would work."""
     with kpi_reader(request) as reader:
         check_kpi_visible(reader.catalog, principal.user.role, kpi_id)
-        view = read_view(request, principal, reader)
-        series = query_series(
-            reader,
-            principal.user.role,
-            kpi_id,
-            view.grain,
-            view.start,
-            view.end,
-            by=by,
-            filters={**view.filters, **_filters(filter)},
-            compare=view.comparison,
-        )
+        wanted = series_request(request, principal, reader, kpi_id)
+        result = query_kpis(reader, wanted, principal.user.role)
     return SeriesBody(
         kpi=kpi_id,
-        grain=series.grain.value,
-        start=series.start,
-        end=series.end,
-        compare=series.compare,
-        dimensions=list(series.dimensions),
-        columns=list(series.columns),
-        unfiltered_by=list(series.unfiltered_by),
-        requested_grain=series.requested_grain.value if series.requested_grain else None,
+        grain=wanted.grain.value,
+        start=wanted.start,
+        end=wanted.end,
+        compare=wanted.compare,
+        dimensions=list(result.dimensions),
+        filters=wanted.filter_map,
+        columns=list(result.columns),
         rows=[
             SeriesRowBody(
                 period_start=row.period_start,
-                dimensions=dict(zip(series.dimensions, row.keys, strict=True)),
+                dimensions=dict(zip(result.dimensions, row.keys, strict=True)),
                 value=row.value,
                 comparison_value=row.comparison_value,
                 change=row.change,
+                change_type=row.change_type,
                 target=row.target,
                 status=row.status,
             )
-            for row in series.rows
+            for row in result.rows
         ],
     )
 

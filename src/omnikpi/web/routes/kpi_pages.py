@@ -12,14 +12,14 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from omnikpi.auth import Action
+from omnikpi.errors import InvalidChoice
 from omnikpi.i18n import t
-from omnikpi.kpi import Grain
-from omnikpi.kpi.explain import explain
-from omnikpi.kpi.periods import period_end, period_start
 from omnikpi.services import (
     CachedKpiReader,
     CatalogSearch,
     Dashboard,
+    Grain,
+    KpiRequest,
     build_breakdown,
     build_dashboard,
     build_kpi_detail,
@@ -27,9 +27,11 @@ from omnikpi.services import (
     channel_dimensions,
     check_kpi_visible,
     default_tier,
-    query_series,
+    kpi_definition,
+    period_end,
+    period_start,
+    query_kpis,
     search_catalog,
-    series_csv,
     tier_kpis,
 )
 from omnikpi.web.charts import breakdown_chart, spark_label, sparkline, trend_chart
@@ -38,7 +40,7 @@ from omnikpi.web.kpi_reader import filter_choices, kpi_reader
 from omnikpi.web.labels import Labels
 from omnikpi.web.rendering import locale_format, render, render_fragment
 from omnikpi.web.security import Principal, request_locale, requires, signed_in
-from omnikpi.web.view_params import InvalidViewParam, ViewParams, parse_view_params
+from omnikpi.web.view_params import ViewParams, parse_view_params
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,7 +53,6 @@ def read_view(
         request.query_params,
         role=principal.user.role.role,
         today=web_context(request).today(),
-        choices=filter_choices(reader),
         latest=reader.data_through(),
         grain=grain,
     )
@@ -178,7 +179,7 @@ def _breakdown_param(
     if not chosen:
         return None
     if chosen not in allowed:
-        raise InvalidViewParam("by", chosen, ", ".join(allowed) or "-")
+        raise InvalidChoice("by", chosen, ", ".join(allowed) or "-")
     return chosen
 
 
@@ -208,21 +209,16 @@ def kpi_detail(
         month = period_start(view.end, Grain.MONTH)
         explanation = reader.read(
             ("explain", kpi_id, month),
-            lambda warehouse: explain(
+            lambda warehouse: kpi_definition(
                 reader.catalog, kpi_id, warehouse, today=period_end(month, Grain.MONTH)
             ),
         )
         labels = page_labels(request, reader)
         choices = filter_choices(reader)
     fmt = locale_format(request)
-    whole_view = view.with_changes(grain=view.grain, start=view.start, end=view.end).query()
     values = {
-        "csv_url": f"/kpis/{kpi_id}/csv?{urlencode(whole_view)}",
-        "breakdown_csv_url": (
-            f"/kpis/{kpi_id}/csv?{urlencode({**whole_view, 'by': breakdown_by})}"
-            if breakdown_by
-            else None
-        ),
+        "csv_url": csv_url(detail.series.request),
+        "breakdown_csv_url": csv_url(detail.breakdown.series.request) if detail.breakdown else None,
         "kpi": kpi,
         "detail": detail,
         "explanation": explanation,
@@ -237,27 +233,42 @@ def kpi_detail(
     return render(request, "kpi_detail.html", values)
 
 
+def csv_url(request: KpiRequest) -> str:
+    """The address of the CSV of `request`'s rows (one KPI)."""
+    return f"/kpis/{request.kpis[0]}/csv?{urlencode(request.query())}"
+
+
+def series_request(
+    request: Request, principal: Principal, reader: CachedKpiReader, kpi_id: str
+) -> KpiRequest:
+    """The KPI request of a series address (`GET /api/v1/kpis/{id}/series`, the CSV
+    download): the view's period, comparison and filters, `by=` and `filter=DIM=VALUE`
+    parameters — read exactly as `omnikpi kpi query` reads its options."""
+    view = read_view(request, principal, reader)
+    params = request.query_params
+    filters = [f"{name}={values[0]}" for name, values in view.filters.items()]
+    return KpiRequest.parse(
+        kpi_id,
+        view.grain,
+        view.start,
+        view.end,
+        by=params.getlist("by"),
+        filters=[*filters, *params.getlist("filter")],
+        compare=view.comparison,
+    )
+
+
 @router.get("/kpis/{kpi_id}/csv", openapi_extra=requires(Action.VIEW_KPI_DETAIL))
 def kpi_csv(request: Request, kpi_id: str, principal: Principal = Depends(signed_in)) -> Response:
-    """The KPI's values over the view (by the chosen dimension) as CSV."""
+    """A KPI's values as CSV: the rows of `GET /api/v1/kpis/{id}/series` and of
+    `omnikpi kpi query --format csv` for the same request."""
     with kpi_reader(request) as reader:
-        check_kpi_visible(reader.catalog, principal.user.role, kpi_id)
-        view = read_view(request, principal, reader)
-        by = _breakdown_param(request, tuple(sorted(reader.dimensions(kpi_id))))
-        series = query_series(
-            reader,
-            principal.user.role,
-            kpi_id,
-            view.grain,
-            view.start,
-            view.end,
-            by=[by] if by else [],
-            filters=view.filters,
-            compare=view.comparison,
-        )
-    name = f"{kpi_id}_{series.grain}_{view.start.isoformat()}_{view.end.isoformat()}.csv"
+        wanted = series_request(request, principal, reader, kpi_id)
+        result = query_kpis(reader, wanted, principal.user.role)
+    by = "_by_" + "_".join(wanted.by) if wanted.by else ""
+    name = f"{kpi_id}_{wanted.grain}{by}_{wanted.start.isoformat()}_{wanted.end.isoformat()}.csv"
     return Response(
-        series_csv(series),
+        result.csv(),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

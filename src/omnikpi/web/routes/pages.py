@@ -6,15 +6,16 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from omnikpi.auth import Action
+from omnikpi.errors import InvalidChoice
 from omnikpi.i18n import t
+from omnikpi.services import VOLUME_TABLES, table_volume, warehouse_status
 from omnikpi.web.charts import volume_chart
 from omnikpi.web.context import web_context
-from omnikpi.web.data_status import VOLUME_TABLES, read_data_status, rows_by_period
+from omnikpi.web.kpi_reader import filter_choices, kpi_reader
 from omnikpi.web.navigation import NAV_ITEMS
 from omnikpi.web.rendering import locale_format, render
 from omnikpi.web.security import Principal, requires, signed_in
-from omnikpi.web.view_params import InvalidViewParam, load_filter_choices, parse_view_params
-from omnikpi.web.warehouse_access import open_warehouse
+from omnikpi.web.view_params import parse_view_params
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,8 +27,7 @@ DEFAULT_VOLUME_TABLE = "orders"
 def home(request: Request, principal: Principal = Depends(signed_in)) -> Response:
     """Where each role starts: who they are, what they may open, how fresh the data is."""
     context = web_context(request)
-    with open_warehouse(context.settings) as warehouse:
-        status = read_data_status(warehouse, context.today())
+    status = warehouse_status(context.settings, context.today())
     pages = [item for item in NAV_ITEMS if item.key != "home" and principal.may(item.action)]
     return render(request, "home.html", {"pages": pages, "latest_data": status.latest_data})
 
@@ -38,17 +38,14 @@ def data_status(request: Request, principal: Principal = Depends(signed_in)) -> 
     context = web_context(request)
     table = request.query_params.get("table") or DEFAULT_VOLUME_TABLE
     if table not in VOLUME_TABLES:
-        raise InvalidViewParam("table", table, ", ".join(VOLUME_TABLES))
-    with open_warehouse(context.settings) as warehouse:
-        choices = load_filter_choices(warehouse)
-        view = parse_view_params(
-            request.query_params,
-            role=principal.user.role.role,
-            today=context.today(),
-            choices=choices,
-        )
-        status = read_data_status(warehouse, context.today())
-        volume = rows_by_period(warehouse, table, view.grain, view.start, view.end)
+        raise InvalidChoice("table", table, ", ".join(VOLUME_TABLES))
+    view = parse_view_params(
+        request.query_params, role=principal.user.role.role, today=context.today()
+    )
+    status = warehouse_status(context.settings, context.today())
+    volume = table_volume(context.settings, table, view.grain, view.start, view.end)
+    with kpi_reader(request) as reader:
+        choices = filter_choices(reader)
     fmt = locale_format(request)
     series_name = t("status.volume.series", fmt.locale, table=t(f"tables.{table}", fmt.locale))
     return render(

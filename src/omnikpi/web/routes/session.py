@@ -6,6 +6,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from omnikpi.auth import authenticate, end_session, set_locale, start_session
+from omnikpi.errors import InvalidChoice
 from omnikpi.i18n import LOCALES, is_locale, t
 from omnikpi.web.context import web_context
 from omnikpi.web.rendering import render
@@ -20,7 +21,6 @@ from omnikpi.web.security import (
     set_locale_cookie,
     set_session_cookie,
 )
-from omnikpi.web.view_params import InvalidViewParam
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,7 +73,7 @@ def logout(request: Request) -> Response:
 def choose_language(request: Request, locale: str = Form(""), next: str = Form("/")) -> Response:
     """Switch the language; remembered for the user, and in the browser before sign-in."""
     if not is_locale(locale):
-        raise InvalidViewParam("locale", locale, ", ".join(LOCALES))
+        raise InvalidChoice("locale", locale, ", ".join(LOCALES))
     principal = current_principal(request)
     if principal is not None:
         set_locale(web_context(request).store, principal.user.user_id, locale)

@@ -1,4 +1,5 @@
-"""A KPI's series, its breakdown and its CSV: the engine's rows, and the CLI's columns."""
+"""KPI requests through the service layer: the engine's rows, the CLI's CSV, a page's
+series (adapted to what the KPI allows, and saying so) and its breakdown."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from pathlib import Path
 import pytest
 
 from omnikpi.auth import parse_role
-from omnikpi.errors import ConfigError, NotFound
+from omnikpi.errors import ConfigError, InvalidChoice, NotFound, UnknownValue
 from omnikpi.kpi import Grain, KpiQuery, query
 from omnikpi.services import (
-    InvalidChoice,
     KpiDenied,
+    KpiRequest,
     build_breakdown,
     build_kpi_detail,
     channel_dimension,
-    query_series,
-    series_csv,
+    query_kpis,
+    view_series,
 )
 from omnikpi.warehouse import Warehouse
 from tests.conftest import run_cli
@@ -35,8 +36,12 @@ def warehouse_of(engine: KpiQuery) -> Warehouse:
     return engine.engine
 
 
-def test_a_series_is_the_engines_rows(engine: KpiQuery) -> None:
-    series = query_series(engine, ANALYST, "aov", Grain.MONTH, *YEAR, by=["channel"], compare="yoy")
+def request(ids: str, grain: str = "month", **parts: object) -> KpiRequest:
+    return KpiRequest.parse(ids, grain, *YEAR, **parts)  # type: ignore[arg-type]
+
+
+def test_a_request_gives_the_engines_rows(engine: KpiQuery) -> None:
+    series = query_kpis(engine, request("aov", by=["channel"], compare="yoy"), ANALYST)
     frame = query(
         "aov", "month", *YEAR, by=["channel"], compare="yoy", warehouse=warehouse_of(engine)
     )
@@ -51,9 +56,7 @@ def test_a_series_is_the_engines_rows(engine: KpiQuery) -> None:
 def test_the_csv_is_what_the_cli_writes(
     engine: KpiQuery, sim_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    series = query_series(
-        engine, ANALYST, "payment_type_share", Grain.QUARTER, *YEAR, compare="previous"
-    )
+    series = query_kpis(engine, request("payment_type_share", "quarter", compare="previous"))
     capsys.readouterr()
     code = run_cli(
         "kpi", "query", "payment_type_share", "--grain", "quarter", "--start", "2025-01-01",
@@ -62,24 +65,42 @@ def test_the_csv_is_what_the_cli_writes(
     )  # fmt: skip
     assert code == 0
     cli = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    ours = list(csv.reader(io.StringIO(series_csv(series))))
+    ours = list(csv.reader(io.StringIO(series.csv())))
     assert ours[0] == cli[0] == [
-        "kpi", "period_start", "payment_method", "value", "comparison_value", "change", "target",
-        "status",
+        "kpi", "period_start", "payment_method", "value", "comparison_value", "change",
+        "change_type", "target", "status",
     ]  # fmt: skip
     assert ours == cli
     assert len(ours) > 1 + 4 * 4  # a row per quarter and payment method
 
 
 def test_missing_values_are_empty_in_the_csv_never_zero(engine: KpiQuery) -> None:
-    series = query_series(engine, ANALYST, "clv", Grain.MONTH, *YEAR)
-    lines = series_csv(series).splitlines()
+    lines = query_kpis(engine, request("clv")).csv().splitlines()
     assert lines[1].startswith("clv,2025-01-01,")
     assert all(line.split(",")[2] == "" for line in lines[1:])
 
 
-def test_filters_a_kpi_cannot_be_cut_by_are_named_not_applied(engine: KpiQuery) -> None:
-    series = query_series(
+def test_a_request_with_a_filter_the_kpi_cannot_take_is_refused(engine: KpiQuery) -> None:
+    wanted = request("complaint_ratio", filters=["channel=web", "region=Seoul"])
+    with pytest.raises(ConfigError, match='dimension "channel" is not allowed for KPI'):
+        query_kpis(engine, wanted)
+
+
+def test_unknown_filter_values_name_the_closest_ones(engine: KpiQuery) -> None:
+    with pytest.raises(
+        UnknownValue, match=r'channel "wbe" does not exist \(closest valid values: web'
+    ):
+        query_kpis(engine, request("revenue", filters=["channel=wbe"]))
+    with pytest.raises(UnknownValue, match='store "S999" does not exist'):
+        query_kpis(engine, request("revenue", filters=["store=S999"]))
+    # a value of the declared domain without rows is valid: no data is not an error
+    assert query_kpis(engine, request("revenue", filters=["channel=call"])).rows
+
+
+def test_a_pages_series_leaves_out_filters_the_kpi_cannot_take_and_says_so(
+    engine: KpiQuery,
+) -> None:
+    series = view_series(
         engine, ANALYST, "complaint_ratio", Grain.MONTH, *YEAR,
         filters={"channel": ["web"], "region": ["Seoul"]},
     )  # fmt: skip
@@ -132,17 +153,19 @@ def test_the_detail_offers_the_kpis_dimensions_and_suggests_its_usual_one(engine
 
 
 def test_a_kpi_reported_monthly_is_shown_monthly(engine: KpiQuery) -> None:
-    series = query_series(engine, ANALYST, "market_share", Grain.WEEK, *YEAR)
+    series = view_series(engine, ANALYST, "market_share", Grain.WEEK, *YEAR)
     assert (series.grain, series.requested_grain) == (Grain.MONTH, Grain.WEEK)
+    assert series.request.grain is Grain.MONTH  # what its CSV link asks for
+    with pytest.raises(ConfigError, match="reported at month grain or coarser"):
+        query_kpis(engine, request("market_share", "week"))
 
 
 def test_a_series_follows_the_permission_table(engine: KpiQuery) -> None:
     with pytest.raises(KpiDenied, match='may not open KPI "impressions"'):
-        query_series(engine, CS_AGENT, "impressions", Grain.DAY, *YEAR)
-    assert query_series(
-        engine, CS_AGENT, "backlog", Grain.DAY, date(2025, 12, 1), date(2025, 12, 31)
-    ).rows
+        query_kpis(engine, request("impressions", "day"), CS_AGENT)
+    december = KpiRequest.parse("backlog", "day", "2025-12-01", "2025-12-31")
+    assert query_kpis(engine, december, CS_AGENT).rows
     with pytest.raises(NotFound, match='unknown KPI "revenu"'):
-        query_series(engine, ANALYST, "revenu", Grain.DAY, *YEAR)
+        query_kpis(engine, request("revenu", "day"), ANALYST)
     with pytest.raises(ConfigError, match='dimension "fax" is not allowed'):
-        query_series(engine, ANALYST, "revenue", Grain.DAY, *YEAR, by=["fax"])
+        query_kpis(engine, request("revenue", "day", by=["fax"]), ANALYST)

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from omnikpi.errors import NotFound
+from omnikpi.errors import InvalidChoice
 from omnikpi.ingest.load import LOAD_LOG
 from omnikpi.ingest.quarantine import QUARANTINE
 from omnikpi.ingest.status import quarantine_counts, recent_loads
 from omnikpi.model import TABLES, Table, TableKind
+from omnikpi.services.warehouse import read_warehouse
+from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 
 #: How many of the latest loads (and quarantine groups) the status shows.
@@ -91,12 +93,9 @@ def _latest(warehouse: Warehouse, table: Table) -> date | datetime | None:
     column = table.column(table.time_column)
     # Identifiers come from the model, never from a request.
     if column.type == "timestamp":
-        row = warehouse.raw.execute(
-            f'SELECT epoch_us(max("{column.name}")) FROM "{table.name}"'
-        ).fetchone()
-        return _from_epoch_us(int(row[0])) if row and row[0] is not None else None
-    row = warehouse.raw.execute(f'SELECT max("{column.name}") FROM "{table.name}"').fetchone()
-    value = row[0] if row else None
+        micros = warehouse.fetch_value(f'SELECT epoch_us(max("{column.name}")) FROM "{table.name}"')
+        return _from_epoch_us(int(micros)) if micros is not None else None
+    value = warehouse.fetch_value(f'SELECT max("{column.name}") FROM "{table.name}"')
     return value if isinstance(value, date) else None
 
 
@@ -191,19 +190,16 @@ def rows_by_period(
 ) -> list[tuple[date, int]]:
     """Rows of `table_name` per period of its time column (local dates), for spotting gaps."""
     if grain not in _GRAIN_INTERVALS:
-        raise NotFound(f'grain "{grain}" is not one of: {", ".join(_GRAIN_INTERVALS)}')
+        raise InvalidChoice("grain", grain, ", ".join(_GRAIN_INTERVALS))
     table = next((t for t in TABLES if t.name == table_name and t.time_column), None)
     if table is None or table.time_column is None:
-        raise NotFound(
-            f'"{table_name}" is not a table with a time column '
-            f"(choose one of: {', '.join(VOLUME_TABLES)})"
-        )
+        raise InvalidChoice("table", table_name, ", ".join(VOLUME_TABLES))
     if table.name not in warehouse.table_set():
         return []
     day = f'CAST("{table.time_column}" AS DATE)'
     step = _GRAIN_INTERVALS[grain]
     # Every period of the range is listed, so a period without rows shows as 0 (a gap).
-    rows = warehouse.raw.execute(
+    rows = warehouse.fetch_rows(
         f"""
         WITH periods AS (
             SELECT CAST(p AS DATE) AS period
@@ -217,5 +213,19 @@ def rows_by_period(
         ORDER BY period
         """,
         [grain, start, end, grain, start, end],
-    ).fetchall()
+    )
     return [(period, int(count)) for period, count in rows]
+
+
+def warehouse_status(settings: Settings, today: date) -> DataStatus:
+    """`read_data_status` of the settings' warehouse."""
+    with read_warehouse(settings) as warehouse:
+        return read_data_status(warehouse, today)
+
+
+def table_volume(
+    settings: Settings, table_name: str, grain: str, start: date, end: date
+) -> list[tuple[date, int]]:
+    """`rows_by_period` of the settings' warehouse."""
+    with read_warehouse(settings) as warehouse:
+        return rows_by_period(warehouse, table_name, grain, start, end)

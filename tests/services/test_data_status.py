@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from omnikpi.errors import NotFound
+from omnikpi.errors import InvalidChoice
 from omnikpi.ingest.load import ensure_ingest_tables
 from omnikpi.model import TABLES
-from omnikpi.warehouse import Warehouse
-from omnikpi.web.data_status import (
+from omnikpi.services.data_status import (
     LOAD_COLUMNS,
     read_data_status,
     read_load_log,
     read_quarantine,
     rows_by_period,
 )
+from omnikpi.warehouse import Warehouse
 from tests.conftest import scalar
 
 TODAY = date(2026, 1, 1)
@@ -56,7 +56,7 @@ def test_rows_per_period_add_up_and_show_gaps(sim: Warehouse) -> None:
     # after the simulation ends every week is listed, each with no rows
     weeks = rows_by_period(sim, "orders", "week", date(2026, 1, 5), date(2026, 1, 25))
     assert weeks == [(date(2026, 1, 5), 0), (date(2026, 1, 12), 0), (date(2026, 1, 19), 0)]
-    with pytest.raises(NotFound, match='"stores" is not a table with a time column'):
+    with pytest.raises(InvalidChoice, match=r"table \"stores\" is not valid \(allowed: customers"):
         rows_by_period(sim, "stores", "month", date(2025, 1, 1), date(2025, 2, 1))
 
 

@@ -1,0 +1,169 @@
+"""The one way to ask for KPI values: a `KpiRequest` run through the KPI engine.
+
+`omnikpi kpi query`, `GET /api/v1/kpis/{id}/series` and every CSV download of KPI values
+call `query_kpis`, so one request gives the same rows, or the same error, everywhere. The
+rows have the columns of the engine's long table:
+kpi, period_start, <dimensions>, value, comparison_value, change, change_type, target, status.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import pandas as pd
+
+from omnikpi.auth import UserRole
+from omnikpi.kpi import KpiSpec
+from omnikpi.kpi.request import KpiRequest
+from omnikpi.kpi.spec import ChangeType, ShareMeasure
+from omnikpi.services.access import check_kpi_visible
+from omnikpi.services.export import write_csv
+from omnikpi.services.reader import KpiReader
+
+Status = Literal["green", "amber", "red"]
+STATUSES: tuple[Status, ...] = ("green", "amber", "red")
+VALUE_COLUMNS = ("value", "comparison_value", "change", "change_type", "target", "status")
+
+
+@dataclass(frozen=True)
+class KpiRow:
+    """One KPI for one period (and dimension values)."""
+
+    kpi: str
+    period_start: date
+    keys: tuple[str | None, ...]
+    value: float | None
+    comparison_value: float | None
+    #: Relative change, or the difference in points (see `change_type`).
+    change: float | None
+    change_type: ChangeType
+    target: float | None
+    status: Status | None
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    """The rows a request gives, with the KPIs and dimension columns they have."""
+
+    request: KpiRequest
+    kpis: tuple[KpiSpec, ...]
+    #: Dimension columns: the breakdown, then the dimension of any share KPI.
+    dimensions: tuple[str, ...]
+    rows: tuple[KpiRow, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns of the CSV, the JSON and `omnikpi kpi query`."""
+        return ("kpi", "period_start", *self.dimensions, *VALUE_COLUMNS)
+
+    def records(self) -> list[dict[str, object]]:
+        """The rows as plain values by column (dates as YYYY-MM-DD; None = no data)."""
+        return [
+            {
+                "kpi": row.kpi,
+                "period_start": row.period_start.isoformat(),
+                **dict(zip(self.dimensions, row.keys, strict=True)),
+                "value": row.value,
+                "comparison_value": row.comparison_value,
+                "change": row.change,
+                "change_type": row.change_type,
+                "target": row.target,
+                "status": row.status,
+            }
+            for row in self.rows
+        ]
+
+    def csv(self) -> str:
+        """The rows as CSV (an empty cell is no data)."""
+        return write_csv(self.columns, self.records())
+
+
+def share_dimension(kpi: KpiSpec) -> str | None:
+    """The dimension a share KPI splits into (payment_type_share → payment_method)."""
+    return kpi.measure.of if isinstance(kpi.measure, ShareMeasure) else None
+
+
+def number(value: object) -> float | None:
+    """A result cell as a float; None for no data."""
+    if value is None:
+        return None
+    result = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(result) else result
+
+
+def status_of(value: object) -> Status | None:
+    """A result cell as a status."""
+    return next((status for status in STATUSES if value == status), None)
+
+
+def change_between(
+    value: float | None, comparison: float | None, change_type: ChangeType
+) -> float | None:
+    """The change from `comparison` to `value` as the KPI engine computes `change`: the
+    difference for points, else relative to |comparison| (None without both, or from 0).
+
+    >>> change_between(0.147, 0.134, "points"), change_between(110.0, 100.0, "relative")
+    (0.013000000000000012, 0.1)
+    """
+    if value is None or comparison is None:
+        return None
+    if change_type == "points":
+        return value - comparison
+    return None if comparison == 0 else (value - comparison) / abs(comparison)
+
+
+def result_rows(frame: pd.DataFrame, dimensions: Sequence[str]) -> tuple[KpiRow, ...]:
+    """Engine result rows as KpiRows (read column by column)."""
+    present = [d for d in dimensions if d in frame.columns]
+    columns = {name: frame[name].tolist() for name in ["kpi", "period_start", *present]}
+    values = {name: frame[name].tolist() for name in VALUE_COLUMNS}
+    rows = []
+    for index, kpi in enumerate(columns["kpi"]):
+        keys = tuple(
+            None if d not in columns or columns[d][index] is None else str(columns[d][index])
+            for d in dimensions
+        )
+        rows.append(
+            KpiRow(
+                kpi=str(kpi),
+                period_start=columns["period_start"][index],
+                keys=keys,
+                value=number(values["value"][index]),
+                comparison_value=number(values["comparison_value"][index]),
+                change=number(values["change"][index]),
+                change_type="points" if values["change_type"][index] == "points" else "relative",
+                target=number(values["target"][index]),
+                status=status_of(values["status"][index]),
+            )
+        )
+    return tuple(rows)
+
+
+def query_kpis(reader: KpiReader, request: KpiRequest, role: UserRole | None = None) -> KpiResult:
+    """The values `request` asks for. With a `role`, each KPI must be one it may open
+    (KpiDenied otherwise); without one (the CLI on the warehouse owner's machine) every KPI
+    may be read. Unknown KPIs, dimensions a KPI does not allow, grains finer than a KPI
+    is reported at and filter values that do not exist are errors, never a silent change.
+    """
+    kpis = tuple(
+        check_kpi_visible(reader.catalog, role, kpi_id)
+        if role is not None
+        else reader.catalog.get(kpi_id)
+        for kpi_id in request.kpis
+    )
+    frame = reader.run(
+        list(request.kpis),
+        request.grain,
+        request.start,
+        request.end,
+        by=list(request.by),
+        filters=request.filter_map,
+        compare=request.compare,
+    )
+    shares = [d for d in (share_dimension(k) for k in kpis) if d and d not in request.by]
+    dimensions = (*request.by, *dict.fromkeys(shares))
+    return KpiResult(request, kpis, dimensions, result_rows(frame, dimensions))

@@ -1,0 +1,135 @@
+"""The warehouse as the interfaces see it: opening it, what it holds, its data settings.
+
+Pages open the file read-only for one request and close it (a few milliseconds): DuckDB
+lets one process write a database file only while no other process has it open, so a
+server holding a connection would block `omnikpi ingest`. While a load holds the write
+lock a read is retried briefly and then refused with `WarehouseBusy` (HTTP 503).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from omnikpi.errors import ConfigError, InvalidChoice, OmnikpiError
+from omnikpi.ingest import INGEST_TABLES
+from omnikpi.kpi import load_catalog
+from omnikpi.kpi.rollup_store import ROLLUP_TABLES
+from omnikpi.kpi.rollups import refresh_changes
+from omnikpi.kpi.targets import TARGETS
+from omnikpi.model import TABLES
+from omnikpi.settings import DATA_SETTING_KEYS, DataSettings, Settings
+from omnikpi.warehouse import SYSTEM_TABLES, Warehouse
+
+_ATTEMPTS = 5
+_BACKOFF_SECONDS = 0.1
+#: Every table omnikpi declares: the canonical model and the system tables beside it.
+DECLARED_TABLES = (*TABLES, *SYSTEM_TABLES, *INGEST_TABLES, *ROLLUP_TABLES, TARGETS)
+#: The names `omnikpi warehouse set` takes, and the data setting each one sets.
+SETTING_NAMES = {name.replace("_", "-"): name for name in DATA_SETTING_KEYS}
+
+
+class WarehouseBusy(OmnikpiError):
+    """Another process is writing the warehouse; the request can be retried shortly."""
+
+    http_status = 503
+
+
+@contextmanager
+def read_warehouse(settings: Settings) -> Iterator[Warehouse]:
+    """The warehouse of `settings`, read-only, retried briefly while another process
+    writes it."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            warehouse = Warehouse.open(
+                settings.warehouse, read_only=True, overrides=settings.overrides
+            )
+            break
+        except ConfigError as exc:
+            if "another omnikpi process" not in str(exc):
+                raise
+            if attempt == _ATTEMPTS - 1:
+                raise WarehouseBusy(
+                    f"the warehouse {settings.warehouse} is being written by another process "
+                    "(a load is probably running); try again in a moment"
+                ) from exc
+            time.sleep(_BACKOFF_SECONDS * (attempt + 1))
+    try:
+        yield warehouse
+    finally:
+        warehouse.close()
+
+
+@contextmanager
+def write_warehouse(settings: Settings) -> Iterator[Warehouse]:
+    """The existing warehouse of `settings`, open for writing (in its own data settings:
+    what is written, such as rollups, keeps them whatever this process overrides)."""
+    with Warehouse.open(settings.warehouse) as warehouse:
+        yield warehouse
+
+
+def data_settings(settings: Settings) -> DataSettings:
+    """The data settings in effect: the warehouse's own with this process's overrides
+    (the defaults, overridden, when there is no warehouse yet)."""
+    if not settings.warehouse.exists():
+        return DataSettings().updated(settings.overrides)
+    with read_warehouse(settings) as warehouse:
+        return warehouse.settings
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    rows: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class WarehouseInfo:
+    """What `omnikpi warehouse info` shows."""
+
+    path: Path
+    tables: tuple[TableInfo, ...]
+    #: The settings in effect, and those stored in the file (not defaults or overrides).
+    settings: DataSettings
+    stored: dict[str, str]
+    overridden: dict[str, str]
+
+
+def warehouse_info(settings: Settings) -> WarehouseInfo:
+    """Tables with their row counts, and the data settings."""
+    kinds = {t.name: t.kind for t in DECLARED_TABLES}
+    with read_warehouse(settings) as warehouse:
+        counts = warehouse.row_counts()
+        tables = tuple(
+            TableInfo(name, count, kinds.get(name, "other")) for name, count in counts.items()
+        )
+        return WarehouseInfo(
+            settings.warehouse,
+            tables,
+            warehouse.settings,
+            warehouse.stored_settings(),
+            dict(settings.overrides),
+        )
+
+
+def set_data_setting(settings: Settings, name: str, value: str) -> DataSettings:
+    """Store one data setting (`time-zone`, `currency` or `fiscal-year-start`) in the
+    warehouse; returns the settings now stored. A new time zone moves every local date,
+    so every KPI rollup is rebuilt with the settings' catalog."""
+    key = SETTING_NAMES.get(name)
+    if key is None:
+        raise InvalidChoice("setting", name, ", ".join(SETTING_NAMES))
+    with Warehouse.open(settings.warehouse) as warehouse:
+        before = warehouse.stored_settings().get(key)
+        stored = warehouse.store_settings({key: value.strip()})
+        if key == "time_zone" and before != stored.time_zone:
+            present = warehouse.table_set()
+            changed = {t.name: None for t in TABLES if t.name in present}
+            with warehouse.transaction():
+                warehouse.mark_changed(changed, "warehouse set time-zone")
+            refresh_changes(warehouse, load_catalog(settings.catalog_dirs))
+        return stored

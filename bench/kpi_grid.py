@@ -103,11 +103,12 @@ def omnikpi_method(grid: Grid, warehouse: Warehouse, rollups: bool) -> Method:
 
 def duckdb_method(grid: Grid, warehouse: Warehouse) -> Method:
     """The hand-written SQL on the warehouse's own DuckDB connection."""
-    connection = warehouse.raw
 
     def execute(statement: str, params: dict[str, date] | None) -> pd.DataFrame:
-        result = connection.execute(statement, params) if params else connection.execute(statement)
-        return result.df() if result.description else pd.DataFrame()
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            return warehouse.fetch_frame(statement, params)
+        warehouse.run_sql(statement, params)
+        return pd.DataFrame()
 
     return lambda: run_queries(execute, DIALECTS["duckdb"], grid.start, grid.end)
 
@@ -122,7 +123,7 @@ def postgres_method(
     load_seconds = 0.0
     if rebuild or postgres.loaded_from(connection) != postgres.signature(built.path):
         print("loading the warehouse tables into PostgreSQL (not timed in the comparison) ...")
-        load_seconds = postgres.load(warehouse.raw, built.path, connection)
+        load_seconds = postgres.load(warehouse, built.path, connection)
         print(f"  loaded in {load_seconds:.0f} s")
     execute = postgres.executor(connection)
     return lambda: run_queries(execute, DIALECTS["postgres"], grid.start, grid.end), load_seconds
@@ -187,7 +188,7 @@ def main() -> int:
 
     postgres, postgres_load = postgres_method(grid, built, warehouse, args.rebuild)
     started = time.perf_counter()
-    tables = load_tables(warehouse.raw)
+    tables = load_tables(warehouse)
     pandas_load = time.perf_counter() - started
     print(
         f"pandas: loaded {len(tables)} tables in {pandas_load:.1f} s (not timed in the comparison)"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pandas as pd
 
 import kpi_grid_pandas_sales as sales
 import kpi_grid_pandas_web as web
 from kpi_grid_pandas_steps import GridFrames, Tables
+from omnikpi.warehouse import Warehouse
 
 #: The columns each table is loaded with; low-cardinality text becomes categorical.
 COLUMNS: dict[str, tuple[list[str], list[str]]] = {
@@ -52,11 +52,11 @@ COLUMNS: dict[str, tuple[list[str], list[str]]] = {
 }  # fmt: skip
 
 
-def load_tables(connection: duckdb.DuckDBPyConnection) -> Tables:
+def load_tables(warehouse: Warehouse) -> Tables:
     """The needed columns of every table the grid reads, as DataFrames."""
     tables: Tables = {}
     for name, (columns, categorical) in COLUMNS.items():
-        frame = connection.execute(f"SELECT {', '.join(columns)} FROM {name}").df()
+        frame = warehouse.fetch_frame(f"SELECT {', '.join(columns)} FROM {name}")
         for column in categorical:
             frame[column] = frame[column].astype("category")
         tables[name] = frame

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import psycopg
 from psycopg import sql
 
 from omnikpi.model import table as model_table
+from omnikpi.warehouse import Warehouse
 
 DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 SCHEMA = "omnikpi_kpi_grid"
@@ -68,7 +68,7 @@ def signature(path: Path) -> str:
     return f"{path.resolve()} {stat.st_size} {stat.st_mtime_ns}"
 
 
-def load(warehouse: duckdb.DuckDBPyConnection, path: Path, connection: psycopg.Connection) -> float:
+def load(warehouse: Warehouse, path: Path, connection: psycopg.Connection) -> float:
     """Copy the grid's tables into a fresh schema; returns the seconds it took."""
     started = time.perf_counter()
     schema = sql.Identifier(SCHEMA)
@@ -85,10 +85,8 @@ def load(warehouse: duckdb.DuckDBPyConnection, path: Path, connection: psycopg.C
     return time.perf_counter() - started
 
 
-def _copy_table(
-    warehouse: duckdb.DuckDBPyConnection, connection: psycopg.Connection, name: str, csv: Path
-) -> None:
-    columns = warehouse.execute(f'DESCRIBE "{name}"').fetchall()
+def _copy_table(warehouse: Warehouse, connection: psycopg.Connection, name: str, csv: Path) -> None:
+    columns = warehouse.fetch_rows(f'DESCRIBE "{name}"')
     definitions = [
         sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(_pg_type(kind)))
         for column, kind, *_ in columns
@@ -97,7 +95,7 @@ def _copy_table(
     connection.execute(
         sql.SQL("CREATE TABLE {} ({})").format(table, sql.SQL(", ").join(definitions))
     )
-    warehouse.execute(f"COPY \"{name}\" TO '{csv}' (FORMAT csv, HEADER false)")
+    warehouse.run_sql(f"COPY \"{name}\" TO '{csv}' (FORMAT csv, HEADER false)")
     copy_in = sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(table)
     with connection.cursor() as cursor, cursor.copy(copy_in) as copy, csv.open("rb") as source:
         while chunk := source.read(1 << 20):

@@ -77,7 +77,7 @@ def sim(sim_path: Path) -> Iterator[Warehouse]:
 
 def query(warehouse: Warehouse, sql: str, *params: object) -> list[tuple[object, ...]]:
     """Rows of a parameterized SQL query."""
-    return warehouse.raw.execute(sql, list(params)).fetchall()
+    return warehouse.fetch_rows(sql, list(params))
 
 
 def scalar(warehouse: Warehouse, sql: str, *params: object) -> object:

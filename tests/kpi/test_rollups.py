@@ -106,7 +106,7 @@ def test_incremental_refresh_after_new_data(golden_path: Path, tmp_path: Path) -
             "SELECT count(*), sum(value) FROM kpi_rollups WHERE period_start < "
             "'2025-03-01' AND grain IN ('day', 'week', 'month')"
         )
-        before = warehouse.raw.execute(unchanged).fetchone()
+        before = warehouse.fetch_row(unchanged)
         # A new completed web order on 2025-03-12 for customer C4.
         order = dict(
             order_id="O12",
@@ -146,7 +146,7 @@ def test_incremental_refresh_after_new_data(golden_path: Path, tmp_path: Path) -
             schema = table(name).arrow_schema()
             warehouse.append(name, pa.Table.from_pylist([row], schema=schema))
         refresh_rollups(warehouse, catalog, since=date(2025, 3, 12))
-        assert warehouse.raw.execute(unchanged).fetchone() == before
+        assert warehouse.fetch_row(unchanged) == before
         kpis = ["revenue", "orders", "active_customers", "purchasing_customers"]
         rolled = KpiQuery(catalog, warehouse).run(kpis, "quarter", "2025-01-01", "2025-03-31")
         direct = KpiQuery(catalog, warehouse, rollups=False).run(

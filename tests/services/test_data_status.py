@@ -65,7 +65,7 @@ def test_loads_and_quarantine_come_from_ingestion(tmp_path: Path) -> None:
         assert read_load_log(warehouse) is None
         assert read_quarantine(warehouse) is None
         ensure_ingest_tables(warehouse)
-        warehouse.raw.execute(
+        warehouse.run_sql(
             "INSERT INTO load_log VALUES (?, 'orders.csv', 'abc', 'loaded', ?, 1.25, 10, 8, "
             "8, 0, 2, '{}'), (?, 'orders.csv', 'abd', 'rejected', ?, 0.5, 5, 0, 0, 0, 5, '{}')",
             [
@@ -75,7 +75,7 @@ def test_loads_and_quarantine_come_from_ingestion(tmp_path: Path) -> None:
                 datetime(2025, 12, 31, 1, 0, tzinfo=UTC),
             ],
         )
-        warehouse.raw.execute(
+        warehouse.run_sql(
             "INSERT INTO quarantine VALUES "
             "('b1', 'orders.csv', 3, 'orders', 'placed_at', 'x', 'is not a date', ?), "
             "('b1', 'orders.csv', 4, 'orders', 'placed_at', 'y', 'is not a date', ?)",

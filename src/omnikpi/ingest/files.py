@@ -14,7 +14,6 @@ from omnikpi.ingest.mapping import Mapping, load_mapping
 from omnikpi.ingest.pipeline import LoadOptions, LoadSummary, run_load
 from omnikpi.ingest.presets import load_preset
 from omnikpi.ingest.readers import SourceTable, empty_source, read_files
-from omnikpi.ingest.sql import ident
 from omnikpi.model import TABLES
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
@@ -94,25 +93,9 @@ def open_warehouse(settings: Settings, *, dry_run: bool) -> Iterator[Warehouse]:
     else:
         warehouse = Warehouse.open(path, read_only=dry_run, overrides=settings.overrides)
         if not dry_run:
-            warehouse.create_tables(TABLES)  # tables the model gained since it was created
-            allow_new_nulls(warehouse)
+            warehouse.upgrade_tables(TABLES)  # what the model gained since it was created
     with warehouse:
         yield warehouse
-
-
-def allow_new_nulls(warehouse: Warehouse) -> None:
-    """Drop NOT NULL from the columns the model has made optional since the warehouse was
-    created (a product's list price, say), so values a source does not carry can load."""
-    optional = {(t.name, c.name) for t in TABLES for c in t.columns if c.nullable}
-    required = warehouse.fetch_rows(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND is_nullable = 'NO'"
-    )
-    for table, column in required:
-        if (table, column) in optional:
-            warehouse.run_sql(
-                f"ALTER TABLE main.{ident(table)} ALTER COLUMN {ident(column)} DROP NOT NULL"
-            )
 
 
 def _load(

@@ -33,12 +33,11 @@ from omnikpi.ingest.source_settings import (
     differences,
     read_source_settings,
     settings_for_empty,
-    store_new_settings,
 )
 from omnikpi.ingest.sql import ident, reset_view_values
 from omnikpi.ingest.validate import References, ValidatedTable, create_problems, validate_stage
 from omnikpi.model import TABLES
-from omnikpi.warehouse import DATA_SETTINGS, Warehouse
+from omnikpi.warehouse import Warehouse
 
 ReadSources = Callable[[Warehouse, Path], dict[str, SourceTable]]
 _TEMP_PREFIXES = ("_src_", "_view_", "_stage_", "_good_", "_quarantined_", "_changed_", "_problems")
@@ -240,8 +239,6 @@ def _commit(
     time_zone: str,
 ) -> LoadSummary:
     ensure_ingest_tables(warehouse)
-    if summary.new_settings:
-        warehouse.create_tables([DATA_SETTINGS])
     tables = dict(summary.tables)
     source_names = sorted({path.name for s in sources.values() for path in s.files} or sources)
     with warehouse.transaction():
@@ -257,7 +254,7 @@ def _commit(
                     earliest=loaded.earliest,
                 )
             if summary.new_settings:
-                store_new_settings(warehouse, summary.new_settings, now)
+                warehouse.store_settings(summary.new_settings)
         replace_quarantine(warehouse, summary.batch_id, source_names, list(tables), now)
         record_load(
             warehouse,

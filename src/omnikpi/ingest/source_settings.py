@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping as MappingType
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-import pyarrow as pa
 
 from omnikpi.errors import ConfigError
 from omnikpi.ingest.mapping import Mapping, PresetMapping
@@ -25,7 +23,7 @@ from omnikpi.ingest.sql import ident
 from omnikpi.ingest.zones import ZoneEvidence, choose_zone, utc
 from omnikpi.model import TABLES
 from omnikpi.settings import DataSettings, validate_currency
-from omnikpi.warehouse import DATA_SETTINGS, Warehouse
+from omnikpi.warehouse import Warehouse
 
 #: How the report and the CLI name each data setting (as `omnikpi warehouse set` does).
 SETTING_NAMES = {"time_zone": "time-zone", "currency": "currency"}
@@ -97,21 +95,6 @@ def differences(
         for name, value in source.values.items()
         if name not in new and kept.get(name) != value
     )
-
-
-def store_new_settings(warehouse: Warehouse, values: MappingType[str, str], now: datetime) -> None:
-    """Write `values` as the warehouse's data settings, inside the caller's transaction
-    (`Warehouse.store_settings` opens its own, which cannot nest in the load's)."""
-    DataSettings().updated(values)  # validated before anything is written
-    rows = sorted(values.items())
-    data = pa.table(
-        {
-            "name": pa.array([name for name, _ in rows], pa.string()),
-            "value": pa.array([value for _, value in rows], pa.string()),
-            "updated_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
-        }
-    )
-    warehouse.replace_rows(DATA_SETTINGS, data)
 
 
 def _most_frequent(warehouse: Warehouse, view: str) -> list[str]:

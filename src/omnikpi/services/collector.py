@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omnikpi.ingest import Collector
+from omnikpi.ingest import Collector, LoadSummary
+from omnikpi.services.ingest import refresh_changed
 from omnikpi.settings import Settings
 
 __all__ = ["Collector", "collector_spool", "event_collector"]
@@ -17,5 +18,10 @@ def collector_spool(settings: Settings) -> Path:
 
 
 def event_collector(settings: Settings) -> Collector:
-    """The collector of the settings' warehouse, logging beside it."""
-    return Collector(settings, collector_spool(settings))
+    """The collector of the settings' warehouse, logging beside it; after each load it
+    refreshes the rollups of what the events changed."""
+
+    def refresh(_summary: LoadSummary) -> None:
+        refresh_changed(settings)
+
+    return Collector(settings, collector_spool(settings), on_load=refresh)

@@ -54,6 +54,7 @@ class Warehouse:
         self.path = path
         self.read_only = read_only
         self._table_names: frozenset[str] | None = None
+        self._in_transaction = False
         database = ":memory:" if str(path) == ":memory:" else str(path)
         try:
             self.ibis = ibis.duckdb.connect(database, read_only=read_only, **DUCKDB_CONFIG)
@@ -114,12 +115,28 @@ class Warehouse:
         return cls(path, read_only=read_only, overrides=overrides)
 
     def create_tables(self, tables: Iterable[Table]) -> None:
-        """Create each table from its model declaration unless it exists."""
+        """Create each table from its declaration unless it exists."""
         existing = set(self.ibis.list_tables())
         for table in tables:
             if table.name not in existing:
                 self.ibis.create_table(table.name, schema=table.ibis_schema())
                 self._table_names = None
+
+    def upgrade_tables(self, tables: Iterable[Table]) -> None:
+        """`create_tables`, and a column its declaration has made optional since the table
+        was created (a product's list price, say) loses its NOT NULL."""
+        declared = list(tables)
+        self.create_tables(declared)
+        optional = {(t.name, c.name) for t in declared for c in t.columns if c.nullable}
+        required = self.fetch_rows(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND is_nullable = 'NO'"
+        )
+        for table_name, column in required:
+            if (table_name, column) in optional:
+                self.run_sql(
+                    f'ALTER TABLE main."{table_name}" ALTER COLUMN "{column}" DROP NOT NULL'
+                )
 
     # -- data settings --------------------------------------------------------------------
     def stored_settings(self) -> dict[str, str]:
@@ -130,16 +147,20 @@ class Warehouse:
         return {str(name): str(value) for name, value in rows}
 
     def store_settings(self, values: Mapping[str, str]) -> DataSettings:
-        """Store data settings (validated) in the file; returns the settings now in effect."""
+        """Store data settings (validated) in the file, in the caller's transaction if there
+        is one; returns the settings now in effect."""
         DataSettings().updated(self.stored_settings()).updated(values)
-        self.create_tables([DATA_SETTINGS])
         now = datetime.now(UTC)
+        rows = sorted(values.items())
+        data = pa.table(
+            {
+                "name": pa.array([name for name, _ in rows], pa.string()),
+                "value": pa.array([value for _, value in rows], pa.string()),
+                "updated_at": pa.array([now] * len(rows), pa.timestamp("us", tz="UTC")),
+            }
+        )
         with self.transaction():
-            for name, value in values.items():
-                self.run_sql(f"DELETE FROM {DATA_SETTINGS.name} WHERE name = ?", [name])
-                self.run_sql(
-                    f"INSERT INTO {DATA_SETTINGS.name} VALUES (?, ?, ?)", [name, value, now]
-                )
+            self.replace_rows(DATA_SETTINGS, data)
         self._apply_settings()
         return self.settings
 
@@ -189,11 +210,6 @@ class Warehouse:
             self.run_sql(f"DELETE FROM {TABLE_CHANGES.name} WHERE table_name IN ?", [names])
 
     # -- access ---------------------------------------------------------------------------
-    @property
-    def raw(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection (being retired: use the SQL methods below)."""
-        return self._con
-
     def table(self, name: str) -> ir.Table:
         """The Ibis table `name`."""
         if name not in self.table_set():
@@ -304,14 +320,22 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All statements inside commit together or not at all."""
+        """All statements inside commit together or not at all. Inside another
+        transaction it joins that one (what it writes commits or rolls back with it)."""
+        if self._in_transaction:
+            yield
+            return
         self.run_sql("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield
         except BaseException:
             self.run_sql("ROLLBACK")
             raise
-        self.run_sql("COMMIT")
+        else:
+            self.run_sql("COMMIT")
+        finally:
+            self._in_transaction = False
 
     def checkpoint(self) -> None:
         self.run_sql("CHECKPOINT")

@@ -10,8 +10,8 @@ import csv
 from pathlib import Path
 
 from omnikpi.kpi import load_catalog
+from omnikpi.kpi.atoms import atoms_of
 from omnikpi.kpi.engine import KpiQuery
-from omnikpi.kpi.plan import atoms_of
 from omnikpi.warehouse import Warehouse
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "kpi_reference.csv"

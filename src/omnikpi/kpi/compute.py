@@ -12,20 +12,19 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
+from omnikpi.kpi.atoms import Atom
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.expressions import Expression, compile_expression
+from omnikpi.kpi.kinds import batched, condition_of, kind_of
 from omnikpi.kpi.periods import Grain, truncate
-from omnikpi.kpi.plan import Atom
-from omnikpi.kpi.queries import QUERIES, output, shift_active
+from omnikpi.kpi.queries import output
 from omnikpi.kpi.scope import Scope, column_name, join_atom_frames, local_date
 from omnikpi.kpi.sources import SourceBuilder
 from omnikpi.warehouse import Tables
 
 Execute = Callable[[ir.Expr], pd.DataFrame]
-SIMPLE = ("sum", "count", "count_distinct")
 
 
 class Computer:
@@ -105,11 +104,11 @@ class Computer:
 
     @staticmethod
     def batches(atoms: Sequence[Atom]) -> list[list[Atom]]:
-        """Simple aggregates of the same source and time run as one query."""
+        """Row aggregates of the same source and time run as one query."""
         groups: dict[tuple[str, str | None], list[Atom]] = {}
         others: list[list[Atom]] = []
         for atom in atoms:
-            if atom.kind in SIMPLE:
+            if batched(atom):
                 groups.setdefault((atom.source, atom.text("time")), []).append(atom)
             else:
                 others.append([atom])
@@ -141,16 +140,11 @@ class Computer:
     def _run(self, batch: list[Atom], scope: Scope) -> pd.DataFrame:
         frame = self.execute(self._query(batch, scope))
         frame["period_start"] = [_to_date(v) for v in frame["period_start"]]
-        frame = _settle_sums(frame, batch)
-        if batch[0].kind == "retention":
-            frame = shift_active(frame, batch[0], scope)
-        return frame
+        return _finish(frame, batch, scope)
 
     def _query(self, batch: list[Atom], scope: Scope) -> ir.Table:
-        kind = batch[0].kind
-        if kind in SIMPLE:
-            return self._simple(batch, scope)
-        return QUERIES[kind](self, batch, scope)
+        query = kind_of(batch[0]).query
+        return self._row_aggregates(batch, scope) if query is None else query(self, batch, scope)
 
     def rows(
         self, atom: Atom, scope: Scope, texts: Sequence[str | None], time: str | None = None
@@ -187,7 +181,7 @@ class Computer:
     @staticmethod
     def settable(atom: Atom) -> bool:
         """Atoms `compute_sets` can compute: plain aggregates of rows."""
-        return atom.kind in (*SIMPLE, "percentile")
+        return kind_of(atom).set_aggregates is not None
 
     def compute_sets(
         self,
@@ -214,19 +208,18 @@ class Computer:
                 {g: f"@{g.value}" for g in grains} if atom.get("period_filter") else {None: ""}
             )
             for grain, suffix in suffixes.items():
-                extra = {"period_start": columns[periods[grain]]} if grain else None
-                condition = ibis.literal(True)
-                for text in (atom.text("filter"), atom.text("period_filter")):
-                    if text:
-                        condition = condition & compile_expression(text, table, extra)
-                condition = condition.fill_null(False)
+                extra = {"period_start": columns[periods[grain]]} if grain else {}
+                found = condition_of(atom, table, extra)
+                condition = (ibis.literal(True) if found is None else found).fill_null(False)
                 c, v = f"_c{i}{suffix}", f"_v{i}{suffix}"
                 columns[c] = ibis.ifelse(condition, 1, 0)
                 value = column_name(atom, "value") + suffix
-                if atom.kind != "count":
+                if atom.get("expr") is not None:
                     expr = compile_expression(atom.text("expr") or "", table)
                     columns[v] = ibis.ifelse(condition, expr, ibis.null(expr.type()))
-                aggregates += _set_aggregates(atom, c, v, value)
+                aggregate = kind_of(atom).set_aggregates
+                assert aggregate is not None  # see `settable`
+                aggregates += aggregate(atom, c, v, value)
         inputs = table.select(*names, **columns)
         groups = [f'("{p}")' for p in periods.values()]
         groups += [f'("{p}", "{n}")' for p in periods.values() for n in names]
@@ -257,70 +250,35 @@ class Computer:
                     columns={period: "period_start", f"_dim_{dimension}": dimension, **renamed}
                 )
                 part["period_start"] = [_to_date(v) for v in part["period_start"]]
-                result[(grain, dimension)] = _settle_sums(part.reset_index(drop=True), batch)
+                scope = Scope(grain, start, end, (dimension,) if dimension else ())
+                result[(grain, dimension)] = _finish(part.reset_index(drop=True), batch, scope)
         return result
 
-    # -- atom kinds ------------------------------------------------------------------------
-    def _simple(self, batch: list[Atom], scope: Scope) -> ir.Table:
+    # -- row aggregates ---------------------------------------------------------------------
+    def _row_aggregates(self, batch: list[Atom], scope: Scope) -> ir.Table:
+        """Row aggregates of one source (sums, counts, distinct counts) in one query."""
         texts = [
             t for a in batch for t in (a.text("expr"), a.text("filter"), a.text("period_filter"))
         ]
         table, names = self.rows(batch[0], scope, texts)
         table = self.in_range(table, scope)
         table = table.mutate(period_start=truncate(table._day, scope.grain))
-        period_first = ibis.greatest(table.period_start, ibis.literal(scope.start))
-        metrics: dict[str, Any] = {}
+        extra = {"period_start": ibis.greatest(table.period_start, ibis.literal(scope.start))}
+        columns: dict[str, Any] = {}
         for atom in batch:
-            extra = {"period_start": period_first}
-            condition = None
-            for text in (atom.text("filter"), atom.text("period_filter")):
-                if text:
-                    part = compile_expression(text, table, extra)
-                    condition = part if condition is None else condition & part
-            name = column_name(atom, "value")
-            if atom.kind == "count":
-                metrics[name] = (
-                    table.count(where=condition) if condition is not None else table.count()
-                )
-            else:
-                value = compile_expression(atom.text("expr") or "", table, extra)
-                if atom.kind == "sum":
-                    metrics[name] = value.sum(where=condition)
-                    # Rows matched but every value unknown: the sum is unknown, not 0.
-                    metrics[f"{name}.known"] = value.count(where=condition)
-                    metrics[f"{name}.rows"] = (
-                        table.count(where=condition) if condition is not None else table.count()
-                    )
-                else:
-                    metrics[name] = value.nunique(where=condition)
-        grouped = table.group_by(["period_start", *names]).aggregate(**metrics)
+            metrics = kind_of(atom).metrics
+            assert metrics is not None  # batched kinds declare their metrics
+            columns.update(metrics(atom, table, condition_of(atom, table, extra), extra))
+        grouped = table.group_by(["period_start", *names]).aggregate(**columns)
         return output(grouped, names, scope)
 
 
-def _set_aggregates(atom: Atom, counted: str, value: str, name: str) -> list[str]:
-    """DuckDB aggregates of an atom over its `counted` (1/0) and `value` input columns."""
-    if atom.kind == "sum":
-        return [
-            f'SUM("{value}") AS "{name}"',
-            f'COUNT("{value}") AS "{name}.known"',
-            f'SUM("{counted}") AS "{name}.rows"',
-        ]
-    if atom.kind == "count":
-        return [f'SUM("{counted}") AS "{name}"']
-    if atom.kind == "percentile":
-        return [f'QUANTILE_CONT(CAST("{value}" AS DOUBLE), {atom.number("q", 0.5)!r}) AS "{name}"']
-    return [f'COUNT(DISTINCT "{value}") AS "{name}"']
-
-
-def _settle_sums(frame: pd.DataFrame, batch: Sequence[Atom]) -> pd.DataFrame:
-    """A sum over rows whose values are all unknown is unknown; over no rows it is 0."""
+def _finish(frame: pd.DataFrame, batch: Sequence[Atom], scope: Scope) -> pd.DataFrame:
+    """Each atom kind's last step on a result frame (e.g. a sum of unknowns is unknown)."""
     for atom in batch:
-        if atom.kind == "sum":
-            name = column_name(atom, "value")
-            known, rows = frame.pop(f"{name}.known"), frame.pop(f"{name}.rows")
-            total = frame[name].astype("float64")
-            unknown_or_zero = pd.Series(np.where(rows > 0, np.nan, 0.0), index=frame.index)
-            frame[name] = total.where(known > 0, unknown_or_zero)
+        finish = kind_of(atom).finish
+        if finish is not None:
+            frame = finish(frame, atom, scope)
     return frame
 
 

@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from omnikpi.errors import ConfigError
+from omnikpi.kpi.atoms import Atom, Negate, Node, Op, Share, atoms_of, shares_of
 from omnikpi.kpi.catalog import Catalog, load_catalog
 from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.domains import data_values, declared_values, unknown_value
 from omnikpi.kpi.evaluate import Evaluator
+from omnikpi.kpi.kinds import kind_of
 from omnikpi.kpi.periods import Comparison, Grain, shift
-from omnikpi.kpi.plan import Atom, Negate, Node, Op, Planner, Share, atoms_of, shares_of
+from omnikpi.kpi.plan import Planner
 from omnikpi.kpi.request import (
     check_range,
     parse_compare,
@@ -233,7 +235,7 @@ class KpiQuery:
         """Dates the atom's source has data for. Levels (balances, open tickets, subscribers)
         hold until the warehouse's latest data, not just until the source's last row."""
         found = self._source_coverage(atom.source, atom.text("time"))
-        if found is not None and atom.rollup == "last":
+        if found is not None and kind_of(atom).rollup(atom) == "last":
             return found[0], max(found[1], self.data_through())
         return found
 

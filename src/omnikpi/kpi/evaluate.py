@@ -12,8 +12,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from omnikpi.kpi.atoms import Atom, Const, Negate, Node, Part, Retained, Share, atoms_of
+from omnikpi.kpi.kinds import kind_of
 from omnikpi.kpi.periods import Period
-from omnikpi.kpi.plan import Atom, Const, Negate, Node, Part, Retained, Share, atoms_of
 from omnikpi.kpi.scope import Scope, column_name
 
 Frames = Callable[[Scope], pd.DataFrame]
@@ -65,7 +66,7 @@ class Evaluator:
             return pd.Index(starts, name="period_start")
         frame = self.frames(scope)
         columns = [
-            column_name(a, p) for a in atoms for p in a.parts if column_name(a, p) in frame.columns
+            column_name(a, p) for a in atoms for p in kind_of(a).parts if column_name(a, p) in frame.columns
         ]
         rows = frame[frame[columns].notna().any(axis=1)] if columns else frame.iloc[0:0]
         combos = list(rows[list(scope.by)].drop_duplicates().itertuples(index=False, name=None))
@@ -82,7 +83,7 @@ class Evaluator:
             series = pd.Series(np.nan, index=index, dtype="float64")
         in_coverage = self._coverage_mask(atom, scope, index)
         values = series.to_numpy(dtype="float64", copy=True)
-        if atom.zero_when_empty:
+        if kind_of(atom).zero_when_empty:
             values[np.isnan(values) & in_coverage] = 0.0
         values[~in_coverage] = np.nan
         return pd.Series(values, index=index, dtype="float64")

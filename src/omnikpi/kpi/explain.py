@@ -8,10 +8,11 @@ from pathlib import Path
 
 import ibis
 
+from omnikpi.kpi.atoms import Atom, Const, Negate, Node, Op, Part, Retained, Share
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.periods import Grain, period_start
-from omnikpi.kpi.plan import Atom, Const, Negate, Node, Op, Part, Planner, Retained, Share
+from omnikpi.kpi.plan import Planner
 from omnikpi.kpi.scope import Scope
 from omnikpi.kpi.spec import KpiSpec
 from omnikpi.kpi.targets import allowed_dimensions
@@ -56,7 +57,7 @@ def explain(
 
 
 def _atoms(tree: Node) -> list[Atom]:
-    from omnikpi.kpi.plan import atoms_of
+    from omnikpi.kpi.atoms import atoms_of
 
     return atoms_of(tree)
 

@@ -11,9 +11,9 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from omnikpi.kpi.atoms import Atom
 from omnikpi.kpi.expressions import compile_expression
 from omnikpi.kpi.periods import Grain, shift, truncate
-from omnikpi.kpi.plan import Atom
 from omnikpi.kpi.scope import Scope, column_name, local_date
 
 if TYPE_CHECKING:

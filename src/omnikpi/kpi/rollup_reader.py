@@ -10,9 +10,10 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from omnikpi.kpi.atoms import Atom
 from omnikpi.kpi.catalog import Catalog
+from omnikpi.kpi.kinds import kind_of
 from omnikpi.kpi.periods import Grain, is_full, period_start
-from omnikpi.kpi.plan import Atom
 from omnikpi.kpi.rollup_store import COVERAGE, ROLLUP_STATE, ROLLUPS, rollup_dimensions
 from omnikpi.kpi.scope import Scope, column_name
 from omnikpi.kpi.sources import SourceBuilder
@@ -65,9 +66,9 @@ class RollupReader:
             return None
         if not scope.by and scope.filters:
             values = scope.filters[0][1]
-            if len(values) > 1 and not atom.sums_across_values:
+            if len(values) > 1 and not kind_of(atom).sums_across_values:
                 return None
-        if atom.rollup == "period" and not all(is_full(p, scope.grain) for p in scope.periods):
+        if kind_of(atom).rollup(atom) == "period" and not all(is_full(p, scope.grain) for p in scope.periods):
             return None
         return dimension
 
@@ -122,9 +123,10 @@ class RollupReader:
 def _kind(atom: Atom) -> str:
     """How an atom's rows are stored: summed days ("sum"), levels at the end ("last") or
     start ("first") of each period's day, or whole periods ("period")."""
-    if atom.rollup == "last" and atom.get("at") == "start":
+    rollup = kind_of(atom).rollup(atom)
+    if rollup == "last" and atom.get("at") == "start":
         return "first"
-    return str(atom.rollup)
+    return str(rollup)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 
 import pyarrow as pa
 
+from omnikpi.kpi.atoms import Atom
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.periods import Grain, period_start
-from omnikpi.kpi.plan import Atom
 from omnikpi.model import Column, Table
 from omnikpi.warehouse import Warehouse
 

@@ -17,11 +17,13 @@ import pandas as pd
 import pyarrow as pa
 
 from omnikpi.errors import ConfigError
+from omnikpi.kpi.atoms import Atom, atoms_of
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.engine import KpiQuery
+from omnikpi.kpi.kinds import kind_of
 from omnikpi.kpi.periods import Grain, is_full, period_start
-from omnikpi.kpi.plan import Atom, Planner, atoms_of
+from omnikpi.kpi.plan import Planner
 from omnikpi.kpi.rollup_store import (
     ROLLUP_TABLES,
     ROLLUPS,
@@ -175,7 +177,7 @@ def _batches(computer: Computer, atoms: Sequence[Atom]) -> list[list[Atom]]:
 
 def _grains(atom: Atom) -> tuple[Grain, ...]:
     """Day rows for atoms that add up over days or are read at a day's end, else every grain."""
-    return (Grain.DAY,) if atom.rollup in ("sum", "last") else GRAINS
+    return (Grain.DAY,) if kind_of(atom).rollup(atom) in ("sum", "last") else GRAINS
 
 
 def _first_day(engine: KpiQuery, atoms: Sequence[Atom], since: date | None) -> date | None:
@@ -193,12 +195,12 @@ def _long(
     full = {p.start for p in scope.periods if is_full(p, grain) or grain is Grain.DAY}
     parts = []
     for atom in atoms:
-        for part in atom.parts:
+        for part in kind_of(atom).parts:
             column = column_name(atom, part)
             if column not in frame.columns:
                 continue
             rows = frame[frame[column].notna()]
-            if atom.rollup == "period":
+            if kind_of(atom).rollup(atom) == "period":
                 rows = rows[rows["period_start"].isin(full)]
             if rows.empty:
                 continue

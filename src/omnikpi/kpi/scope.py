@@ -9,8 +9,8 @@ from datetime import date
 import ibis.expr.types as ir
 import pandas as pd
 
+from omnikpi.kpi.atoms import Atom
 from omnikpi.kpi.periods import Grain, Period, periods
-from omnikpi.kpi.plan import Atom
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,8 @@ def kpi_tables(catalog: Catalog, kpi_id: str) -> set[str]:
     >>> sorted(kpi_tables(load_catalog(), "aov"))  # doctest: +SKIP
     ['orders']
     """
-    from omnikpi.kpi.plan import Planner, atoms_of
+    from omnikpi.kpi.atoms import atoms_of
+    from omnikpi.kpi.plan import Planner
 
     atoms = atoms_of(Planner(catalog).plan(kpi_id))
     return {base_table(catalog, atom.source) for atom in atoms}

@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from omnikpi.kpi import Grain, KpiQuery, load_catalog
+from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.targets import TargetRow, import_targets
 from omnikpi.services import CachedKpiReader, ResultCache, data_version
 from omnikpi.settings import load_settings
 from omnikpi.warehouse import Warehouse
 
 DECEMBER = (date(2025, 12, 1), date(2025, 12, 31))
+REVENUE = KpiRequest(("revenue",), Grain.MONTH, *DECEMBER)
 
 
 def test_concurrent_requests_for_one_result_compute_it_once() -> None:
@@ -89,12 +91,12 @@ def test_the_warehouse_is_opened_only_for_what_is_not_cached(sim_path: Path) -> 
         return CachedKpiReader(catalog, settings, cache, opener, data_version(sim_path))
 
     with reader() as first:
-        frame = first.run(["revenue"], Grain.MONTH, *DECEMBER)
+        frame = first.answer(REVENUE)
         assert first.data_through() == date(2025, 12, 31)
         assert first.opened
         frame.loc[0, "value"] = -1.0  # callers get a copy; the cache keeps its own
     with reader() as second:
-        again = second.run(["revenue"], Grain.MONTH, *DECEMBER)
+        again = second.answer(REVENUE)
         assert second.data_through() == date(2025, 12, 31)
         assert not second.opened
     assert opener.opened == 1
@@ -112,12 +114,12 @@ def test_a_change_to_the_data_makes_every_cached_result_stale(
     settings = load_settings(warehouse=path)
     before = data_version(path)
     with CachedKpiReader(load_catalog(), settings, cache, opener, before) as reader:
-        planned = reader.run(["revenue"], Grain.MONTH, *DECEMBER)["target"].tolist()
+        planned = reader.answer(REVENUE)["target"].tolist()
     assert planned != [1e9]  # the demo's own plan
     with Warehouse.open(path) as warehouse:
         import_targets(warehouse, [TargetRow("revenue", "month", DECEMBER[0], "", 1e9, None)])
     after = data_version(path)
     assert after != before
     with CachedKpiReader(load_catalog(), settings, cache, opener, after) as reader:
-        assert reader.run(["revenue"], Grain.MONTH, *DECEMBER)["target"].tolist() == [1e9]
+        assert reader.answer(REVENUE)["target"].tolist() == [1e9]
     assert opener.opened == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,15 +22,9 @@ from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.domains import data_values, declared_values, unknown_value
 from omnikpi.kpi.evaluate import Evaluator
 from omnikpi.kpi.kinds import kind_of
-from omnikpi.kpi.periods import Comparison, Grain, shift
+from omnikpi.kpi.periods import Grain, shift
 from omnikpi.kpi.plan import Planner
-from omnikpi.kpi.request import (
-    check_range,
-    parse_compare,
-    parse_day,
-    parse_grain,
-    parse_ids,
-)
+from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.rollup_reader import RollupReader
 from omnikpi.kpi.scope import Scope, join_atom_frames
 from omnikpi.kpi.sources import SourceMissing
@@ -57,38 +52,31 @@ def query(
     grain: str | Grain,
     start: str | date,
     end: str | date,
-    by: Sequence[str] = (),
-    filters: Filters | None = None,
-    compare: Comparison | None = None,
     *,
     warehouse: str | Path | Warehouse | None = None,
     settings: Settings | None = None,
     catalog: Catalog | None = None,
     engine: Tables | None = None,
     rollups: bool = True,
+    **parts: Any,
 ) -> pd.DataFrame:
     """KPI values as a long table: kpi, period_start, <dims>, value, comparison_value, change,
-    target, status.
+    change_type, target, status.
 
-    `start` and `end` are inclusive local dates; `filters` maps dimensions to a value or a list
-    of values; `compare` is None, "previous" or "yoy". A value of NaN means no data.
+    `start` and `end` are inclusive local dates; `by` lists dimensions, `filters` maps
+    dimensions to a value or a list of values, `compare` is None, "previous" or "yoy" (the
+    parts of `KpiRequest.parse`). A value of NaN means no data.
     """
+    request = KpiRequest.parse(ids, grain, start, end, **parts)
     settings = settings or load_settings(
         warehouse=warehouse if isinstance(warehouse, str | Path) else None
     )
     catalog = catalog or load_catalog(settings.catalog_dirs)
-    if engine is not None:
-        return KpiQuery(catalog, engine, settings, rollups).run(
-            ids, grain, start, end, by, filters, compare
-        )
-    if isinstance(warehouse, Warehouse):
-        return KpiQuery(catalog, warehouse, settings, rollups).run(
-            ids, grain, start, end, by, filters, compare
-        )
+    tables = engine if engine is not None else warehouse
+    if tables is not None and not isinstance(tables, str | Path):
+        return KpiQuery(catalog, tables, settings, rollups).answer(request)
     with Warehouse.open(settings.warehouse, read_only=True, overrides=settings.overrides) as opened:
-        return KpiQuery(catalog, opened, settings, rollups).run(
-            ids, grain, start, end, by, filters, compare
-        )
+        return KpiQuery(catalog, opened, settings, rollups).answer(request)
 
 
 class KpiQuery:
@@ -117,47 +105,26 @@ class KpiQuery:
                 self._coverage[(source, time or None)] = found
 
     # -- validation ---------------------------------------------------------------------------
-    def validate(
-        self,
-        ids: str | Sequence[str],
-        grain: str | Grain,
-        start: str | date,
-        end: str | date,
-        by: Sequence[str],
-        filters: Filters | None,
-        compare: str | None,
-    ) -> tuple[list[str], Scope]:
-        kpi_ids = list(parse_ids([ids] if isinstance(ids, str) else ids))
-        for kpi_id in kpi_ids:
-            self.catalog.get(kpi_id)
-        the_grain = parse_grain(grain)
-        first, last = parse_day(start, "start"), parse_day(end, "end")
-        check_range(first, last)
-        parse_compare(compare)
-        wanted = {
-            str(d): (v,) if isinstance(v, str) else tuple(str(x) for x in v)
-            for d, v in (filters or {}).items()
-        }
-        for kpi_id in kpi_ids:
+    def validate(self, request: KpiRequest) -> Scope:
+        """The scope of a request; errors for KPIs, grains, dimensions and filter values
+        the catalog or the data do not have."""
+        for kpi_id in request.kpis:
             kpi = self.catalog.get(kpi_id)
-            if the_grain.order < kpi.min_grain.order:
+            if request.grain.order < kpi.min_grain.order:
                 raise ConfigError(
                     f'KPI "{kpi_id}" is reported at {kpi.min_grain.value} grain or '
-                    f"coarser (not {the_grain.value})"
+                    f"coarser (not {request.grain.value})"
                 )
             allowed = self.dimensions(kpi_id)
-            for dim in [*by, *wanted]:
+            for dim in [*request.by, *(name for name, _ in request.filters)]:
                 if dim not in allowed:
                     raise ConfigError(
                         f'dimension "{dim}" is not allowed for KPI "{kpi_id}" '
                         f"(allowed: {', '.join(sorted(allowed)) or 'none'})"
                     )
-        if len(set(by)) != len(by):
-            raise ConfigError(f"dimension repeated in by: {', '.join(by)}")
-        for dim, values in wanted.items():
-            self.check_values(dim, values, kpi_ids)
-        scope = Scope(the_grain, first, last, tuple(by), tuple(sorted(wanted.items())))
-        return kpi_ids, scope
+        for dim, values in request.filters:
+            self.check_values(dim, values, request.kpis)
+        return Scope(request.grain, request.start, request.end, request.by, request.filters)
 
     def check_values(self, dimension: str, values: Sequence[str], kpi_ids: Sequence[str]) -> None:
         """UnknownValue for the first of `values` that `dimension` does not have (neither
@@ -186,20 +153,20 @@ class KpiQuery:
 
     # -- running ------------------------------------------------------------------------------
     def run(
-        self,
-        ids: str | Sequence[str],
-        grain: str | Grain,
-        start: str | date,
-        end: str | date,
-        by: Sequence[str] = (),
-        filters: Filters | None = None,
-        compare: str | None = None,
-    ) -> pd.DataFrame:
-        kpi_ids, scope = self.validate(ids, grain, start, end, by, filters, compare)
-        how = parse_compare(compare)
-        if how is None:
+        self, ids: str | Sequence[str], grain: str | Grain, start: str | date, end: str | date,
+        **parts: Any,
+    ) -> pd.DataFrame:  # fmt: skip
+        """`answer` to the request of these parts (see `KpiRequest.parse`)."""
+        return self.answer(KpiRequest.parse(ids, grain, start, end, **parts))
+
+    def answer(self, request: KpiRequest) -> pd.DataFrame:
+        """The long table of a request's KPI values."""
+        scope = self.validate(request)
+        kpi_ids = list(request.kpis)
+        if request.compare is None:
             (values,) = self.values(kpi_ids, [scope])
             return self._assemble(kpi_ids, scope, values, {}, {})
+        how = request.compare
         shifted = Scope(
             scope.grain,
             shift(scope.start, scope.grain, how),

@@ -18,7 +18,8 @@ from typing import Literal
 import pandas as pd
 
 from omnikpi.kpi import Grain, KpiSpec
-from omnikpi.kpi.periods import next_period, period_end, period_start
+from omnikpi.kpi.periods import Comparison, next_period, period_end, period_start
+from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.spec import ChangeType
 from omnikpi.services.periods import PERIODS_PER_YEAR, periods_back
 from omnikpi.services.query import Status, change_between, number, share_dimension, status_of
@@ -245,13 +246,19 @@ def build_cards(
     rows: dict[str, _Rows] = {}
     compared: dict[str, dict[str, _Rows]] = {}
     for key, ids in groups.items():
-        wanted = {name: list(values) for name, values in key}
-        rows.update(
-            _rows_by_kpi(reader.run(ids, grain, first_needed, end, filters=wanted), share_of)
-        )
+
+        def request(
+            first: date,
+            compare: Comparison | None,
+            ids: list[str] = ids,
+            key: tuple[tuple[str, tuple[str, ...]], ...] = key,
+        ) -> KpiRequest:
+            return KpiRequest(tuple(ids), grain, first, end, filters=key, compare=compare)
+
+        rows.update(_rows_by_kpi(reader.answer(request(first_needed, None)), share_of))
         for comparison in comparisons if not view.complete else ():
             if comparison.engine is not None:
-                frame = reader.run(ids, grain, last, end, filters=wanted, compare=comparison.engine)
+                frame = reader.answer(request(last, comparison.engine))
                 for kpi_id, found in _rows_by_kpi(frame, share_of).items():
                     compared.setdefault(kpi_id, {})[comparison.key] = found
     return [

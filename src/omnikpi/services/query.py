@@ -155,15 +155,7 @@ def query_kpis(reader: KpiReader, request: KpiRequest, role: UserRole | None = N
         else reader.catalog.get(kpi_id)
         for kpi_id in request.kpis
     )
-    frame = reader.run(
-        list(request.kpis),
-        request.grain,
-        request.start,
-        request.end,
-        by=list(request.by),
-        filters=request.filter_map,
-        compare=request.compare,
-    )
+    frame = reader.answer(request)
     shares = [d for d in (share_dimension(k) for k in kpis) if d and d not in request.by]
     dimensions = (*request.by, *dict.fromkeys(shares))
     return KpiResult(request, kpis, dimensions, result_rows(frame, dimensions))

@@ -19,7 +19,8 @@ from typing import Protocol, TypeVar, cast
 
 import pandas as pd
 
-from omnikpi.kpi import Catalog, Grain, KpiQuery
+from omnikpi.kpi import Catalog, KpiQuery
+from omnikpi.kpi.request import KpiRequest
 from omnikpi.services.warehouse import read_warehouse
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
@@ -34,16 +35,7 @@ class KpiReader(Protocol):
     @property
     def catalog(self) -> Catalog: ...
 
-    def run(
-        self,
-        ids: Sequence[str],
-        grain: Grain,
-        start: date,
-        end: date,
-        by: Sequence[str] = (),
-        filters: Filters | None = None,
-        compare: str | None = None,
-    ) -> pd.DataFrame: ...
+    def answer(self, request: KpiRequest) -> pd.DataFrame: ...
 
     def dimensions(self, kpi_id: str) -> set[str]: ...
 
@@ -180,24 +172,11 @@ class CachedKpiReader:
         """`compute(warehouse)`, cached for this data version under `name`."""
         return self.cache.get_or_compute((self.version, name), lambda: compute(self.warehouse()))
 
-    def run(
-        self,
-        ids: Sequence[str],
-        grain: Grain,
-        start: date,
-        end: date,
-        by: Sequence[str] = (),
-        filters: Filters | None = None,
-        compare: str | None = None,
-    ) -> pd.DataFrame:
-        """`KpiQuery.run`, cached (a copy, so callers may change it)."""
-        wanted = tuple(sorted((d, tuple(v)) for d, v in (filters or {}).items()))
-        key = ("run", tuple(ids), Grain(grain), start, end, tuple(by), wanted, compare)
-
-        def compute() -> pd.DataFrame:
-            return self.engine().run(list(ids), grain, start, end, list(by), filters, compare)
-
-        frame = self.cache.get_or_compute((self.version, key), compute)
+    def answer(self, request: KpiRequest) -> pd.DataFrame:
+        """`KpiQuery.answer`, cached (a copy, so callers may change it)."""
+        frame = self.cache.get_or_compute(
+            (self.version, "answer", request), lambda: self.engine().answer(request)
+        )
         return frame.copy()
 
     def dimensions(self, kpi_id: str) -> set[str]:

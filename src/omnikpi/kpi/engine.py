@@ -32,6 +32,7 @@ from omnikpi.kpi.targets import allowed_dimensions, load_targets, status
 from omnikpi.settings import Settings, load_settings
 from omnikpi.warehouse import Tables, Warehouse
 
+#: The columns of a result, the breakdown dimensions going after period_start.
 COLUMNS = [
     "kpi",
     "period_start",
@@ -305,17 +306,7 @@ class KpiQuery:
             result["change_type"] == "points",
             difference / comparison_value.abs().where(comparison_value != 0),
         )
-        ordered = [
-            "kpi",
-            "period_start",
-            *dims,
-            "value",
-            "comparison_value",
-            "change",
-            "change_type",
-            "target",
-            "status",
-        ]
+        ordered = [*COLUMNS[:2], *dims, *COLUMNS[2:]]
         result["_kpi_order"] = result["kpi"].map({k: i for i, k in enumerate(kpi_ids)})
         result = result.sort_values(
             ["_kpi_order", "period_start", *dims], kind="stable", na_position="last"

@@ -169,3 +169,15 @@ def test_a_series_follows_the_permission_table(engine: KpiQuery) -> None:
         query_kpis(engine, request("revenu", "day"), ANALYST)
     with pytest.raises(ConfigError, match='dimension "fax" is not allowed'):
         query_kpis(engine, request("revenue", "day", by=["fax"]), ANALYST)
+
+
+def test_a_breakdown_with_rows_of_no_dimension_value_sorts(engine: KpiQuery) -> None:
+    """Revenue by marketing channel has orders of no campaign (a None key); sorting the
+    rows once failed on it and the KPI detail of roas answered 500."""
+    breakdown = build_breakdown(
+        engine, ANALYST, "revenue", "marketing_channel", Grain.MONTH, date(2025, 12, 31)
+    )
+    keys = [row.keys[0] for row in breakdown.rows]
+    assert None in keys
+    values = [row.value or 0.0 for row in breakdown.rows]
+    assert values == sorted(values, reverse=True)

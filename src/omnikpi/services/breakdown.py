@@ -54,11 +54,16 @@ class Breakdown:
 
     @property
     def rows(self) -> tuple[KpiRow, ...]:
-        """The rows, largest value first, no data last."""
+        """The rows, largest value first, no data last (ties: rows with a dimension
+        value before those without, such as orders of no campaign)."""
         return tuple(
             sorted(
                 self.series.rows,
-                key=lambda row: (row.value is None, -(row.value or 0.0), row.keys),
+                key=lambda row: (
+                    row.value is None,
+                    -(row.value or 0.0),
+                    tuple((key is None, key or "") for key in row.keys),
+                ),
             )
         )
 

@@ -7,7 +7,15 @@ from datetime import date
 import pytest
 
 from omnikpi.errors import ConfigError
-from omnikpi.kpi.periods import Grain, is_full, period_end, period_start, periods, shift
+from omnikpi.kpi.periods import (
+    Grain,
+    compared_range,
+    is_full,
+    period_end,
+    period_start,
+    periods,
+    shift,
+)
 
 
 @pytest.mark.parametrize(
@@ -56,3 +64,26 @@ def test_bad_values() -> None:
         Grain.parse("fortnight")
     with pytest.raises(ConfigError, match="is before start date"):
         periods(date(2025, 3, 1), date(2025, 2, 1), Grain.DAY)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "grain", "comparison", "expected"),
+    [
+        # whole periods compare with whole periods, whatever their lengths
+        ("2025-11-01", "2025-11-30", Grain.MONTH, "previous", ("2025-10-01", "2025-10-31")),
+        ("2025-03-01", "2025-03-31", Grain.MONTH, "previous", ("2025-02-01", "2025-02-28")),
+        ("2024-03-01", "2024-03-31", Grain.MONTH, "previous", ("2024-02-01", "2024-02-29")),
+        ("2025-02-01", "2025-02-28", Grain.MONTH, "yoy", ("2024-02-01", "2024-02-29")),
+        ("2025-04-01", "2025-06-30", Grain.QUARTER, "previous", ("2025-01-01", "2025-03-31")),
+        ("2025-09-01", "2025-11-30", Grain.MONTH, "previous", ("2025-08-01", "2025-10-31")),
+        # a period cut by the range: the same cut of the other
+        ("2025-03-01", "2025-03-15", Grain.MONTH, "previous", ("2025-02-01", "2025-02-15")),
+        ("2025-03-31", "2025-03-31", Grain.DAY, "yoy", ("2024-04-01", "2024-04-01")),
+        ("2025-12-22", "2025-12-28", Grain.WEEK, "previous", ("2025-12-15", "2025-12-21")),
+    ],
+)
+def test_the_compared_range(
+    start: str, end: str, grain: Grain, comparison: str, expected: tuple[str, str]
+) -> None:
+    found = compared_range(date.fromisoformat(start), date.fromisoformat(end), grain, comparison)  # type: ignore[arg-type]
+    assert tuple(d.isoformat() for d in found) == expected

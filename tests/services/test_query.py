@@ -181,3 +181,13 @@ def test_a_breakdown_with_rows_of_no_dimension_value_sorts(engine: KpiQuery) -> 
     assert None in keys
     values = [row.value or 0.0 for row in breakdown.rows]
     assert values == sorted(values, reverse=True)
+
+
+def test_the_previous_month_is_the_whole_previous_month(engine: KpiQuery) -> None:
+    """November against October compares with all 31 days of October (it once compared
+    with October's first 30 days)."""
+    november = query_kpis(
+        engine, KpiRequest.parse("revenue", "month", "2025-11-01", "2025-11-30", compare="previous")
+    )
+    october = query_kpis(engine, KpiRequest.parse("revenue", "month", "2025-10-01", "2025-10-31"))
+    assert november.rows[0].comparison_value == pytest.approx(october.rows[0].value)

@@ -22,7 +22,7 @@ from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.domains import data_values, declared_values, unknown_value
 from omnikpi.kpi.evaluate import Evaluator
 from omnikpi.kpi.kinds import kind_of
-from omnikpi.kpi.periods import Grain, shift
+from omnikpi.kpi.periods import Grain, compared_range
 from omnikpi.kpi.plan import Planner
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.rollup_reader import RollupReader
@@ -167,14 +167,8 @@ class KpiQuery:
         if request.compare is None:
             (values,) = self.values(kpi_ids, [scope])
             return self._assemble(kpi_ids, scope, values, {}, {})
-        how = request.compare
-        shifted = Scope(
-            scope.grain,
-            shift(scope.start, scope.grain, how),
-            shift(scope.end, scope.grain, how),
-            scope.by,
-            scope.filters,
-        )
+        first, last = compared_range(scope.start, scope.end, scope.grain, request.compare)
+        shifted = Scope(scope.grain, first, last, scope.by, scope.filters)
         values, comparison = self.values(kpi_ids, [scope, shifted])
         mapping = {o.start: p.start for p, o in zip(shifted.periods, scope.periods, strict=False)}
         return self._assemble(kpi_ids, scope, values, comparison, mapping)

@@ -66,7 +66,10 @@ class Evaluator:
             return pd.Index(starts, name="period_start")
         frame = self.frames(scope)
         columns = [
-            column_name(a, p) for a in atoms for p in kind_of(a).parts if column_name(a, p) in frame.columns
+            column_name(a, p)
+            for a in atoms
+            for p in kind_of(a).parts
+            if column_name(a, p) in frame.columns
         ]
         rows = frame[frame[columns].notna().any(axis=1)] if columns else frame.iloc[0:0]
         combos = list(rows[list(scope.by)].drop_duplicates().itertuples(index=False, name=None))

@@ -1,4 +1,4 @@
-"""Calendar periods: grains, period boundaries, comparison shifts. One place for all of them.
+"""Calendar periods: grains, period boundaries, comparisons. One place for all of them.
 
 Weeks are ISO weeks starting on Monday. Year-over-year for days and weeks compares with the
 same weekday 52 weeks (364 days) earlier, as retailers do; months, quarters and years compare
@@ -110,6 +110,26 @@ def shift(day: date, grain: Grain, comparison: Comparison) -> date:
     raise ConfigError(
         f'comparison "{comparison}" is not valid (choose one of: {", ".join(COMPARISONS)})'
     )
+
+
+def compared_range(
+    start: date, end: date, grain: Grain, comparison: Comparison
+) -> tuple[date, date]:
+    """The range a query over [start, end] is compared with: each whole period with the whole
+    period it is compared with (November with all of October, not October's first 30 days),
+    a period cut by the range with the same cut of the other (month to date against the
+    previous month to the same day).
+
+    >>> compared_range(date(2025, 11, 1), date(2025, 11, 30), Grain.MONTH, "previous")
+    (datetime.date(2025, 10, 1), datetime.date(2025, 10, 31))
+    >>> compared_range(date(2025, 3, 1), date(2025, 3, 15), Grain.MONTH, "previous")
+    (datetime.date(2025, 2, 1), datetime.date(2025, 2, 15))
+    """
+    first = shift(start, grain, comparison)
+    last_start = period_start(end, grain)
+    if end == period_end(last_start, grain):
+        return first, period_end(shift(last_start, grain, comparison), grain)
+    return first, shift(end, grain, comparison)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,9 @@ class RollupReader:
             values = scope.filters[0][1]
             if len(values) > 1 and not kind_of(atom).sums_across_values:
                 return None
-        if kind_of(atom).rollup(atom) == "period" and not all(is_full(p, scope.grain) for p in scope.periods):
+        if kind_of(atom).rollup(atom) == "period" and not all(
+            is_full(p, scope.grain) for p in scope.periods
+        ):
             return None
         return dimension
 

@@ -72,3 +72,19 @@ def test_long_table_columns(golden: Warehouse) -> None:
     ]
     assert result["kpi"].tolist()[:1] == ["orders"]
     assert sorted(set(result["period_start"].astype(str))) == ["2025-03-03", "2025-03-10"]
+
+
+def test_ratio_kpis_give_their_parts_when_asked(golden: Warehouse) -> None:
+    """March 2025 of the golden retailer: 7 sessions, 4 of them with an order (SS6, SS7,
+    SS9, SS10). Revenue is a sum: it has no parts."""
+    result = query(
+        ["conversion_rate", "revenue"], "month", "2025-03-01", "2025-03-31",
+        parts=True, warehouse=golden,
+    )  # fmt: skip
+    assert list(result.columns)[:5] == ["kpi", "period_start", "value", "numerator", "denominator"]
+    rows = {r["kpi"]: r for r in result.to_dict("records")}
+    assert (rows["conversion_rate"]["numerator"], rows["conversion_rate"]["denominator"]) == (4, 7)
+    assert rows["conversion_rate"]["value"] == pytest.approx(4 / 7)
+    assert (rows["revenue"]["numerator"], rows["revenue"]["denominator"]) == (None, None)
+    plain = query(["conversion_rate"], "month", "2025-03-01", "2025-03-31", warehouse=golden)
+    assert "numerator" not in plain.columns

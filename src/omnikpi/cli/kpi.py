@@ -8,7 +8,7 @@ import typer
 
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import OutputFormat, console, progress_bar, render_rows
-from omnikpi.i18n.formatting import format_change, format_value
+from omnikpi.i18n.formatting import format_change, format_number, format_value
 from omnikpi.services import (
     STAGES,
     KpiRequest,
@@ -109,10 +109,15 @@ def query_command(
     warehouse: Path | None = WarehouseOption,
     catalog_dir: Path | None = CatalogOption,
     no_rollups: bool = typer.Option(False, "--no-rollups", help="Compute from raw tables."),
+    parts: bool = typer.Option(
+        False, "--parts", help="Also the numerator and denominator of ratio KPIs."
+    ),
 ) -> None:
     """KPI values by grain, range, dimensions and filters, with comparison and targets."""
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
-    request = KpiRequest.parse(ids, grain, start, end, by=by, filters=filters, compare=compare)
+    request = KpiRequest.parse(
+        ids, grain, start, end, by=by, filters=filters, compare=compare, parts=parts
+    )
     catalog = load_catalog(settings.catalog_dirs)
     with open_reader(settings, catalog, rollups=not no_rollups) as reader:
         result = query_kpis(reader, request)
@@ -142,6 +147,14 @@ def _formatted(result: KpiResult, currency: str) -> list[dict[str, object]]:
                 if row.comparison_value is None
                 else shown(row.comparison_value),
                 "target": "" if row.target is None else shown(row.target),
+                **{
+                    part: "" if amount is None else format_number(amount, "en", digits=2)
+                    for part, amount in (
+                        ("numerator", row.numerator),
+                        ("denominator", row.denominator),
+                    )
+                    if part in record
+                },
                 "change": ""
                 if row.change is None
                 else format_change(row.change, "en", change_type=row.change_type, unit=unit),

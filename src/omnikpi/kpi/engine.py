@@ -164,18 +164,34 @@ class KpiQuery:
         """The long table of a request's KPI values."""
         scope = self.validate(request)
         kpi_ids = list(request.kpis)
-        if request.compare is None:
-            (values,) = self.values(kpi_ids, [scope])
-            return self._assemble(kpi_ids, scope, values, {}, {})
-        first, last = compared_range(scope.start, scope.end, scope.grain, request.compare)
-        shifted = Scope(scope.grain, first, last, scope.by, scope.filters)
-        values, comparison = self.values(kpi_ids, [scope, shifted])
-        mapping = {o.start: p.start for p, o in zip(shifted.periods, scope.periods, strict=False)}
-        return self._assemble(kpi_ids, scope, values, comparison, mapping)
+        scopes = [scope]
+        mapping: dict[date, date] = {}
+        if request.compare is not None:
+            first, last = compared_range(scope.start, scope.end, scope.grain, request.compare)
+            shifted = Scope(scope.grain, first, last, scope.by, scope.filters)
+            scopes.append(shifted)
+            mapping = {
+                o.start: p.start for p, o in zip(shifted.periods, scope.periods, strict=False)
+            }
+        evaluator = self._evaluator(kpi_ids, scopes)
+        trees = {k: self.planner.plan(k) for k in kpi_ids}
+        values, *compared = [
+            {k: evaluator.evaluate(tree, s) for k, tree in trees.items()} for s in scopes
+        ]
+        result = self._assemble(kpi_ids, scope, values, compared[0] if compared else {}, mapping)
+        if request.parts:
+            _add_parts(result, {k: evaluator.parts(tree, scope) for k, tree in trees.items()})
+        return result
 
     def values(self, kpi_ids: list[str], scopes: Sequence[Scope]) -> list[dict[str, pd.Series]]:
         """Each KPI's values for each scope (index: period_start, dimensions); the atoms of
         all scopes are read together."""
+        evaluator = self._evaluator(kpi_ids, scopes)
+        trees = {k: self.planner.plan(k) for k in kpi_ids}
+        return [{k: evaluator.evaluate(t, scope) for k, t in trees.items()} for scope in scopes]
+
+    def _evaluator(self, kpi_ids: list[str], scopes: Sequence[Scope]) -> Evaluator:
+        """An evaluator over the atoms every KPI needs in every scope, read together."""
         trees = {k: self.planner.plan(k) for k in kpi_ids}
         needed: dict[Scope, dict[str, Atom]] = {}
         for scope in scopes:
@@ -188,10 +204,7 @@ class KpiQuery:
                 frames[s] = self._compute_all({s: []})[s]
             return frames[s]
 
-        evaluator = Evaluator(frame_for, self.coverage)
-        return [
-            {k: evaluator.evaluate(tree, scope) for k, tree in trees.items()} for scope in scopes
-        ]
+        return Evaluator(frame_for, self.coverage)
 
     def coverage(self, atom: Atom) -> tuple[date, date] | None:
         """Dates the atom's source has data for. Levels (balances, open tickets, subscribers)
@@ -336,6 +349,29 @@ class KpiQuery:
             status(None if np.isnan(v) else float(v), t, direction[k], tolerance)
             for k, v, (t, tolerance) in zip(result["kpi"], result["value"], found, strict=True)
         ]
+
+
+def _add_parts(result: pd.DataFrame, parts: dict[str, tuple[pd.Series, pd.Series] | None]) -> None:
+    """Adds `numerator` and `denominator` columns (the parts of ratio KPIs; empty for
+    others) after `value`, matched on each row's KPI, period and dimensions."""
+    numerators = np.full(len(result), np.nan)
+    denominators = np.full(len(result), np.nan)
+    for kpi_id, found in parts.items():
+        if found is None:
+            continue
+        rows = np.flatnonzero(result["kpi"].to_numpy() == kpi_id)
+        names = list(found[0].index.names)
+        index = pd.MultiIndex.from_frame(result.iloc[rows][names]) if len(names) > 1 else (
+            pd.Index(result.iloc[rows][names[0]], name=names[0])
+        )  # fmt: skip
+        numerators[rows] = found[0].reindex(index).to_numpy(dtype="float64")
+        denominators[rows] = found[1].reindex(index).to_numpy(dtype="float64")
+    at = list(result.columns).index("value") + 1
+    result.insert(at, "numerator", numerators)
+    result.insert(at + 1, "denominator", denominators)
+    result[["numerator", "denominator"]] = result[["numerator", "denominator"]].astype(object)
+    result.loc[result["numerator"].isna(), "numerator"] = None
+    result.loc[result["denominator"].isna(), "denominator"] = None
 
 
 def _dimension_label(frame: pd.DataFrame, scope: Scope) -> list[str | None]:

@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from omnikpi.kpi.atoms import Atom, Const, Negate, Node, Part, Retained, Share, atoms_of
+from omnikpi.kpi.atoms import Atom, Const, Negate, Node, Op, Part, Retained, Share, atoms_of
 from omnikpi.kpi.kinds import kind_of
 from omnikpi.kpi.periods import Period
 from omnikpi.kpi.scope import Scope, column_name
@@ -33,6 +33,24 @@ class Evaluator:
     def evaluate(self, node: Node, scope: Scope) -> pd.Series:
         """Values indexed by (period_start, *scope.by [, share dimensions])."""
         return self._eval(node, scope, self._index(scope, atoms_of(node)))
+
+    def parts(self, node: Node, scope: Scope) -> tuple[pd.Series, pd.Series] | None:
+        """The numerator and denominator of a ratio KPI (a share's part and total, retained
+        and previously active entities) indexed like `evaluate`; None for other KPIs."""
+        index = self._index(scope, atoms_of(node))
+        if isinstance(node, Op) and node.op == "*" and isinstance(node.right, Const):
+            inner = self.parts(node.left, scope)
+            return None if inner is None else (inner[0] * node.right.value, inner[1])
+        if isinstance(node, Op) and node.op == "/":
+            return _align(self._eval(node.left, scope, index), self._eval(node.right, scope, index))
+        if isinstance(node, Retained):
+            retained = self._part(node.atom, "retained", scope, index)
+            return retained, self._part(node.atom, "active", scope, index)
+        if isinstance(node, Share):
+            part = self.evaluate(node.node, scope.with_by([*scope.by, node.of]))
+            total = self.evaluate(node.node, scope.without_filter(node.of))
+            return part, _broadcast(total, part)
+        return None
 
     def _eval(self, node: Node, scope: Scope, index: pd.Index) -> pd.Series:
         if isinstance(node, Const):

@@ -100,6 +100,9 @@ class KpiRequest:
     by: tuple[str, ...] = ()
     filters: FilterItems = ()
     compare: Comparison | None = None
+    #: Also give the numerator and denominator of ratio KPIs (how many visits behind a
+    #: conversion rate, how many answers behind a CSAT).
+    parts: bool = False
 
     @classmethod
     def parse(
@@ -112,6 +115,7 @@ class KpiRequest:
         by: Sequence[str] = (),
         filters: Iterable[str] | Mapping[str, str | Sequence[str]] = (),
         compare: str | None = None,
+        parts: bool = False,
     ) -> KpiRequest:
         """A request from typed values; InvalidChoice names the first bad one."""
         first, last = parse_day(start, "start"), parse_day(end, "end")
@@ -127,6 +131,7 @@ class KpiRequest:
             by=dims,
             filters=parse_filters(filters),
             compare=parse_compare(compare),
+            parts=parts,
         )
 
     @property

@@ -27,6 +27,8 @@ from omnikpi.services.reader import KpiReader
 Status = Literal["green", "amber", "red"]
 STATUSES: tuple[Status, ...] = ("green", "amber", "red")
 VALUE_COLUMNS = ("value", "comparison_value", "change", "change_type", "target", "status")
+#: The columns a request for parts adds after `value`.
+PART_COLUMNS = ("numerator", "denominator")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class KpiRow:
     change_type: ChangeType
     target: float | None
     status: Status | None
+    #: For ratio KPIs, when asked for: the summed parts the value is the ratio of.
+    numerator: float | None = None
+    denominator: float | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,8 @@ class KpiResult:
     @property
     def columns(self) -> tuple[str, ...]:
         """The columns of the CSV, the JSON and `omnikpi kpi query`."""
-        return ("kpi", "period_start", *self.dimensions, *VALUE_COLUMNS)
+        parts = PART_COLUMNS if self.request.parts else ()
+        return ("kpi", "period_start", *self.dimensions, "value", *parts, *VALUE_COLUMNS[1:])
 
     def records(self) -> list[dict[str, object]]:
         """The rows as plain values by column (dates as YYYY-MM-DD; None = no data)."""
@@ -68,6 +74,11 @@ class KpiResult:
                 "period_start": row.period_start.isoformat(),
                 **dict(zip(self.dimensions, row.keys, strict=True)),
                 "value": row.value,
+                **(
+                    {"numerator": row.numerator, "denominator": row.denominator}
+                    if self.request.parts
+                    else {}
+                ),
                 "comparison_value": row.comparison_value,
                 "change": row.change,
                 "change_type": row.change_type,
@@ -120,7 +131,9 @@ def result_rows(frame: pd.DataFrame, dimensions: Sequence[str]) -> tuple[KpiRow,
     """Engine result rows as KpiRows (read column by column)."""
     present = [d for d in dimensions if d in frame.columns]
     columns = {name: frame[name].tolist() for name in ["kpi", "period_start", *present]}
-    values = {name: frame[name].tolist() for name in VALUE_COLUMNS}
+    values = {
+        name: frame[name].tolist() for name in (*VALUE_COLUMNS, *PART_COLUMNS) if name in frame
+    }
     rows = []
     for index, kpi in enumerate(columns["kpi"]):
         keys = tuple(
@@ -138,6 +151,10 @@ def result_rows(frame: pd.DataFrame, dimensions: Sequence[str]) -> tuple[KpiRow,
                 change_type="points" if values["change_type"][index] == "points" else "relative",
                 target=number(values["target"][index]),
                 status=status_of(values["status"][index]),
+                numerator=number(values["numerator"][index]) if "numerator" in values else None,
+                denominator=(
+                    number(values["denominator"][index]) if "denominator" in values else None
+                ),
             )
         )
     return tuple(rows)

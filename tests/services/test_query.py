@@ -115,7 +115,9 @@ def test_a_pages_series_leaves_out_filters_the_kpi_cannot_take_and_says_so(
     assert [r.value for r in series.rows] == pytest.approx(list(expected["value"]))
 
 
-def test_a_breakdown_is_one_period_by_one_dimension_largest_first(engine: KpiQuery) -> None:
+def test_a_breakdown_is_one_period_by_one_dimension_largest_change_first(
+    engine: KpiQuery,
+) -> None:
     assert channel_dimension(engine, "orders") == "channel"
     assert channel_dimension(engine, "impressions") == "marketing_channel"
     assert channel_dimension(engine, "service_tickets") == "service_channel"
@@ -129,8 +131,9 @@ def test_a_breakdown_is_one_period_by_one_dimension_largest_first(engine: KpiQue
     )  # fmt: skip
     expected = {r["channel"]: (r["value"], r["change"]) for r in week.to_dict("records")}
     assert {row.keys[0]: (row.value, row.change) for row in breakdown.rows} == expected
-    values = [row.value or 0 for row in breakdown.rows]
-    assert values == sorted(values, reverse=True)
+    moved = [abs((row.value or 0) - (expected[row.keys[0]][0] or 0) / (1 + (row.change or 0)))
+             for row in breakdown.rows if row.change is not None]  # fmt: skip
+    assert moved == sorted(moved, reverse=True)  # orders gained or lost, largest first
     with pytest.raises(InvalidChoice, match='by "product" is not valid'):
         build_breakdown(engine, LEAD, "visits", "product", Grain.WEEK, date(2025, 12, 28))
 
@@ -175,7 +178,7 @@ def test_a_breakdown_with_rows_of_no_dimension_value_sorts(engine: KpiQuery) -> 
     """Revenue by marketing channel has orders of no campaign (a None key); sorting the
     rows once failed on it and the KPI detail of roas answered 500."""
     breakdown = build_breakdown(
-        engine, ANALYST, "revenue", "marketing_channel", Grain.MONTH, date(2025, 12, 31)
+        engine, ANALYST, "revenue", "marketing_channel", Grain.MONTH, date(2025, 12, 31), None, None
     )
     keys = [row.keys[0] for row in breakdown.rows]
     assert None in keys
@@ -191,3 +194,30 @@ def test_the_previous_month_is_the_whole_previous_month(engine: KpiQuery) -> Non
     )
     october = query_kpis(engine, KpiRequest.parse("revenue", "month", "2025-10-01", "2025-10-31"))
     assert november.rows[0].comparison_value == pytest.approx(october.rows[0].value)
+
+
+@pytest.mark.parametrize(
+    ("kpi", "dimension"), [("conversion_rate", "channel"), ("revenue", "channel")]
+)
+def test_a_breakdowns_contributions_add_up_to_the_change_of_the_total(
+    engine: KpiQuery, kpi: str, dimension: str
+) -> None:
+    end = date(2025, 12, 28)
+    breakdown = build_breakdown(engine, LEAD, kpi, dimension, Grain.WEEK, end)
+    total = query_kpis(
+        engine, KpiRequest.parse(kpi, "week", "2025-12-22", "2025-12-28", compare="previous")
+    ).rows[0]
+    assert total.change is not None
+    found = sum(c.total for c in breakdown.contributions)
+    if total.change_type == "points":  # conversion: points of the rate
+        assert found == pytest.approx(total.change)
+        assert any(c.mix != 0 for c in breakdown.contributions)
+    else:  # revenue: the amount
+        assert found == pytest.approx(total.value - total.comparison_value)  # type: ignore[operator]
+    assert [row.keys[0] for row in breakdown.rows][: len(breakdown.contributions)] == [
+        c.key for c in breakdown.contributions
+    ]
+    effects = [abs(c.total) for c in breakdown.contributions]
+    assert effects == sorted(effects, reverse=True)
+    if kpi == "conversion_rate":
+        assert all(row.denominator for row in breakdown.rows)  # visits shown beside the rate

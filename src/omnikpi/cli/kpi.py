@@ -139,28 +139,23 @@ def _formatted(result: KpiResult, currency: str) -> list[dict[str, object]]:
         def shown(value: float | None, unit: str = unit) -> str:
             return format_value(value, unit, "en", currency=currency)  # type: ignore[arg-type]
 
-        rows.append(
-            {
-                **record,
-                "value": shown(row.value),
-                "comparison_value": ""
-                if row.comparison_value is None
-                else shown(row.comparison_value),
-                "target": "" if row.target is None else shown(row.target),
-                **{
-                    part: "" if amount is None else format_number(amount, "en", digits=2)
-                    for part, amount in (
-                        ("numerator", row.numerator),
-                        ("denominator", row.denominator),
-                    )
-                    if part in record
-                },
-                "change": ""
-                if row.change is None
-                else format_change(row.change, "en", change_type=row.change_type, unit=unit),
-                "status": row.status or "",
-            }
+        shown_row: dict[str, object] = dict(record)
+        shown_row["value"] = shown(row.value)
+        for column, amount in (
+            ("comparison_value", row.comparison_value),
+            ("target", row.target),
+        ):
+            shown_row[column] = "" if amount is None else shown(amount)
+        for part, amount in (("numerator", row.numerator), ("denominator", row.denominator)):
+            if part in record:
+                shown_row[part] = "" if amount is None else format_number(amount, "en", digits=2)
+        shown_row["change"] = (
+            ""
+            if row.change is None
+            else format_change(row.change, "en", change_type=row.change_type, unit=unit)
         )
+        shown_row["status"] = row.status or ""
+        rows.append(shown_row)
     return rows
 
 

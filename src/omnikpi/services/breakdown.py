@@ -10,7 +10,8 @@ from datetime import date
 from omnikpi.auth import UserRole
 from omnikpi.errors import InvalidChoice
 from omnikpi.kpi import Grain
-from omnikpi.kpi.periods import period_start
+from omnikpi.kpi.periods import compared_range, period_start
+from omnikpi.services.contribution import Contribution, Segment, contributions
 from omnikpi.services.query import KpiRow
 from omnikpi.services.reader import Filters, KpiReader
 from omnikpi.services.series import KpiSeries, view_series
@@ -46,26 +47,37 @@ def allowed_dimensions(reader: KpiReader, kpi_id: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Breakdown:
-    """One period of a KPI by the values of `dimension`, largest first."""
+    """One period of a KPI by the values of `dimension`: each value's number (with its
+    numerator and denominator for ratios) and, against the compared period, its
+    contribution to the change of the total."""
 
     series: KpiSeries
     dimension: str
     period_start: date
+    #: Each value's part of the total's change, largest first (empty without comparison).
+    contributions: tuple[Contribution, ...] = ()
 
     @property
     def rows(self) -> tuple[KpiRow, ...]:
-        """The rows, largest value first, no data last (ties: rows with a dimension
-        value before those without, such as orders of no campaign)."""
+        """The rows by contribution to the change when compared, else largest value
+        first; no data last (ties: rows with a dimension value before those without, such
+        as orders of no campaign)."""
+        rank = {c.key: number for number, c in enumerate(self.contributions)}
         return tuple(
             sorted(
                 self.series.rows,
                 key=lambda row: (
+                    rank.get(row.keys[0], len(rank)),
                     row.value is None,
                     -(row.value or 0.0),
                     tuple((key is None, key or "") for key in row.keys),
                 ),
             )
         )
+
+    def contribution(self, key: str | None) -> Contribution | None:
+        """The contribution of one value of the dimension."""
+        return next((c for c in self.contributions if c.key == key), None)
 
 
 def build_breakdown(
@@ -83,6 +95,42 @@ def build_breakdown(
         raise InvalidChoice("by", dimension, ", ".join(allowed_dimensions(reader, kpi_id)) or "-")
     first = period_start(end, grain)
     series = view_series(
-        reader, role, kpi_id, grain, first, end, by=[dimension], filters=filters, compare=compare
+        reader, role, kpi_id, grain, first, end, [dimension], filters, compare, parts=True
     )
-    return Breakdown(series, dimension, period_start(end, series.grain))
+    found: tuple[Contribution, ...] = ()
+    if series.compare is not None:
+        start, last = compared_range(
+            series.start, series.end, series.grain, series.request.compare or "previous"
+        )
+        before = view_series(
+            reader, role, kpi_id, series.grain, start, last, [dimension], filters, parts=True
+        )
+        found = tuple(contributions(_segments(series, before)))
+    return Breakdown(series, dimension, period_start(end, series.grain), found)
+
+
+def _segments(now: KpiSeries, before: KpiSeries) -> list[Segment]:
+    """Each value of the dimension now and in the compared period (a share KPI: none)."""
+    if len(now.dimensions) != 1:
+        return []
+    earlier = {row.keys[0]: row for row in before.rows}
+    segments = []
+    for key in dict.fromkeys([*(r.keys[0] for r in now.rows), *earlier]):
+        row = next((r for r in now.rows if r.keys[0] == key), None)
+        old = earlier.get(key)
+        ratio = any(r is not None and r.denominator is not None for r in (row, old))
+        segments.append(
+            Segment(
+                key,
+                _part(row, "numerator" if ratio else "value"),
+                _part(row, "denominator") if ratio else None,
+                _part(old, "numerator" if ratio else "value"),
+                _part(old, "denominator") if ratio else None,
+            )
+        )
+    return segments
+
+
+def _part(row: KpiRow | None, name: str) -> float | None:
+    value = getattr(row, name) if row is not None else None
+    return float(value) if value is not None else None

@@ -102,8 +102,10 @@ def view_series(
     by: Sequence[str] = (),
     filters: Filters | None = None,
     compare: str | None = None,
+    parts: bool = False,
 ) -> KpiSeries:
-    """The values of `kpi_id` (if `role` may open it) over a page's view, by `by`."""
+    """The values of `kpi_id` (if `role` may open it) over a page's view, by `by` (with the
+    numerator and denominator of a ratio KPI when `parts`)."""
     kpi = check_kpi_visible(reader.catalog, role, kpi_id)
     used_grain = reported_grain(kpi, grain)
     kept, dropped = applicable_filters(reader, kpi_id, filters or {})
@@ -115,6 +117,7 @@ def view_series(
         by=tuple(by),
         filters=parse_filters(kept),
         compare="yoy" if compare == "yoy" else "previous" if compare == "previous" else None,
+        parts=parts,
     )
     return KpiSeries(
         result=query_kpis(reader, request, role),

@@ -149,7 +149,8 @@ def _number(text: str, fail: object) -> float:
 
 
 def allowed_dimensions(catalog: Catalog, kpi_id: str) -> set[str]:
-    from omnikpi.kpi.plan import Planner, atoms_of
+    from omnikpi.kpi.atoms import atoms_of
+    from omnikpi.kpi.plan import Planner
 
     atoms = atoms_of(Planner(catalog).plan(kpi_id))
     dims: set[str] | None = None

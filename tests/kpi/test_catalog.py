@@ -80,6 +80,70 @@ def test_every_kpi_compiles_to_sql() -> None:
     )
 
 
+def test_every_percent_kpi_declares_its_bounds() -> None:
+    catalog = load_catalog()
+    percents = [k for k in catalog.kpis.values() if k.unit == "percent"]
+    assert len(percents) > 50
+    assert [k.id for k in percents if k.bounds is None] == []
+
+
+def test_every_packaged_kpi_declares_its_bounds() -> None:
+    assert [k.id for k in load_catalog().kpis.values() if k.bounds is None] == []
+
+
+@pytest.mark.parametrize(
+    ("kpi", "bounds"),
+    [
+        ("conversion_rate", (0, 1)),  # sessions with an order / sessions
+        ("order_completion_rate", (0, 1)),  # completed orders are some of the orders
+        ("csat", (0, 1)),  # share of answers scoring 4-5
+        ("nps", (-100, 100)),  # % promoters - % detractors, in points
+        ("csat_mean_score", (1, 5)),  # mean answer on the 1-5 scale
+        ("review_rating", (1, 5)),  # stars, 1 to 5
+        ("avg_search_position", (1, None)),  # 1 is the top of the results
+        ("revenue", (0, None)),
+        ("visits", (0, None)),
+        ("resolution_hours", (0, None)),
+        ("roas", (0, None)),  # revenue / spend: may well exceed 100%
+        ("social_engagement_rate", (0, None)),  # engagements / followers: may exceed 100%
+        ("points_redemption_rate", (0, None)),  # redeems points earned in earlier periods
+        ("project_budget_used", (0, None)),  # over budget is above 100%
+        ("avg_margin", (None, 1)),  # gross profit / revenue: a loss is below 0
+        ("subscriber_growth_rate", (-1, None)),  # cannot lose more than every subscriber
+        ("loyalty_member_spend_uplift", (-1, None)),  # a ratio of AOVs minus 1
+        ("gross_profit", (None, None)),  # profit can be a loss
+        ("cost_variance", (None, None)),
+    ],
+)
+def test_bounds_follow_each_kpis_definition(kpi: str, bounds: tuple[float, float]) -> None:
+    assert load_catalog().get(kpi).bounds == bounds
+
+
+def test_bounds_tell_what_is_inside_and_print_as_intervals() -> None:
+    catalog = load_catalog()
+    csat, nps, revenue = catalog.get("csat"), catalog.get("nps"), catalog.get("revenue")
+    assert (csat.within_bounds(1.0), csat.within_bounds(1.05), csat.within_bounds(-0.01)) == (
+        True,
+        False,
+        False,
+    )
+    assert (csat.clamp(1.034), csat.clamp(-0.2), csat.clamp(0.5)) == (1.0, 0.0, 0.5)
+    assert (nps.bounds_text, revenue.bounds_text) == ("[-100, 100]", "[0, ∞)")
+    assert catalog.get("gross_profit").bounds_text == "(-∞, ∞)"
+    assert revenue.within_bounds(1e12)
+
+
+def test_bounds_with_low_above_high_are_rejected(tmp_path: Path) -> None:
+    text = KPI.format(id="bad_one", tiers="[]", measure="{type: count, source: orders}")
+    path = _write(tmp_path, text + "    bounds: [1, 0]\n")
+    with pytest.raises(ConfigError) as info:
+        load_catalog([tmp_path])
+    assert str(info.value) == (
+        f'{path}: KPI "bad_one" field "bounds": Value error, low bound 1 is above high '
+        "bound 0 (write [low, high])"
+    )
+
+
 def _write(folder: Path, text: str) -> Path:
     path = folder / "mine.yaml"
     path.write_text(text, encoding="utf-8")

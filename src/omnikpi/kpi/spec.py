@@ -308,6 +308,9 @@ class KpiSpec(_Model):
     min_grain: Grain = Grain.DAY
     #: The dimension this KPI is usually read by (e.g. visits by hour of day).
     breakdown: str | None = None
+    #: The values it can take by its definition, [low, high]; None is no bound on that side
+    #: (a share [0, 1], NPS [-100, 100], money [0, None], profit [None, None]).
+    bounds: tuple[float | None, float | None] | None = None
     notes: Names | None = None
 
     @field_validator("id")
@@ -331,8 +334,40 @@ class KpiSpec(_Model):
                 )
         return tiers
 
+    @field_validator("bounds")
+    @classmethod
+    def _low_below_high(
+        cls, bounds: tuple[float | None, float | None] | None
+    ) -> tuple[float | None, float | None] | None:
+        low, high = bounds or (None, None)
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"low bound {low:g} is above high bound {high:g} (write [low, high])")
+        return bounds
+
     def has_tier(self, tier: str) -> bool:
         return tier in self.tiers
+
+    def within_bounds(self, value: float) -> bool:
+        """Whether `value` is one this KPI can take (True when it declares no bounds)."""
+        low, high = self.bounds or (None, None)
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    def clamp(self, value: float) -> float:
+        """`value`, or the bound it lies beyond (1.034 is 1.0 for a share)."""
+        low, high = self.bounds or (None, None)
+        if low is not None and value < low:
+            return low
+        if high is not None and value > high:
+            return high
+        return value
+
+    @property
+    def bounds_text(self) -> str:
+        """The bounds as an interval: `[0, 1]`, `[0, ∞)`, `(-∞, ∞)`."""
+        low, high = self.bounds or (None, None)
+        left = "(-∞" if low is None else f"[{low:g}"
+        right = "∞)" if high is None else f"{high:g}]"
+        return f"{left}, {right}"
 
     @property
     def change_type(self) -> ChangeType:

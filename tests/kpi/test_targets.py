@@ -11,6 +11,7 @@ from omnikpi.errors import DataError
 from omnikpi.kpi import load_catalog, query
 from omnikpi.kpi.targets import import_targets, read_targets, status
 from omnikpi.warehouse import Warehouse
+from tests.conftest import run_cli
 from tests.kpi.conftest import pick
 
 HEADER = "kpi,grain,period_start,target,dimension,tolerance\n"
@@ -114,3 +115,69 @@ def test_missing_columns(tmp_path: Path) -> None:
     path.write_text("kpi,period,target\nrevenue,2025-03-01,1\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"missing column.*grain, period_start"):
         read_targets(path, load_catalog())
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (
+            "csat,month,2025-03-01,1.05,,",
+            'column "target" value "1.05" is outside the bounds of csat [0, 1] '
+            "(percents are fractions: write 0.95 or 95%)",
+        ),
+        (
+            "conversion_rate,month,2025-03-01,105%,,",
+            'column "target" value "105%" is outside the bounds of conversion_rate [0, 1] '
+            "(percents are fractions: write 0.95 or 95%)",
+        ),
+        (
+            "nps,month,2025-03-01,150,,",
+            'column "target" value "150" is outside the bounds of nps [-100, 100] '
+            "(use a value from -100 to 100)",
+        ),
+        (
+            "revenue,month,2025-03-01,-5000,channel=web,",
+            'column "target" value "-5000" is outside the bounds of revenue [0, ∞) '
+            "(use a value of at least 0)",
+        ),
+        (
+            "avg_margin,month,2025-03-01,1.2,,",
+            'column "target" value "1.2" is outside the bounds of avg_margin (-∞, 1] '
+            "(percents are fractions: write 0.95 or 95%)",
+        ),
+    ],
+)
+def test_targets_outside_the_kpis_bounds_are_refused(
+    tmp_path: Path, row: str, message: str
+) -> None:
+    path = _csv(tmp_path, row + "\n")
+    with pytest.raises(DataError) as info:
+        read_targets(path, load_catalog())
+    assert str(info.value) == f"targets.csv row 2: {message}"
+
+
+def test_targets_on_the_bounds_are_accepted(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "csat,month,2025-03-01,100%,,\n"
+        "nps,month,2025-03-01,-100,,\n"
+        "revenue,month,2025-03-01,0,,\n"
+        "gross_profit,month,2025-03-01,-5000,,\n"  # profit has no bounds
+        "subscriber_growth_rate,month,2025-03-01,250%,,\n",  # growth: at least -100%
+    )
+    assert [r.target for r in read_targets(path, load_catalog())] == [1.0, -100, 0, -5000, 2.5]
+
+
+def test_cli_import_refuses_a_file_with_a_target_outside_the_bounds(
+    golden_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Row 2 is valid, row 3 is not: the whole file is checked before anything is written.
+    path = _csv(tmp_path, "revenue,month,2025-03-01,70000,,\ncsat,month,2025-03-01,1.05,,\n")
+    assert run_cli("targets", "import", str(path), "--warehouse", str(golden_copy)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        'Error: targets.csv row 3: column "target" value "1.05" is outside the bounds of csat '
+        "[0, 1] (percents are fractions: write 0.95 or 95%)"
+    )
+    with Warehouse.open(golden_copy, read_only=True) as warehouse:
+        assert not warehouse.has_table("kpi_targets")

@@ -2,7 +2,8 @@
 
 A target row is (kpi, grain, period_start, dimension, target[, tolerance]); `dimension` is
 empty for the whole business or `name=value` (e.g. `channel=web`). Percent KPIs take
-fractions (0.035) or percentages with a sign ("3.5%").
+fractions (0.035) or percentages with a sign ("3.5%"). A target must lie inside the KPI's
+bounds (a share in [0, 1], NPS in [-100, 100]).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from omnikpi.errors import ConfigError, DataError
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.periods import Grain, period_start
 from omnikpi.kpi.request import parse_day
+from omnikpi.kpi.spec import KpiSpec
 from omnikpi.model import Column, Table
 from omnikpi.warehouse import Tables, Warehouse
 
@@ -128,14 +130,30 @@ def _parse_row(file: str, number: int, raw: dict[str, str | None], catalog: Cata
                 f"is not name=value with a dimension of {kpi_id} "
                 f"({', '.join(sorted(allowed)) or 'none'})",
             )
+    target = _number(row["target"], lambda m: fail("target", m))
+    kpi = catalog.get(kpi_id)
+    if not kpi.within_bounds(target):
+        raise fail("target", f"is outside the bounds of {kpi_id} {kpi.bounds_text} ({_fix(kpi)})")
     return TargetRow(
         kpi_id,
         grain.value,
         start,
         dimension,
-        _number(row["target"], lambda m: fail("target", m)),
+        target,
         _number(row["tolerance"], lambda m: fail("tolerance", m)) if row.get("tolerance") else None,
     )
+
+
+def _fix(kpi: KpiSpec) -> str:
+    """How to write a target inside the KPI's bounds."""
+    if kpi.unit == "percent":
+        return "percents are fractions: write 0.95 or 95%"
+    low, high = kpi.bounds or (None, None)
+    if low is not None and high is not None:
+        return f"use a value from {low:g} to {high:g}"
+    if low is not None:
+        return f"use a value of at least {low:g}"
+    return f"use a value of at most {high:g}"
 
 
 def _number(text: str, fail: object) -> float:

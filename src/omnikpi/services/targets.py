@@ -16,7 +16,8 @@ TARGET_COLUMNS = TARGETS.column_names
 def import_target_file(settings: Settings, catalog: Catalog, path: Path) -> int:
     """Import the targets of a CSV file (kpi, grain, period_start, target [, dimension]
     [, tolerance]); a target of the same KPI, grain, period and dimension is replaced.
-    Returns the number of targets imported."""
+    Every row is checked first (a target outside its KPI's bounds is a DataError naming the
+    row), so a bad file imports nothing. Returns the number of targets imported."""
     rows = read_targets(path, catalog)
     with write_warehouse(settings) as warehouse:
         return import_targets(warehouse, rows)

@@ -16,41 +16,92 @@ from tests.kpi.conftest import pick
 
 
 @pytest.mark.parametrize(
-    ("last_year", "direction", "unit", "expected"),
+    ("kpi", "last_year", "expected"),
     [
-        (40_000.0, "up", "currency", 42_000.0),
-        (1_001.0, "up", "count", 1_051.0),  # 1,051.05 rounds to a whole count
-        (0.2, "down", "percent", 0.19),
-        (0.123456, "up", "percent", 0.13),  # 0.1296 to 0.1 point
-        (2.0, "down", "hours", 1.9),
+        ("revenue", 40_000.0, 42_000.0),  # [0, ∞), up: +5%
+        ("orders", 1_001.0, 1_051.0),  # 1,051.05 rounds to a whole count
+        ("bounce_rate", 0.2, 0.19),  # [0, 1], down: -5% (also 5% of the room to 0)
+        ("conversion_rate", 0.123456, 0.13),  # +5% = 0.1296 (room 0.877 * 5% is more), 0.1 pt
+        # Near the bound: 5% of the room left, 0.98 + 0.02 * 5% = 0.981 (not 1.029).
+        ("order_completion_rate", 0.98, 0.981),
+        ("shop_availability", 1.0, 1.0),  # at its bound: last year's value
+        ("csat", 1.02, 1.0),  # beyond its bound (bad data): the bound
+        ("nps", -10.0, -9.5),  # up from a negative score is towards 0, by 5% of 10
+        ("nps", 96.0, 96.2),  # room to 100 is 4: 5% of it
+        ("first_response_hours", 2.0, 1.9),  # hours, down: -5%, kept to 0.01
+        ("gross_profit", -1_000.0, -950.0),  # no bounds: a loss shrinks by 5%
     ],
 )
-def test_planned_target_moves_last_year_in_the_good_direction(
-    last_year: float, direction: str, unit: str, expected: float
+def test_planned_target_moves_last_year_in_the_good_direction_within_the_bounds(
+    kpi: str, last_year: float, expected: float
 ) -> None:
-    assert planned_target(last_year, direction, unit, 0.05) == pytest.approx(expected)
+    spec = load_catalog().get(kpi)
+    assert planned_target(last_year, spec, 0.05) == pytest.approx(expected)
 
 
-def test_plan_from_the_golden_year_before(golden_path: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def golden_copy(golden_path: Path, tmp_path: Path) -> Path:
     path = tmp_path / "golden.duckdb"
     shutil.copy(golden_path, path)
+    return path
+
+
+def test_plan_weeks_from_the_golden_year_before(golden_copy: Path) -> None:
     catalog = load_catalog()
-    with Warehouse.open(path) as warehouse:
+    with Warehouse.open(golden_copy) as warehouse:
         engine = KpiQuery(catalog, warehouse)
-        periods = {"cxo": (Grain.MONTH, date(2025, 2, 1), date(2025, 3, 31))}
+        periods = {"cxo": (Grain.WEEK, date(2025, 2, 24), date(2025, 3, 9))}
         rows = plan_targets(engine, periods)
         import_targets(warehouse, rows)
-    revenue = {r.period_start: r.target for r in rows if r.kpi == "revenue"}
-    # March 2024: completed O1 10,000 + O2 30,000 (O3 cancelled) -> 40,000 * 1.05.
-    # February 2024 is before the first order: no value, so no target.
-    assert revenue == {date(2025, 3, 1): 42_000.0}
-    assert all(r.grain == "month" and r.dimension == "" for r in rows)
-    result = query(["revenue"], "month", "2025-02-01", "2025-03-31", warehouse=path)
-    # March 2025: O6 27,000 + O7 22,000 + O8 12,000 + O10 5,000 + O11 5,000 = 71,000.
-    assert pick(result, "revenue", "2025-03-01") == 71_000
-    assert pick(result, "revenue", "2025-03-01", "target") == 42_000
-    assert pick(result, "revenue", "2025-03-01", "status") == "green"
-    assert pick(result, "revenue", "2025-02-01", "target") is None
+    targets = {(r.kpi, r.period_start): r.target for r in rows}
+    # The week of Mon 2025-03-03 plans from the week 52 weeks before, Mon 2024-03-04 to
+    # Sun 2024-03-10: completed O1 10,000 + O2 30,000 (O3 cancelled) = 40,000, * 1.05.
+    # The week of 2025-02-24 compares with 2024-02-26, before the first order: no target.
+    assert {p: t for (k, p), t in targets.items() if k == "revenue"} == {date(2025, 3, 3): 42_000.0}
+    # Order completion that week: 2 completed of 3 orders = 0.6667; +5% (0.7) would leave
+    # 5% of the room to 100%: 0.6667 + 0.3333 * 5% = 0.6833, 0.683 to 0.1 point.
+    assert targets[("order_completion_rate", date(2025, 3, 3))] == 0.683
+    assert all(r.grain == "week" and r.dimension == "" for r in rows)
+    result = query(["revenue"], "week", "2025-02-24", "2025-03-09", warehouse=golden_copy)
+    # Week of 2025-03-03: O6 27,000 + O7 22,000 + O8 12,000 = 61,000 (O9 cancelled).
+    assert pick(result, "revenue", "2025-03-03") == 61_000
+    assert pick(result, "revenue", "2025-03-03", "target") == 42_000
+    assert pick(result, "revenue", "2025-03-03", "status") == "green"
+    assert pick(result, "revenue", "2025-02-24", "target") is None
+
+
+def test_no_plan_from_a_period_the_data_covers_in_part(golden: Warehouse) -> None:
+    # The golden orders start on 2024-03-04, so March 2024 (40,000 of revenue) is covered
+    # from its 4th day only: March 2025 gets no target rather than one planned from part of
+    # a month. The same holds for every KPI of the tier.
+    engine = KpiQuery(load_catalog(), golden)
+    periods = {"cxo": (Grain.MONTH, date(2025, 2, 1), date(2025, 3, 31))}
+    assert plan_targets(engine, periods) == []
+
+
+def test_day_targets_average_the_same_weekday_of_four_weeks_a_year_before(
+    golden: Warehouse,
+) -> None:
+    engine = KpiQuery(load_catalog(), golden)
+    rows = plan_targets(engine, {"cxo": (Grain.DAY, date(2025, 3, 23), date(2025, 3, 26))})
+    targets = {(r.kpi, r.period_start): r.target for r in rows}
+    revenue = {p: t for (k, p), t in targets.items() if k == "revenue"}
+    # Each day plans from the days 364, 371, 378 and 385 days before (the same weekday):
+    # Mon 2025-03-24: 2024-03-25, 03-18, 03-11, 03-04 -> O1 10,000 on 03-04, 0 on the
+    #   others: (10,000 + 0 + 0 + 0) / 4 = 2,500, * 1.05 = 2,625.
+    # Tue 2025-03-25: 2024-03-26, 03-19, 03-12, 03-05 -> O2 30,000: 7,500 * 1.05 = 7,875.
+    # Wed 2025-03-26: 2024-03-27, 03-20, 03-13, 03-06 -> only O3, cancelled: 0.
+    # Sun 2025-03-23: its fourth day, 2024-03-03, is before the first order: no target.
+    assert revenue == {
+        date(2025, 3, 24): 2_625.0,
+        date(2025, 3, 25): 7_875.0,
+        date(2025, 3, 26): 0.0,
+    }
+    # A rate averages the days that have one: of the four Mondays only 2024-03-04 had
+    # visits (SS1 ordered, SS2 did not): 0.5; + 5% = 0.525 (the room to 100% gives as much).
+    assert targets[("conversion_rate", date(2025, 3, 24))] == 0.525
+    # Wed 2024-03-06: SS3 ordered, the one visit: 100%, at its bound, so kept at 100%.
+    assert targets[("conversion_rate", date(2025, 3, 26))] == 1.0
 
 
 def test_demo_plans_every_tier_at_its_grain() -> None:

@@ -1,32 +1,58 @@
-"""Targets planned from history: the same period a year before, improved by a growth rate.
+"""Targets planned from history: last year's value, improved by a growth rate within bounds.
 
 A first plan many retailers start from (and what `omnikpi demo` imports, so the demo's
-scorecard shows targets and RAG status): for a KPI where higher is better the target is
-last year's value times (1 + growth), where lower is better times (1 - growth). Targets
-are rounded the way the KPI is reported: whole counts and money, percents to 0.1 point.
+dashboards show targets and RAG status). The rules:
 
-    >>> planned_target(1000.0, "up", "count", 0.05), planned_target(0.2, "down", "percent", 0.05)
-    (1050.0, 0.19)
+- **Last year.** Months, quarters and years plan from the same calendar period a year
+  before, weeks from the week 52 weeks before. Days plan from the mean of the same weekday
+  in the four weeks ending 52 weeks before (days -364, -371, -378 and -385): one day is
+  too noisy to plan from.
+- **Improved within the bounds.** The target moves last year's value in the KPI's good
+  direction by `growth` of the value, or by `growth` of the room left to the KPI's bound
+  in that direction, whichever is smaller. Far from the bound this is +5%; near it the
+  target closes 5% of the gap (98.0% order completion aims at 98.1%, not 102.9%); a KPI
+  already at its bound (100% shop availability) keeps last year's value. A target never
+  lies outside the KPI's bounds.
+- **Only from whole data.** A period gets a target only when the data covers everything
+  last year's value reads: the whole period (all four days for a day), the window of a
+  trailing measure (active customers look back 365 days) and the previous period of a
+  retention rate. A month the data covers only in part would plan from a few days.
+
+Targets are rounded the way the KPI is reported: whole counts and money, percents to 0.1
+point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
+from omnikpi.kpi.atoms import atoms_of
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.engine import KpiQuery
-from omnikpi.kpi.periods import Grain
+from omnikpi.kpi.periods import Grain, period_end, period_start, shift
+from omnikpi.kpi.spec import KpiSpec
 from omnikpi.kpi.targets import TargetRow
 
 #: Decimal places a planned target keeps, by unit (percents are fractions).
 DIGITS = {"count": 0, "currency": 0, "percent": 3}
+#: Days before a day whose same-weekday values its planned target averages.
+SAME_WEEKDAY_LAST_YEAR = (364, 371, 378, 385)
 
 
-def planned_target(last_year: float, direction: str, unit: str, growth: float) -> float:
-    """Last year's value moved by `growth` in the KPI's good direction, rounded."""
-    factor = 1 + growth if direction == "up" else 1 - growth
-    return round(last_year * factor, DIGITS.get(unit, 2))
+def planned_target(last_year: float, kpi: KpiSpec, growth: float) -> float:
+    """Last year's value moved in the KPI's good direction by `growth` of the value or of
+    the room left to its bound, whichever is smaller; rounded, inside the bounds."""
+    low, high = kpi.bounds or (None, None)
+    up = kpi.direction == "up"
+    step = abs(last_year) * growth
+    bound = high if up else low
+    if bound is not None:
+        room = max(0.0, bound - last_year if up else last_year - bound)
+        step = min(step, room * growth)
+    moved = last_year + step if up else last_year - step
+    return kpi.clamp(round(moved, DIGITS.get(kpi.unit, 2)))
 
 
 def demo_periods(catalog: Catalog, last_day: date) -> dict[str, tuple[Grain, date, date]]:
@@ -47,8 +73,9 @@ def plan_targets(
     periods: Mapping[str, tuple[Grain, date, date]],
     growth: float = 0.05,
 ) -> list[TargetRow]:
-    """Targets for the KPIs of each tier in `periods` (tier -> grain, start, end) from the
-    same periods a year before; periods without last year's value get none.
+    """Targets for the KPIs of each tier in `periods` (tier -> grain, start, end; the
+    periods that overlap the range, whole) by the rules of this module; periods without a
+    value last year, or whose last year the data covers only in part, get none.
 
     Share KPIs (one value per dimension value) are left out: their targets are per value.
     """
@@ -66,14 +93,73 @@ def plan_targets(
         if not kpis:
             continue
         planned |= {(k.id, grain.value) for k in kpis}
-        frame = engine.run([k.id for k in kpis], grain, start, end, compare="yoy")
-        by_id = {k.id: k for k in kpis}
-        for kpi_id, period, last_year in zip(
-            frame["kpi"], frame["period_start"], frame["comparison_value"], strict=True
-        ):
-            if last_year is None:
-                continue
-            kpi = by_id[str(kpi_id)]
-            target = planned_target(float(last_year), kpi.direction, kpi.unit, growth)
-            rows.append(TargetRow(kpi.id, grain.value, period, "", target, None))
+        first = period_start(start, grain)
+        last = period_end(period_start(end, grain), grain)
+        history = _last_year(engine, [k.id for k in kpis], grain, first, last)
+        for kpi in kpis:
+            for period, value in history.get(kpi.id, {}).items():
+                target = planned_target(value, kpi, growth)
+                rows.append(TargetRow(kpi.id, grain.value, period, "", target, None))
     return rows
+
+
+def _last_year(
+    engine: KpiQuery, kpi_ids: list[str], grain: Grain, first: date, last: date
+) -> dict[str, dict[date, float]]:
+    """KPI -> period start -> last year's value, for the periods of [first, last] whose last
+    year the data wholly covers and has a value for."""
+    if grain is Grain.DAY:
+        return _same_weekday_means(engine, kpi_ids, first, last)
+    frame = engine.run(kpi_ids, grain, first, last, compare="yoy")
+    history: dict[str, dict[date, float]] = {}
+    for kpi_id, period, value in zip(
+        frame["kpi"], frame["period_start"], frame["comparison_value"], strict=True
+    ):
+        before = shift(period, grain, "yoy")
+        if value is not None and _covered(engine, str(kpi_id), grain, [before]):
+            history.setdefault(str(kpi_id), {})[period] = float(value)
+    return history
+
+
+def _same_weekday_means(
+    engine: KpiQuery, kpi_ids: list[str], first: date, last: date
+) -> dict[str, dict[date, float]]:
+    """KPI -> day -> mean of its values on the days `SAME_WEEKDAY_LAST_YEAR` before (those
+    with a value: a rate of a day without visits has none)."""
+    earliest = first - timedelta(days=max(SAME_WEEKDAY_LAST_YEAR))
+    latest = last - timedelta(days=min(SAME_WEEKDAY_LAST_YEAR))
+    frame = engine.run(kpi_ids, Grain.DAY, earliest, latest)
+    values: dict[tuple[str, date], float] = {
+        (str(k), p): float(v)
+        for k, p, v in zip(frame["kpi"], frame["period_start"], frame["value"], strict=True)
+        if v is not None
+    }
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    history: dict[str, dict[date, float]] = {}
+    for kpi_id in kpi_ids:
+        for day in days:
+            before = [day - timedelta(days=n) for n in SAME_WEEKDAY_LAST_YEAR]
+            found = [values[(kpi_id, d)] for d in before if (kpi_id, d) in values]
+            if found and _covered(engine, kpi_id, Grain.DAY, before):
+                history.setdefault(kpi_id, {})[day] = math.fsum(found) / len(found)
+    return history
+
+
+def _covered(engine: KpiQuery, kpi_id: str, grain: Grain, starts: Sequence[date]) -> bool:
+    """Whether the data of every source the KPI reads covers all that its values for the
+    periods of `grain` starting on `starts` read."""
+    for atom in atoms_of(engine.planner.plan(kpi_id)):
+        coverage = engine.coverage(atom)
+        if coverage is None:
+            return False
+        for start in starts:
+            end = period_end(start, grain)
+            reads_from = start
+            if atom.kind in ("trailing_count", "trailing_sum"):
+                window = atom.integer("window_days", 1)
+                reads_from = min(start, end - timedelta(days=window - 1))
+            elif atom.kind == "retention":
+                reads_from = shift(start, grain, "previous")
+            if reads_from < coverage[0] or end > coverage[1]:
+                return False
+    return True

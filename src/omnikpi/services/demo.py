@@ -36,8 +36,9 @@ def build_demo(
     progress: Progress | None = None,
 ) -> DemoWarehouse:
     """Simulate `config` into a new warehouse at `path` (swapped in when complete), build
-    its rollups with `catalog`, and import the demo plan of targets (each KPI's value in
-    the same period a year before, improved by 5%)."""
+    its rollups with `catalog`, and import the demo plan of targets: last year's value
+    improved by 5% within the KPI's bounds, from periods the data wholly covers (the rules
+    are in `omnikpi.kpi.plans`)."""
 
     def report(step: str) -> Callable[[str, int, int], None]:
         return lambda _s, done, total: progress(step, done, total) if progress else None

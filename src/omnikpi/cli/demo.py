@@ -63,7 +63,8 @@ def demo(
             )
         console.print(f"Loaded {sum(built.rows.values()):,} rows into {len(built.rows)} tables.")
         console.print(
-            f"Imported {built.targets:,} demo targets (last year's value improved by 5%; "
+            f"Imported {built.targets:,} demo targets (last year's value improved by 5%, or by "
+            "5% of the room left where a KPI is near its bound; "
             "replace them with `omnikpi targets import`)."
         )
     logins = demo_users(path)

@@ -22,7 +22,7 @@ from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.domains import data_values, declared_values, unknown_value
 from omnikpi.kpi.evaluate import Evaluator
 from omnikpi.kpi.kinds import kind_of
-from omnikpi.kpi.periods import Grain, compared_range
+from omnikpi.kpi.periods import Grain, compared_range, period_end
 from omnikpi.kpi.plan import Planner
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.rollup_reader import RollupReader
@@ -213,6 +213,21 @@ class KpiQuery:
         if found is not None and kind_of(atom).rollup(atom) == "last":
             return found[0], max(found[1], self.data_through())
         return found
+
+    def covers(self, kpi_id: str, grain: Grain, starts: Sequence[date]) -> bool:
+        """Whether the data covers everything the KPI's values for the periods of `grain`
+        starting on `starts` read (a trailing window and a retention rate reach back)."""
+        for atom in atoms_of(self.planner.plan(kpi_id)):
+            coverage = self.coverage(atom)
+            if coverage is None:
+                return False
+            reads_from = kind_of(atom).reads_from
+            for start in starts:
+                if reads_from(atom, start, grain) < coverage[0]:
+                    return False
+                if period_end(start, grain) > coverage[1]:
+                    return False
+        return True
 
     def data_through(self) -> date:
         """The latest local date with data in the warehouse's main fact tables."""

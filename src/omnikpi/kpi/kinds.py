@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
@@ -20,6 +21,7 @@ import pandas as pd
 
 from omnikpi.kpi.atoms import Atom, Node, Op, Part, Retained, Rollup
 from omnikpi.kpi.expressions import compile_expression
+from omnikpi.kpi.periods import Grain, period_end, shift
 from omnikpi.kpi.queries import (
     funnel,
     last,
@@ -133,6 +135,21 @@ def settle_sum(frame: pd.DataFrame, atom: Atom, scope: Scope) -> pd.DataFrame:
     return frame
 
 
+def _period_start(atom: Atom, start: date, grain: Grain) -> date:
+    return start
+
+
+def _trailing_start(atom: Atom, start: date, grain: Grain) -> date:
+    """A trailing window read at the period's end reaches back `window_days`."""
+    end = period_end(start, grain)
+    return min(start, end - timedelta(days=atom.integer("window_days", 1) - 1))
+
+
+def _previous_start(atom: Atom, start: date, grain: Grain) -> date:
+    """Retention compares with the entities active in the previous period."""
+    return shift(start, grain, "previous")
+
+
 def _always(rollup: Rollup) -> Callable[[Atom], Rollup]:
     return lambda atom: rollup
 
@@ -172,6 +189,8 @@ class AtomKind:
     #: The KPI value formed from its parts.
     value: Callable[[Atom], Node] = _value
     fields: Fields = _measure_fields
+    #: The first day the value of the period of `grain` starting on a day reads.
+    reads_from: Callable[[Atom, date, Grain], date] = _period_start
 
 
 KINDS: dict[str, AtomKind] = {
@@ -191,8 +210,12 @@ KINDS: dict[str, AtomKind] = {
     "level": AtomKind(_always("last"), True, True, query=level),
     # Snapshots take each series' latest row in the period, which a day's value cannot tell.
     "last": AtomKind(_always("period"), True, True, query=last, fields=_snapshot_fields),
-    "trailing_count": AtomKind(_always("last"), False, True, query=trailing_count),
-    "trailing_sum": AtomKind(_always("last"), True, True, query=trailing_sum),
+    "trailing_count": AtomKind(
+        _always("last"), False, True, query=trailing_count, reads_from=_trailing_start
+    ),
+    "trailing_sum": AtomKind(
+        _always("last"), True, True, query=trailing_sum, reads_from=_trailing_start
+    ),
     "funnel": AtomKind(
         _always("sum"), False, True, ("started", "converted"), query=funnel,
         value=_ratio_of("converted", "started"),
@@ -200,7 +223,7 @@ KINDS: dict[str, AtomKind] = {
     "retention": AtomKind(
         _always("period"), False, True, ("retained", "active"), query=retention,
         finish=lambda frame, atom, scope: shift_active(frame, atom, scope),
-        value=lambda atom: Retained(atom),
+        value=lambda atom: Retained(atom), reads_from=_previous_start,
     ),
     "top_ratio": AtomKind(
         _always("period"), False, True, ("numerator", "denominator"), query=top_ratio,

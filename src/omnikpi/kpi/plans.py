@@ -25,10 +25,9 @@ point.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, timedelta
 
-from omnikpi.kpi.atoms import atoms_of
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.engine import KpiQuery
 from omnikpi.kpi.periods import Grain, period_end, period_start, shift
@@ -116,7 +115,7 @@ def _last_year(
         frame["kpi"], frame["period_start"], frame["comparison_value"], strict=True
     ):
         before = shift(period, grain, "yoy")
-        if value is not None and _covered(engine, str(kpi_id), grain, [before]):
+        if value is not None and engine.covers(str(kpi_id), grain, [before]):
             history.setdefault(str(kpi_id), {})[period] = float(value)
     return history
 
@@ -140,26 +139,6 @@ def _same_weekday_means(
         for day in days:
             before = [day - timedelta(days=n) for n in SAME_WEEKDAY_LAST_YEAR]
             found = [values[(kpi_id, d)] for d in before if (kpi_id, d) in values]
-            if found and _covered(engine, kpi_id, Grain.DAY, before):
+            if found and engine.covers(kpi_id, Grain.DAY, before):
                 history.setdefault(kpi_id, {})[day] = math.fsum(found) / len(found)
     return history
-
-
-def _covered(engine: KpiQuery, kpi_id: str, grain: Grain, starts: Sequence[date]) -> bool:
-    """Whether the data of every source the KPI reads covers all that its values for the
-    periods of `grain` starting on `starts` read."""
-    for atom in atoms_of(engine.planner.plan(kpi_id)):
-        coverage = engine.coverage(atom)
-        if coverage is None:
-            return False
-        for start in starts:
-            end = period_end(start, grain)
-            reads_from = start
-            if atom.kind in ("trailing_count", "trailing_sum"):
-                window = atom.integer("window_days", 1)
-                reads_from = min(start, end - timedelta(days=window - 1))
-            elif atom.kind == "retention":
-                reads_from = shift(start, grain, "previous")
-            if reads_from < coverage[0] or end > coverage[1]:
-                return False
-    return True

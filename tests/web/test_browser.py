@@ -91,6 +91,8 @@ def test_each_role_signs_in_and_sees_only_its_menu(
 def test_language_is_remembered_for_the_user(open_page: OpenPage) -> None:
     page = open_page()
     sign_in(page, "member_merchandiser")
+    expect(page).to_have_url(re.compile(r"/my-kpis$"))  # a member lands on their own KPIs
+    page.goto("/home")
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, member_merchandiser")
     switch_language(page, "한국어")
     expect(page.get_by_role("heading", level=1)).to_have_text("member_merchandiser님, 안녕하세요")
@@ -109,7 +111,7 @@ def test_language_is_remembered_for_the_user(open_page: OpenPage) -> None:
     sign_in(other, "member_merchandiser", language=None)
     expect(other.locator("html")).to_have_attribute("lang", "ko")
     switch_language(other, "English")
-    expect(other.get_by_role("heading", level=1)).to_have_text("Hello, member_merchandiser")
+    expect(other.get_by_role("heading", level=1)).to_have_text("My KPIs")
 
 
 @pytest.mark.parametrize(("viewport", "size"), [(DESKTOP, "1280"), (PHONE, "390")])
@@ -160,7 +162,7 @@ def test_period_picker_keeps_the_view_in_the_url(open_page: OpenPage) -> None:
 
 
 def test_keyboard_reaches_the_content_first(open_page: OpenPage) -> None:
-    page = open_page()
+    page = open_page("/home")
     sign_in(page, "executive")
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="Skip to content")

@@ -66,7 +66,8 @@ def test_the_scorecard_shows_the_ten_cxo_kpis_with_values_targets_and_status(
         assert (kpi.name.ko if locale == "ko" else kpi.name.en) in card
         assert format_value(row["value"], kpi.unit, locale, currency="KRW") in card
         assert format_value(row["target"], kpi.unit, locale, currency="KRW") in card
-        assert format_change(row["change"], locale) in card
+        change = format_change(row["change"], locale, change_type=row["change_type"], unit=kpi.unit)
+        assert change in card
         assert RAG[locale][planted_status(planted, kpi.id)] in card
     heading = "2025년 12월" if locale == "ko" else "Dec 2025"
     assert f'<h2 class="periodbar__period">{heading}' in html
@@ -212,21 +213,23 @@ def test_the_catalog_searches_both_languages_and_shows_only_what_the_role_may_op
 
 
 @pytest.mark.parametrize(
-    ("url", "text"),
+    ("url", "status", "text"),
     [
-        ("/scorecard?grain=fortnight", "grain “fortnight” cannot be used"),
-        ("/kpis/revenue?by=fax", "by “fax” cannot be used. Allowed: "),
-        ("/kpis?race=plan", "race “plan” cannot be used. Allowed: reach, act, convert, engage"),
-        ("/kpis/no_such_kpi", "There is nothing at this address"),
+        ("/scorecard?grain=fortnight", 400, "grain “fortnight” cannot be used"),
+        ("/kpis/revenue?by=fax", 400, "by “fax” cannot be used. Allowed: "),
+        ("/kpis?race=plan", 400, "race “plan” cannot be used. Allowed: reach, act, convert"),
+        ("/kpis/no_such_kpi", 404, "There is nothing at this address"),
+        ("/scorecard?store=S999", 422, "store “S999” does not exist. Closest valid values: S0"),
+        ("/kpis/revenue?channel=nosuch", 422, "channel “nosuch” does not exist. Closest"),
     ],
 )
 def test_bad_addresses_explain_themselves(
-    kpi_clients: dict[UserRole, TestClient], url: str, text: str
+    kpi_clients: dict[UserRole, TestClient], url: str, status: int, text: str
 ) -> None:
     client = kpi_clients[ANALYST]
     choose(client.app, "analyst", "en")  # type: ignore[arg-type]
     response = client.get(url)
-    assert response.status_code in (400, 404)
+    assert response.status_code == status
     assert text in text_of(response.text)
 
 

@@ -74,12 +74,13 @@ def test_status_page_offers_the_period_picker_with_the_view_selected(
 def test_home_says_who_you_are_and_what_you_can_open(
     signed_in_clients: dict[UserRole, TestClient],
 ) -> None:
-    executive = text_of(in_language(signed_in_clients, EXECUTIVE, "en").get("/").text)
+    executive = text_of(in_language(signed_in_clients, EXECUTIVE, "en").get("/home").text)
     assert "Hello, executive" in executive
     assert "Your role: Executive" in executive
     assert "Data up to December 31, 2025" in executive
+    assert "You start on Scorecard after signing in." in executive
     assert "API" not in executive.split("What you can open")[1]
-    analyst = text_of(in_language(signed_in_clients, ANALYST, "ko").get("/").text)
+    analyst = text_of(in_language(signed_in_clients, ANALYST, "ko").get("/home").text)
     assert "내 역할: 분석가" in analyst
     assert "API 문서" not in analyst
     assert "도구와 스크립트에서 쓰는 JSON API" in analyst

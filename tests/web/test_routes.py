@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from omnikpi.auth import ALL_ROLES, Action, AppStateStore, UserRole, is_allowed
 from omnikpi.settings import load_settings
 from omnikpi.web import create_app
-from omnikpi.web.navigation import NAV_ITEMS
+from omnikpi.web.navigation import NAV_ITEMS, landing_page
 from omnikpi.web.security import declared_permission
 from tests.web.conftest import LOGIN_BY_ROLE, csrf_cookie_token, fixed_now, session_client
 
@@ -98,6 +98,10 @@ def check(endpoint: Endpoint, role: UserRole | None, status: int, headers: dict[
         ok = status == 303 and headers.get("location", "").startswith("/login?next=")
         return "" if ok else f"gave {status} instead of a redirect to /login"
     if is_allowed(role, endpoint.action):
+        if endpoint.path == "/":  # the start redirects to the role's own page
+            landing = landing_page(role).path
+            ok = status == 303 and headers.get("location") == landing
+            return "" if ok else f"gave {status} instead of a redirect to {landing}"
         return "" if status == 200 else f"allowed but gave {status}"
     if status != 403:
         return f"not allowed but gave {status}"
@@ -134,6 +138,11 @@ def test_menu_entries_are_routes_needing_the_same_action(web_app: FastAPI) -> No
     by_path = {e.path: e for e in endpoints(web_app) if e.method == "GET"}
     for item in NAV_ITEMS:
         assert by_path[item.path].action is item.action
+
+
+def test_every_role_may_open_the_page_it_lands_on() -> None:
+    for role in ALL_ROLES:
+        assert is_allowed(role, landing_page(role).action), role
 
 
 def test_a_route_without_a_declared_permission_is_refused(sim_path: Path, tmp_path: Path) -> None:

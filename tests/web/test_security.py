@@ -79,7 +79,7 @@ def test_sign_in_goes_where_the_user_was_heading(client: TestClient) -> None:
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
-    assert client.get("/").status_code == 200
+    assert client.get("/home").status_code == 200
 
 
 def test_wrong_password_shows_the_form_again(client: TestClient) -> None:
@@ -117,7 +117,7 @@ def test_logout_ends_the_session_on_the_server(app: FastAPI, client: TestClient)
     assert client.post("/logout", data={"csrf_token": token}).status_code == 303
     with TestClient(app, follow_redirects=False) as thief:
         thief.cookies.set(SESSION_COOKIE, stolen)
-        assert thief.get("/").status_code == 303
+        assert thief.get("/home").status_code == 303
 
 
 def test_sessions_expire_and_disabled_users_are_out_at_once(
@@ -125,17 +125,17 @@ def test_sessions_expire_and_disabled_users_are_out_at_once(
 ) -> None:
     sign_in(client, "mina", "correct horse")
     clock.now = NOW + SESSION_LIFETIME + timedelta(seconds=1)
-    assert client.get("/").status_code == 303
+    assert client.get("/home").status_code == 303
     clock.now = NOW
     sign_in(client, "mina", "correct horse")
     disable_user(store_of(app), "mina")
-    assert client.get("/").status_code == 303
+    assert client.get("/home").status_code == 303
     assert client.get("/api/v1/me").status_code == 401
 
 
 def test_a_forged_session_cookie_is_ignored(client: TestClient) -> None:
     client.cookies.set(SESSION_COOKIE, "made-up.value.signature")
-    assert client.get("/").status_code == 303
+    assert client.get("/home").status_code == 303
 
 
 def test_role_changes_apply_to_the_next_request(app: FastAPI) -> None:
@@ -180,8 +180,8 @@ def test_language_before_and_after_sign_in(app: FastAPI, client: TestClient) -> 
     with TestClient(app, follow_redirects=False) as other:
         other.headers["Accept-Language"] = "en"
         sign_in(other, "jun", "correct horse")
-        assert '<html lang="ko">' in other.get("/").text
-        token = csrf_from(other.get("/").text)
+        assert '<html lang="ko">' in other.get("/home").text
+        token = csrf_from(other.get("/home").text)
         other.post("/language", data={"locale": "en", "next": "/", "csrf_token": token})
         assert get_user(store_of(app), "jun").locale == "en"
         bad = other.post("/language", data={"locale": "fr", "next": "/", "csrf_token": token})
@@ -200,3 +200,16 @@ def test_every_response_keeps_the_browser_on_this_server(app: FastAPI) -> None:
         static = client.get("/static/app.css")
         assert static.status_code == 200
         assert "cache-control" not in static.headers
+
+
+def test_each_role_lands_on_its_own_page(client: TestClient) -> None:
+    """No `next`: a member goes to My KPIs, at sign-in (one redirect) and at `/`."""
+    token = csrf_from(client.get("/login").text)
+    form = {"username": "mina", "password": "correct horse", "csrf_token": token}
+    response = client.post("/login", data=form)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/my-kpis"
+    start = client.get("/")
+    assert start.status_code == 303
+    assert start.headers["location"] == "/my-kpis"
+    assert client.get("/my-kpis").status_code == 200

@@ -2,7 +2,7 @@
 
 KPI and dimension names come from the catalog (which holds both languages); stages,
 functions, units, statuses and dimension values from the translation catalog; store names
-from the warehouse. A value without a translation is shown as it is stored.
+and the currency from the warehouse. A value without a translation is shown as it is stored.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ class Labels:
     catalog: Catalog
     #: Store id → store name, for the `store` dimension.
     stores: dict[str, str] = field(default_factory=dict)
+    #: The warehouse's currency (ISO 4217), named beside the money unit.
+    currency: str | None = None
 
     def kpi(self, kpi: KpiSpec) -> str:
         """The KPI's name in this language."""
@@ -82,7 +84,9 @@ class Labels:
         return ", ".join(names) if names else t("tiers.none", self.locale)
 
     def unit(self, unit: str) -> str:
-        """A unit's name."""
+        """A unit's name; money with its currency ("Money (GBP)")."""
+        if unit == "currency" and self.currency:
+            return t("units.currency_in", self.locale, currency=self.currency)
         return t(f"units.{unit}", self.locale)
 
     def role(self, role: UserRole) -> str:

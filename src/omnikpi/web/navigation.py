@@ -1,10 +1,13 @@
-"""The main navigation: every page a role may open, in menu order."""
+"""The main navigation: every page a role may open, in menu order, and where each role
+lands after signing in."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
-from omnikpi.auth import Action
+from omnikpi.auth import Action, Role, UserRole
 from omnikpi.web.security import Principal
 
 
@@ -19,7 +22,7 @@ class NavItem:
 
 #: The menu; each entry must match a route declaring the same action.
 NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem("home", "/", Action.VIEW_HOME),
+    NavItem("home", "/home", Action.VIEW_HOME),
     NavItem("my_kpis", "/my-kpis", Action.VIEW_MY_KPIS),
     NavItem("scorecard", "/scorecard", Action.VIEW_SCORECARD),
     NavItem("stages", "/stages", Action.VIEW_STAGE_DASHBOARD),
@@ -28,12 +31,36 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("api_docs", "/api/docs", Action.VIEW_API_DOCS),
 )
 
+#: The menu entry each role lands on after signing in and at `/` (DESIGN §1: executives
+#: manage the scorecard, team leads their stages, members their own KPIs). Change a
+#: role's first page here, nowhere else; a test checks each role may open its own.
+LANDING_PAGES: Mapping[Role, str] = MappingProxyType(
+    {
+        Role.EXECUTIVE: "scorecard",
+        Role.TEAM_LEAD: "stages",
+        Role.MEMBER: "my_kpis",
+        Role.ANALYST: "kpis",
+        Role.ADMIN: "kpis",
+        Role.BU_USER: "scorecard",
+    }
+)
+
 
 def navigation_for(principal: Principal | None) -> tuple[NavItem, ...]:
     """The menu entries `principal` may open (none before sign-in)."""
     if principal is None:
         return ()
     return tuple(item for item in NAV_ITEMS if principal.may(item.action))
+
+
+def nav_item(key: str) -> NavItem:
+    """The menu entry called `key`."""
+    return next(item for item in NAV_ITEMS if item.key == key)
+
+
+def landing_page(role: UserRole) -> NavItem:
+    """The page `role` lands on: `/scorecard` for executives, `/my-kpis` for members."""
+    return nav_item(LANDING_PAGES[role.role])
 
 
 def current_item(path: str) -> NavItem | None:

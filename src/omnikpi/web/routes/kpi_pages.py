@@ -59,9 +59,10 @@ def read_view(
 
 
 def page_labels(request: Request, reader: CachedKpiReader) -> Labels:
-    """Label lookups in the request's language, with the warehouse's store names."""
+    """Label lookups in the request's language, with the warehouse's stores and currency."""
     stores = dict(filter_choices(reader).stores)
-    return Labels(request_locale(request), reader.catalog, stores)
+    currency = web_context(request).data_settings().currency
+    return Labels(request_locale(request), reader.catalog, stores, currency)
 
 
 def _dashboard_values(
@@ -163,9 +164,10 @@ def kpi_catalog(request: Request, principal: Principal = Depends(signed_in)) -> 
         race=params.get("race") or None,
         tier=params.get("tier") or None,
     )
-    catalog = web_context(request).catalog
-    found = search_catalog(catalog, principal.user.role, search)
-    labels = Labels(request_locale(request), catalog)
+    context = web_context(request)
+    found = search_catalog(context.catalog, principal.user.role, search)
+    currency = context.data_settings().currency
+    labels = Labels(request_locale(request), context.catalog, currency=currency)
     return render(request, "catalog.html", {"found": found, "labels": labels})
 
 

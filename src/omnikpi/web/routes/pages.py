@@ -1,9 +1,9 @@
-"""Pages: home and data status (the KPI pages are in `kpi_pages`)."""
+"""Pages: each role's start, home and data status (the KPI pages are in `kpi_pages`)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from omnikpi.auth import Action
 from omnikpi.errors import InvalidChoice
@@ -12,7 +12,7 @@ from omnikpi.services import VOLUME_TABLES, table_volume, warehouse_status
 from omnikpi.web.charts import volume_chart
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import filter_choices, kpi_reader
-from omnikpi.web.navigation import NAV_ITEMS
+from omnikpi.web.navigation import NAV_ITEMS, landing_page
 from omnikpi.web.rendering import locale_format, render
 from omnikpi.web.security import Principal, requires, signed_in
 from omnikpi.web.view_params import parse_view_params
@@ -24,12 +24,23 @@ DEFAULT_VOLUME_TABLE = "orders"
 
 
 @router.get("/", openapi_extra=requires(Action.VIEW_HOME))
+def start(principal: Principal = Depends(signed_in)) -> Response:
+    """Each role's own page: the scorecard, the stages, My KPIs or the KPI catalog."""
+    return RedirectResponse(landing_page(principal.user.role).path, status_code=303)
+
+
+@router.get("/home", openapi_extra=requires(Action.VIEW_HOME))
 def home(request: Request, principal: Principal = Depends(signed_in)) -> Response:
-    """Where each role starts: who they are, what they may open, how fresh the data is."""
+    """Who you are, what you may open, where you start and how fresh the data is."""
     context = web_context(request)
     status = warehouse_status(context.settings, context.today())
     pages = [item for item in NAV_ITEMS if item.key != "home" and principal.may(item.action)]
-    return render(request, "home.html", {"pages": pages, "latest_data": status.latest_data})
+    values = {
+        "pages": pages,
+        "landing": landing_page(principal.user.role),
+        "latest_data": status.latest_data,
+    }
+    return render(request, "home.html", values)
 
 
 @router.get("/status", openapi_extra=requires(Action.VIEW_DATA_STATUS))

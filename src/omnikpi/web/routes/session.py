@@ -9,6 +9,7 @@ from omnikpi.auth import authenticate, end_session, set_locale, start_session
 from omnikpi.errors import InvalidChoice
 from omnikpi.i18n import LOCALES, is_locale, t
 from omnikpi.web.context import web_context
+from omnikpi.web.navigation import landing_page
 from omnikpi.web.rendering import render
 from omnikpi.web.security import (
     LOCALE_COOKIE,
@@ -40,7 +41,8 @@ def login(
     password: str = Form(""),
     next: str = Form("/"),
 ) -> Response:
-    """Check the password, start a session, go where the user was heading."""
+    """Check the password, start a session, go where the user was heading (or, if nowhere,
+    to the role's own page)."""
     context = web_context(request)
     user = authenticate(context.store, username, password) if username and password else None
     if user is None:
@@ -51,7 +53,10 @@ def login(
     if user.locale is None and is_locale(chosen):
         set_locale(context.store, user.user_id, chosen)
     locale = user.locale or (chosen if is_locale(chosen) else None)
-    response = RedirectResponse(safe_next(next), status_code=303)
+    target = safe_next(next)
+    if target == "/":  # no page asked for: straight to the role's own (one redirect, not two)
+        target = landing_page(user.role).path
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, start_session(context.store, user, now=context.now()))
     if locale is not None:
         set_locale_cookie(request, response, locale)

@@ -87,7 +87,7 @@ DAY = {
         ("day", "2025-03-03", DAY, "2025-03-03", "2025-03-03"),
     ],
 )
-@pytest.mark.parametrize("compare", ["previous", "yoy"])
+@pytest.mark.parametrize("compare", ["previous", "year"])
 def test_cxo_kpis(
     golden: Warehouse,
     grain: str,
@@ -97,6 +97,10 @@ def test_cxo_kpis(
     end: str,
     compare: str,
 ) -> None:
+    # A year before: the same week 52 weeks earlier, the same month; for a day the same
+    # weekday 52 weeks earlier (its same date a year before is the next test).
+    if compare == "year":
+        compare = "weekday_last_year" if grain == "day" else "yoy"
     result = query(CXO, grain, start, end, compare=compare, warehouse=golden)  # type: ignore[arg-type]
     assert sorted(result["kpi"].unique()) == sorted(CXO)
     for kpi, (current, previous, year_before) in expected.items():
@@ -112,6 +116,26 @@ def test_cxo_kpis(
             assert change == pytest.approx(current - other), kpi
         else:
             assert change == pytest.approx((current - other) / abs(other)), kpi
+
+
+@pytest.mark.parametrize(
+    ("compare", "other_day"),
+    [("yoy", "2024-03-03"), ("weekday_last_year", "2024-03-04"), ("last_week", "2025-02-24")],
+)
+def test_a_day_compares_with_the_day_its_comparison_names(
+    golden: Warehouse, compare: str, other_day: str
+) -> None:
+    """Same date last year (a Sunday), same weekday last year (a Monday), same day last week:
+    each comparison value is that day's own value."""
+    result = query(CXO, "day", "2025-03-03", "2025-03-03", compare=compare, warehouse=golden)  # type: ignore[arg-type]
+    other = query(CXO, "day", other_day, other_day, warehouse=golden)
+    for kpi in CXO:
+        assert pick(result, kpi, "2025-03-03", "comparison_value") == _approx(
+            pick(other, kpi, other_day)
+        ), kpi
+    weekday = query(CXO, "day", "2025-03-03", "2025-03-03", compare="weekday_last_year",
+                    warehouse=golden)  # fmt: skip
+    assert pick(weekday, "revenue", "2025-03-03", "comparison_value") == DAY["revenue"][2]
 
 
 #: The CxO KPIs in percent: their changes are differences in points.

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from omnikpi.errors import ConfigError
+from omnikpi.errors import ConfigError, InvalidChoice
 from omnikpi.kpi.periods import (
     Grain,
     compared_range,
@@ -16,6 +16,7 @@ from omnikpi.kpi.periods import (
     periods,
     shift,
 )
+from omnikpi.kpi.request import KpiRequest
 
 
 @pytest.mark.parametrize(
@@ -37,8 +38,12 @@ def test_boundaries(day: date, grain: Grain, start: date, end: date) -> None:
     ("day", "grain", "comparison", "expected"),
     [
         (date(2025, 3, 3), Grain.DAY, "previous", date(2025, 3, 2)),
-        (date(2025, 3, 3), Grain.DAY, "yoy", date(2024, 3, 4)),  # same weekday, 52 weeks
-        (date(2025, 3, 3), Grain.WEEK, "yoy", date(2024, 3, 4)),
+        (date(2025, 3, 3), Grain.DAY, "yoy", date(2024, 3, 3)),  # the same date
+        (date(2024, 2, 29), Grain.DAY, "yoy", date(2023, 2, 28)),  # clipped
+        (date(2025, 3, 3), Grain.DAY, "weekday_last_year", date(2024, 3, 4)),  # 52 weeks
+        (date(2025, 3, 3), Grain.WEEK, "yoy", date(2024, 3, 4)),  # the same ISO week
+        (date(2025, 3, 5), Grain.DAY, "last_week", date(2025, 2, 26)),
+        (date(2025, 3, 3), Grain.WEEK, "last_week", date(2025, 2, 24)),
         (date(2025, 3, 31), Grain.MONTH, "previous", date(2025, 2, 28)),  # clipped
         (date(2024, 2, 29), Grain.MONTH, "yoy", date(2023, 2, 28)),
         (date(2025, 7, 1), Grain.QUARTER, "previous", date(2025, 4, 1)),
@@ -47,6 +52,24 @@ def test_boundaries(day: date, grain: Grain, start: date, end: date) -> None:
 )
 def test_shift(day: date, grain: Grain, comparison: str, expected: date) -> None:
     assert shift(day, grain, comparison) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("grain", "comparison", "allowed"),
+    [
+        (Grain.MONTH, "last_week", "none, previous, yoy"),
+        (Grain.WEEK, "weekday_last_year", "none, previous, yoy, last_week"),
+        (Grain.DAY, "fortnight", "none, previous, yoy, last_week, weekday_last_year"),
+    ],
+)
+def test_a_comparison_the_grain_has_not_is_refused_naming_those_it_has(
+    grain: Grain, comparison: str, allowed: str
+) -> None:
+    with pytest.raises(InvalidChoice) as error:
+        shift(date(2025, 3, 3), grain, comparison)  # type: ignore[arg-type]
+    assert (error.value.param, error.value.allowed) == ("compare", allowed)
+    with pytest.raises(InvalidChoice):
+        KpiRequest.parse("revenue", grain, "2025-01-01", "2025-03-31", compare=comparison)
 
 
 def test_periods_are_clipped_to_the_range() -> None:
@@ -78,7 +101,8 @@ def test_bad_values() -> None:
         ("2025-09-01", "2025-11-30", Grain.MONTH, "previous", ("2025-08-01", "2025-10-31")),
         # a period cut by the range: the same cut of the other
         ("2025-03-01", "2025-03-15", Grain.MONTH, "previous", ("2025-02-01", "2025-02-15")),
-        ("2025-03-31", "2025-03-31", Grain.DAY, "yoy", ("2024-04-01", "2024-04-01")),
+        ("2025-03-31", "2025-03-31", Grain.DAY, "yoy", ("2024-03-31", "2024-03-31")),
+        ("2025-03-31", "2025-03-31", Grain.DAY, "weekday_last_year", ("2024-04-01", "2024-04-01")),
         ("2025-12-22", "2025-12-28", Grain.WEEK, "previous", ("2025-12-15", "2025-12-21")),
     ],
 )

@@ -100,10 +100,8 @@ def test_unknown_filter_values_name_the_closest_ones(engine: KpiQuery) -> None:
 def test_a_pages_series_leaves_out_filters_the_kpi_cannot_take_and_says_so(
     engine: KpiQuery,
 ) -> None:
-    series = view_series(
-        engine, ANALYST, "complaint_ratio", Grain.MONTH, *YEAR,
-        filters={"channel": ["web"], "region": ["Seoul"]},
-    )  # fmt: skip
+    asked = request("complaint_ratio", filters={"channel": "web", "region": "Seoul"})
+    series = view_series(engine, ANALYST, asked)
     assert series.unfiltered_by == ("channel",)
     expected = query(
         "complaint_ratio",
@@ -139,24 +137,22 @@ def test_a_breakdown_is_one_period_by_one_dimension_largest_change_first(
 
 
 def test_the_detail_offers_the_kpis_dimensions_and_suggests_its_usual_one(engine: KpiQuery) -> None:
-    detail = build_kpi_detail(
-        engine, ANALYST, "visits_by_hour", Grain.WEEK, date(2025, 10, 6), date(2025, 12, 28),
-        breakdown_by="hour",
-    )  # fmt: skip
+    weeks = KpiRequest.parse("visits_by_hour", "week", "2025-10-06", "2025-12-28")
+    detail = build_kpi_detail(engine, ANALYST, weeks, breakdown_by="hour")
     assert detail.suggested_dimension == "hour"
     assert "hour" in detail.dimensions
     assert "channel" in detail.dimensions
     assert detail.breakdown is not None
     assert len(detail.breakdown.rows) == 24
     assert [row.period_start for row in detail.latest] == [date(2025, 12, 22)]
-    revenue = build_kpi_detail(engine, ANALYST, "revenue", Grain.MONTH, *YEAR, compare="yoy")
+    revenue = build_kpi_detail(engine, ANALYST, request("revenue", compare="yoy"))
     assert revenue.suggested_dimension == "channel"
     assert revenue.breakdown is None
     assert len(revenue.series.period_starts()) == 12
 
 
 def test_a_kpi_reported_monthly_is_shown_monthly(engine: KpiQuery) -> None:
-    series = view_series(engine, ANALYST, "market_share", Grain.WEEK, *YEAR)
+    series = view_series(engine, ANALYST, request("market_share", "week"))
     assert (series.grain, series.requested_grain) == (Grain.MONTH, Grain.WEEK)
     assert series.request.grain is Grain.MONTH  # what its CSV link asks for
     with pytest.raises(ConfigError, match="reported at month grain or coarser"):

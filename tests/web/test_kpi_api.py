@@ -143,7 +143,7 @@ def test_the_scorecard_carries_values_targets_status_changes_and_trend(
     for card in body["kpis"]:
         assert card["value"] == pytest.approx(by_id[card["kpi"]]["value"])
         assert card["status"] == planted_status(planted, card["kpi"])
-        year = next(c for c in card["changes"] if c["comparison"] == "year")
+        year = next(c for c in card["changes"] if c["comparison"] == "yoy")
         assert year["change"] == pytest.approx(by_id[card["kpi"]]["change"])
         assert len(card["trend"]) == 13
 

@@ -89,7 +89,8 @@ def test_links_change_one_thing_and_keep_the_rest() -> None:
     ("query", "param", "allowed"),
     [
         ({"grain": "fortnight"}, "grain", "day, week, month, quarter, year"),
-        ({"compare": "last"}, "compare", "none, previous, yoy"),
+        ({"compare": "last"}, "compare", "none, previous, yoy, last_week"),  # a lead's weeks
+        ({"compare": "last_week", "grain": "month"}, "compare", "none, previous, yoy"),
         ({"member": "vip"}, "member", "all, member, non_member"),
         ({"start": "2025-13-01"}, "start", "YYYY-MM-DD"),
         ({"start": "2025-12-31", "end": "2025-01-01"}, "end", "≥ start 2025-12-31"),

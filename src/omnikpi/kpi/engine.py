@@ -22,7 +22,7 @@ from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.domains import data_values, declared_values, unknown_value
 from omnikpi.kpi.evaluate import Evaluator
 from omnikpi.kpi.kinds import kind_of
-from omnikpi.kpi.periods import Grain, compared_range, period_end
+from omnikpi.kpi.periods import Grain, check_comparison, compared_range, period_end, shift
 from omnikpi.kpi.plan import Planner
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.rollup_reader import RollupReader
@@ -125,6 +125,8 @@ class KpiQuery:
                     )
         for dim, values in request.filters:
             self.check_values(dim, values, request.kpis)
+        if request.compare is not None:
+            check_comparison(request.compare, request.grain)
         return Scope(request.grain, request.start, request.end, request.by, request.filters)
 
     def check_values(self, dimension: str, values: Sequence[str], kpi_ids: Sequence[str]) -> None:
@@ -170,9 +172,7 @@ class KpiQuery:
             first, last = compared_range(scope.start, scope.end, scope.grain, request.compare)
             shifted = Scope(scope.grain, first, last, scope.by, scope.filters)
             scopes.append(shifted)
-            mapping = {
-                o.start: p.start for p, o in zip(shifted.periods, scope.periods, strict=False)
-            }
+            mapping = {p.start: shift(p.start, scope.grain, request.compare) for p in scope.periods}
         evaluator = self._evaluator(kpi_ids, scopes)
         trees = {k: self.planner.plan(k) for k in kpi_ids}
         values, *compared = [

@@ -1,9 +1,18 @@
 """Calendar periods: grains, period boundaries, comparisons. One place for all of them.
 
-Weeks are ISO weeks starting on Monday. Year-over-year for days and weeks compares with the
-same weekday 52 weeks (364 days) earlier, as retailers do; months, quarters and years compare
-with the same calendar period a year earlier. A period cut by the query range is compared
-with the same cut of the comparison period (month-to-date against the previous month to date).
+Weeks are ISO weeks starting on Monday. The comparisons, the same on every page, in the API,
+the CLI and CSVs:
+
+- `previous`: the previous calendar period of the grain (yesterday, last ISO week, last
+  month, last quarter, last year);
+- `yoy`: the same period last year (a day: the same date; a week: the same ISO week, 52
+  weeks earlier; months, quarters, years: the same calendar period);
+- `last_week` (days and weeks): the same day last week (a week: the previous week);
+- `weekday_last_year` (days): the same weekday 52 weeks (364 days) earlier, as retailers
+  compare days.
+
+A period cut by the query range is compared with the same cut of the comparison period
+(month-to-date against the previous month to date).
 """
 
 from __future__ import annotations
@@ -18,8 +27,8 @@ import ibis.expr.types as ir
 
 from omnikpi.errors import ConfigError, InvalidChoice
 
-Comparison = Literal["previous", "yoy"]
-COMPARISONS: tuple[str, ...] = ("previous", "yoy")
+Comparison = Literal["previous", "yoy", "last_week", "weekday_last_year"]
+COMPARISONS: tuple[Comparison, ...] = ("previous", "yoy", "last_week", "weekday_last_year")
 
 
 class Grain(StrEnum):
@@ -89,27 +98,51 @@ def period_end(start: date, grain: Grain) -> date:
     return next_period(start, grain) - timedelta(days=1)
 
 
+def comparisons_at(grain: Grain) -> tuple[Comparison, ...]:
+    """The comparisons a grain has: the same day last week only for days and weeks, the
+    same weekday last year only for days.
+
+    >>> comparisons_at(Grain.MONTH)
+    ('previous', 'yoy')
+    """
+    if grain is Grain.DAY:
+        return COMPARISONS
+    if grain is Grain.WEEK:
+        return ("previous", "yoy", "last_week")
+    return ("previous", "yoy")
+
+
+def check_comparison(comparison: str, grain: Grain) -> Comparison:
+    """`comparison` if `grain` has it; InvalidChoice naming those it has."""
+    allowed = comparisons_at(grain)
+    for choice in allowed:
+        if comparison == choice:
+            return choice
+    raise InvalidChoice("compare", comparison, ", ".join(("none", *allowed)))
+
+
 def shift(day: date, grain: Grain, comparison: Comparison) -> date:
     """The day that `day` is compared with.
 
     >>> shift(date(2025, 3, 31), Grain.MONTH, "previous")
     datetime.date(2025, 2, 28)
     >>> shift(date(2025, 3, 5), Grain.DAY, "yoy")
+    datetime.date(2024, 3, 5)
+    >>> shift(date(2025, 3, 5), Grain.DAY, "weekday_last_year")
     datetime.date(2024, 3, 6)
     """
+    check_comparison(comparison, grain)
     if comparison == "previous":
         if grain is Grain.DAY:
             return day - timedelta(days=1)
         if grain is Grain.WEEK:
             return day - timedelta(days=7)
         return add_months(day, -_MONTHS[grain])
-    if comparison == "yoy":
-        if grain in (Grain.DAY, Grain.WEEK):
-            return day - timedelta(days=364)
-        return add_months(day, -12)
-    raise ConfigError(
-        f'comparison "{comparison}" is not valid (choose one of: {", ".join(COMPARISONS)})'
-    )
+    if comparison == "last_week":
+        return day - timedelta(days=7)
+    if comparison == "weekday_last_year" or grain is Grain.WEEK:
+        return day - timedelta(days=364)
+    return add_months(day, -12)
 
 
 def compared_range(

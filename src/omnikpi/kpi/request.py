@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from omnikpi.errors import InvalidChoice
-from omnikpi.kpi.periods import COMPARISONS, Comparison, Grain
+from omnikpi.kpi.periods import COMPARISONS, Comparison, Grain, check_comparison
 
 FilterItems = tuple[tuple[str, tuple[str, ...]], ...]
 #: The longest range a request may span (ten years of days).
@@ -60,13 +60,21 @@ def check_range(start: date, end: date) -> None:
         raise InvalidChoice("start", start.isoformat(), f"≥ {earliest.isoformat()}")
 
 
-def parse_compare(value: str | None) -> Comparison | None:
-    """A comparison: previous or yoy; None, "" or "none" for no comparison."""
+def parse_compare(value: str | None, grain: Grain | None = None) -> Comparison | None:
+    """A comparison (see `omnikpi.kpi.periods`) that `grain` has (any grain's when None);
+    None, "" or "none" for no comparison.
+
+    >>> parse_compare("last_week", Grain.MONTH)
+    Traceback (most recent call last):
+    omnikpi.errors.InvalidChoice: compare "last_week" is not valid (allowed: none, previous, yoy)
+    """
     if value is None or value.strip() in ("", "none"):
         return None
+    if grain is not None:
+        return check_comparison(value.strip(), grain)
     for choice in COMPARISONS:
         if value.strip() == choice:
-            return choice  # type: ignore[return-value]
+            return choice
     raise InvalidChoice("compare", value, ", ".join(("none", *COMPARISONS)))
 
 
@@ -120,17 +128,18 @@ class KpiRequest:
         """A request from typed values; InvalidChoice names the first bad one."""
         first, last = parse_day(start, "start"), parse_day(end, "end")
         check_range(first, last)
+        chosen_grain = parse_grain(grain)
         dims = tuple(d.strip() for d in by if d.strip())
         if len(set(dims)) != len(dims):
             raise InvalidChoice("by", ",".join(dims), "each dimension once")
         return cls(
             kpis=parse_ids(kpis),
-            grain=parse_grain(grain),
+            grain=chosen_grain,
             start=first,
             end=last,
             by=dims,
             filters=parse_filters(filters),
-            compare=parse_compare(compare),
+            compare=parse_compare(compare, chosen_grain),
             parts=parts,
         )
 

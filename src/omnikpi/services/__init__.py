@@ -8,7 +8,14 @@ docs/services.md for how a request flows.
 
 from omnikpi.kpi import Catalog, Grain, KpiQuery, KpiSpec, load_catalog
 from omnikpi.kpi.explain import Explanation
-from omnikpi.kpi.periods import COMPARISONS, Comparison, period_end, period_start
+from omnikpi.kpi.periods import (
+    COMPARISONS,
+    Comparison,
+    check_comparison,
+    comparisons_at,
+    period_end,
+    period_start,
+)
 from omnikpi.kpi.request import (
     MAX_SPAN_DAYS,
     KpiRequest,
@@ -37,16 +44,12 @@ from omnikpi.services.breakdown import (
     channel_dimensions,
 )
 from omnikpi.services.cards import (
-    SAME_DAY_LAST_WEEK,
     Change,
-    ComparisonSpec,
     KpiCard,
     Point,
     Share,
     build_cards,
     change_tone,
-    previous_period,
-    year_ago,
 )
 from omnikpi.services.choices import FilterChoices, load_filter_choices
 from omnikpi.services.dashboard import (
@@ -82,7 +85,6 @@ from omnikpi.services.explorer import (
 from omnikpi.services.export import write_csv
 from omnikpi.services.periods import (
     DEFAULT_PERIODS,
-    PERIODS_PER_YEAR,
     default_range,
     latest_complete_end,
     periods_back,
@@ -127,9 +129,7 @@ __all__ = [
     "JOURNEY_STAGES",
     "MAX_SPAN_DAYS",
     "MEMBER_ROLES",
-    "PERIODS_PER_YEAR",
     "RACE_STEPS",
-    "SAME_DAY_LAST_WEEK",
     "SETTING_NAMES",
     "STAGES",
     "STATUSES",
@@ -145,7 +145,6 @@ __all__ = [
     "Change",
     "ChangeType",
     "Comparison",
-    "ComparisonSpec",
     "Dashboard",
     "DataStatus",
     "DemoWarehouse",
@@ -185,8 +184,10 @@ __all__ = [
     "change_tone",
     "channel_dimension",
     "channel_dimensions",
+    "check_comparison",
     "check_kpi_visible",
     "check_range",
+    "comparisons_at",
     "comparisons_for",
     "data_settings",
     "data_version",
@@ -210,7 +211,6 @@ __all__ = [
     "period_end",
     "period_start",
     "periods_back",
-    "previous_period",
     "query_kpis",
     "read_data_status",
     "read_warehouse",
@@ -230,5 +230,4 @@ __all__ = [
     "warehouse_status",
     "write_csv",
     "write_warehouse",
-    "year_ago",
 ]

@@ -4,13 +4,14 @@ KPI detail page's breakdown by any dimension the KPI allows."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from omnikpi.auth import UserRole
 from omnikpi.errors import InvalidChoice
 from omnikpi.kpi import Grain
-from omnikpi.kpi.periods import compared_range, period_start
+from omnikpi.kpi.periods import Comparison, compared_range, period_start
+from omnikpi.kpi.request import KpiRequest, parse_filters
 from omnikpi.services.contribution import Contribution, Segment, contributions
 from omnikpi.services.query import KpiRow
 from omnikpi.services.reader import Filters, KpiReader
@@ -88,22 +89,30 @@ def build_breakdown(
     grain: Grain,
     end: date,
     filters: Filters | None = None,
-    compare: str | None = "previous",
+    compare: Comparison | None = "previous",
 ) -> Breakdown:
     """`kpi_id` by `dimension` for the period of `grain` ending the view on `end`."""
     if dimension not in reader.dimensions(kpi_id):
         raise InvalidChoice("by", dimension, ", ".join(allowed_dimensions(reader, kpi_id)) or "-")
     first = period_start(end, grain)
-    series = view_series(
-        reader, role, kpi_id, grain, first, end, [dimension], filters, compare, parts=True
+    asked = KpiRequest(
+        kpis=(kpi_id,),
+        grain=grain,
+        start=first,
+        end=end,
+        by=(dimension,),
+        filters=parse_filters(filters or {}),
+        compare=compare,
+        parts=True,
     )
+    series = view_series(reader, role, asked)
     found: tuple[Contribution, ...] = ()
     if series.compare is not None:
         start, last = compared_range(
             series.start, series.end, series.grain, series.request.compare or "previous"
         )
         before = view_series(
-            reader, role, kpi_id, series.grain, start, last, [dimension], filters, parts=True
+            reader, role, replace(asked, grain=series.grain, start=start, end=last, compare=None)
         )
         found = tuple(contributions(_segments(series, before)))
     return Breakdown(series, dimension, period_start(end, series.grain), found)

@@ -18,40 +18,12 @@ from typing import Literal
 import pandas as pd
 
 from omnikpi.kpi import Grain, KpiSpec
-from omnikpi.kpi.periods import Comparison, next_period, period_end, period_start
+from omnikpi.kpi.periods import Comparison, next_period, period_end, period_start, shift
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.spec import ChangeType
-from omnikpi.services.periods import PERIODS_PER_YEAR, periods_back
 from omnikpi.services.query import Status, change_between, number, share_dimension, status_of
 from omnikpi.services.reader import Filters, KpiReader
 from omnikpi.services.series import applicable_filters
-
-
-@dataclass(frozen=True)
-class ComparisonSpec:
-    """An earlier period a card compares with: `offset` periods back.
-
-    `engine` is the KPI engine's comparison that means the same ("previous", "yoy"), used
-    for periods cut by the range end; None when the engine has none (same day last week).
-    """
-
-    key: Literal["previous", "year", "week"]
-    offset: int
-    engine: Literal["previous", "yoy"] | None
-
-
-def previous_period() -> ComparisonSpec:
-    """The period before: last month, last week, yesterday."""
-    return ComparisonSpec("previous", 1, "previous")
-
-
-def year_ago(grain: Grain) -> ComparisonSpec:
-    """The same period a year earlier (52 weeks for days and weeks)."""
-    return ComparisonSpec("year", PERIODS_PER_YEAR[grain], "yoy")
-
-
-#: Members compare yesterday with the same weekday a week earlier.
-SAME_DAY_LAST_WEEK = ComparisonSpec("week", 7, None)
 
 
 @dataclass(frozen=True)
@@ -65,9 +37,10 @@ class Point:
 
 @dataclass(frozen=True)
 class Change:
-    """A value compared with an earlier period: that period's value and the relative change."""
+    """A value compared with an earlier period: that period's value and the change (relative,
+    or in points for percents and scores)."""
 
-    comparison: ComparisonSpec
+    comparison: Comparison
     period_start: date
     value: float | None
     change: float | None
@@ -110,9 +83,9 @@ class KpiCard:
             return any(share.value is not None for share in self.shares)
         return self.value is not None
 
-    def change(self, key: str) -> Change | None:
-        """The change against the comparison `key` ("previous", "year", "week"), if shown."""
-        return next((c for c in self.changes if c.comparison.key == key), None)
+    def change(self, comparison: Comparison) -> Change | None:
+        """The change against `comparison` ("previous", "yoy", ...), if shown."""
+        return next((c for c in self.changes if c.comparison == comparison), None)
 
 
 def change_tone(change: float | None, direction: str) -> Literal["good", "bad", "flat"] | None:
@@ -171,7 +144,7 @@ class _View:
     last: date
     end: date
     complete: bool
-    comparisons: tuple[ComparisonSpec, ...]
+    comparisons: tuple[Comparison, ...]
     trend_starts: tuple[date, ...]
 
     def changes(
@@ -186,8 +159,8 @@ class _View:
         value = found.value(self.last, key)
         changes = []
         for comparison in self.comparisons:
-            earlier = periods_back(self.last, self.grain, comparison.offset)
-            compared = engine.get(comparison.key)
+            earlier = shift(self.last, self.grain, comparison)
+            compared = engine.get(comparison)
             if not self.complete and compared is not None:
                 row = compared.get(self.last, key)
                 before = number(row.get("comparison_value"))
@@ -215,7 +188,7 @@ def build_cards(
     start: date,
     end: date,
     filters: Filters,
-    comparisons: Sequence[ComparisonSpec],
+    comparisons: Sequence[Comparison],
 ) -> list[KpiCard]:
     """A card per KPI for the period of `grain` that ends the range [start, end].
 
@@ -232,9 +205,7 @@ def build_cards(
         comparisons=tuple(comparisons),
         trend_starts=_period_starts(period_start(start, grain), last, grain),
     )
-    first_needed = min(
-        [view.trend_starts[0], *(periods_back(last, grain, c.offset) for c in comparisons)]
-    )
+    first_needed = min([view.trend_starts[0], *(shift(last, grain, c) for c in comparisons)])
     share_of = {kpi.id: share_dimension(kpi) for kpi in kpis}
     groups: dict[tuple[tuple[str, tuple[str, ...]], ...], list[str]] = {}
     unfiltered: dict[str, tuple[str, ...]] = {}
@@ -257,10 +228,9 @@ def build_cards(
 
         rows.update(_rows_by_kpi(reader.answer(request(first_needed, None)), share_of))
         for comparison in comparisons if not view.complete else ():
-            if comparison.engine is not None:
-                frame = reader.answer(request(last, comparison.engine))
-                for kpi_id, found in _rows_by_kpi(frame, share_of).items():
-                    compared.setdefault(kpi_id, {})[comparison.key] = found
+            frame = reader.answer(request(last, comparison))
+            for kpi_id, found in _rows_by_kpi(frame, share_of).items():
+                compared.setdefault(kpi_id, {})[comparison] = found
     return [
         _card(
             kpi,

@@ -7,23 +7,15 @@ tier, the grain they open on and what they compare with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from omnikpi.auth import UserRole
 from omnikpi.kpi import Grain
-from omnikpi.kpi.periods import period_end, period_start
+from omnikpi.kpi.periods import Comparison, check_comparison, period_end, period_start
 from omnikpi.kpi.spec import STAGES
 from omnikpi.services.access import tier_kpis
-from omnikpi.services.cards import (
-    SAME_DAY_LAST_WEEK,
-    ComparisonSpec,
-    KpiCard,
-    build_cards,
-    previous_period,
-    year_ago,
-)
+from omnikpi.services.cards import KpiCard, build_cards
 from omnikpi.services.periods import default_range
 from omnikpi.services.reader import Filters, KpiReader
 
@@ -50,9 +42,14 @@ class Dashboard:
     period_end: date
     trend_start: date
     data_through: date
-    comparisons: tuple[ComparisonSpec, ...]
+    comparisons: tuple[Comparison, ...]
     cards: tuple[KpiCard, ...]
     filters: dict[str, list[str]]
+
+    @property
+    def default_comparisons(self) -> tuple[Comparison, ...]:
+        """What this tier compares with when the view does not say."""
+        return comparisons_for(self.tier, self.grain)
 
     @property
     def complete(self) -> bool:
@@ -83,12 +80,21 @@ def tier_grain(tier: str) -> Grain:
     return Grain.WEEK if tier == "lead" else Grain.MONTH
 
 
-def comparisons_for(tier: str, grain: Grain) -> tuple[ComparisonSpec, ...]:
-    """What a tier's cards compare with: members' days with the same day last week,
-    everything else with the previous period and the same period last year."""
+def comparisons_for(
+    tier: str, grain: Grain, chosen: Comparison | None = None
+) -> tuple[Comparison, ...]:
+    """What a tier's cards compare with: the comparison the view `chosen` (if the grain has
+    it), else members' days with the same day last week and everything else with the
+    previous period and the same period last year.
+
+    >>> comparisons_for("cxo", Grain.MONTH)
+    ('previous', 'yoy')
+    """
+    if chosen is not None:
+        return (check_comparison(chosen, grain),)
     if tier.startswith("member:") and grain is Grain.DAY:
-        return (SAME_DAY_LAST_WEEK,)
-    return (previous_period(), year_ago(grain))
+        return ("last_week",)
+    return ("previous", "yoy")
 
 
 def build_dashboard(
@@ -99,15 +105,16 @@ def build_dashboard(
     start: date,
     end: date,
     filters: Filters | None = None,
-    comparisons: Sequence[ComparisonSpec] | None = None,
+    compare: Comparison | None = None,
 ) -> Dashboard:
-    """The cards of `tier` (if `role` may open it) for the last period of [start, end].
+    """The cards of `tier` (if `role` may open it) for the last period of [start, end],
+    compared as `compare` asks (None: as the tier compares, see `comparisons_for`).
 
     >>> build_dashboard(engine, role, "cxo", Grain.MONTH, date(2024, 12, 1),
     ...                 date(2025, 12, 31))  # doctest: +SKIP
     """
     kpis = tier_kpis(reader.catalog, role, tier)
-    chosen = tuple(comparisons) if comparisons is not None else comparisons_for(tier, grain)
+    chosen = comparisons_for(tier, grain, compare)
     wanted = {name: list(values) for name, values in (filters or {}).items()}
     cards = build_cards(reader, kpis, grain, start, end, wanted, chosen)
     return Dashboard(

@@ -3,11 +3,12 @@ allowed dimension, and what the KPI means."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from omnikpi.auth import UserRole
-from omnikpi.kpi import Grain, KpiSpec
+from omnikpi.kpi import KpiSpec
+from omnikpi.kpi.request import KpiRequest
 from omnikpi.services.breakdown import (
     Breakdown,
     allowed_dimensions,
@@ -15,7 +16,7 @@ from omnikpi.services.breakdown import (
     channel_dimension,
 )
 from omnikpi.services.query import KpiRow
-from omnikpi.services.reader import Filters, KpiReader
+from omnikpi.services.reader import KpiReader
 from omnikpi.services.series import KpiSeries, view_series
 
 
@@ -44,26 +45,30 @@ class KpiDetail:
 
 
 def build_kpi_detail(
-    reader: KpiReader,
-    role: UserRole,
-    kpi_id: str,
-    grain: Grain,
-    start: date,
-    end: date,
-    filters: Filters | None = None,
-    compare: str | None = None,
-    breakdown_by: str | None = None,
+    reader: KpiReader, role: UserRole, asked: KpiRequest, breakdown_by: str | None = None
 ) -> KpiDetail:
-    """The detail of `kpi_id` (if `role` may open it) over [start, end].
+    """The detail of the KPI `asked` for (if `role` may open it) over the view's range.
 
     `breakdown_by` splits the last period by a dimension the KPI allows.
+
+    >>> asked = KpiRequest.parse("revenue", "month", "2025-01-01", "2025-12-31",
+    ...                          compare="previous")
+    >>> build_kpi_detail(reader, role, asked, breakdown_by="channel")  # doctest: +SKIP
     """
-    series = view_series(reader, role, kpi_id, grain, start, end, filters=filters, compare=compare)
+    series = view_series(reader, role, replace(asked, by=(), parts=False))
     kpi = series.kpi
+    kpi_id = kpi.id
     breakdown = None
     if breakdown_by:
         breakdown = build_breakdown(
-            reader, role, kpi_id, breakdown_by, series.grain, end, filters, compare or "previous"
+            reader,
+            role,
+            kpi_id,
+            breakdown_by,
+            series.grain,
+            asked.end,
+            asked.filter_map,
+            asked.compare or "previous",
         )
     return KpiDetail(
         kpi=kpi,

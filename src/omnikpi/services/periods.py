@@ -18,11 +18,6 @@ from omnikpi.kpi.periods import Grain, add_months, period_end, period_start
 DEFAULT_PERIODS: Mapping[Grain, int] = MappingProxyType(
     {Grain.DAY: 30, Grain.WEEK: 13, Grain.MONTH: 13, Grain.QUARTER: 8, Grain.YEAR: 3}
 )
-#: How many periods back "the same period last year" is (weeks and days: 52 weeks, as
-#: the KPI engine's year-over-year comparison).
-PERIODS_PER_YEAR: Mapping[Grain, int] = MappingProxyType(
-    {Grain.DAY: 364, Grain.WEEK: 52, Grain.MONTH: 12, Grain.QUARTER: 4, Grain.YEAR: 1}
-)
 
 
 def periods_back(start: date, grain: Grain, count: int) -> date:

@@ -10,12 +10,12 @@ rows the page shows. An explicit request (CLI, API) is never adapted: see `query
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from omnikpi.auth import UserRole
 from omnikpi.kpi import Grain, KpiSpec
+from omnikpi.kpi.periods import shift
 from omnikpi.kpi.request import KpiRequest, parse_filters
 from omnikpi.services.access import check_kpi_visible
 from omnikpi.services.query import KpiResult, KpiRow, query_kpis
@@ -73,6 +73,10 @@ class KpiSeries:
         """Every period of the rows, in order."""
         return sorted({row.period_start for row in self.rows})
 
+    def compared_start(self, period: date) -> date | None:
+        """The start of the period that `period` is compared with (None: no comparison)."""
+        return shift(period, self.grain, self.compare) if self.compare else None
+
     def at(self, period: date) -> list[KpiRow]:
         """The rows of one period."""
         return [row for row in self.rows if row.period_start == period]
@@ -92,35 +96,17 @@ def applicable_filters(
     return kept, tuple(name for name in filters if name not in allowed)
 
 
-def view_series(
-    reader: KpiReader,
-    role: UserRole,
-    kpi_id: str,
-    grain: Grain,
-    start: date,
-    end: date,
-    by: Sequence[str] = (),
-    filters: Filters | None = None,
-    compare: str | None = None,
-    parts: bool = False,
-) -> KpiSeries:
-    """The values of `kpi_id` (if `role` may open it) over a page's view, by `by` (with the
-    numerator and denominator of a ratio KPI when `parts`)."""
+def view_series(reader: KpiReader, role: UserRole, asked: KpiRequest) -> KpiSeries:
+    """The values of the one KPI `asked` for (if `role` may open it) over a page's view: at
+    the KPI's own grain when the view's is finer, cut by the filters it can take (the
+    others are named on the series)."""
+    (kpi_id,) = asked.kpis
     kpi = check_kpi_visible(reader.catalog, role, kpi_id)
-    used_grain = reported_grain(kpi, grain)
-    kept, dropped = applicable_filters(reader, kpi_id, filters or {})
-    request = KpiRequest(
-        kpis=(kpi_id,),
-        grain=used_grain,
-        start=start,
-        end=end,
-        by=tuple(by),
-        filters=parse_filters(kept),
-        compare="yoy" if compare == "yoy" else "previous" if compare == "previous" else None,
-        parts=parts,
-    )
+    used_grain = reported_grain(kpi, asked.grain)
+    kept, dropped = applicable_filters(reader, kpi_id, asked.filter_map)
+    request = replace(asked, grain=used_grain, filters=parse_filters(kept))
     return KpiSeries(
         result=query_kpis(reader, request, role),
         unfiltered_by=dropped,
-        requested_grain=grain if used_grain is not grain else None,
+        requested_grain=asked.grain if used_grain is not asked.grain else None,
     )

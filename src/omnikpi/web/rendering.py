@@ -23,7 +23,7 @@ from omnikpi.auth import NotAuthenticated
 from omnikpi.i18n import LOCALES, Locale, LocaleFormat, has_message, t
 from omnikpi.services import change_tone
 from omnikpi.web.context import web_context
-from omnikpi.web.navigation import current_item, navigation_for
+from omnikpi.web.navigation import current_item, nav_item, navigation_for
 from omnikpi.web.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -33,7 +33,7 @@ from omnikpi.web.security import (
     request_locale,
     set_csrf_cookie,
 )
-from omnikpi.web.view_params import COMPARISONS, GRAINS, MEMBER_FILTERS
+from omnikpi.web.view_params import GRAINS, MEMBER_FILTERS, ORIGINS
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals.update(
@@ -41,7 +41,6 @@ TEMPLATES.env.globals.update(
     change_tone=change_tone,
     has_message=has_message,
     view_grains=GRAINS,
-    view_comparisons=COMPARISONS,
     view_member_filters=MEMBER_FILTERS,
 )
 TEMPLATES.env.tests.update(
@@ -68,13 +67,18 @@ def page_context(request: Request, locale: Locale | None = None) -> dict[str, An
     chosen = locale or request_locale(request)
     principal = _principal_or_none(request)
     current = current_item(request.url.path)
+    origin = request.query_params.get("from")
+    nav = navigation_for(principal)
+    if origin in ORIGINS and any(item.key == origin for item in nav):
+        # A KPI detail opened from a dashboard: the menu keeps that dashboard.
+        current = nav_item(origin)
     return {
         "locale": chosen,
         "locales": LOCALES,
         "t": partial(_translate, chosen),
         "fmt": locale_format(request, chosen),
         "principal": principal,
-        "nav": navigation_for(principal),
+        "nav": nav,
         "current_nav": current.key if current else None,
         "csrf_field": CSRF_FIELD,
         "csrf_header": CSRF_HEADER,

@@ -18,8 +18,10 @@ from omnikpi.auth import Role
 from omnikpi.errors import InvalidChoice
 from omnikpi.services import (
     DEFAULT_PERIODS,
+    Comparison,
     Grain,
     check_range,
+    comparisons_at,
     latest_complete_end,
     parse_compare,
     parse_day,
@@ -28,14 +30,15 @@ from omnikpi.services import (
     periods_back,
 )
 
-# The KPI engine's comparisons use the same values ("none" is no comparison).
-Comparison = Literal["none", "previous", "yoy"]
+#: The KPI engine's comparisons, or "none" for no comparison.
+ViewComparison = Literal["none", "previous", "yoy", "last_week", "weekday_last_year"]
 MemberFilter = Literal["all", "member", "non_member"]
 GRAINS: tuple[Grain, ...] = tuple(Grain)
-COMPARISONS: tuple[Comparison, ...] = get_args(Comparison)
 MEMBER_FILTERS: tuple[MemberFilter, ...] = get_args(MemberFilter)
-#: The query-string parameters of a view.
-VIEW_PARAMS = ("grain", "start", "end", "compare", "channel", "store", "region", "member")
+#: The pages a KPI detail can be opened from (menu keys): its breadcrumb and menu lead back.
+ORIGINS: tuple[str, ...] = ("my_kpis", "scorecard", "stages", "kpis")
+#: The query-string parameters of a view ("from": the page a drill-down came from).
+VIEW_PARAMS = ("grain", "start", "end", "compare", "channel", "store", "region", "member", "from")
 
 T = TypeVar("T", bound=str)
 D = TypeVar("D", bound=str | None)
@@ -58,18 +61,25 @@ class ViewParams:
     grain: Grain
     start: date
     end: date
-    compare: Comparison = "none"
+    compare: ViewComparison = "none"
     channel: str | None = None
     store: str | None = None
     region: str | None = None
     member: MemberFilter = "all"
+    #: The menu page a drill-down came from (`from=scorecard`), kept while the view changes.
+    origin: str | None = None
     #: Parameters that were given in the URL (only these are repeated in links).
     given: frozenset[str] = field(default_factory=frozenset, compare=False)
 
     @property
-    def comparison(self) -> Literal["previous", "yoy"] | None:
+    def comparison(self) -> Comparison | None:
         """The comparison as the KPI query takes it (None: no comparison)."""
         return None if self.compare == "none" else self.compare
+
+    @property
+    def comparison_choices(self) -> tuple[ViewComparison, ...]:
+        """What the view's grain may be compared with ("none" first)."""
+        return ("none", *comparisons_at(self.grain))
 
     @property
     def filters(self) -> dict[str, list[str]]:
@@ -91,13 +101,35 @@ class ViewParams:
             "store": self.store,
             "region": self.region,
             "member": self.member,
+            "from": self.origin,
         }
         return {k: v for k, v in values.items() if k in self.given and v is not None}
 
     def with_changes(self, **changes: object) -> ViewParams:
         """This view with some fields changed (they count as given)."""
         changed = replace(self, **changes)  # type: ignore[arg-type]
-        return replace(changed, given=self.given | frozenset(changes))
+        names = {"from" if name == "origin" else name for name in changes}
+        return replace(changed, given=self.given | frozenset(names))
+
+    def drill_query(self, origin: str, compare: str | None) -> str:
+        """The query of a drill-down from page `origin` to a KPI's detail: this whole view
+        (grain, range, filters, whether given or defaults) compared as `origin` compares,
+        so the detail opens on the same period, and its breadcrumb leads back.
+
+        >>> view.drill_query("scorecard", "previous")  # doctest: +SKIP
+        '?grain=month&start=2024-12-01&end=2025-11-30&compare=previous&from=scorecard'
+        """
+        return self.query_string(
+            grain=self.grain,
+            start=self.start,
+            end=self.end,
+            compare=compare or "none",
+            origin=origin,
+        )
+
+    def without_origin(self) -> ViewParams:
+        """This view as the page it came from shows it (no `from`)."""
+        return replace(self, origin=None, given=self.given - {"from"})
 
     def query_string(self, **changes: object) -> str:
         """`?grain=...` for a link to this view, optionally changed."""
@@ -147,7 +179,7 @@ def parse_view_params(
         else periods_back(period_start(end, grain), grain, DEFAULT_PERIODS[grain] - 1)
     )
     check_range(start, end)
-    comparison = parse_compare(_text(params, "compare"))
+    comparison = parse_compare(_text(params, "compare"), grain)
     return ViewParams(
         grain=grain,
         start=start,
@@ -157,5 +189,6 @@ def parse_view_params(
         store=_text(params, "store"),
         region=_text(params, "region"),
         member=_pick(params, "member", MEMBER_FILTERS, "all"),
+        origin=_pick(params, "from", ORIGINS, None),
         given=frozenset(name for name in VIEW_PARAMS if params.get(name, "").strip()),
     )

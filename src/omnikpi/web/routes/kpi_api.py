@@ -96,7 +96,10 @@ class SeriesBody(BaseModel):
 
 
 class ChangeBody(BaseModel):
-    comparison: str = Field(description="previous, year (same period last year), week")
+    comparison: str = Field(
+        description="previous, yoy (same period last year), last_week (same day last week) "
+        "or weekday_last_year (same weekday 52 weeks earlier)"
+    )
     period_start: date = Field(description="The earlier period compared with")
     value: float | None
     change: float | None
@@ -150,7 +153,9 @@ def view_parameters(
     grain: str | None = Query(None, description="day, week, month, quarter or year"),
     start: str | None = Query(None, description="First day, YYYY-MM-DD"),
     end: str | None = Query(None, description="Last day, YYYY-MM-DD (default: latest data)"),
-    compare: str | None = Query(None, description="none, previous or yoy"),
+    compare: str | None = Query(
+        None, description="none, previous, yoy, last_week (days, weeks), weekday_last_year (days)"
+    ),
     channel: str | None = Query(None, description="Sales channel filter"),
     store: str | None = Query(None, description="Store id filter"),
     region: str | None = Query(None, description="Region filter"),
@@ -178,7 +183,7 @@ def _kpi_body(kpi: KpiSpec) -> KpiBody:
 def _changes(changes: tuple[Change, ...]) -> list[ChangeBody]:
     return [
         ChangeBody(
-            comparison=c.comparison.key, period_start=c.period_start, value=c.value, change=c.change
+            comparison=c.comparison, period_start=c.period_start, value=c.value, change=c.change
         )
         for c in changes
     ]
@@ -305,7 +310,7 @@ def scorecard(
     with kpi_reader(request) as reader:
         view = read_view(request, principal, reader, tier_grain(chosen))
         board = build_dashboard(
-            reader, role, chosen, view.grain, view.start, view.end, view.filters
+            reader, role, chosen, view.grain, view.start, view.end, view.filters, view.comparison
         )
     return ScorecardBody(
         tier=board.tier,

@@ -4,6 +4,7 @@ renders; what a role may see is decided by the permission table and the services
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ from omnikpi.services import (
     check_kpi_visible,
     default_tier,
     kpi_definition,
+    parse_filters,
     period_end,
     period_start,
     query_kpis,
@@ -38,6 +40,7 @@ from omnikpi.web.charts import breakdown_chart, spark_label, sparkline, trend_ch
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import filter_choices, kpi_reader
 from omnikpi.web.labels import Labels
+from omnikpi.web.navigation import nav_item
 from omnikpi.web.rendering import locale_format, render, render_fragment
 from omnikpi.web.security import Principal, request_locale, requires, signed_in
 from omnikpi.web.view_params import ViewParams, parse_view_params
@@ -76,6 +79,7 @@ def _dashboard_values(
     }
     return {
         "board": board,
+        "origin": DASHBOARD_ORIGINS[board.tier.split(":")[0]],
         "view": view,
         "choices": filter_choices(reader),
         "labels": labels,
@@ -84,6 +88,8 @@ def _dashboard_values(
     }
 
 
+#: The menu page of each dashboard (a drill-down's `from`).
+DASHBOARD_ORIGINS = {"cxo": "scorecard", "lead": "stages", "member": "my_kpis"}
 #: Each dashboard page: its content template, its title, whether it draws charts.
 DASHBOARD_PAGES = {
     "cxo": ("dashboards/scorecard.html", "scorecard.title", True),
@@ -103,7 +109,14 @@ def _dashboard_page(request: Request, principal: Principal, tier: str, grain: Gr
         def content() -> str:
             view = read_view(request, principal, reader, grain)
             board = build_dashboard(
-                reader, principal.user.role, tier, view.grain, view.start, view.end, view.filters
+                reader,
+                principal.user.role,
+                tier,
+                view.grain,
+                view.start,
+                view.end,
+                view.filters,
+                view.comparison,
             )
             values = _dashboard_values(request, reader, view, board)
             if tier == "lead":
@@ -139,7 +152,14 @@ def stage_channels(
         breakdown = None
         if dimension is not None:
             breakdown = build_breakdown(
-                reader, principal.user.role, kpi_id, dimension, view.grain, view.end, view.filters
+                reader,
+                principal.user.role,
+                kpi_id,
+                dimension,
+                view.grain,
+                view.end,
+                view.filters,
+                view.comparison or "previous",
             )
         labels = page_labels(request, reader)
     values = {"breakdown": breakdown, "kpi": reader.catalog.get(kpi_id), "labels": labels}
@@ -196,17 +216,19 @@ def kpi_detail(
         allowed = tuple(sorted(reader.dimensions(kpi_id)))
         usual = kpi.breakdown or channel_dimension(reader, kpi_id)
         breakdown_by = _breakdown_param(request, allowed, usual)
-        detail = build_kpi_detail(
-            reader,
-            principal.user.role,
-            kpi_id,
-            view.grain,
-            view.start,
-            view.end,
-            view.filters,
-            view.comparison,
-            breakdown_by=breakdown_by,
+        if "compare" not in view.given:
+            # The detail opens compared with the previous period (a drill-down says how
+            # the page it came from compares).
+            view = replace(view, compare="previous")
+        asked = KpiRequest(
+            kpis=(kpi_id,),
+            grain=view.grain,
+            start=view.start,
+            end=view.end,
+            filters=parse_filters(view.filters),
+            compare=view.comparison,
         )
+        detail = build_kpi_detail(reader, principal.user.role, asked, breakdown_by)
         # The query of the whole month the view ends in: the same for every day of it.
         month = period_start(view.end, Grain.MONTH)
         explanation = reader.read(
@@ -219,6 +241,7 @@ def kpi_detail(
         choices = filter_choices(reader)
     fmt = locale_format(request)
     values = {
+        "back": back_link(view),
         "csv_url": csv_url(detail.series.request),
         "breakdown_csv_url": csv_url(detail.breakdown.series.request) if detail.breakdown else None,
         "kpi": kpi,
@@ -233,6 +256,16 @@ def kpi_detail(
         ),
     }
     return render(request, "kpi_detail.html", values)
+
+
+def back_link(view: ViewParams) -> tuple[str, str] | None:
+    """The menu page a drill-down came from and its address in the same period and filters
+    (it compares as it does by default), for the detail's breadcrumb."""
+    if view.origin is None:
+        return None
+    back = view.without_origin()
+    back = replace(back, given=back.given - {"compare"})
+    return view.origin, nav_item(view.origin).path + back.query_string()
 
 
 def csv_url(request: KpiRequest) -> str:

@@ -15,7 +15,7 @@ from datetime import date
 
 from omnikpi.auth import UserRole
 from omnikpi.kpi import Grain, KpiSpec
-from omnikpi.kpi.periods import shift
+from omnikpi.kpi.periods import Comparison, shift
 from omnikpi.kpi.request import KpiRequest, parse_filters
 from omnikpi.services.access import check_kpi_visible
 from omnikpi.services.query import KpiResult, KpiRow, query_kpis
@@ -54,7 +54,7 @@ class KpiSeries:
         return self.request.end
 
     @property
-    def compare(self) -> str | None:
+    def compare(self) -> Comparison | None:
         return self.request.compare
 
     @property

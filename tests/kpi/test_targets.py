@@ -87,6 +87,36 @@ def test_import_and_query_with_status(golden_copy: Path, tmp_path: Path) -> None
     assert pick(by_channel, "revenue", "2025-03-01", "status", channel="store") is None
 
 
+def test_a_period_cut_short_is_held_to_the_part_of_its_target_elapsed(
+    golden_copy: Path, tmp_path: Path
+) -> None:
+    """March to the 3rd: revenue (a sum) is held to 3/31 of March's target; a rate keeps its
+    target; unique visitors (a distinct count) keep the target but get no status until
+    March is complete."""
+    path = _csv(
+        tmp_path,
+        "revenue,month,2025-03-01,70000,,\n"
+        "conversion_rate,month,2025-03-01,60%,,0.1\n"
+        "unique_visitors,month,2025-03-01,5,,\n",
+    )
+    ids = ["revenue", "conversion_rate", "unique_visitors"]
+    with Warehouse.open(golden_copy) as warehouse:
+        import_targets(warehouse, read_targets(path, load_catalog()))
+        partial = query(ids, "month", "2025-03-01", "2025-03-03", warehouse=warehouse)
+        whole = query(ids, "month", "2025-03-01", "2025-03-31", warehouse=warehouse)
+    paced = 70000 * 3 / 31
+    assert pick(partial, "revenue", "2025-03-01", "target") == pytest.approx(paced)
+    revenue = pick(partial, "revenue", "2025-03-01")
+    assert pick(partial, "revenue", "2025-03-01", "status") == status(revenue, paced, "up", 0.05)
+    assert pick(partial, "conversion_rate", "2025-03-01", "target") == pytest.approx(0.6)
+    assert pick(partial, "conversion_rate", "2025-03-01", "status") is not None
+    assert pick(partial, "unique_visitors", "2025-03-01", "target") == 5
+    assert pick(partial, "unique_visitors", "2025-03-01", "status") is None
+    # the whole month: the whole target, every status
+    assert pick(whole, "revenue", "2025-03-01", "target") == 70000
+    assert all(pick(whole, kpi, "2025-03-01", "status") is not None for kpi in ids)
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [

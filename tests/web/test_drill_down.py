@@ -167,3 +167,16 @@ def test_the_same_comparison_everywhere(
     out = capsys.readouterr().out
     assert code == 0
     assert out.replace("\r\n", "\n") == download.text.replace("\r\n", "\n")
+
+
+def test_a_partial_period_is_marked_and_paced(kpi_clients: dict[UserRole, TestClient]) -> None:
+    """December to the 10th: the page says so, and the cards' statuses are the engine's
+    paced ones (revenue held to 10/31 of its target), not the whole month's."""
+    html = page(kpi_clients, EXECUTIVE, "/scorecard?end=2025-12-10", "en")
+    assert "Partial period: 10 of 31 days." in text_of(html)
+    body = kpi_clients[EXECUTIVE].get("/api/v1/scorecard?end=2025-12-10").json()
+    revenue = next(card for card in body["kpis"] if card["kpi"] == "revenue")
+    whole = kpi_clients[EXECUTIVE].get("/api/v1/scorecard").json()
+    full_target = next(card for card in whole["kpis"] if card["kpi"] == "revenue")["target"]
+    assert revenue["target"] == pytest.approx(full_target * 10 / 31)
+    assert "Partial period" not in text_of(page(kpi_clients, EXECUTIVE, "/scorecard", "en"))

@@ -28,6 +28,7 @@ from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.rollup_reader import RollupReader
 from omnikpi.kpi.scope import Scope, join_atom_frames
 from omnikpi.kpi.sources import SourceMissing
+from omnikpi.kpi.spec import Pacing
 from omnikpi.kpi.targets import allowed_dimensions, load_targets, status
 from omnikpi.settings import Settings, load_settings
 from omnikpi.warehouse import Tables, Warehouse
@@ -354,16 +355,48 @@ class KpiQuery:
             )
         }
         direction = {k: self.catalog.get(k).direction for k in kpi_ids}
+        pacing = {k: self.catalog.get(k).pacing for k in kpi_ids}
+        elapsed = _elapsed(scope)
         labels = _dimension_label(result, scope)
         found = [
-            lookup.get((k, p, d), (None, default)) if d is not None else (None, default)
+            _paced(lookup.get((k, p, d), (None, default)), pacing[k], elapsed.get(p, 1.0))
+            if d is not None
+            else (None, default, True)
             for k, p, d in zip(result["kpi"], result["period_start"], labels, strict=True)
         ]
-        result["target"] = [t for t, _ in found]
+        result["target"] = [t for t, _, _ in found]
         result["status"] = [
-            status(None if np.isnan(v) else float(v), t, direction[k], tolerance)
-            for k, v, (t, tolerance) in zip(result["kpi"], result["value"], found, strict=True)
+            status(None if np.isnan(v) else float(v), t, direction[k], tolerance) if rated else None
+            for k, v, (t, tolerance, rated) in zip(
+                result["kpi"], result["value"], found, strict=True
+            )
         ]
+
+
+def _elapsed(scope: Scope) -> dict[date, float]:
+    """The share of each period cut by the range that lies inside it (12 of 31 days:
+    12/31); whole periods are left out (1)."""
+    shares = {}
+    for period in scope.periods:
+        days = (period_end(period.start, scope.grain) - period.start).days + 1
+        inside = (period.last - period.first).days + 1
+        if inside < days:
+            shares[period.start] = inside / days
+    return shares
+
+
+def _paced(
+    found: tuple[float | None, float], pacing: Pacing, elapsed: float
+) -> tuple[float | None, float, bool]:
+    """A row's target, tolerance and whether it gets a status, for the part of its period
+    in the range: a sum or count is held to the part of the target elapsed; a KPI that
+    cannot be paced keeps the period's target but gets no status until it is complete."""
+    target, tolerance = found
+    if target is None or elapsed >= 1.0 or pacing == "as_is":
+        return target, tolerance, True
+    if pacing == "prorate":
+        return target * elapsed, tolerance, True
+    return target, tolerance, False
 
 
 def _add_parts(result: pd.DataFrame, parts: dict[str, tuple[pd.Series, pd.Series] | None]) -> None:

@@ -27,6 +27,8 @@ STAGES: tuple[str, ...] = (
 Unit = Literal["count", "percent", "currency", "ratio", "number", "seconds", "hours", "score"]
 Direction = Literal["up", "down"]
 ChangeType = Literal["relative", "points"]
+#: How a partial period's value meets its target (see `KpiSpec.pacing`).
+Pacing = Literal["prorate", "as_is", "none"]
 #: Units whose changes are differences in points, not relative changes.
 POINT_UNITS: tuple[str, ...] = ("percent", "score")
 #: Roles of team members; a KPI tagged `member:<role>` is on that role's daily page.
@@ -368,6 +370,26 @@ class KpiSpec(_Model):
         left = "(-∞" if low is None else f"[{low:g}"
         right = "∞)" if high is None else f"{high:g}]"
         return f"{left}, {right}"
+
+    @property
+    def pacing(self) -> Pacing:
+        """How the value of a period cut short (month to date) meets the period's target.
+
+        Sums and counts pace: they are held to the part of the target elapsed (12 of 31
+        days: 12/31 of the month's target). Ratios, means, percentiles, shares, funnels,
+        retention and levels are comparable as they are. Distinct counts, trailing
+        windows and formulas grow in no known way with the days: no status until the
+        period is complete.
+
+        >>> spec.pacing  # doctest: +SKIP
+        'prorate'
+        """
+        kind = self.measure.type
+        if kind in ("sum", "count"):
+            return "prorate"
+        if kind in ("count_distinct", "trailing_count", "trailing_sum", "formula"):
+            return "none"
+        return "as_is"
 
     @property
     def change_type(self) -> ChangeType:

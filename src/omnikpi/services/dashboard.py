@@ -52,6 +52,16 @@ class Dashboard:
         return comparisons_for(self.tier, self.grain)
 
     @property
+    def period_days(self) -> int:
+        """Days in the period shown."""
+        return (period_end(self.period_start, self.grain) - self.period_start).days + 1
+
+    @property
+    def elapsed_days(self) -> int:
+        """Days of the period shown that the view covers (all of them when complete)."""
+        return (self.period_end - self.period_start).days + 1
+
+    @property
     def complete(self) -> bool:
         """Whether the period shown is whole (not cut by the view's end, e.g. month to date)."""
         return self.period_end == period_end(self.period_start, self.grain)

@@ -10,6 +10,7 @@ import pytest
 from omnikpi.errors import ConfigError, NotFound
 from omnikpi.kpi import load_catalog
 from omnikpi.kpi.explain import explain
+from omnikpi.kpi.spec import DimensionSpec
 from omnikpi.warehouse import Warehouse
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "kpi_reference.csv"
@@ -221,3 +222,11 @@ def test_unknown_kpi_names_at_most_five_close_ids_and_where_to_find_the_rest() -
     suggested = message.split("did you mean ")[1].split("?")[0].split(", ")
     assert 1 <= len(suggested) <= 5
     assert "active_customers" not in message  # not every id
+
+
+def test_an_ordinal_dimension_lists_its_values_in_order() -> None:
+    hour = load_catalog().dimensions["hour"]
+    assert hour.ordinal
+    assert hour.values == [f"{h:02d}" for h in range(24)]
+    with pytest.raises(ValueError, match="is ordinal but lists no values"):
+        DimensionSpec(id="weekday", name=hour.name, ordinal=True)

@@ -67,6 +67,18 @@ class DimensionSpec(_Model):
     values_from: list[str] = Field(default_factory=list)
     #: ... or a fixed list. With neither, the values the KPIs' own rows have are valid.
     values: list[str] | None = None
+    #: Its values have a natural order, the order of `values` (hours of the day):
+    #: breakdowns list them in that order, not by size.
+    ordinal: bool = False
+
+    @model_validator(mode="after")
+    def _ordinal_has_values(self) -> DimensionSpec:
+        if self.ordinal and not self.values:
+            raise ValueError(
+                f'dimension "{self.id}" is ordinal but lists no values: list them in order '
+                "under values:"
+            )
+        return self
 
 
 class JoinSpec(_Model):

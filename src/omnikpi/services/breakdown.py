@@ -57,12 +57,23 @@ class Breakdown:
     period_start: date
     #: Each value's part of the total's change, largest first (empty without comparison).
     contributions: tuple[Contribution, ...] = ()
+    #: The natural order of an ordinal dimension's values (hours): rows follow it.
+    order: tuple[str, ...] = ()
 
     @property
     def rows(self) -> tuple[KpiRow, ...]:
-        """The rows by contribution to the change when compared, else largest value
-        first; no data last (ties: rows with a dimension value before those without, such
-        as orders of no campaign)."""
+        """The rows in the dimension's natural order if it has one (hours 00 to 23), else
+        by contribution to the change when compared, else largest value first; no data
+        last (ties: rows with a dimension value before those without, such as orders of
+        no campaign)."""
+        if self.order:
+            position = {value: number for number, value in enumerate(self.order)}
+            return tuple(
+                sorted(
+                    self.series.rows,
+                    key=lambda row: position.get(str(row.keys[0]), len(position)),
+                )
+            )
         rank = {c.key: number for number, c in enumerate(self.contributions)}
         return tuple(
             sorted(
@@ -115,7 +126,9 @@ def build_breakdown(
             reader, role, replace(asked, grain=series.grain, start=start, end=last, compare=None)
         )
         found = tuple(contributions(_segments(series, before)))
-    return Breakdown(series, dimension, period_start(end, series.grain), found)
+    spec = reader.catalog.dimensions.get(dimension)
+    order = tuple(spec.values or ()) if spec is not None and spec.ordinal else ()
+    return Breakdown(series, dimension, period_start(end, series.grain), found, order)
 
 
 def _segments(now: KpiSeries, before: KpiSeries) -> list[Segment]:

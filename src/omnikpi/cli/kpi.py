@@ -104,7 +104,11 @@ def query_command(
     end: str = typer.Option(..., "--end", help="Last day, YYYY-MM-DD (inclusive)."),
     by: list[str] = typer.Option([], "--by", help="Dimension to break down by (repeatable)."),
     filters: list[str] = typer.Option([], "--filter", help="DIM=VALUE (repeatable)."),
-    compare: str | None = typer.Option(None, "--compare", help="previous or yoy."),
+    compare: str | None = typer.Option(
+        None,
+        "--compare",
+        help="previous, yoy, last_week (days, weeks) or weekday_last_year (days).",
+    ),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="Output format."),
     warehouse: Path | None = WarehouseOption,
     catalog_dir: Path | None = CatalogOption,

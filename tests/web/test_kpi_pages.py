@@ -242,3 +242,17 @@ def test_cached_pages_follow_the_data(kpi_clients: dict[UserRole, TestClient]) -
     assert client.get("/scorecard?end=2025-11-30").text == first
     assert len(results) == cached
     assert 'value="2025-11-30"' in first
+
+
+def test_an_unknown_kpi_offers_a_catalog_search(kpi_clients: dict[UserRole, TestClient]) -> None:
+    client = kpi_clients[ANALYST]
+    choose(client.app, "analyst", "en")  # type: ignore[arg-type]
+    response = client.get("/kpis/conversion_rat")
+    assert response.status_code == 404
+    found = re.search(
+        r'href="(/kpis\?q=[^"]+)">Search the KPI catalog for “conversion rat”', response.text
+    )
+    assert found, text_of(response.text)
+    results = client.get(found.group(1))
+    assert results.status_code == 200
+    assert 'href="/kpis/conversion_rate"' in results.text

@@ -113,13 +113,21 @@ def problem_response(request: Request, problem: Problem, locale: Locale) -> Resp
         return JSONResponse(
             body, status_code=problem.status, headers=headers, media_type="application/problem+json"
         )
-    return render(
-        request,
-        "error.html",
-        {"problem": problem, "title": t(f"errors.{problem.code}.title", locale)},
-        status_code=problem.status,
-        locale=locale,
-    )
+    values = {
+        "problem": problem,
+        "title": t(f"errors.{problem.code}.title", locale),
+        "search": catalog_search(request, problem),
+    }
+    return render(request, "error.html", values, status_code=problem.status, locale=locale)
+
+
+def catalog_search(request: Request, problem: Problem) -> str | None:
+    """For a KPI address that does not exist (`/kpis/no_such_kpi`): what to search the
+    catalog for."""
+    parts = request.url.path.strip("/").split("/")
+    if problem.status != 404 or len(parts) < 2 or parts[0] != "kpis":
+        return None
+    return parts[1].replace("_", " ").strip() or None
 
 
 def _sign_in_redirect(request: Request) -> Response:

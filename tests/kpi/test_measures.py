@@ -186,3 +186,13 @@ def test_zero_inside_coverage_no_data_outside(golden: Warehouse) -> None:
     assert pick(result, "orders", "2025-01-01") == 0
     before = query(["orders"], "month", "2023-01-01", "2023-01-31", warehouse=golden)
     assert pick(before, "orders", "2023-01-01") is None
+
+
+def test_a_share_broken_down_by_its_own_dimension_is_the_share(golden: Warehouse) -> None:
+    # The detail page offers every dimension a share allows, its own included: by
+    # payment_method the shares are those of March above (not 1.0, not an error).
+    result = month(golden, ["payment_type_share"], by=["payment_method"])
+    assert list(result.columns[:3]) == ["kpi", "period_start", "payment_method"]
+    assert pick(result, "payment_type_share", "2025-03-01", payment_method="card") == 0.5
+    cash = pick(result, "payment_type_share", "2025-03-01", payment_method="cash")
+    assert cash == pytest.approx(1 / 6)

@@ -450,8 +450,8 @@ def _shifted(index: pd.Index, mapping: dict[date, date]) -> pd.Index:
 def _scoped_atoms(node: Node, scope: Scope, needed: dict[Scope, dict[str, Atom]]) -> None:
     """Which atoms each scope needs (shares need their own finer and unfiltered scopes)."""
     if isinstance(node, Share):
-        _scoped_atoms(node.node, scope.with_by([*scope.by, node.of]), needed)
-        _scoped_atoms(node.node, scope.without_filter(node.of), needed)
+        for shared in scope.share_scopes(node.of):
+            _scoped_atoms(node.node, shared, needed)
     elif isinstance(node, Op):
         _scoped_atoms(node.left, scope, needed)
         _scoped_atoms(node.right, scope, needed)

@@ -47,8 +47,9 @@ class Evaluator:
             retained = self._part(node.atom, "retained", scope, index)
             return retained, self._part(node.atom, "active", scope, index)
         if isinstance(node, Share):
-            part = self.evaluate(node.node, scope.with_by([*scope.by, node.of]))
-            total = self.evaluate(node.node, scope.without_filter(node.of))
+            detailed, whole = scope.share_scopes(node.of)
+            part = self.evaluate(node.node, detailed)
+            total = self.evaluate(node.node, whole)
             return part, _broadcast(total, part)
         return None
 
@@ -137,9 +138,9 @@ class Evaluator:
         return np.array([covered.get(s, False) for s in starts], dtype=bool)
 
     def _share(self, node: Share, scope: Scope) -> pd.Series:
-        detailed = scope.with_by([*scope.by, node.of])
+        detailed, whole = scope.share_scopes(node.of)
         part = self.evaluate(node.node, detailed)
-        total = self.evaluate(node.node, scope.without_filter(node.of))
+        total = self.evaluate(node.node, whole)
         return _divide(part, _broadcast(total, part))
 
 

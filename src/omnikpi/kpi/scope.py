@@ -34,6 +34,15 @@ class Scope:
         kept = tuple((d, v) for d, v in self.filters if d != dimension)
         return Scope(self.grain, self.start, self.end, self.by, kept)
 
+    def share_scopes(self, dimension: str) -> tuple[Scope, Scope]:
+        """The scopes of a share of `dimension`: its parts (by the dimension as well) and
+        their total (over every value of the dimension: neither split nor filtered by it).
+        A share broken down by its own dimension is the share itself, so the dimension is
+        never added twice."""
+        by = tuple(d for d in self.by if d != dimension)
+        parts = self.with_by([*by, dimension])
+        return parts, self.with_by(by).without_filter(dimension)
+
 
 def column_name(atom: Atom, part: str) -> str:
     """The frame column holding one part of an atom."""

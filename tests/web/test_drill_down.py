@@ -180,3 +180,30 @@ def test_a_partial_period_is_marked_and_paced(kpi_clients: dict[UserRole, TestCl
     full_target = next(card for card in whole["kpis"] if card["kpi"] == "revenue")["target"]
     assert revenue["target"] == pytest.approx(full_target * 10 / 31)
     assert "Partial period" not in text_of(page(kpi_clients, EXECUTIVE, "/scorecard", "en"))
+
+
+def test_the_stage_board_counts_statuses_and_lists_off_target_first(
+    kpi_clients: dict[UserRole, TestClient],
+) -> None:
+    html = page(kpi_clients, LEAD, "/stages", "en")
+    body = kpi_clients[LEAD].get("/api/v1/scorecard?tier=lead").json()
+    statuses = {card["kpi"]: card["status"] for card in body["kpis"]}
+    first_stage = re.search(
+        r'<section class="section stage" id="stage-([a-z_]+)".*?</section>', html, re.S
+    )
+    assert first_stage
+    in_stage = re.findall(r'data-kpi="([a-z0-9_]+)"', first_stage.group(0))
+    header = re.search(r"<h2 id=\"stage-[a-z_]+-title\">(.*?)</h2>", first_stage.group(0), re.S)
+    assert header
+    for status, words in (("red", "off target"), ("amber", "near target"), ("green", "on target")):
+        count = sum(statuses[kpi] == status for kpi in in_stage)
+        shown = f"{count} {words}" in text_of(header.group(1))
+        assert shown == (count > 0), (status, count, text_of(header.group(1)))
+    worst = page(kpi_clients, LEAD, "/stages?order=status", "en")
+    stage = re.search(rf'id="stage-{first_stage.group(1)}".*?</section>', worst, re.S)
+    assert stage
+    ordered = [statuses[k] for k in re.findall(r'data-kpi="([a-z0-9_]+)"', stage.group(0))]
+    rank = {"red": 0, "amber": 1, "green": 2, None: 3}
+    assert ordered == sorted(ordered, key=lambda s: rank[s])
+    assert sorted(ordered, key=str) == sorted((statuses[k] for k in in_stage), key=str)
+    assert kpi_clients[LEAD].get("/stages?order=size").status_code == 400

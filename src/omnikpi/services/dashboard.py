@@ -17,8 +17,11 @@ from omnikpi.kpi.spec import STAGES
 from omnikpi.services.access import tier_kpis
 from omnikpi.services.cards import KpiCard, build_cards
 from omnikpi.services.periods import default_range
+from omnikpi.services.query import STATUSES
 from omnikpi.services.reader import Filters, KpiReader
 
+#: Statuses from the one needing action first (None: no target or no status yet).
+WORST_FIRST: tuple[str | None, ...] = ("red", "amber", "green", None)
 #: The shopping stages of the stage dashboard, in the customer's order (DESIGN §1).
 JOURNEY_STAGES: tuple[str, ...] = tuple(stage for stage in STAGES if stage != "operations")
 
@@ -29,6 +32,12 @@ class StageGroup:
 
     stage: str
     cards: tuple[KpiCard, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many KPIs are red, amber and green (the statuses present, worst first)."""
+        found = [card.status for card in self.cards]
+        return {s: found.count(s) for s in reversed(STATUSES) if s in found}
 
 
 @dataclass(frozen=True)
@@ -66,14 +75,22 @@ class Dashboard:
         """Whether the period shown is whole (not cut by the view's end, e.g. month to date)."""
         return self.period_end == period_end(self.period_start, self.grain)
 
-    def by_stage(self) -> tuple[StageGroup, ...]:
-        """The cards grouped by shopping stage, awareness to loyalty (then any other)."""
+    def by_stage(self, worst_first: bool = False) -> tuple[StageGroup, ...]:
+        """The cards grouped by shopping stage, awareness to loyalty (then any other), in
+        catalog order or, `worst_first`, off target first (red, amber, green, no status).
+
+        >>> [c.status for c in board.by_stage(worst_first=True)[0].cards]  # doctest: +SKIP
+        ['red', 'amber', 'green', None]
+        """
         order = [*JOURNEY_STAGES, *(s for s in STAGES if s not in JOURNEY_STAGES)]
-        return tuple(
-            StageGroup(stage, tuple(c for c in self.cards if c.kpi.stage == stage))
-            for stage in order
-            if any(c.kpi.stage == stage for c in self.cards)
-        )
+        groups = []
+        for stage in order:
+            cards = [c for c in self.cards if c.kpi.stage == stage]
+            if worst_first:
+                cards.sort(key=lambda c: WORST_FIRST.index(c.status))
+            if cards:
+                groups.append(StageGroup(stage, tuple(cards)))
+        return tuple(groups)
 
     def card(self, kpi_id: str) -> KpiCard:
         """The card of `kpi_id` (KeyError if the dashboard has none)."""

@@ -98,6 +98,17 @@ DASHBOARD_PAGES = {
 }
 
 
+#: How the stage board lists each stage's KPIs: as the catalog does, or off target first.
+STAGE_ORDERS = ("catalog", "status")
+
+
+def _stage_order(request: Request) -> str:
+    chosen = request.query_params.get("order", "").strip() or "catalog"
+    if chosen not in STAGE_ORDERS:
+        raise InvalidChoice("order", chosen, ", ".join(STAGE_ORDERS))
+    return chosen
+
+
 def _dashboard_page(request: Request, principal: Principal, tier: str, grain: Grain) -> Response:
     """A dashboard of `tier`. Its content depends only on the data, the tier, the view and
     the language, so it is kept for the data version: the same view is rendered once."""
@@ -121,6 +132,7 @@ def _dashboard_page(request: Request, principal: Principal, tier: str, grain: Gr
             values = _dashboard_values(request, reader, view, board)
             if tier == "lead":
                 values["channels"] = channel_dimensions(reader, [c.kpi.id for c in board.cards])
+                values["worst_first"] = _stage_order(request) == "status"
             return str(render_fragment(request, template, values))
 
         html = reader.remember(("page", tier, locale, request.url.query), content)

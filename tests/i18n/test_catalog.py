@@ -10,12 +10,13 @@ import pytest
 from omnikpi.auth import Action, MemberRole, Role
 from omnikpi.errors import ConfigError
 from omnikpi.i18n import LOCALES, has_message, messages, negotiate_locale, placeholders, t
+from omnikpi.kpi.periods import COMPARISONS
 from omnikpi.model import TABLES
 from omnikpi.model.enums import SalesChannel
 from omnikpi.services.data_status import LOAD_COLUMNS, QUARANTINE_COLUMNS
 from omnikpi.web.errors import PROBLEM_STATUS
 from omnikpi.web.navigation import NAV_ITEMS
-from omnikpi.web.view_params import COMPARISONS, GRAINS, MEMBER_FILTERS
+from omnikpi.web.view_params import GRAINS, MEMBER_FILTERS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "omnikpi" / "web" / "templates"
 
@@ -63,7 +64,7 @@ def prefixed(prefix: str, names: object) -> list[str]:
         prefixed("role_descriptions", [r.value for r in Role]),
         prefixed("actions", [a.value for a in Action]),
         prefixed("grains", GRAINS),
-        prefixed("comparisons", COMPARISONS),
+        prefixed("comparisons", ["none", *COMPARISONS]),
         prefixed("member_filters", MEMBER_FILTERS),
         prefixed("channels", [c.value for c in SalesChannel]),
         prefixed("kinds", ["core", "secondary", "system"]),

@@ -158,6 +158,11 @@ def test_a_kpi_reported_monthly_is_shown_monthly(engine: KpiQuery) -> None:
     assert series.request.grain is Grain.MONTH  # what its CSV link asks for
     with pytest.raises(ConfigError, match="reported at month grain or coarser"):
         query_kpis(engine, request("market_share", "week"))
+    # a day's comparisons a month has not take the month's nearest: last week's day the
+    # previous month, the same weekday last year the same month last year
+    for asked, used in (("last_week", "previous"), ("weekday_last_year", "yoy")):
+        days = KpiRequest.parse("market_share", "day", "2025-10-01", "2025-11-30", compare=asked)
+        assert view_series(engine, ANALYST, days).compare == used
 
 
 def test_a_series_follows_the_permission_table(engine: KpiQuery) -> None:

@@ -22,7 +22,14 @@ from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.domains import data_values, declared_values, unknown_value
 from omnikpi.kpi.evaluate import Evaluator
 from omnikpi.kpi.kinds import kind_of
-from omnikpi.kpi.periods import Grain, check_comparison, compared_range, period_end, shift
+from omnikpi.kpi.periods import (
+    Grain,
+    check_comparison,
+    compared_range,
+    period_days,
+    period_end,
+    shift,
+)
 from omnikpi.kpi.plan import Planner
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.rollup_reader import RollupReader
@@ -378,7 +385,7 @@ def _elapsed(scope: Scope) -> dict[date, float]:
     12/31); whole periods are left out (1)."""
     shares = {}
     for period in scope.periods:
-        days = (period_end(period.start, scope.grain) - period.start).days + 1
+        days = period_days(period.start, scope.grain)
         inside = (period.last - period.first).days + 1
         if inside < days:
             shares[period.start] = inside / days

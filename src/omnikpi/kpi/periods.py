@@ -98,6 +98,15 @@ def period_end(start: date, grain: Grain) -> date:
     return next_period(start, grain) - timedelta(days=1)
 
 
+def period_days(start: date, grain: Grain) -> int:
+    """How many days the period starting on `start` has.
+
+    >>> period_days(date(2024, 2, 1), Grain.MONTH)
+    29
+    """
+    return (period_end(start, grain) - start).days + 1
+
+
 def comparisons_at(grain: Grain) -> tuple[Comparison, ...]:
     """The comparisons a grain has: the same day last week only for days and weeks, the
     same weekday last year only for days.
@@ -112,13 +121,27 @@ def comparisons_at(grain: Grain) -> tuple[Comparison, ...]:
     return ("previous", "yoy")
 
 
-def check_comparison(comparison: str, grain: Grain) -> Comparison:
-    """`comparison` if `grain` has it; InvalidChoice naming those it has."""
-    allowed = comparisons_at(grain)
+def check_comparison(comparison: str, grain: Grain | None = None) -> Comparison:
+    """`comparison` if `grain` has it (None: if any grain has it); InvalidChoice naming
+    those it has."""
+    allowed = COMPARISONS if grain is None else comparisons_at(grain)
     for choice in allowed:
         if comparison == choice:
             return choice
     raise InvalidChoice("compare", comparison, ", ".join(("none", *allowed)))
+
+
+def nearest_comparison(comparison: Comparison, grain: Grain) -> Comparison:
+    """`comparison` at `grain`, or its nearest meaning there when the grain has not it (a
+    KPI reported only monthly on a daily page): the same weekday last year becomes the same
+    period last year, the same day last week the previous period.
+
+    >>> nearest_comparison("weekday_last_year", Grain.MONTH)
+    'yoy'
+    """
+    if comparison in comparisons_at(grain):
+        return comparison
+    return "yoy" if comparison == "weekday_last_year" else "previous"
 
 
 def shift(day: date, grain: Grain, comparison: Comparison) -> date:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from omnikpi.errors import InvalidChoice
-from omnikpi.kpi.periods import COMPARISONS, Comparison, Grain, check_comparison
+from omnikpi.kpi.periods import Comparison, Grain, check_comparison
 
 FilterItems = tuple[tuple[str, tuple[str, ...]], ...]
 #: The longest range a request may span (ten years of days).
@@ -70,12 +70,7 @@ def parse_compare(value: str | None, grain: Grain | None = None) -> Comparison |
     """
     if value is None or value.strip() in ("", "none"):
         return None
-    if grain is not None:
-        return check_comparison(value.strip(), grain)
-    for choice in COMPARISONS:
-        if value.strip() == choice:
-            return choice
-    raise InvalidChoice("compare", value, ", ".join(("none", *COMPARISONS)))
+    return check_comparison(value.strip(), grain)
 
 
 def parse_filters(items: Iterable[str] | Mapping[str, str | Sequence[str]]) -> FilterItems:

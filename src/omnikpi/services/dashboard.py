@@ -12,16 +12,22 @@ from datetime import date
 
 from omnikpi.auth import UserRole
 from omnikpi.kpi import Grain
-from omnikpi.kpi.periods import Comparison, check_comparison, period_end, period_start
+from omnikpi.kpi.periods import (
+    Comparison,
+    check_comparison,
+    period_days,
+    period_end,
+    period_start,
+)
 from omnikpi.kpi.spec import STAGES
 from omnikpi.services.access import tier_kpis
 from omnikpi.services.cards import KpiCard, build_cards
 from omnikpi.services.periods import default_range
-from omnikpi.services.query import STATUSES
+from omnikpi.services.query import STATUSES, Status
 from omnikpi.services.reader import Filters, KpiReader
 
 #: Statuses from the one needing action first (None: no target or no status yet).
-WORST_FIRST: tuple[str | None, ...] = ("red", "amber", "green", None)
+WORST_FIRST: tuple[Status | None, ...] = (*reversed(STATUSES), None)
 #: The shopping stages of the stage dashboard, in the customer's order (DESIGN §1).
 JOURNEY_STAGES: tuple[str, ...] = tuple(stage for stage in STAGES if stage != "operations")
 
@@ -37,7 +43,7 @@ class StageGroup:
     def counts(self) -> dict[str, int]:
         """How many KPIs are red, amber and green (the statuses present, worst first)."""
         found = [card.status for card in self.cards]
-        return {s: found.count(s) for s in reversed(STATUSES) if s in found}
+        return {s: found.count(s) for s in WORST_FIRST if s is not None and s in found}
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class Dashboard:
     @property
     def period_days(self) -> int:
         """Days in the period shown."""
-        return (period_end(self.period_start, self.grain) - self.period_start).days + 1
+        return period_days(self.period_start, self.grain)
 
     @property
     def elapsed_days(self) -> int:

@@ -15,7 +15,7 @@ from datetime import date
 
 from omnikpi.auth import UserRole
 from omnikpi.kpi import Grain, KpiSpec
-from omnikpi.kpi.periods import Comparison, shift
+from omnikpi.kpi.periods import Comparison, nearest_comparison, shift
 from omnikpi.kpi.request import KpiRequest, parse_filters
 from omnikpi.services.access import check_kpi_visible
 from omnikpi.services.query import KpiResult, KpiRow, query_kpis
@@ -98,13 +98,14 @@ def applicable_filters(
 
 def view_series(reader: KpiReader, role: UserRole, asked: KpiRequest) -> KpiSeries:
     """The values of the one KPI `asked` for (if `role` may open it) over a page's view: at
-    the KPI's own grain when the view's is finer, cut by the filters it can take (the
-    others are named on the series)."""
+    the KPI's own grain when the view's is finer (with the nearest comparison it has),
+    cut by the filters it can take (the others are named on the series)."""
     (kpi_id,) = asked.kpis
     kpi = check_kpi_visible(reader.catalog, role, kpi_id)
     used_grain = reported_grain(kpi, asked.grain)
     kept, dropped = applicable_filters(reader, kpi_id, asked.filter_map)
-    request = replace(asked, grain=used_grain, filters=parse_filters(kept))
+    compare = asked.compare and nearest_comparison(asked.compare, used_grain)
+    request = replace(asked, grain=used_grain, filters=parse_filters(kept), compare=compare)
     return KpiSeries(
         result=query_kpis(reader, request, role),
         unfiltered_by=dropped,

@@ -8,7 +8,7 @@ opens the same view, and a bad value gets one clear message instead of a wrong p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal, TypeVar, get_args
@@ -20,6 +20,7 @@ from omnikpi.services import (
     DEFAULT_PERIODS,
     Comparison,
     Grain,
+    KpiRequest,
     check_range,
     comparisons_at,
     latest_complete_end,
@@ -110,6 +111,22 @@ class ViewParams:
         changed = replace(self, **changes)  # type: ignore[arg-type]
         names = {"from" if name == "origin" else name for name in changes}
         return replace(changed, given=self.given | frozenset(names))
+
+    def kpi_request(
+        self, kpi_id: str, by: Sequence[str] = (), filters: Sequence[str] = ()
+    ) -> KpiRequest:
+        """The request for `kpi_id` in this view, with more `by` dimensions and `DIM=VALUE`
+        filters, read as every KPI request is (`KpiRequest.parse`)."""
+        own = [f"{name}={value}" for name, values in self.filters.items() for value in values]
+        return KpiRequest.parse(
+            kpi_id,
+            self.grain,
+            self.start,
+            self.end,
+            by=by,
+            filters=[*own, *filters],
+            compare=self.comparison,
+        )
 
     def drill_query(self, origin: str, compare: str | None) -> str:
         """The query of a drill-down from page `origin` to a KPI's detail: this whole view

@@ -29,7 +29,6 @@ from omnikpi.services import (
     check_kpi_visible,
     default_tier,
     kpi_definition,
-    parse_filters,
     period_end,
     period_start,
     query_kpis,
@@ -232,15 +231,9 @@ def kpi_detail(
             # The detail opens compared with the previous period (a drill-down says how
             # the page it came from compares).
             view = replace(view, compare="previous")
-        asked = KpiRequest(
-            kpis=(kpi_id,),
-            grain=view.grain,
-            start=view.start,
-            end=view.end,
-            filters=parse_filters(view.filters),
-            compare=view.comparison,
+        detail = build_kpi_detail(
+            reader, principal.user.role, view.kpi_request(kpi_id), breakdown_by
         )
-        detail = build_kpi_detail(reader, principal.user.role, asked, breakdown_by)
         # The query of the whole month the view ends in: the same for every day of it.
         month = period_start(view.end, Grain.MONTH)
         explanation = reader.read(
@@ -291,18 +284,9 @@ def series_request(
     """The KPI request of a series address (`GET /api/v1/kpis/{id}/series`, the CSV
     download): the view's period, comparison and filters, `by=` and `filter=DIM=VALUE`
     parameters — read exactly as `omnikpi kpi query` reads its options."""
-    view = read_view(request, principal, reader)
     params = request.query_params
-    filters = [f"{name}={values[0]}" for name, values in view.filters.items()]
-    return KpiRequest.parse(
-        kpi_id,
-        view.grain,
-        view.start,
-        view.end,
-        by=params.getlist("by"),
-        filters=[*filters, *params.getlist("filter")],
-        compare=view.comparison,
-    )
+    view = read_view(request, principal, reader)
+    return view.kpi_request(kpi_id, params.getlist("by"), params.getlist("filter"))
 
 
 @router.get("/kpis/{kpi_id}/csv", openapi_extra=requires(Action.VIEW_KPI_DETAIL))

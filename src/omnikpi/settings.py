@@ -85,6 +85,8 @@ class Settings:
     warehouse: Path = Path(DEFAULT_WAREHOUSE)
     catalog_dirs: tuple[Path, ...] = field(default_factory=tuple)
     target_tolerance: float = 0.05
+    #: A rate over fewer units than this (visits, answers, orders) gets no status.
+    min_base: int = 30
     #: Data settings this process uses instead of the warehouse's own (from the
     #: environment or options), by setting name.
     overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -94,6 +96,11 @@ class Settings:
             raise ConfigError(
                 f"target tolerance {self.target_tolerance} is outside [0, 1) "
                 "(set OMNIKPI_TARGET_TOLERANCE to e.g. 0.05 for 5%)"
+            )
+        if self.min_base < 0:
+            raise ConfigError(
+                f"minimum base {self.min_base} is negative "
+                "(set OMNIKPI_MIN_BASE to e.g. 30, or 0 to rate every value)"
             )
         DataSettings().updated(self.overrides)  # validates each override
         object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
@@ -161,6 +168,12 @@ def load_settings(
         raise ConfigError(
             f'OMNIKPI_TARGET_TOLERANCE "{tolerance}" is not a number (use e.g. 0.05)'
         ) from exc
+    min_base = os.environ.get("OMNIKPI_MIN_BASE", "30")
+    if not min_base.strip().isdigit():
+        raise ConfigError(
+            f'OMNIKPI_MIN_BASE "{min_base}" is not a whole number of units (use e.g. 30, '
+            "or 0 to rate every value)"
+        )
     overrides = {
         name: os.environ[variable]
         for name, variable in DATA_SETTING_ENV.items()
@@ -170,5 +183,6 @@ def load_settings(
         warehouse=resolve_warehouse(warehouse),
         catalog_dirs=tuple(dirs),
         target_tolerance=tolerance_value,
+        min_base=int(min_base),
         overrides=overrides,
     )

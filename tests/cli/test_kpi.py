@@ -77,6 +77,7 @@ def test_query_csv_matches_hand_computed_values(
         "change_type",
         "target",
         "status",
+        "base",
     ]
     found = {(r["kpi"], r["channel"]): (float(r["value"]), r["comparison_value"]) for r in rows}
     # March 2025 web: O6 27,000 + O7 22,000; March 2024 web: O1 10,000 (O3 cancelled)

@@ -115,6 +115,7 @@ CUSTOMERS = [
         customer_id="C2",
         created_at=kst("2024-03-05 15:00"),
         region="Busan",
+        home_store_id="S1",
         email_opt_in_at=kst("2024-03-05 15:00"),
         email_opt_out_at=kst("2025-03-04 12:00"),
     ),

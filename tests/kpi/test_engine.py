@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
 from omnikpi.errors import ConfigError, NotFound, UnknownValue
-from omnikpi.kpi import query
+from omnikpi.kpi import KpiQuery, load_catalog, query
+from omnikpi.kpi.targets import TargetRow, import_targets
+from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
+from tests.kpi.conftest import pick
 
 
 @pytest.mark.parametrize(
@@ -69,6 +77,7 @@ def test_long_table_columns(golden: Warehouse) -> None:
         "change_type",
         "target",
         "status",
+        "base",
     ]
     assert result["kpi"].tolist()[:1] == ["orders"]
     assert sorted(set(result["period_start"].astype(str))) == ["2025-03-03", "2025-03-10"]
@@ -88,3 +97,36 @@ def test_ratio_kpis_give_their_parts_when_asked(golden: Warehouse) -> None:
     assert (rows["revenue"]["numerator"], rows["revenue"]["denominator"]) == (None, None)
     plain = query(["conversion_rate"], "month", "2025-03-01", "2025-03-31", warehouse=golden)
     assert "numerator" not in plain.columns
+
+
+def test_a_rate_carries_its_base_and_too_small_a_base_gets_no_status(
+    golden_path: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_path, path)
+    march = date(2025, 3, 1)
+    with Warehouse.open(path) as warehouse:
+        import_targets(warehouse, [TargetRow("aov", "month", march, "", 10_000.0, None)])
+    with Warehouse.open(path, read_only=True) as warehouse:
+
+        def run(min_base: int) -> pd.DataFrame:
+            engine = KpiQuery(load_catalog(), warehouse, Settings(path, min_base=min_base))
+            ids = ["aov", "conversion_rate", "revenue"]
+            return engine.run(ids, "month", march, "2025-03-31", parts=True)
+
+        enough, too_few = run(5), run(6)
+    # AOV over the 5 completed March orders (O6 O7 O8 O10 O11); conversion over 7 visits.
+    assert pick(enough, "aov", "2025-03-01", "base") == 5
+    assert pick(enough, "conversion_rate", "2025-03-01", "base") == 7
+    assert pick(enough, "revenue", "2025-03-01", "base") is None  # a sum has no base
+    rates = enough[enough["base"].notna()]
+    assert (rates["base"] == rates["denominator"]).all()
+    assert pick(enough, "aov", "2025-03-01", "status") == "green"  # 14,200 vs 10,000
+    assert pick(too_few, "aov", "2025-03-01", "status") is None
+    assert pick(too_few, "aov", "2025-03-01", "target") == 10_000  # the target stays
+
+
+def test_a_kpi_without_data_names_the_tables_it_waits_for(golden: Warehouse) -> None:
+    engine = KpiQuery(load_catalog(), golden)
+    assert engine.missing_tables("clv") == ("customer_scores",)
+    assert engine.missing_tables("aov") == ()

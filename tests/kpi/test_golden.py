@@ -187,3 +187,25 @@ def test_filters(golden: Warehouse) -> None:
     )
     assert pick(result, "orders", "2025-03-01") == 4  # O6 O7 O9 O10
     assert pick(result, "revenue", "2025-03-01") == 54_000  # 27,000 + 22,000 + 5,000
+
+
+def test_a_store_filter_takes_tickets_by_their_order_else_the_home_store(
+    golden: Warehouse,
+) -> None:
+    result = query(
+        ["complaints", "service_tickets", "complaint_ratio"],
+        "month",
+        "2025-02-01",
+        "2025-03-31",
+        filters={"store": ["S1"]},
+        warehouse=golden,
+    )
+    # February: T3 is C2's complaint about no order; C2's home store is S1.
+    assert pick(result, "complaints", "2025-02-01") == 1
+    assert pick(result, "service_tickets", "2025-02-01") == 1
+    # March: T1 is about O7 (a web order, no store), T2 is C1's (no home store).
+    assert pick(result, "complaints", "2025-03-01") == 0
+    assert pick(result, "service_tickets", "2025-03-01") == 0
+    # 0 complaints over S1's March orders O8 and O11; February has no S1 orders (0 / 0).
+    assert pick(result, "complaint_ratio", "2025-03-01") == 0.0
+    assert pick(result, "complaint_ratio", "2025-02-01") is None

@@ -5,15 +5,18 @@ which the cards do not use for complete periods)."""
 from __future__ import annotations
 
 import math
+import shutil
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from omnikpi.auth import parse_role
 from omnikpi.errors import ConfigError
-from omnikpi.kpi import Grain, KpiQuery, query
-from omnikpi.kpi.targets import status
+from omnikpi.kpi import Grain, KpiQuery, load_catalog, query
+from omnikpi.kpi.targets import TargetRow, import_targets, status
 from omnikpi.services import (
     JOURNEY_STAGES,
     Dashboard,
@@ -23,6 +26,7 @@ from omnikpi.services import (
     build_dashboard,
     default_range,
 )
+from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 
 EXECUTIVE = parse_role("executive")
@@ -249,3 +253,72 @@ def test_an_unknown_tier_names_the_valid_ones(engine: KpiQuery) -> None:
         build_dashboard(
             engine, EXECUTIVE, "vip", Grain.MONTH, date(2025, 12, 1), date(2025, 12, 31)
         )
+
+
+def test_a_total_shown_under_a_filter_it_cannot_take_has_no_target_or_status(
+    targeted: KpiQuery,
+) -> None:
+    whole = build_dashboard(targeted, EXECUTIVE, "cxo", Grain.MONTH, *DECEMBER)
+    store = build_dashboard(
+        targeted, EXECUTIVE, "cxo", Grain.MONTH, *DECEMBER, filters={"store": ["S001"]}
+    )
+    online = [c.kpi.id for c in store.cards if c.unfiltered_by]
+    assert online == ["visits", "unique_visitors", "conversion_rate"]  # online sessions only
+    for kpi_id in online:
+        assert whole.card(kpi_id).status is not None, kpi_id
+        card = store.card(kpi_id)
+        assert card.value == whole.card(kpi_id).value  # the total, said so on the card
+        assert card.status is None, kpi_id
+        assert card.target is None, kpi_id
+        assert all(point.target is None for point in card.trend)
+
+
+def test_a_rate_over_few_units_is_flagged_and_not_rated(targeted: KpiQuery) -> None:
+    board = build_dashboard(targeted, EXECUTIVE, "cxo", Grain.MONTH, *DECEMBER)
+    rate = board.card("conversion_rate")
+    month = (date(2025, 12, 1), date(2025, 12, 31))
+    engine_rows = rows(targeted, ["conversion_rate"], "month", *month)
+    assert rate.base == engine_rows[("conversion_rate", month[0])]["base"]
+    assert rate.base is not None
+    assert rate.base > targeted.settings.min_base
+    assert not rate.small_base
+    assert rate.status is not None
+    strict = KpiQuery(
+        targeted.catalog, targeted.engine, replace(targeted.settings, min_base=int(rate.base) + 1)
+    )
+    flagged = build_dashboard(strict, EXECUTIVE, "cxo", Grain.MONTH, *DECEMBER)
+    assert flagged.card("conversion_rate").small_base
+    assert flagged.card("conversion_rate").status is None
+    assert flagged.card("revenue").status == board.card("revenue").status  # a sum: no base
+
+
+def test_no_data_says_which_tables_it_waits_for(engine: KpiQuery) -> None:
+    board = build_dashboard(engine, LEAD, "lead", Grain.WEEK, *LAST_WEEK)
+    assert board.card("clv").unavailable == "missing"
+    assert board.card("clv").missing_tables == ("customer_scores",)
+    assert board.card("revenue").unavailable is None
+
+
+def test_a_store_target_applies_when_the_view_selects_that_store(
+    golden_path: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_path, path)
+    march = date(2025, 3, 1)
+    with Warehouse.open(path) as warehouse:
+        import_targets(
+            warehouse,
+            [
+                TargetRow("orders", "month", march, "", 10.0, None),
+                TargetRow("orders", "month", march, "store=S1", 2.0, None),
+            ],
+        )
+    with Warehouse.open(path, read_only=True) as warehouse:
+        engine = KpiQuery(load_catalog(), warehouse, Settings(path))
+        kpis = [engine.catalog.get("orders")]
+        (whole,) = build_cards(engine, kpis, Grain.MONTH, march, date(2025, 3, 31), {}, [])
+        (store,) = build_cards(
+            engine, kpis, Grain.MONTH, march, date(2025, 3, 31), {"store": ["S1"]}, []
+        )
+    assert (whole.value, whole.target, whole.status) == (6, 10.0, "red")  # O6..O11
+    assert (store.value, store.target, store.status) == (2, 2.0, "green")  # O8 O11 at S1

@@ -68,7 +68,7 @@ def test_the_csv_is_what_the_cli_writes(
     ours = list(csv.reader(io.StringIO(series.csv())))
     assert ours[0] == cli[0] == [
         "kpi", "period_start", "payment_method", "value", "comparison_value", "change",
-        "change_type", "target", "status",
+        "change_type", "target", "status", "base",
     ]  # fmt: skip
     assert ours == cli
     assert len(ours) > 1 + 4 * 4  # a row per quarter and payment method

@@ -124,3 +124,31 @@ def shares_of(node: Node) -> list[str]:
     if isinstance(node, Negate):
         return shares_of(node.operand)
     return []
+
+
+#: Atom kinds whose value counts units (orders, visits, answers, customers).
+COUNTING_KINDS = frozenset({"count", "count_distinct", "trailing_count"})
+#: Parts of multi-part atoms that count the units a rate is taken over.
+COUNTING_PARTS = frozenset({"started", "active", "denominator"})
+
+
+def base_of(node: Node) -> Node | None:
+    """The count a ratio KPI's value is taken over — its sample size (visits for a
+    conversion rate, answers for a mean score, last period's customers for retention) —
+    or None when the KPI is not a rate over counted units (sums, shares, money ratios).
+
+    >>> orders, visits = Part(make_atom("count", "orders")), Part(make_atom("count", "sessions"))
+    >>> base_of(Op("*", Op("/", orders, visits), Const(100.0))) == visits
+    True
+    """
+    if isinstance(node, Op) and node.op == "*" and isinstance(node.right, Const):
+        return base_of(node.left)
+    if isinstance(node, Retained):
+        return Part(node.atom, "active")
+    if isinstance(node, Op) and node.op == "/" and isinstance(node.right, Part):
+        part = node.right
+        counting = part.part in COUNTING_PARTS or (
+            part.part == "value" and part.atom.kind in COUNTING_KINDS
+        )
+        return part if counting else None
+    return None

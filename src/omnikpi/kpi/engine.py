@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from omnikpi.errors import ConfigError
-from omnikpi.kpi.atoms import Atom, Negate, Node, Op, Share, atoms_of, shares_of
+from omnikpi.kpi.atoms import Atom, Negate, Node, Op, Share, atoms_of, base_of, shares_of
 from omnikpi.kpi.catalog import Catalog, load_catalog
 from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.domains import data_values, declared_values, unknown_value
@@ -34,7 +34,7 @@ from omnikpi.kpi.plan import Planner
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.rollup_reader import RollupReader
 from omnikpi.kpi.scope import Scope, join_atom_frames
-from omnikpi.kpi.sources import SourceMissing
+from omnikpi.kpi.sources import SourceMissing, base_table, tables_read
 from omnikpi.kpi.spec import Pacing
 from omnikpi.kpi.targets import allowed_dimensions, load_targets, status
 from omnikpi.settings import Settings, load_settings
@@ -50,6 +50,7 @@ COLUMNS = [
     "change_type",
     "target",
     "status",
+    "base",
 ]
 #: Sources whose latest date says how fresh the warehouse is.
 THROUGH_SOURCES = ("orders", "sessions", "marketing", "tickets", "inventory")
@@ -186,7 +187,14 @@ class KpiQuery:
         values, *compared = [
             {k: evaluator.evaluate(tree, s) for k, tree in trees.items()} for s in scopes
         ]
-        result = self._assemble(kpi_ids, scope, values, compared[0] if compared else {}, mapping)
+        bases = {
+            k: evaluator.evaluate(node, scope)
+            for k, node in ((k, base_of(tree)) for k, tree in trees.items())
+            if node is not None
+        }
+        result = self._assemble(
+            kpi_ids, scope, values, compared[0] if compared else {}, mapping, bases
+        )
         if request.parts:
             _add_parts(result, {k: evaluator.parts(tree, scope) for k, tree in trees.items()})
         return result
@@ -236,6 +244,21 @@ class KpiQuery:
                 if period_end(start, grain) > coverage[1]:
                     return False
         return True
+
+    def missing_tables(self, kpi_id: str) -> tuple[str, ...]:
+        """The tables without data that `kpi_id` reads — it has no value until they are
+        loaded (or written, for model outputs such as customer_scores); () when it has data.
+
+        >>> engine.missing_tables("clv")  # doctest: +SKIP
+        ('customer_scores',)
+        """
+        found: dict[str, None] = {}
+        for atom in atoms_of(self.planner.plan(kpi_id)):
+            if self.coverage(atom) is None:
+                read = sorted(tables_read(self.catalog, atom.source))
+                absent = [t for t in read if not self.engine.has_table(t)]
+                found.update(dict.fromkeys(absent or [base_table(self.catalog, atom.source)]))
+        return tuple(found)
 
     def data_through(self) -> date:
         """The latest local date with data in the warehouse's main fact tables."""
@@ -297,14 +320,15 @@ class KpiQuery:
         values: dict[str, pd.Series],
         comparison: dict[str, pd.Series],
         compared_period: dict[date, date],
+        bases: dict[str, pd.Series],
     ) -> pd.DataFrame:
         """The long result table; `comparison` holds values of the periods that
-        `compared_period` maps each period to."""
+        `compared_period` maps each period to, `bases` the sample size of rate KPIs."""
         dims = list(scope.by)
         for kpi_id in kpi_ids:
             dims += [d for d in shares_of(self.planner.plan(kpi_id)) if d not in dims]
         columns: dict[str, list[np.ndarray]] = {
-            name: [] for name in ["kpi", "period_start", *dims, "value", "comparison_value"]
+            name: [] for name in ["kpi", "period_start", *dims, "value", "comparison_value", "base"]
         }
         for kpi_id in kpi_ids:
             series = values[kpi_id]
@@ -321,6 +345,11 @@ class KpiQuery:
             columns["comparison_value"].append(
                 comparison[kpi_id].reindex(_shifted(index, compared_period)).to_numpy("float64")
                 if kpi_id in comparison
+                else np.full(size, np.nan)
+            )
+            columns["base"].append(
+                bases[kpi_id].reindex(index).to_numpy("float64")
+                if kpi_id in bases and list(bases[kpi_id].index.names) == list(index.names)
                 else np.full(size, np.nan)
             )
         result = pd.DataFrame(
@@ -344,7 +373,8 @@ class KpiQuery:
         return result[ordered].replace({np.nan: None}).reset_index(drop=True)
 
     def _targets(self, result: pd.DataFrame, kpi_ids: list[str], scope: Scope) -> None:
-        """Adds each row's target and status to `result` (columns kpi, period_start, value)."""
+        """Adds each row's target and status to `result` (columns kpi, period_start, value,
+        base): a rate over fewer units than `Settings.min_base` gets no status."""
         targets = load_targets(self.engine, kpi_ids, scope.grain)
         default = self.settings.target_tolerance
         lookup = {
@@ -372,10 +402,13 @@ class KpiQuery:
             for k, p, d in zip(result["kpi"], result["period_start"], labels, strict=True)
         ]
         result["target"] = [t for t, _, _ in found]
+        small = (result["base"] < self.settings.min_base).to_numpy()
         result["status"] = [
-            status(None if np.isnan(v) else float(v), t, direction[k], tolerance) if rated else None
-            for k, v, (t, tolerance, rated) in zip(
-                result["kpi"], result["value"], found, strict=True
+            status(None if np.isnan(v) else float(v), t, direction[k], tolerance)
+            if rated and not too_few
+            else None
+            for k, v, (t, tolerance, rated), too_few in zip(
+                result["kpi"], result["value"], found, small, strict=True
             )
         ]
 

@@ -11,7 +11,7 @@ cut of the earlier period by the engine itself.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal
 
@@ -71,10 +71,17 @@ class KpiCard:
     #: For share KPIs: the dimension (e.g. payment_method) and each value's share.
     share_of: str | None = None
     shares: tuple[Share, ...] = ()
-    #: Filters of the view this KPI cannot be cut by (the card shows its total).
+    #: Filters of the view this KPI cannot be cut by (the card shows its total, which is
+    #: not held to a target: it has no status).
     unfiltered_by: tuple[str, ...] = ()
-    #: Why there is no value at all: "grain" when the KPI is not reported this finely.
-    unavailable: Literal["grain"] | None = None
+    #: Why there is no value at all: "grain" when the KPI is not reported this finely,
+    #: "missing" when tables it reads have no data (`missing_tables`).
+    unavailable: Literal["grain", "missing"] | None = None
+    missing_tables: tuple[str, ...] = ()
+    #: For a rate: the units it is taken over in the period (visits, answers).
+    base: float | None = None
+    #: Whether `base` is below the minimum a status needs (the status is withheld).
+    small_base: bool = False
 
     @property
     def has_data(self) -> bool:
@@ -122,7 +129,16 @@ def _rows_by_kpi(frame: pd.DataFrame, share_of: Mapping[str, str | None]) -> dic
     turn thousands of rows into cards on every request)."""
     found: dict[str, _Rows] = {}
     share_columns = {d for d in share_of.values() if d is not None and d in frame.columns}
-    wanted = ["kpi", "period_start", "value", "comparison_value", "change", "target", "status"]
+    wanted = [
+        "kpi",
+        "period_start",
+        "value",
+        "comparison_value",
+        "change",
+        "target",
+        "status",
+        "base",
+    ]
     names = [name for name in wanted if name in frame.columns] + sorted(share_columns)
     columns = {name: frame[name].tolist() for name in names}
     for index, kpi in enumerate(columns["kpi"]):
@@ -231,7 +247,7 @@ def build_cards(
             frame = reader.answer(request(last, comparison))
             for kpi_id, found in _rows_by_kpi(frame, share_of).items():
                 compared.setdefault(kpi_id, {})[comparison] = found
-    return [
+    cards = [
         _card(
             kpi,
             view,
@@ -239,6 +255,7 @@ def build_cards(
             compared.get(kpi.id, {}),
             share_of[kpi.id],
             unfiltered[kpi.id],
+            reader.settings.min_base,
         )
         if kpi.id in unfiltered
         else KpiCard(
@@ -246,6 +263,15 @@ def build_cards(
         )
         for kpi in kpis
     ]
+    return [_explained(reader, card) for card in cards]
+
+
+def _explained(reader: KpiReader, card: KpiCard) -> KpiCard:
+    """`card`, saying which tables have no data when it has no value in any period."""
+    if card.unavailable or card.has_data or any(p.value is not None for p in card.trend):
+        return card
+    missing = reader.missing_tables(card.kpi.id)
+    return replace(card, unavailable="missing", missing_tables=missing) if missing else card
 
 
 def _card(
@@ -255,7 +281,10 @@ def _card(
     engine: Mapping[str, _Rows],
     share_of: str | None,
     unfiltered_by: tuple[str, ...],
+    min_base: int,
 ) -> KpiCard:
+    """The card of one KPI; its total under filters it cannot take gets no target or
+    status, nor does a rate over fewer than `min_base` units."""
     if share_of is not None:
         keys = sorted(
             found.keys_at(view.last), key=lambda k: (-(found.value(view.last, k) or 0.0), str(k))
@@ -279,19 +308,23 @@ def _card(
             unfiltered_by,
         )
     row = found.get(view.last)
+    rated = not unfiltered_by
     trend = tuple(
-        Point(day, found.value(day), number(found.get(day).get("target")))
+        Point(day, found.value(day), number(found.get(day).get("target")) if rated else None)
         for day in view.trend_starts
     )
+    base = number(row.get("base"))
     return KpiCard(
         kpi=kpi,
         grain=view.grain,
         period_start=view.last,
         period_end=view.end,
         value=number(row.get("value")),
-        target=number(row.get("target")),
-        status=status_of(row.get("status")),
+        target=number(row.get("target")) if rated else None,
+        status=status_of(row.get("status")) if rated else None,
         changes=view.changes(found, engine, kpi.change_type),
         trend=trend,
         unfiltered_by=unfiltered_by,
+        base=base,
+        small_base=base is not None and base < min_base,
     )

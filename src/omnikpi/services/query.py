@@ -3,7 +3,8 @@
 `omnikpi kpi query`, `GET /api/v1/kpis/{id}/series` and every CSV download of KPI values
 call `query_kpis`, so one request gives the same rows, or the same error, everywhere. The
 rows have the columns of the engine's long table:
-kpi, period_start, <dimensions>, value, comparison_value, change, change_type, target, status.
+kpi, period_start, <dimensions>, value, comparison_value, change, change_type, target, status,
+base (the units a rate is taken over: its sample size).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from omnikpi.services.reader import KpiReader
 
 Status = Literal["green", "amber", "red"]
 STATUSES: tuple[Status, ...] = ("green", "amber", "red")
-VALUE_COLUMNS = ("value", "comparison_value", "change", "change_type", "target", "status")
+VALUE_COLUMNS = ("value", "comparison_value", "change", "change_type", "target", "status", "base")
 #: The columns a request for parts adds after `value`.
 PART_COLUMNS = ("numerator", "denominator")
 
@@ -45,6 +46,8 @@ class KpiRow:
     change_type: ChangeType
     target: float | None
     status: Status | None
+    #: For rates over counted units: how many (visits, answers); None for other KPIs.
+    base: float | None = None
     #: For ratio KPIs, when asked for: the summed parts the value is the ratio of.
     numerator: float | None = None
     denominator: float | None = None
@@ -84,6 +87,7 @@ class KpiResult:
                 "change_type": row.change_type,
                 "target": row.target,
                 "status": row.status,
+                "base": row.base,
             }
             for row in self.rows
         ]
@@ -151,6 +155,7 @@ def result_rows(frame: pd.DataFrame, dimensions: Sequence[str]) -> tuple[KpiRow,
                 change_type="points" if values["change_type"][index] == "points" else "relative",
                 target=number(values["target"][index]),
                 status=status_of(values["status"][index]),
+                base=number(values["base"][index]) if "base" in values else None,
                 numerator=number(values["numerator"][index]) if "numerator" in values else None,
                 denominator=(
                     number(values["denominator"][index]) if "denominator" in values else None

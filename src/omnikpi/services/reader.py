@@ -35,11 +35,16 @@ class KpiReader(Protocol):
     @property
     def catalog(self) -> Catalog: ...
 
+    @property
+    def settings(self) -> Settings: ...
+
     def answer(self, request: KpiRequest) -> pd.DataFrame: ...
 
     def dimensions(self, kpi_id: str) -> set[str]: ...
 
     def data_through(self) -> date: ...
+
+    def missing_tables(self, kpi_id: str) -> tuple[str, ...]: ...
 
 
 def data_version(path: Path) -> tuple[int, ...]:
@@ -186,6 +191,13 @@ class CachedKpiReader:
             lambda: frozenset(self.engine().dimensions(kpi_id)),
         )
         return set(found)
+
+    def missing_tables(self, kpi_id: str) -> tuple[str, ...]:
+        """`KpiQuery.missing_tables`, cached."""
+        return self.cache.get_or_compute(
+            (self.version, "missing_tables", kpi_id),
+            lambda: self.engine().missing_tables(kpi_id),
+        )
 
     def data_through(self) -> date:
         """`KpiQuery.data_through`, cached."""

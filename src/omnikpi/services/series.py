@@ -31,6 +31,10 @@ class KpiSeries:
     unfiltered_by: tuple[str, ...] = ()
     #: The view's grain, when the KPI is only reported at a coarser one.
     requested_grain: Grain | None = None
+    #: Tables without data the KPI reads, when no period has a value (why there is none).
+    missing_tables: tuple[str, ...] = ()
+    #: The fewest units a rate needs for a status (`Settings.min_base`).
+    min_base: int = 0
 
     @property
     def kpi(self) -> KpiSpec:
@@ -77,6 +81,15 @@ class KpiSeries:
         """The start of the period that `period` is compared with (None: no comparison)."""
         return shift(period, self.grain, self.compare) if self.compare else None
 
+    @property
+    def has_bases(self) -> bool:
+        """Whether the KPI is a rate over counted units (its rows say how many)."""
+        return any(row.base is not None for row in self.rows)
+
+    def small_base(self, row: KpiRow) -> bool:
+        """Whether `row`'s rate is over too few units for a status."""
+        return row.base is not None and row.base < self.min_base
+
     def at(self, period: date) -> list[KpiRow]:
         """The rows of one period."""
         return [row for row in self.rows if row.period_start == period]
@@ -106,8 +119,15 @@ def view_series(reader: KpiReader, role: UserRole, asked: KpiRequest) -> KpiSeri
     kept, dropped = applicable_filters(reader, kpi_id, asked.filter_map)
     compare = asked.compare and nearest_comparison(asked.compare, used_grain)
     request = replace(asked, grain=used_grain, filters=parse_filters(kept), compare=compare)
+    result = query_kpis(reader, request, role)
+    if dropped:  # the total is not held to the filtered view's targets
+        rows = tuple(replace(row, target=None, status=None) for row in result.rows)
+        result = replace(result, rows=rows)
+    empty = all(row.value is None for row in result.rows)
     return KpiSeries(
-        result=query_kpis(reader, request, role),
+        result=result,
         unfiltered_by=dropped,
         requested_grain=asked.grain if used_grain is not asked.grain else None,
+        missing_tables=reader.missing_tables(kpi_id) if empty else (),
+        min_base=reader.settings.min_base,
     )

@@ -111,3 +111,29 @@ def test_demo_plans_every_tier_at_its_grain() -> None:
     members = [t for t in periods if t.startswith("member:")]
     assert len(members) == 7
     assert all(periods[t] == (Grain.DAY, date(2025, 11, 2), date(2025, 12, 31)) for t in members)
+
+
+def test_a_plan_per_store_region_and_channel_from_each_ones_year_before(
+    golden: Warehouse,
+) -> None:
+    engine = KpiQuery(load_catalog(), golden)
+    periods = {"cxo": (Grain.WEEK, date(2025, 3, 3), date(2025, 3, 9))}
+    rows = plan_targets(engine, periods, dimensions=["store", "region", "channel"])
+    revenue = {r.dimension: r.target for r in rows if r.kpi == "revenue"}
+    # The week of Mon 2024-03-04: O1 (web, C1 of Seoul) 10,000 and O2 (store S1, in Seoul)
+    # 30,000 completed, O3 cancelled; each value's plan is its own last year * 1.05.
+    assert revenue == {
+        "": 42_000.0,
+        "store=S1": 31_500.0,
+        "region=Seoul": 42_000.0,
+        "channel=web": 10_500.0,
+        "channel=store": 31_500.0,
+    }
+    # Online visits belong to no store: a total target, none per store.
+    visits = {r.dimension for r in rows if r.kpi == "visits"}
+    assert "" in visits
+    assert not any(d.startswith("store=") for d in visits)
+    daily = plan_targets(
+        engine, {"cxo": (Grain.DAY, date(2025, 3, 24), date(2025, 3, 25))}, dimensions=["store"]
+    )
+    assert {r.dimension for r in daily} == {""}  # a store's day is too noisy to plan

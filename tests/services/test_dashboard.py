@@ -322,3 +322,15 @@ def test_a_store_target_applies_when_the_view_selects_that_store(
         )
     assert (whole.value, whole.target, whole.status) == (6, 10.0, "red")  # O6..O11
     assert (store.value, store.target, store.status) == (2, 2.0, "green")  # O8 O11 at S1
+
+
+def test_a_year_is_compared_once_with_the_year_before(engine: KpiQuery) -> None:
+    board = build_dashboard(
+        engine, EXECUTIVE, "cxo", Grain.YEAR, date(2025, 1, 1), date(2025, 12, 31)
+    )
+    assert board.comparisons == ("previous",)  # last year: the previous period and the yoy
+    revenue = board.card("revenue")
+    (change,) = revenue.changes
+    assert change.period_start == date(2024, 1, 1)
+    year = rows(engine, ["revenue"], "year", date(2025, 1, 1), date(2025, 12, 31), compare="yoy")
+    assert same(change.value, year[("revenue", date(2025, 1, 1))]["comparison_value"])

@@ -13,17 +13,44 @@ from tests.conftest import SIM_DAYS, SIM_END, query
 
 
 @pytest.fixture(scope="module")
-def plan(engine: KpiQuery) -> dict[tuple[str, str, date], float]:
-    """The demo's targets: (kpi, grain, period_start) -> target (all are totals)."""
+def targets(engine: KpiQuery) -> list[tuple[object, ...]]:
+    """The demo's target rows: kpi, grain, period_start, dimension, target."""
     warehouse = engine.engine
     assert isinstance(warehouse, Warehouse)
-    rows = query(warehouse, "SELECT kpi, grain, period_start, dimension, target FROM kpi_targets")
-    assert {dimension for *_, dimension, _ in rows} == {""}
+    return query(warehouse, "SELECT kpi, grain, period_start, dimension, target FROM kpi_targets")
+
+
+@pytest.fixture(scope="module")
+def plan(targets: list[tuple[object, ...]]) -> dict[tuple[str, str, date], float]:
+    """The demo's targets for the total: (kpi, grain, period_start) -> target."""
     return {
         (str(kpi), str(grain), start): float(str(target))
-        for kpi, grain, start, _, target in rows
-        if isinstance(start, date)
+        for kpi, grain, start, dimension, target in targets
+        if isinstance(start, date) and dimension == ""
     }
+
+
+def test_the_demo_plans_each_store_region_and_channel_from_its_own_year_before(
+    targets: list[tuple[object, ...]], engine: KpiQuery
+) -> None:
+    catalog = load_catalog()
+    cut = {str(d).split("=")[0] for *_, d, _ in targets if d}
+    assert cut == {"store", "region", "channel"}
+    assert all(catalog.get(str(k)).within_bounds(float(str(t))) for k, *_, t in targets)
+    assert {g for _, g, _, d, _ in targets if d} <= {"week", "month"}  # days: totals only
+    december = date(2025, 12, 1)
+    stores = {
+        str(d): float(str(t))
+        for k, g, p, d, t in targets
+        if (k, g, p) == ("revenue", "month", december) and str(d).startswith("store=")
+    }
+    last_year = engine.run(["revenue"], "month", "2024-12-01", "2024-12-31", by=["store"])
+    expected = {
+        f"store={s}": round(float(v) * 1.05)
+        for s, v in zip(last_year["store"], last_year["value"], strict=True)
+        if s is not None
+    }
+    assert stores == expected
 
 
 def test_the_demo_plan_has_no_target_outside_any_kpis_bounds(

@@ -13,6 +13,10 @@ dashboards show targets and RAG status). The rules:
   target closes 5% of the gap (98.0% order completion aims at 98.1%, not 102.9%); a KPI
   already at its bound (100% shop availability) keeps last year's value. A target never
   lies outside the KPI's bounds.
+- **Per store, region and channel too.** With `dimensions`, weeks and longer periods also
+  get a target per value of each dimension a KPI can be cut by (`store=S001`), planned the
+  same way from that value's own last year, so a dashboard filtered to one store is held
+  to that store's plan. Days are planned for the total only: one store's day is too noisy.
 - **Only from whole data.** A period gets a target only when the data covers everything
   last year's value reads: the whole period (all four days for a day), the window of a
   trailing measure (active customers look back 365 days) and the previous period of a
@@ -25,7 +29,7 @@ point.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
 from omnikpi.kpi.catalog import Catalog
@@ -71,10 +75,12 @@ def plan_targets(
     engine: KpiQuery,
     periods: Mapping[str, tuple[Grain, date, date]],
     growth: float = 0.05,
+    dimensions: Sequence[str] = (),
 ) -> list[TargetRow]:
     """Targets for the KPIs of each tier in `periods` (tier -> grain, start, end; the
     periods that overlap the range, whole) by the rules of this module; periods without a
-    value last year, or whose last year the data covers only in part, get none.
+    value last year, or whose last year the data covers only in part, get none. Weeks and
+    longer also get targets per value of each of `dimensions` the KPI can be cut by.
 
     Share KPIs (one value per dimension value) are left out: their targets are per value.
     """
@@ -96,27 +102,50 @@ def plan_targets(
         last = period_end(period_start(end, grain), grain)
         history = _last_year(engine, [k.id for k in kpis], grain, first, last)
         for kpi in kpis:
-            for period, value in history.get(kpi.id, {}).items():
+            for (period, value_of), value in history.get(kpi.id, {}).items():
                 target = planned_target(value, kpi, growth)
-                rows.append(TargetRow(kpi.id, grain.value, period, "", target, None))
+                rows.append(TargetRow(kpi.id, grain.value, period, value_of, target, None))
+        for dimension in dimensions if grain is not Grain.DAY else ():
+            cut = [k.id for k in kpis if dimension in engine.dimensions(k.id)]
+            if not cut:
+                continue
+            history = _last_year(engine, cut, grain, first, last, dimension)
+            for kpi_id, planned_values in history.items():
+                kpi = catalog.get(kpi_id)
+                for (period, value_of), value in planned_values.items():
+                    target = planned_target(value, kpi, growth)
+                    rows.append(TargetRow(kpi_id, grain.value, period, value_of, target, None))
     return rows
 
 
 def _last_year(
-    engine: KpiQuery, kpi_ids: list[str], grain: Grain, first: date, last: date
-) -> dict[str, dict[date, float]]:
-    """KPI -> period start -> last year's value, for the periods of [first, last] whose last
-    year the data wholly covers and has a value for."""
+    engine: KpiQuery,
+    kpi_ids: list[str],
+    grain: Grain,
+    first: date,
+    last: date,
+    dimension: str | None = None,
+) -> dict[str, dict[tuple[date, str], float]]:
+    """KPI -> (period start, target dimension) -> last year's value, for the periods of
+    [first, last] whose last year the data wholly covers and has a value for: the total
+    ('') or, with `dimension`, each of its values ('store=S001')."""
     if grain is Grain.DAY:
-        return _same_weekday_means(engine, kpi_ids, first, last)
-    frame = engine.run(kpi_ids, grain, first, last, compare="yoy")
-    history: dict[str, dict[date, float]] = {}
-    for kpi_id, period, value in zip(
-        frame["kpi"], frame["period_start"], frame["comparison_value"], strict=True
+        means = _same_weekday_means(engine, kpi_ids, first, last)
+        return {k: {(day, ""): v for day, v in days.items()} for k, days in means.items()}
+    by = [dimension] if dimension else []
+    frame = engine.run(kpi_ids, grain, first, last, compare="yoy", by=by)
+    keys = (
+        [None if v is None else f"{dimension}={v}" for v in frame[dimension]]
+        if dimension
+        else [""] * len(frame)
+    )
+    history: dict[str, dict[tuple[date, str], float]] = {}
+    for kpi_id, period, key, value in zip(
+        frame["kpi"], frame["period_start"], keys, frame["comparison_value"], strict=True
     ):
         before = shift(period, grain, "yoy")
-        if value is not None and engine.covers(str(kpi_id), grain, [before]):
-            history.setdefault(str(kpi_id), {})[period] = float(value)
+        if key is not None and value is not None and engine.covers(str(kpi_id), grain, [before]):
+            history.setdefault(str(kpi_id), {})[(period, key)] = float(value)
     return history
 
 

@@ -120,13 +120,17 @@ def comparisons_for(
     it), else members' days with the same day last week and everything else with the
     previous period and the same period last year.
 
-    >>> comparisons_for("cxo", Grain.MONTH)
-    ('previous', 'yoy')
+    A year's previous period is the same period last year: it is compared once.
+
+    >>> comparisons_for("cxo", Grain.MONTH), comparisons_for("cxo", Grain.YEAR)
+    (('previous', 'yoy'), ('previous',))
     """
     if chosen is not None:
         return (check_comparison(chosen, grain),)
     if tier.startswith("member:") and grain is Grain.DAY:
         return ("last_week",)
+    if grain is Grain.YEAR:
+        return ("previous",)
     return ("previous", "yoy")
 
 

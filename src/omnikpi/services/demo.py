@@ -15,6 +15,9 @@ from omnikpi.kpi.targets import import_targets
 from omnikpi.simulate import SimulationConfig, build_warehouse
 from omnikpi.warehouse import Warehouse
 
+#: The page filters the demo plans targets per value of (each store, region and channel).
+DEMO_TARGET_DIMENSIONS = ("store", "region", "channel")
+
 #: (step, done, total): "simulate" per chunk of customers, "rollups" per batch of atoms.
 Progress = Callable[[str, int, int], None]
 
@@ -36,7 +39,8 @@ def build_demo(
     progress: Progress | None = None,
 ) -> DemoWarehouse:
     """Simulate `config` into a new warehouse at `path` (swapped in when complete), build
-    its rollups with `catalog`, and import the demo plan of targets: last year's value
+    its rollups with `catalog`, and import the demo plan of targets (for the total and
+    each store, region and channel): last year's value
     improved by 5% within the KPI's bounds, from periods the data wholly covers (the rules
     are in `omnikpi.kpi.plans`)."""
 
@@ -52,7 +56,8 @@ def build_demo(
     )
     with Warehouse.open(path) as built:
         engine = KpiQuery(catalog, built)
-        targets = plan_targets(engine, demo_periods(catalog, engine.data_through()))
+        periods = demo_periods(catalog, engine.data_through())
+        targets = plan_targets(engine, periods, dimensions=DEMO_TARGET_DIMENSIONS)
         import_targets(built, targets)
     return DemoWarehouse(rows, len(targets))
 

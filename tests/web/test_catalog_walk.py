@@ -4,7 +4,9 @@ analyst, a team lead and a member: 200 wherever the role may open the KPI, an ex
 
 Each URL is asked as each role in turn, so the roles share the app's cached results and
 only the first pays for the KPI engine (about 0.3 s a query, most of it compiling Ibis).
-By default every KPI is read at every grain through the API series and the CSV, its detail
+Comparisons are taken in turn along the catalog (each grain's previous period, year
+over year, same day last week, same weekday last year). By default every KPI is read at
+every grain through the API series and the CSV, its detail
 page opens (with the breakdown it usually shows) at one of its grains, taken in turn along
 the catalog so each grain has pages, and lead KPIs' stage breakdown loads.
 `OMNIKPI_CATALOG_WALK=full` asks everything of every KPI: the detail page at every grain,
@@ -23,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from omnikpi.auth import UserRole, parse_role
 from omnikpi.i18n import t
+from omnikpi.kpi.periods import comparisons_at
 from omnikpi.services import Grain, KpiSpec, load_catalog, visible_kpis
 from tests.web.conftest import LOGIN_BY_ROLE
 from tests.web.test_pages import choose, text_of
@@ -53,9 +56,12 @@ class Check:
     says: str | None = None
 
 
-def view(grain: Grain) -> str:
+def view(grain: Grain, number: int = 0) -> str:
+    """The view of `grain`, compared as the `number`-th KPI compares: the comparisons the
+    grain has are taken in turn along the catalog, so each is asked of many KPIs."""
     start, end = RANGES[grain]
-    return f"grain={grain.value}&start={start}&end={end}&compare=previous"
+    choices = comparisons_at(grain)
+    return f"grain={grain.value}&start={start}&end={end}&compare={choices[number % len(choices)]}"
 
 
 def reported_note(grain: Grain) -> str:
@@ -70,19 +76,19 @@ def checks(kpi: KpiSpec, dimensions: list[str], number: int) -> Iterator[Check]:
     for grain in Grain:
         if grain.order < kpi.min_grain.order:
             refused = f"reported at {kpi.min_grain.value} grain or coarser (not {grain.value})"
-            yield Check(f"{page}?{view(grain)}", says=reported_note(kpi.min_grain))
-            yield Check(f"{csv}?{view(grain)}", 400, refused)
-            yield Check(f"{series}?{view(grain)}", 400, refused)
+            yield Check(f"{page}?{view(grain, number)}", says=reported_note(kpi.min_grain))
+            yield Check(f"{csv}?{view(grain, number)}", 400, refused)
+            yield Check(f"{series}?{view(grain, number)}", 400, refused)
             continue
         # The same request on every route: the CSV reuses the rows of the series or page.
         if FULL_WALK or grain is grains[number % len(grains)]:
-            yield Check(f"{page}?{view(grain)}")
-        yield Check(f"{series}?{view(grain)}")
-        yield Check(f"{csv}?{view(grain)}")
+            yield Check(f"{page}?{view(grain, number)}")
+        yield Check(f"{series}?{view(grain, number)}")
+        yield Check(f"{csv}?{view(grain, number)}")
     for dimension in dimensions if FULL_WALK else []:
         for grain in grains:
-            yield Check(f"{page}?{view(grain)}&by={dimension}")
-            yield Check(f"{series}?{view(grain)}&by={dimension}")
+            yield Check(f"{page}?{view(grain, number)}&by={dimension}")
+            yield Check(f"{series}?{view(grain, number)}&by={dimension}")
 
 
 def answer(client: TestClient, check: Check) -> str | None:

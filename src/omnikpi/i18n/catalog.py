@@ -3,6 +3,10 @@
 Messages live in `messages/<locale>.yaml` as nested mappings; `t("nav.status", "ko")`
 reads `nav: {status: ...}` from `ko.yaml`. Placeholders are named, `{table}`, and filled
 with already formatted values (see `omnikpi.i18n.formatting`).
+
+A message that depends on a number has one form per CLDR plural category under its key
+(`filters_on: {one: "{count} filter", other: "{count} filters"}`); `t` picks the form the
+locale's plural rules give for the number `count` (Korean has only `other`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from functools import cache
 from importlib import resources
 from typing import Literal, TypeGuard, cast
 
+import babel
 import yaml
+from babel import numbers as babel_numbers
+from babel.plural import PluralRule
 
 from omnikpi.errors import ConfigError
 
@@ -60,28 +67,60 @@ def messages(locale: Locale) -> Mapping[str, str]:
     return _flatten(cast(Mapping[str, object], tree))
 
 
+#: The plural category every locale has, used when a rarer one has no form of its own.
+PLURAL_OTHER = "other"
+
+
 def has_message(key: str, locale: Locale = DEFAULT_LOCALE) -> bool:
-    """Whether the catalog of `locale` holds `key`."""
-    return key in messages(locale)
+    """Whether the catalog of `locale` holds `key` (a plain message or plural forms)."""
+    catalog = messages(locale)
+    return key in catalog or f"{key}.{PLURAL_OTHER}" in catalog
 
 
 def t(key: str, locale: Locale, /, **params: object) -> str:
     """The message `key` in `locale`, with its `{placeholders}` filled from `params`.
 
+    A message with plural forms takes the number `count`, filled in with the locale's
+    digit grouping.
+
     >>> t("app.name", "en")
     'omnikpi'
+    >>> t("view.filters_on", "en", count=1)
+    '1 filter'
     """
-    try:
-        template = messages(locale)[key]
-    except KeyError:
+    catalog = messages(locale)
+    template = catalog.get(key)
+    if template is None and f"{key}.{PLURAL_OTHER}" in catalog:
+        template, params = _plural(key, locale, params)
+    if template is None:
         raise ConfigError(
             f'message "{key}" is missing from the {locale} catalog '
             f"(add it to omnikpi/i18n/messages/{locale}.yaml)"
-        ) from None
+        )
     try:
         return template.format_map(params)
     except KeyError as exc:
         raise ConfigError(f'message "{key}" needs the parameter {exc} ({locale})') from None
+
+
+def _plural(key: str, locale: Locale, params: dict[str, object]) -> tuple[str, dict[str, object]]:
+    """The form of plural message `key` for `params["count"]` (the `other` form when the
+    catalog has none for the locale's category), and the params with the count formatted."""
+    count = params.get("count")
+    if isinstance(count, bool) or not isinstance(count, int | float):
+        raise ConfigError(
+            f'message "{key}" has plural forms and needs the number "count", not {count!r} '
+            "(pass the number itself: the message formats it)"
+        )
+    catalog = messages(locale)
+    form = _plural_rule(locale)(count)
+    template = catalog.get(f"{key}.{form}", catalog[f"{key}.{PLURAL_OTHER}"])
+    return template, {**params, "count": babel_numbers.format_decimal(count, locale=locale)}
+
+
+@cache
+def _plural_rule(locale: Locale) -> PluralRule:
+    return babel.Locale.parse(locale).plural_form
 
 
 def placeholders(template: str) -> frozenset[str]:

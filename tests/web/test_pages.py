@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from omnikpi.auth import UserRole, get_user, parse_role, set_locale
 from omnikpi.i18n import Locale, t
 from omnikpi.services import FilterChoices
+from omnikpi.services.choices import StoreName
 from omnikpi.warehouse import Warehouse
 from omnikpi.web.rendering import TEMPLATES
 from omnikpi.web.view_params import parse_view_params
@@ -135,7 +136,7 @@ def test_unexpected_errors_show_nothing_internal(web_app: FastAPI) -> None:
 
 def test_the_shared_view_form_offers_every_filter_with_the_view_selected() -> None:
     choices = FilterChoices(
-        stores=(("S001", "Myeongdong Flagship"),),
+        stores=(("S001", StoreName("Myeongdong Flagship")),),
         regions=("Busan", "Seoul"),
         channels=("app", "web"),
     )

@@ -12,7 +12,19 @@ STORES = Table(
     primary_key=("store_id",),
     columns=(
         C("store_id", "string", "Store or distribution-centre id."),
-        C("name", "string", "Display name."),
+        C("name", "string", "Display name, as the data has it."),
+        C(
+            "name_ko",
+            "string",
+            "Name in Korean, shown on Korean pages; null: the display name.",
+            nullable=True,
+        ),
+        C(
+            "name_en",
+            "string",
+            "Name in English, shown on English pages; null: the display name.",
+            nullable=True,
+        ),
         C("kind", "string", "Flagship, store, outlet or distribution centre.", enum=e.LocationKind),
         C("region", "string", "Region (province or metropolitan city)."),
         C("city", "string", "City or district."),

@@ -84,6 +84,13 @@ class KpiCard:
     small_base: bool = False
 
     @property
+    def withheld(self) -> bool:
+        """Whether the card has a value to rate but no status: a filter it cannot take,
+        too small a base, a target it cannot be held to before the period ends."""
+        rateable = self.value is not None and self.status is None
+        return rateable and (bool(self.unfiltered_by) or self.small_base or self.target is not None)
+
+    @property
     def has_data(self) -> bool:
         """Whether the period has a value (or any share)."""
         if self.share_of:

@@ -52,7 +52,8 @@ class Products:
 def build_stores(
     rng: np.random.Generator, calendar: Calendar, count: int
 ) -> tuple[Stores, pa.Table]:
-    """The first `count` stores of the reference list plus the distribution centre."""
+    """The first `count` stores of the reference list plus the distribution centre, named
+    in English (`name`, as romanised) and in Korean (`name_ko`)."""
     rows = list(ref.STORES[:count])
     regions = [r[0] for r in ref.REGIONS]
     # Positive "opened" values are years before the period; negative ones a share into it.
@@ -74,6 +75,8 @@ def build_stores(
         {
             "store_id": ids,
             "name": names,
+            "name_ko": [ref.STORE_NAMES_KO[name] for name in names],
+            "name_en": pa.nulls(len(names), pa.string()),
             "kind": kinds,
             "region": [regions[i] for i in region],
             "city": cities,

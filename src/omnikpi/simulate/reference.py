@@ -51,6 +51,34 @@ STORES: tuple[tuple[str, str, str, str, float, float, float, float], ...] = (
     ("Mokpo", "store", "Jeonnam", "Mokpo", 34.8118, 126.3922, 1.0, 140.0),
 )
 DISTRIBUTION_CENTRE = ("Icheon DC", "Gyeonggi", "Icheon", 37.2720, 127.4350)
+#: Each location's name in Korean, as its staff and customers say it (stores.name_ko).
+STORE_NAMES_KO: dict[str, str] = {
+    "Myeongdong Flagship": "명동 플래그십",
+    "Gangnam Station": "강남역점",
+    "Hongdae": "홍대점",
+    "Jamsil": "잠실점",
+    "Busan Seomyeon": "부산 서면점",
+    "Suwon": "수원점",
+    "Incheon Songdo": "인천 송도점",
+    "Daegu Dongseongno": "대구 동성로점",
+    "Bundang": "분당점",
+    "Daejeon Dunsan": "대전 둔산점",
+    "Gwangju Chungjang": "광주 충장로점",
+    "Yeoju Outlet": "여주 아울렛",
+    "Busan Haeundae": "부산 해운대점",
+    "Ilsan": "일산점",
+    "Ulsan Samsan": "울산 삼산점",
+    "Jeju Nohyeong": "제주 노형점",
+    "Cheongju": "청주점",
+    "Jeonju": "전주점",
+    "Changwon": "창원점",
+    "Pohang": "포항점",
+    "Yongsan": "용산점",
+    "Wonju": "원주점",
+    "Cheonan": "천안점",
+    "Mokpo": "목포점",
+    "Icheon DC": "이천 물류센터",
+}
 
 BRANDS = (
     "Seorin",

@@ -2,17 +2,19 @@
 
 KPI and dimension names come from the catalog (which holds both languages); stages,
 functions, units, statuses and dimension values from the translation catalog; store names
-and the currency from the warehouse. A value without a translation is shown as it is stored.
+(in the page's language when the stores table gives one) and the currency from the
+warehouse. A value without a translation is shown as it is stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from omnikpi.auth import UserRole
 from omnikpi.i18n import Locale, has_message, t
 from omnikpi.services import Catalog, KpiSpec
+from omnikpi.services.choices import StoreName
 
 
 @dataclass(frozen=True)
@@ -21,8 +23,8 @@ class Labels:
 
     locale: Locale
     catalog: Catalog
-    #: Store id → store name, for the `store` dimension.
-    stores: dict[str, str] = field(default_factory=dict)
+    #: Store id → the store's names, for the `store` dimension.
+    stores: Mapping[str, StoreName] = field(default_factory=dict)
     #: The warehouse's currency (ISO 4217), named beside the money unit.
     currency: str | None = None
 
@@ -50,13 +52,23 @@ class Labels:
         if value is None or value in ("", "None"):
             return t("dimension_values.none", self.locale)
         if dimension == "store":
-            return self.stores.get(value, value)
+            store = self.stores.get(value)
+            return store.in_language(self.locale) if store else value
         if dimension in ("channel", "acquisition_channel") and has_message(f"channels.{value}"):
             return t(f"channels.{value}", self.locale)
         if dimension == "hour" and value.isdigit():
             return t("dimension_values.hour", self.locale, hour=int(value))
         key = f"dimension_values.{dimension}.{value}"
         return t(key, self.locale) if has_message(key) else value
+
+    def options(self, dimension: str, values: Iterable[str]) -> list[tuple[str, str]]:
+        """A filter's choices as (value, name in this language), in the order of the names.
+
+        >>> Labels("ko", catalog).options("region", ["Seoul", "Busan"])  # doctest: +SKIP
+        [('Busan', '부산'), ('Seoul', '서울')]
+        """
+        named = [(value, self.value(dimension, value)) for value in values]
+        return sorted(named, key=lambda option: (option[1].casefold(), option[0]))
 
     def stage(self, stage: str) -> str:
         """A shopping stage's name."""

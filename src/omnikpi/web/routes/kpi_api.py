@@ -78,7 +78,12 @@ class SeriesRowBody(BaseModel):
     )
     change_type: str = Field(description="relative, or points for percents and scores")
     target: float | None
-    status: str | None = Field(description="green, amber, red, or null without a target")
+    status: str | None = Field(
+        description="green, amber, red, or null: no target, or too small a base to rate"
+    )
+    base: float | None = Field(
+        description="For rates: the units it is taken over (visits, answers), its sample size"
+    )
 
 
 class SeriesBody(BaseModel):
@@ -132,8 +137,15 @@ class CardBody(BaseModel):
     trend: list[PointBody]
     share_of: str | None
     shares: list[ShareBody]
-    unfiltered_by: list[str]
-    unavailable: str | None = Field(description="grain: not reported at this grain")
+    unfiltered_by: list[str] = Field(
+        description="Filters of the view it cannot take: the total is shown, without status"
+    )
+    unavailable: str | None = Field(
+        description="grain: not reported at this grain; missing: tables it reads have no data"
+    )
+    missing_tables: list[str] = Field(description="The tables without data it waits for")
+    base: float | None = Field(description="For rates: the units it is taken over")
+    small_base: bool = Field(description="Whether the base is too small for a status")
 
 
 class ScorecardBody(BaseModel):
@@ -210,6 +222,9 @@ def _card_body(card: KpiCard) -> CardBody:
         ],
         unfiltered_by=list(card.unfiltered_by),
         unavailable=card.unavailable,
+        missing_tables=list(card.missing_tables),
+        base=card.base,
+        small_base=card.small_base,
     )
 
 
@@ -285,6 +300,7 @@ def kpi_series(
                 change_type=row.change_type,
                 target=row.target,
                 status=row.status,
+                base=row.base,
             )
             for row in result.rows
         ],

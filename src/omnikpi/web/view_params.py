@@ -1,9 +1,12 @@
 """The view every page shares, kept in the URL: period (grain + range), filters, comparison.
 
 `parse_view_params` reads and checks the query string once, so a bookmarked or shared URL
-opens the same view, and a bad value gets one clear message instead of a wrong page.
+opens the same view, and a bad value gets one clear message instead of a wrong page. The
+range is either fixed dates or a period relative to the latest data, which a bookmark keeps
+current (`omnikpi.services.periods.RelativePeriod`):
 
     /status?grain=week&start=2025-10-01&end=2025-12-31&channel=app&member=member&compare=yoy
+    /stages?grain=week&period=last-complete-week&store=S001
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from omnikpi.services import (
     period_start,
     periods_back,
 )
+from omnikpi.services.periods import RelativePeriod
 
 #: The KPI engine's comparisons, or "none" for no comparison.
 ViewComparison = Literal["none", "previous", "yoy", "last_week", "weekday_last_year"]
@@ -39,7 +43,16 @@ MEMBER_FILTERS: tuple[MemberFilter, ...] = get_args(MemberFilter)
 #: The pages a KPI detail can be opened from (menu keys): its breadcrumb and menu lead back.
 ORIGINS: tuple[str, ...] = ("my_kpis", "scorecard", "stages", "kpis")
 #: The query-string parameters of a view ("from": the page a drill-down came from).
-VIEW_PARAMS = ("grain", "start", "end", "compare", "channel", "store", "region", "member", "from")
+VIEW_PARAMS = (
+    "grain", "period", "start", "end", "compare", "channel", "store", "region", "member", "from",
+)  # fmt: skip
+#: The range parameters: a relative period, or fixed dates (never both).
+RANGE_PARAMS = frozenset({"period", "start", "end"})
+#: What to do when an address names both a relative period and dates.
+BOTH_RANGES = (
+    "no start= or end= beside it: remove them to keep the relative period, "
+    "or remove period= to keep the dates"
+)
 
 T = TypeVar("T", bound=str)
 D = TypeVar("D", bound=str | None)
@@ -57,11 +70,16 @@ DEFAULT_GRAIN: Mapping[Role, Grain] = {
 
 @dataclass(frozen=True)
 class ViewParams:
-    """A checked view: period, comparison and filters (None: no filter)."""
+    """A checked view: period, comparison and filters (None: no filter). `start` and `end`
+    are the days shown; `period`, when the address names one, is what they were resolved
+    from, and links repeat it rather than the dates."""
 
     grain: Grain
     start: date
     end: date
+    #: The last day with data, which relative periods are resolved against.
+    latest: date
+    period: RelativePeriod | None = None
     compare: ViewComparison = "none"
     channel: str | None = None
     store: str | None = None
@@ -83,6 +101,36 @@ class ViewParams:
         return ("none", *comparisons_at(self.grain))
 
     @property
+    def relative_period(self) -> RelativePeriod | None:
+        """The relative period the view shows: the one asked for, or, when the address
+        names no range, the default one (DEFAULT_PERIODS of the grain); None for dates.
+
+        >>> parse_view_params({}, role=Role.TEAM_LEAD, today=date(2026, 1, 1)).relative_period
+        RelativePeriod(kind='last', grain=<Grain.WEEK: 'week'>, count=13)
+        """
+        if self.period is not None or RANGE_PARAMS & self.given:
+            return self.period
+        return RelativePeriod("last", self.grain, DEFAULT_PERIODS[self.grain])
+
+    def period_choices(self, grain: Grain | None = None) -> tuple[RelativePeriod, ...]:
+        """The relative periods a view form offers at `grain` (default: the view's): the
+        last complete period, the default span of them, the current one to date (not for
+        days: today so far is the last complete day); the view's own period first when it
+        is none of them."""
+        grain = grain or self.grain
+        offered = (
+            RelativePeriod("last_complete", grain),
+            RelativePeriod("last", grain, DEFAULT_PERIODS[grain]),
+            *([RelativePeriod("to_date", grain)] if grain is not Grain.DAY else []),
+        )
+        own = self.relative_period
+        return offered if own is None or own in offered or grain != self.grain else (own, *offered)
+
+    def resolve(self, period: RelativePeriod) -> tuple[date, date]:
+        """First and last day of `period` with this view's data (what a choice means today)."""
+        return period.resolve(self.latest)
+
+    @property
     def filters(self) -> dict[str, list[str]]:
         """The dimension filters as the KPI query takes them."""
         chosen = {"channel": self.channel, "store": self.store, "region": self.region}
@@ -95,6 +143,7 @@ class ViewParams:
         """The view as query-string parameters (the ones given, plus any changed)."""
         values: dict[str, str | None] = {
             "grain": self.grain,
+            "period": self.period.name if self.period else None,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "compare": self.compare,
@@ -107,9 +156,16 @@ class ViewParams:
         return {k: v for k, v in values.items() if k in self.given and v is not None}
 
     def with_changes(self, **changes: object) -> ViewParams:
-        """This view with some fields changed (they count as given)."""
+        """This view with some fields changed (they count as given); a relative period
+        replaces the dates, dates replace the relative period."""
         changed = replace(self, **changes)  # type: ignore[arg-type]
         names = {"from" if name == "origin" else name for name in changes}
+        if "start" in names or "end" in names:
+            changed = replace(changed, period=None)
+        if RANGE_PARAMS & names:
+            names |= RANGE_PARAMS
+            names -= {"period"} if changed.period is None else {"start", "end"}
+            return replace(changed, given=(self.given - RANGE_PARAMS) | frozenset(names))
         return replace(changed, given=self.given | frozenset(names))
 
     def kpi_request(
@@ -131,18 +187,16 @@ class ViewParams:
     def drill_query(self, origin: str, compare: str | None) -> str:
         """The query of a drill-down from page `origin` to a KPI's detail: this whole view
         (grain, range, filters, whether given or defaults) compared as `origin` compares,
-        so the detail opens on the same period, and its breadcrumb leads back.
+        so the detail opens on the same period, and its breadcrumb leads back. A relative
+        period stays relative.
 
         >>> view.drill_query("scorecard", "previous")  # doctest: +SKIP
         '?grain=month&start=2024-12-01&end=2025-11-30&compare=previous&from=scorecard'
         """
-        return self.query_string(
-            grain=self.grain,
-            start=self.start,
-            end=self.end,
-            compare=compare or "none",
-            origin=origin,
+        span: dict[str, object] = (
+            {"period": self.period} if self.period else {"start": self.start, "end": self.end}
         )
+        return self.query_string(grain=self.grain, **span, compare=compare or "none", origin=origin)
 
     def without_origin(self) -> ViewParams:
         """This view as the page it came from shows it (no `from`)."""
@@ -179,28 +233,40 @@ def parse_view_params(
 ) -> ViewParams:
     """The view asked for by a query string, with defaults for what it leaves out.
 
-    The default range is the latest complete periods (DEFAULT_PERIODS of them) up to
-    `latest`, the last day with data (default: yesterday; `today` is injected so this is
-    testable). The default grain is the page's `grain`, else the role's. Grain, dates and
+    The range is a relative `period` (`last-complete-week`, `week-to-date`,
+    `last-13-weeks`) resolved against `latest`, the last day with data (default:
+    yesterday; `today` is injected so this is testable), or `start` and `end` (never
+    both); by default the latest complete periods (DEFAULT_PERIODS of them). The default
+    grain is the period's, else the page's `grain`, else the role's. Grain, dates and
     comparison are read as every KPI request reads them (`omnikpi.kpi.request`);
     whether a channel, store or region exists is checked when the KPIs are read.
     """
-    chosen = _text(params, "grain")
-    grain = parse_grain(chosen) if chosen else grain or DEFAULT_GRAIN[role]
-    newest = latest or today - timedelta(days=1)
+    given_period = _text(params, "period")
     given_end, given_start = _text(params, "end"), _text(params, "start")
-    end = parse_day(given_end, "end") if given_end else latest_complete_end(grain, newest)
-    start = (
-        parse_day(given_start, "start")
-        if given_start
-        else periods_back(period_start(end, grain), grain, DEFAULT_PERIODS[grain] - 1)
-    )
+    period = RelativePeriod.parse(given_period) if given_period else None
+    if given_period and (given_start or given_end):
+        raise InvalidChoice("period", given_period, BOTH_RANGES)
+    chosen = _text(params, "grain")
+    page_grain = period.grain if period else grain
+    grain = parse_grain(chosen) if chosen else page_grain or DEFAULT_GRAIN[role]
+    newest = latest or today - timedelta(days=1)
+    if period is not None:
+        start, end = period.resolve(newest)
+    else:
+        end = parse_day(given_end, "end") if given_end else latest_complete_end(grain, newest)
+        start = (
+            parse_day(given_start, "start")
+            if given_start
+            else periods_back(period_start(end, grain), grain, DEFAULT_PERIODS[grain] - 1)
+        )
     check_range(start, end)
     comparison = parse_compare(_text(params, "compare"), grain)
     return ViewParams(
         grain=grain,
         start=start,
         end=end,
+        latest=newest,
+        period=period,
         compare=comparison or "none",
         channel=_text(params, "channel"),
         store=_text(params, "store"),

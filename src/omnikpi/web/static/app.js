@@ -1,6 +1,7 @@
 // omnikpi: draws the charts a page declares (data-chart) with the vendored ECharts,
-// opens breakdowns on demand, and submits search forms as people type. Every number and
-// label comes formatted from the server; this script only lays them out.
+// opens breakdowns on demand, submits search forms as people type, keeps the view form's
+// period choices in step with its grain, and marks what htmx is reloading. Every number
+// and label comes formatted from the server; this script only lays them out.
 (function () {
   "use strict";
 
@@ -127,17 +128,109 @@
     button.setAttribute("aria-expanded", open ? "true" : "false");
     region.hidden = !open;
     var slot = region.querySelector(".breakdown-slot") || region;
-    if (open && button.dataset.src && !slot.dataset.loaded && window.htmx) {
-      slot.dataset.loaded = "true";
-      window.htmx.ajax("GET", button.dataset.src, { target: slot, swap: "innerHTML" });
-    }
+    if (open && button.dataset.src && !slot.dataset.part) loadPart(slot, button.dataset.src);
   }
 
+  // A part loaded on demand (data-part: its address) shows "Loading…" until it answers and,
+  // if it cannot be loaded, why and a button to try again: never "Loading…" for ever.
+  function loadPart(slot, url) {
+    slot.dataset.part = url;
+    if (window.htmx) window.htmx.ajax("GET", url, { source: slot, target: slot, swap: "innerHTML" });
+  }
+
+  function failure(reason) {
+    var labels = document.body.dataset;
+    var box = document.createElement("div");
+    box.className = "loadfail";
+    box.setAttribute("role", "alert");
+    var message = document.createElement("p");
+    message.textContent = labels.loadFailed.replace("{reason}", reason);
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "button button--small";
+    retry.dataset.retry = "";
+    retry.textContent = labels.loadRetry;
+    box.append(message, retry);
+    return box;
+  }
+
+  // The reason an error page gives (its message), else the status.
+  function reasonOf(ctx) {
+    var page = new DOMParser().parseFromString(ctx.text || "", "text/html");
+    var message = page.querySelector(".error-page__message");
+    return message ? message.textContent.trim() : "HTTP " + ctx.response.status;
+  }
+
+  function partOf(event) {
+    var ctx = event.detail && event.detail.ctx;
+    var target = ctx && ctx.target;
+    return target instanceof Element && target.matches("[data-part]") ? target : null;
+  }
+
+  // A part gets the reason instead of the whole error page (a page shows its error page).
+  document.addEventListener("htmx:response:error", function (event) {
+    if (partOf(event)) event.detail.ctx.text = failure(reasonOf(event.detail.ctx)).outerHTML;
+  });
+  document.addEventListener("htmx:error", function (event) {
+    var part = partOf(event);
+    if (part) part.replaceChildren(failure(document.body.dataset.loadNoAnswer));
+  });
+
   document.addEventListener("click", function (event) {
+    var retry = event.target.closest("[data-retry]");
+    var part = retry && retry.closest("[data-part]");
+    if (part) loadPart(part, part.dataset.part);
     var button = event.target.closest("[data-disclosure]");
     if (!button) return;
     event.preventDefault();
     toggleDisclosure(button);
+  });
+
+  // While htmx asks for new content, the region it will replace keeps the old content,
+  // marked stale (aria-busy: dimmed under a spinner, see app.css), until the answer is in.
+  function requestTarget(event) {
+    var ctx = event.detail && event.detail.ctx;
+    return ctx && ctx.target instanceof Element ? ctx.target : null;
+  }
+  document.addEventListener("htmx:before:request", function (event) {
+    var target = requestTarget(event);
+    if (target) target.setAttribute("aria-busy", "true");
+  });
+  document.addEventListener("htmx:finally:request", function (event) {
+    var target = requestTarget(event);
+    if (target) target.removeAttribute("aria-busy");
+  });
+
+  // The view form: a relative period shows the days it means today; "custom dates" shows
+  // the date fields, which are sent only then (an address has a period or dates, never
+  // both). A new grain offers its own periods, of the same kind as the one chosen.
+  function showPeriod(select) {
+    var option = select.selectedOptions[0];
+    var custom = !option || option.dataset.kind === "custom";
+    select.form.querySelectorAll("[data-custom-dates]").forEach(function (field) {
+      field.hidden = !custom;
+      field.querySelectorAll("input").forEach(function (input) { input.disabled = !custom; });
+    });
+    var dates = document.getElementById(select.getAttribute("aria-describedby"));
+    if (!dates) return;
+    dates.hidden = custom;
+    if (!custom) dates.textContent = option.dataset.dates;
+  }
+
+  function offerPeriods(grain) {
+    var select = grain.form.querySelector("[data-period-select]");
+    var offered = grain.form.querySelector('template[data-period-options="' + grain.value + '"]');
+    if (!select || !offered) return;
+    var kind = select.selectedOptions[0] ? select.selectedOptions[0].dataset.kind : "custom";
+    select.replaceChildren(offered.content.cloneNode(true));
+    var same = select.querySelector('option[data-kind="' + kind + '"]') || select.options[0];
+    select.value = same.value;
+    showPeriod(select);
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-period-select]")) showPeriod(event.target);
+    if (event.target.matches("select[name=grain]") && event.target.form) offerPeriods(event.target);
   });
 
   // htmx changes the address without reloading the top bar: the language switch returns

@@ -12,7 +12,7 @@ from omnikpi.services import VOLUME_TABLES, table_volume, warehouse_status
 from omnikpi.web.charts import volume_chart
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import filter_choices, kpi_reader
-from omnikpi.web.navigation import NAV_ITEMS, landing_page
+from omnikpi.web.navigation import landing_page, navigation_for
 from omnikpi.web.rendering import locale_format, render
 from omnikpi.web.security import Principal, requires, signed_in
 from omnikpi.web.view_params import parse_view_params
@@ -31,10 +31,11 @@ def start(principal: Principal = Depends(signed_in)) -> Response:
 
 @router.get("/home", openapi_extra=requires(Action.VIEW_HOME))
 def home(request: Request, principal: Principal = Depends(signed_in)) -> Response:
-    """Who you are, what you may open, where you start and how fresh the data is."""
+    """Who you are, what you may open, where you start and how fresh the data is. The pages
+    listed are the menu's (those the permission table lets the role open), nothing more."""
     context = web_context(request)
     status = warehouse_status(context.settings, context.today())
-    pages = [item for item in NAV_ITEMS if item.key != "home" and principal.may(item.action)]
+    pages = [item for item in navigation_for(principal) if item.key != "home"]
     values = {
         "pages": pages,
         "landing": landing_page(principal.user.role),

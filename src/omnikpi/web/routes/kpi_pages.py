@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from markupsafe import Markup
@@ -35,6 +35,8 @@ from omnikpi.services import (
     search_catalog,
     tier_kpis,
 )
+from omnikpi.services.dashboard_download import dashboard_download
+from omnikpi.services.downloads import kpi_rows_download, kpi_rows_file_name
 from omnikpi.web.charts import breakdown_chart, spark_label, sparkline, trend_chart
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import filter_choices, kpi_reader
@@ -108,6 +110,25 @@ def _stage_order(request: Request) -> str:
     return chosen
 
 
+def view_dashboard(
+    request: Request, principal: Principal, reader: CachedKpiReader, tier: str, grain: Grain
+) -> tuple[ViewParams, Dashboard]:
+    """The view of the URL and the dashboard of `tier` in it: what a dashboard page shows
+    and what its downloads hold (`grain`: the page's own)."""
+    view = read_view(request, principal, reader, grain)
+    board = build_dashboard(
+        reader,
+        principal.user.role,
+        tier,
+        view.grain,
+        view.start,
+        view.end,
+        view.filters,
+        view.comparison,
+    )
+    return view, board
+
+
 def _dashboard_page(request: Request, principal: Principal, tier: str, grain: Grain) -> Response:
     """A dashboard of `tier`. Its content depends only on the data, the tier, the view and
     the language, so it is kept for the data version: the same view is rendered once."""
@@ -117,17 +138,7 @@ def _dashboard_page(request: Request, principal: Principal, tier: str, grain: Gr
         tier_kpis(reader.catalog, principal.user.role, tier)  # refused before anything cached
 
         def content() -> str:
-            view = read_view(request, principal, reader, grain)
-            board = build_dashboard(
-                reader,
-                principal.user.role,
-                tier,
-                view.grain,
-                view.start,
-                view.end,
-                view.filters,
-                view.comparison,
-            )
+            view, board = view_dashboard(request, principal, reader, tier, grain)
             values = _dashboard_values(request, reader, view, board)
             if tier == "lead":
                 values["channels"] = channel_dimensions(reader, [c.kpi.id for c in board.cards])
@@ -182,6 +193,72 @@ def my_kpis(request: Request, principal: Principal = Depends(signed_in)) -> Resp
     """A member's KPIs for the latest day with data, against the same day last week."""
     tier = default_tier(principal.user.role)
     return _dashboard_page(request, principal, tier, Grain.DAY)
+
+
+#: The files a dashboard downloads as (`format=`), with their media types.
+DOWNLOAD_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def attachment(name: str) -> dict[str, str]:
+    """The Content-Disposition of a download called `name` (RFC 6266: an ASCII name, and
+    the name in UTF-8 too when it has other letters)."""
+    plain = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    value = f'attachment; filename="{plain}"'
+    if plain != name:
+        value += f"; filename*=UTF-8''{quote(name)}"
+    return {"Content-Disposition": value}
+
+
+def _dashboard_download(
+    request: Request, principal: Principal, tier: str, grain: Grain
+) -> Response:
+    """The dashboard of `tier` in the URL's view as CSV or Excel: the same dashboard the
+    page shows (`view_dashboard`), labelled in the page's language."""
+    chosen = request.query_params.get("format", "").strip() or "csv"
+    if chosen not in DOWNLOAD_TYPES:
+        raise InvalidChoice("format", chosen, ", ".join(DOWNLOAD_TYPES))
+    origin = DASHBOARD_ORIGINS[tier.split(":")[0]]
+    _, title, _ = DASHBOARD_PAGES[tier.split(":")[0]]
+    with kpi_reader(request) as reader:
+        _, board = view_dashboard(request, principal, reader, tier, grain)
+        labels = page_labels(request, reader)
+    download = dashboard_download(
+        board,
+        locale_format(request),
+        labels,
+        page=nav_item(origin).path.strip("/"),
+        title=t(title, labels.locale),
+        worst_first=tier == "lead" and _stage_order(request) == "status",
+    )
+    body = download.xlsx() if chosen == "xlsx" else download.csv().encode("utf-8")
+    return Response(
+        body,
+        media_type=DOWNLOAD_TYPES[chosen],
+        headers=attachment(download.file_name(chosen)),
+    )
+
+
+@router.get("/scorecard/export", openapi_extra=requires(Action.VIEW_SCORECARD))
+def scorecard_download(request: Request, principal: Principal = Depends(signed_in)) -> Response:
+    """The scorecard of the URL's view as CSV (`format=csv`, default) or Excel (`xlsx`)."""
+    return _dashboard_download(request, principal, "cxo", Grain.MONTH)
+
+
+@router.get("/stages/export", openapi_extra=requires(Action.VIEW_STAGE_DASHBOARD))
+def stage_dashboard_download(
+    request: Request, principal: Principal = Depends(signed_in)
+) -> Response:
+    """The stage dashboard of the URL's view (and order) as CSV or Excel (`format=`)."""
+    return _dashboard_download(request, principal, "lead", Grain.WEEK)
+
+
+@router.get("/my-kpis/export", openapi_extra=requires(Action.VIEW_MY_KPIS))
+def my_kpis_download(request: Request, principal: Principal = Depends(signed_in)) -> Response:
+    """A member's KPIs in the URL's view as CSV or Excel (`format=`)."""
+    return _dashboard_download(request, principal, default_tier(principal.user.role), Grain.DAY)
 
 
 @router.get("/kpis", openapi_extra=requires(Action.EXPLORE_KPI_CATALOG))
@@ -274,8 +351,9 @@ def back_link(view: ViewParams) -> tuple[str, str] | None:
 
 
 def csv_url(request: KpiRequest) -> str:
-    """The address of the CSV of `request`'s rows (one KPI)."""
-    return f"/kpis/{request.kpis[0]}/csv?{urlencode(request.query())}"
+    """The address of the CSV of `request`'s rows (one KPI) as the detail page offers it:
+    laid out for people (`layout=sheet`, see `kpi_csv`)."""
+    return f"/kpis/{request.kpis[0]}/csv?{urlencode([*request.query(), ('layout', 'sheet')])}"
 
 
 def series_request(
@@ -289,17 +367,32 @@ def series_request(
     return view.kpi_request(kpi_id, params.getlist("by"), params.getlist("filter"))
 
 
+#: How a KPI's CSV is laid out: the engine's rows, or the rows for people (see `kpi_csv`).
+CSV_LAYOUTS = ("rows", "sheet")
+
+
 @router.get("/kpis/{kpi_id}/csv", openapi_extra=requires(Action.VIEW_KPI_DETAIL))
 def kpi_csv(request: Request, kpi_id: str, principal: Principal = Depends(signed_in)) -> Response:
     """A KPI's values as CSV: the rows of `GET /api/v1/kpis/{id}/series` and of
-    `omnikpi kpi query --format csv` for the same request."""
+    `omnikpi kpi query --format csv` for the same request. With `layout=sheet` (the KPI
+    detail page's downloads), the same rows for people: names, periods and values also
+    formatted in the page's language, the view in columns, and a file name saying what
+    the rows are (`kpi_rows_download`)."""
+    layout = request.query_params.get("layout", "").strip() or "rows"
+    if layout not in CSV_LAYOUTS:
+        raise InvalidChoice("layout", layout, ", ".join(CSV_LAYOUTS))
     with kpi_reader(request) as reader:
         wanted = series_request(request, principal, reader, kpi_id)
         result = query_kpis(reader, wanted, principal.user.role)
+        if layout == "sheet":
+            labels = page_labels(request, reader)
+            min_base = reader.settings.min_base
+            table = kpi_rows_download(result, locale_format(request), labels, min_base)
+            return Response(
+                table.csv(for_spreadsheets=True),
+                media_type=DOWNLOAD_TYPES["csv"],
+                headers=attachment(kpi_rows_file_name(result)),
+            )
     by = "_by_" + "_".join(wanted.by) if wanted.by else ""
     name = f"{kpi_id}_{wanted.grain}{by}_{wanted.start.isoformat()}_{wanted.end.isoformat()}.csv"
-    return Response(
-        result.csv(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return Response(result.csv(), media_type=DOWNLOAD_TYPES["csv"], headers=attachment(name))

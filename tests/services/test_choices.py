@@ -11,9 +11,10 @@ import pytest
 
 from omnikpi.kpi import KpiQuery
 from omnikpi.kpi.atoms import atoms_of
+from omnikpi.kpi.domains import data_values
 from omnikpi.model import table as model_table
 from omnikpi.services import load_filter_choices
-from omnikpi.services.choices import StoreName, load_store_names
+from omnikpi.services.choices import StoreName, covering_sources, load_store_names
 from omnikpi.simulate.reference import STORE_NAMES_KO
 from omnikpi.warehouse import Warehouse
 from tests.conftest import SIM_END
@@ -51,6 +52,21 @@ def test_each_filter_offers_exactly_the_values_a_breakdown_shows(
     choices = load_filter_choices(engine.catalog, sim)
     offered = {"region": choices.regions, "store": choices.store_ids, "channel": choices.channels}
     assert set(offered[dimension]) == breakdown_values(engine, dimension)
+
+
+@pytest.mark.parametrize("dimension", ["region", "store", "channel"])
+def test_sources_taking_the_column_from_another_are_not_read_again(
+    engine: KpiQuery, sim: Warehouse, dimension: str
+) -> None:
+    catalog = engine.catalog
+    mapping = [s for s in catalog.sources if dimension in catalog.source_dimensions(s)]
+    covering = covering_sources(catalog, dimension)
+    assert set(covering) < set(mapping)
+    assert data_values(catalog, sim, dimension, covering) == data_values(
+        catalog, sim, dimension, mapping
+    )
+    assert "purchases" not in covering  # the orders' rows, filtered
+    assert "order_lines" not in covering  # joins the order's columns from orders
 
 
 def test_stores_are_named_in_english_and_in_korean(engine: KpiQuery, sim: Warehouse) -> None:

@@ -51,7 +51,40 @@ class FilterChoices:
 def offered_values(catalog: Catalog, tables: Tables, dimension: str) -> list[str]:
     """The values of `dimension` a breakdown can show (sorted): those the rows of every
     source mapping the dimension carry. Rows without a value ("Not set") offer none."""
-    return data_values(catalog, tables, dimension, catalog.sources)
+    return data_values(catalog, tables, dimension, covering_sources(catalog, dimension))
+
+
+def covering_sources(catalog: Catalog, dimension: str) -> list[str]:
+    """The sources mapping `dimension` whose rows carry every value of it that any source's
+    rows can: a source that takes the dimension's column as it is from another source (its
+    base source, or a source it joins) holds only values of that one, so is left out.
+
+    >>> covering_sources(load_catalog(), "channel")  # doctest: +SKIP
+    ['orders', 'sessions', 'events']
+    """
+    return [
+        source
+        for source in catalog.sources
+        if dimension in catalog.source_dimensions(source)
+        and _covered_by(catalog, source, dimension) is None
+    ]
+
+
+def _covered_by(catalog: Catalog, source: str, dimension: str) -> str | None:
+    """The source `source` takes its `dimension` column from unchanged, if any."""
+    spec = catalog.source(source)
+    column = catalog.source_dimensions(source)[dimension]
+    joined = any(column in join.columns for join in spec.joins)
+    if column in spec.derive or any(column in a.columns for a in spec.aggregates):
+        return None  # computed here, from whatever this source's rows hold
+    based = spec.source and catalog.source_dimensions(spec.source).get(dimension) == column
+    if based and not joined:
+        return spec.source
+    for join in spec.joins:
+        taken = join.columns.get(column)
+        if join.source and taken and catalog.source_dimensions(join.source).get(dimension) == taken:
+            return join.source
+    return None
 
 
 def load_store_names(tables: Tables, store_ids: list[str]) -> dict[str, StoreName]:

@@ -8,15 +8,18 @@ import csv
 import io
 import re
 from html import unescape
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from playwright.sync_api import expect
 
 from omnikpi.auth import Action, UserRole, is_allowed, parse_role
 from omnikpi.i18n import Locale
 from omnikpi.kpi import load_catalog
 from tests.services.xlsx import read_xlsx
+from tests.web.browser import PHONE, OpenPage, assert_fits, shoot, sign_in, switch_language
 from tests.web.conftest import LOGIN_BY_ROLE
 from tests.web.test_pages import choose
 
@@ -186,3 +189,44 @@ def test_the_kpi_detail_downloads_are_for_people_and_named_for_what_they_hold(
             if row["value"]:
                 assert row["value_text"] == f"₩{float(row['value']):,.0f}"
     assert {r["channel_text"] for r in csv_rows(breakdown.text)} >= {"Web", "App"}
+
+
+@pytest.fixture
+def base_url(kpi_server: str) -> str:
+    """Browser tests here open the app with targets (statuses on every row)."""
+    return kpi_server
+
+
+@pytest.mark.browser
+def test_a_team_lead_downloads_the_stage_dashboard_as_shown_in_both_languages(
+    open_page: OpenPage, tmp_path: Path
+) -> None:
+    page = open_page(f"/stages?{STORE_WEEK}")
+    sign_in(page, "lead")
+    expect(page.get_by_role("group", name="Download this dashboard")).to_be_visible()
+    shoot(page, "stages-downloads-en-1280")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download Excel").click()
+    assert download.value.suggested_filename == (
+        "omnikpi-stages-week-2025-12-22--2025-12-28-store-S001.xlsx"
+    )
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    sheets = read_xlsx(saved.read_bytes())
+    shown = page.locator("tr.kpitable__row").evaluate_all("rows => rows.map(r => r.dataset.kpi)")
+    assert list(dict.fromkeys(str(r["KPI id"]) for r in sheets["KPIs"].records())) == shown
+    view = {r["Setting"]: r["Value"] for r in sheets["View"].records()}
+    assert view["Store"] == page.locator("#view-store option:checked").inner_text()
+    switch_language(page, "한국어")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV 내려받기").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    rows = csv_rows(saved.read_text(encoding="utf-8"))
+    assert {r["보기 조건: 단위"] for r in rows} == {"주"}
+    assert "전체 매장" not in {r["보기 조건: 매장"] for r in rows}
+    names = {r["KPI 이름"] for r in rows}
+    assert {CATALOG.get(kpi).name.ko for kpi in shown} == names
+    page.set_viewport_size(PHONE)
+    assert_fits(page)
+    shoot(page, "stages-downloads-ko-390")

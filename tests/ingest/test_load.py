@@ -180,3 +180,19 @@ def test_a_warehouse_made_when_list_prices_were_required_takes_unknown_ones(
         settings,
         "SELECT list_price FROM products WHERE product_id = 'ffffffffffffffffffffffffffffffff'",
     ) == [(None,)]
+
+
+def test_a_warehouse_made_before_stores_had_translated_names_gains_them_on_load(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A column the model gained later (stores.name_ko, optional) is added to an older
+    warehouse by the next load, which then fills the table as usual."""
+    with Warehouse.create(settings.warehouse) as warehouse:
+        warehouse.run_sql("ALTER TABLE stores DROP COLUMN name_ko")
+        warehouse.run_sql("ALTER TABLE stores DROP COLUMN name_en")
+    ingest_preset(settings, "online-retail", [ONLINE_RETAIL], options(max_error_rate=0.5))
+    columns = {name for (name,) in rows(settings, "SELECT column_name FROM "
+                                                  "information_schema.columns WHERE "
+                                                  "table_name = 'stores'")}  # fmt: skip
+    assert {"name_ko", "name_en"} <= columns
+    assert value(settings, "SELECT count(*) FROM orders") > 0

@@ -50,7 +50,10 @@ def test_status(
     assert status(value, target, direction, 0.05) == expected
 
 
-def test_import_and_query_with_status(golden_copy: Path, tmp_path: Path) -> None:
+def test_import_and_query_with_status(
+    golden_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMNIKPI_MIN_BASE", "0")  # the golden shop's 7 visits may be rated
     path = _csv(
         tmp_path,
         "revenue,month,2025-03-01,70000,,\n"
@@ -88,11 +91,12 @@ def test_import_and_query_with_status(golden_copy: Path, tmp_path: Path) -> None
 
 
 def test_a_period_cut_short_is_held_to_the_part_of_its_target_elapsed(
-    golden_copy: Path, tmp_path: Path
+    golden_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """March to the 3rd: revenue (a sum) is held to 3/31 of March's target; a rate keeps its
     target; unique visitors (a distinct count) keep the target but get no status until
     March is complete."""
+    monkeypatch.setenv("OMNIKPI_MIN_BASE", "0")  # rate the golden shop's few visits
     path = _csv(
         tmp_path,
         "revenue,month,2025-03-01,70000,,\n"

@@ -170,7 +170,7 @@ def test_the_csv_download_has_the_engines_rows(
 
 def test_filters_that_do_not_apply_to_a_kpi_say_so(kpi_clients: dict[UserRole, TestClient]) -> None:
     html = page(kpi_clients, EXECUTIVE, "/scorecard?channel=app", "en")
-    assert "Not split by Sales channel: the total is shown." in text_of(
+    assert "Not split by Sales channel: the total is shown, without a status." in text_of(
         card_html(html, "complaint_ratio")
     )
     assert "Not split by" not in text_of(card_html(html, "orders"))

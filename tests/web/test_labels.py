@@ -9,7 +9,7 @@ import re
 from fastapi.testclient import TestClient
 
 from omnikpi.auth import UserRole, parse_role
-from omnikpi.i18n import t
+from omnikpi.i18n import LocaleFormat, t
 from omnikpi.kpi import load_catalog
 from omnikpi.services import FilterChoices
 from omnikpi.services.choices import StoreName
@@ -64,11 +64,12 @@ def test_the_view_form_names_each_filter_value_in_the_page_language() -> None:
     view = parse_view_params(query, role=parse_role("team_lead").role, today=SIM_END)
     form = TEMPLATES.env.from_string(
         '{% from "macros/view.html" import view_form %}'
-        '{{ view_form(t, view, choices, "/x", labels=labels) }}'
+        '{{ view_form(t, view, choices, "/x", fmt, labels) }}'
     ).render(
         t=lambda key, **params: t(key, "ko", **params),
         view=view,
         choices=choices,
+        fmt=LocaleFormat("ko", "KRW", "Asia/Seoul"),
         labels=labels("ko"),
     )
     options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', form)

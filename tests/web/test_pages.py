@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from omnikpi.auth import UserRole, get_user, parse_role, set_locale
-from omnikpi.i18n import Locale, t
+from omnikpi.i18n import Locale, LocaleFormat, t
+from omnikpi.kpi import load_catalog
 from omnikpi.services import FilterChoices
 from omnikpi.services.choices import StoreName
 from omnikpi.warehouse import Warehouse
+from omnikpi.web.labels import Labels
 from omnikpi.web.rendering import TEMPLATES
 from omnikpi.web.view_params import parse_view_params
 from tests.web.conftest import LOGIN_BY_ROLE, session_client
@@ -143,12 +145,19 @@ def test_the_shared_view_form_offers_every_filter_with_the_view_selected() -> No
     query = {"channel": "app", "store": "S001", "region": "Seoul", "member": "member"}
     view = parse_view_params(query, role=parse_role("team_lead").role, today=TODAY)
     form = TEMPLATES.env.from_string(
-        '{% from "macros/view.html" import view_form %}{{ view_form(t, view, choices, "/x") }}'
-    ).render(t=lambda key, **params: t(key, "ko", **params), view=view, choices=choices)
+        '{% from "macros/view.html" import view_form %}'
+        '{{ view_form(t, view, choices, "/x", fmt, labels) }}'
+    ).render(
+        t=lambda key, **params: t(key, "ko", **params),
+        view=view,
+        choices=choices,
+        fmt=LocaleFormat("ko", "KRW", "Asia/Seoul"),
+        labels=Labels("ko", load_catalog(), dict(choices.stores)),
+    )
     for label in ("단위", "시작", "종료", "비교 기준", "채널", "매장", "지역", "고객", "적용"):
         assert f">{label}</label>" in form or f">{label}</button>" in form
     assert '<option value="app" selected>앱</option>' in form
     assert '<option value="S001" selected>Myeongdong Flagship</option>' in form
-    assert '<option value="Seoul" selected>Seoul</option>' in form
+    assert '<option value="Seoul" selected>서울</option>' in form
     assert '<option value="member" selected>회원</option>' in form
     assert '<option value="week" selected>주</option>' in form

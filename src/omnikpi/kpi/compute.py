@@ -121,8 +121,12 @@ class Computer:
             return None
         time_text = time or self.source_time(source)
         table = self.builder.build(source, Expression.parse(time_text).names)
-        day = local_date(compile_expression(time_text, table))
-        row = self.execute(table.aggregate(first=day.min(), last=day.max()))
+        # The local date is monotonic in time: convert the earliest and latest once, not
+        # every row.
+        moment = compile_expression(time_text, table)
+        row = self.execute(
+            table.aggregate(first=local_date(moment.min()), last=local_date(moment.max()))
+        )
         first, last = row["first"].iloc[0], row["last"].iloc[0]
         if pd.isna(first):
             return None

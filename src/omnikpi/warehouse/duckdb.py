@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
+from ibis.backends.sql.datatypes import DuckDBType
 
 from omnikpi.errors import ConfigError, NotFound, WarehouseExists
 from omnikpi.model import TABLES, Table
@@ -123,10 +124,26 @@ class Warehouse:
                 self._table_names = None
 
     def upgrade_tables(self, tables: Iterable[Table]) -> None:
-        """`create_tables`, and a column its declaration has made optional since the table
-        was created (a product's list price, say) loses its NOT NULL."""
+        """`create_tables`; an optional column the declaration has gained since the table
+        was created (a store's Korean name, say) is added, empty; and a column it has made
+        optional (a product's list price) loses its NOT NULL."""
         declared = list(tables)
         self.create_tables(declared)
+        present = set(
+            self.fetch_rows(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'main'"
+            )
+        )
+        for table in declared:
+            schema = table.ibis_schema()
+            for column in table.columns:
+                if column.nullable and (table.name, column.name) not in present:
+                    kind = DuckDBType.to_string(schema[column.name])
+                    self.run_sql(
+                        f'ALTER TABLE main."{table.name}" ADD COLUMN "{column.name}" {kind}'
+                    )
+        self._table_names = None
         optional = {(t.name, c.name) for t in declared for c in t.columns if c.nullable}
         required = self.fetch_rows(
             "SELECT table_name, column_name FROM information_schema.columns "

@@ -165,6 +165,11 @@ def view_parameters(
     grain: str | None = Query(None, description="day, week, month, quarter or year"),
     start: str | None = Query(None, description="First day, YYYY-MM-DD"),
     end: str | None = Query(None, description="Last day, YYYY-MM-DD (default: latest data)"),
+    period: str | None = Query(
+        None,
+        description="Instead of start and end, a period relative to the latest data: "
+        "last-complete-week, week-to-date or last-13-weeks (any grain)",
+    ),
     compare: str | None = Query(
         None, description="none, previous, yoy, last_week (days, weeks), weekday_last_year (days)"
     ),

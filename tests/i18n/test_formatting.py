@@ -18,6 +18,7 @@ from omnikpi.i18n import (
     format_percent,
     format_period,
     format_value,
+    shown_change,
 )
 
 
@@ -34,6 +35,16 @@ def test_numbers_percentages_and_changes() -> None:
     assert format_percent(0.5, "ko", digits=0) == "50%"
     assert format_change(0.042, "en") == "+4.2%"
     assert format_change(-0.01, "ko") == "-1.0%"
+
+
+def test_a_change_too_small_to_show_is_no_change() -> None:
+    """-0.00004 is -0.004 pp: shown as 0.0 pp, without a sign, and not as a loss."""
+    assert format_change(-0.00004, "en", change_type="points", unit="percent") == "0.0 pp"
+    assert format_change(-0.0004, "en") == "0.0%"
+    assert shown_change(-0.00004, "points", "percent") == 0.0
+    assert shown_change(-0.04, "points", "score") == 0.0  # -0.04 pt
+    assert shown_change(-0.06, "points", "score") == -0.1
+    assert format_change(-0.06, "en", change_type="points", unit="score") == "-0.1 pt"
 
 
 def test_dates_and_instants_in_the_retailers_time_zone() -> None:

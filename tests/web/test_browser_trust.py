@@ -251,7 +251,10 @@ def test_a_period_cut_short_is_marked_and_held_to_the_target_elapsed(open_page: 
             expect(shown.locator(".rag--red, .rag--amber, .rag--green")).to_have_count(0)
             continue
         elapsed = end.day / month_end.day if kpi.pacing == "prorate" else 1.0
-        assert card["target"] == pytest.approx(target * elapsed), kpi.id
+        paced = target * elapsed
+        if kpi.pacing == "prorate" and kpi.unit in ("count", "currency"):
+            paced = round(paced)  # a paced count or amount stays whole
+        assert card["target"] == pytest.approx(paced), kpi.id
         assert card["status"] == status(card["value"], card["target"], kpi.direction, tolerance)
         expect(shown.locator(".kpicard__target")).to_have_text(
             en("kpi.target_value", value=ENGLISH.value(card["target"], kpi.unit))

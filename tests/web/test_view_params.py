@@ -242,8 +242,12 @@ def test_links_keep_the_relative_period_and_drill_downs_too() -> None:
     view = parse({"period": "last-13-weeks", "channel": "app"})
     assert view.query_string() == "?period=last-13-weeks&channel=app"
     assert view.query_string(grain="month") == "?grain=month&period=last-13-weeks&channel=app"
-    drill = view.drill_query("stages", "previous")
-    assert drill == "?grain=week&period=last-13-weeks&compare=previous&channel=app&from=stages"
+    drill = view.drill_query("stages", "yoy")
+    assert drill == "?grain=week&period=last-13-weeks&compare=yoy&channel=app&from=stages"
+    # the detail's own default comparison is left out, unless the user chose it
+    assert "compare" not in view.drill_query("stages", "previous")
+    chosen = parse({"period": "last-13-weeks", "compare": "previous"})
+    assert "compare=previous" in chosen.drill_query("stages", "previous")
     # the drill-down opens the same days
     opened = parse(dict(pair.split("=") for pair in drill[1:].split("&")))
     assert (opened.start, opened.end, opened.period) == (view.start, view.end, view.period)

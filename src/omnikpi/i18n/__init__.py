@@ -26,6 +26,7 @@ from omnikpi.i18n.formatting import (
     format_percent,
     format_period,
     format_value,
+    shown_change,
 )
 
 __all__ = [
@@ -51,5 +52,6 @@ __all__ = [
     "negotiate_locale",
     "parse_locale",
     "placeholders",
+    "shown_change",
     "t",
 ]

@@ -65,15 +65,29 @@ def format_compact(value: Number, locale: Locale) -> str:
     return babel_numbers.format_compact_decimal(value, locale=locale, fraction_digits=1)
 
 
+def shown_change(value: Number, change_type: str = "relative", unit: str = "percent") -> float:
+    """A change as it is shown: to a tenth of a percent, or of a point. A change too small
+    to show is 0 (no "-0.0 pp", no arrow, not counted as worse).
+
+    >>> shown_change(-0.00004, "points", "percent"), shown_change(0.0123, "relative")
+    (0.0, 0.012)
+    """
+    scale = 1 if change_type == "points" and unit != "percent" else 100
+    return round(float(value) * scale, 1) / scale + 0.0  # + 0.0: no negative zero
+
+
 def format_change(
     value: Number, locale: Locale, *, change_type: str = "relative", unit: str = "percent"
 ) -> str:
     """A change: relative as a signed percentage ("+4.2%"); in points, a percent KPI's as
-    percentage points ("+1.3 pp", Korean "+1.3%p") and a score's as points ("+4.0 pt")."""
+    percentage points ("+1.3 pp", Korean "+1.3%p") and a score's as points ("+4.0 pt").
+    One too small to show is unsigned ("0.0%")."""
+    value = shown_change(value, change_type, unit)
+    sign = "+" if value else ""
     if change_type != "points":
-        pattern = _pattern("+#,##0.0%;-#,##0.0%")
+        pattern = _pattern(f"{sign}#,##0.0%;-#,##0.0%")
         return babel_numbers.format_percent(value, format=pattern, locale=_babel(locale))
-    signed = _pattern("+#,##0.0;-#,##0.0")
+    signed = _pattern(f"{sign}#,##0.0;-#,##0.0")
     scale = 100 if unit == "percent" else 1
     number = babel_numbers.format_decimal(value * scale, format=signed, locale=_babel(locale))
     key = "format.percentage_points" if unit == "percent" else "format.points"
@@ -173,6 +187,11 @@ class LocaleFormat:
 
     def change(self, value: Number, change_type: str = "relative", unit: str = "percent") -> str:
         return format_change(value, self.locale, change_type=change_type, unit=unit)
+
+    def shown_change(
+        self, value: Number, change_type: str = "relative", unit: str = "percent"
+    ) -> float:
+        return shown_change(value, change_type, unit)
 
     def day(self, value: date, style: DateStyle = "medium") -> str:
         return format_date(value, self.locale, style=style)

@@ -393,10 +393,13 @@ class KpiQuery:
         }
         direction = {k: self.catalog.get(k).direction for k in kpi_ids}
         pacing = {k: self.catalog.get(k).pacing for k in kpi_ids}
+        whole = {k: self.catalog.get(k).unit in ("count", "currency") for k in kpi_ids}
         elapsed = _elapsed(scope)
         labels = _dimension_label(result, scope)
         found = [
-            _paced(lookup.get((k, p, d), (None, default)), pacing[k], elapsed.get(p, 1.0))
+            _paced(
+                lookup.get((k, p, d), (None, default)), pacing[k], elapsed.get(p, 1.0), whole[k]
+            )
             if d is not None
             else (None, default, True)
             for k, p, d in zip(result["kpi"], result["period_start"], labels, strict=True)
@@ -426,7 +429,7 @@ def _elapsed(scope: Scope) -> dict[date, float]:
 
 
 def _paced(
-    found: tuple[float | None, float], pacing: Pacing, elapsed: float
+    found: tuple[float | None, float], pacing: Pacing, elapsed: float, whole: bool = False
 ) -> tuple[float | None, float, bool]:
     """A row's target, tolerance and whether it gets a status, for the part of its period
     in the range: a sum or count is held to the part of the target elapsed; a KPI that
@@ -434,8 +437,9 @@ def _paced(
     target, tolerance = found
     if target is None or elapsed >= 1.0 or pacing == "as_is":
         return target, tolerance, True
-    if pacing == "prorate":
-        return target * elapsed, tolerance, True
+    if pacing == "prorate":  # counts and money stay whole: 2,580 visits, not 2,579.5
+        paced = target * elapsed
+        return (round(paced) if whole else paced), tolerance, True
     return target, tolerance, False
 
 

@@ -9,9 +9,10 @@ from datetime import date
 
 from omnikpi.auth import UserRole
 from omnikpi.errors import InvalidChoice
-from omnikpi.kpi import Grain
+from omnikpi.kpi import Catalog, Grain, KpiSpec
 from omnikpi.kpi.periods import Comparison, compared_range, period_start
 from omnikpi.kpi.request import KpiRequest, parse_filters
+from omnikpi.kpi.spec import RatioMeasure
 from omnikpi.services.contribution import Contribution, Segment, contributions
 from omnikpi.services.query import KpiRow
 from omnikpi.services.reader import Filters, KpiReader
@@ -59,6 +60,10 @@ class Breakdown:
     contributions: tuple[Contribution, ...] = ()
     #: The natural order of an ordinal dimension's values (hours): rows follow it.
     order: tuple[str, ...] = ()
+    #: The KPIs a ratio is the quotient of (conversion rate: orders, visits), where the
+    #: catalog names them (None: a part the KPI defines in place).
+    numerator: KpiSpec | None = None
+    denominator: KpiSpec | None = None
 
     @property
     def rows(self) -> tuple[KpiRow, ...]:
@@ -90,6 +95,12 @@ class Breakdown:
     def contribution(self, key: str | None) -> Contribution | None:
         """The contribution of one value of the dimension."""
         return next((c for c in self.contributions if c.key == key), None)
+
+    @property
+    def is_ratio(self) -> bool:
+        """Whether the KPI is a ratio: its rows have a numerator and a denominator, and a
+        change splits into rate and mix effects."""
+        return any(row.denominator is not None for row in self.series.rows)
 
 
 def build_breakdown(
@@ -128,7 +139,22 @@ def build_breakdown(
         found = tuple(contributions(_segments(series, before)))
     spec = reader.catalog.dimensions.get(dimension)
     order = tuple(spec.values or ()) if spec is not None and spec.ordinal else ()
-    return Breakdown(series, dimension, period_start(end, series.grain), found, order)
+    numerator, denominator = _part_kpis(reader.catalog, series.kpi)
+    return Breakdown(
+        series, dimension, period_start(end, series.grain), found, order, numerator, denominator
+    )
+
+
+def _part_kpis(catalog: Catalog, kpi: KpiSpec) -> tuple[KpiSpec | None, KpiSpec | None]:
+    """The catalog KPIs a ratio KPI divides (None for a part defined in place)."""
+    measure = kpi.measure
+    if not isinstance(measure, RatioMeasure):
+        return None, None
+    numerator, denominator = measure.numerator, measure.denominator
+    return (
+        catalog.kpis.get(numerator) if isinstance(numerator, str) else None,
+        catalog.kpis.get(denominator) if isinstance(denominator, str) else None,
+    )
 
 
 def _segments(now: KpiSeries, before: KpiSeries) -> list[Segment]:

@@ -333,5 +333,5 @@ def _card(
         trend=trend,
         unfiltered_by=unfiltered_by,
         base=base,
-        small_base=base is not None and base < min_base,
+        small_base=base is not None and base < min_base and row.get("value") is not None,
     )

@@ -120,7 +120,8 @@ def change_text(fmt: LocaleFormat, change: float | None, kpi: KpiSpec) -> str:
     """
     if change is None:
         return ""
-    arrow = "▲" if change > 0 else ("▼" if change < 0 else "■")
+    shown = fmt.shown_change(change, kpi.change_type, kpi.unit)
+    arrow = "▲" if shown > 0 else ("▼" if shown < 0 else "■")
     return f"{arrow} {fmt.change(change, kpi.change_type, kpi.unit)}"
 
 

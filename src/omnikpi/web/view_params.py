@@ -188,15 +188,20 @@ class ViewParams:
         """The query of a drill-down from page `origin` to a KPI's detail: this whole view
         (grain, range, filters, whether given or defaults) compared as `origin` compares,
         so the detail opens on the same period, and its breadcrumb leads back. A relative
-        period stays relative.
+        period stays relative. The comparison is written when the user chose it, or when
+        it is not the detail's own default (the previous period), so the breadcrumb leads
+        back to the comparison the user chose and to the page's default otherwise.
 
-        >>> view.drill_query("scorecard", "previous")  # doctest: +SKIP
-        '?grain=month&start=2024-12-01&end=2025-11-30&compare=previous&from=scorecard'
+        >>> view.drill_query("my_kpis", "last_week")  # doctest: +SKIP
+        '?grain=day&start=2025-12-02&end=2025-12-31&compare=last_week&from=my_kpis'
         """
         span: dict[str, object] = (
             {"period": self.period} if self.period else {"start": self.start, "end": self.end}
         )
-        return self.query_string(grain=self.grain, **span, compare=compare or "none", origin=origin)
+        chosen = compare or "none"
+        if "compare" in self.given or chosen != "previous":
+            span["compare"] = chosen
+        return self.query_string(grain=self.grain, **span, origin=origin)
 
     def without_origin(self) -> ViewParams:
         """This view as the page it came from shows it (no `from`)."""

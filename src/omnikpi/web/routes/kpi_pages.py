@@ -341,13 +341,11 @@ def kpi_detail(
 
 
 def back_link(view: ViewParams) -> tuple[str, str] | None:
-    """The menu page a drill-down came from and its address in the same period and filters
-    (it compares as it does by default), for the detail's breadcrumb."""
+    """The menu page a drill-down came from and its address in the same view (period,
+    filters and a comparison the address names), for the detail's breadcrumb."""
     if view.origin is None:
         return None
-    back = view.without_origin()
-    back = replace(back, given=back.given - {"compare"})
-    return view.origin, nav_item(view.origin).path + back.query_string()
+    return view.origin, nav_item(view.origin).path + view.without_origin().query_string()
 
 
 def csv_url(request: KpiRequest) -> str:

@@ -397,9 +397,7 @@ class KpiQuery:
         elapsed = _elapsed(scope)
         labels = _dimension_label(result, scope)
         found = [
-            _paced(
-                lookup.get((k, p, d), (None, default)), pacing[k], elapsed.get(p, 1.0), whole[k]
-            )
+            _paced(lookup.get((k, p, d), (None, default)), pacing[k], elapsed.get(p, 1.0), whole[k])
             if d is not None
             else (None, default, True)
             for k, p, d in zip(result["kpi"], result["period_start"], labels, strict=True)

@@ -41,6 +41,12 @@ def test_counts_and_freshness_match_the_warehouse(sim: Warehouse) -> None:
     assert (stores.time_column, stores.latest, stores.age_days) == (None, None, None)
     assert status.load_log is None
     assert status.quarantine is None
+    assert status.simulated  # the simulator planted its truth: no loads to list
+
+
+def test_a_warehouse_of_loaded_data_is_not_called_simulated(tmp_path: Path) -> None:
+    with Warehouse.create(tmp_path / "w.duckdb") as warehouse:
+        assert not read_data_status(warehouse, TODAY).simulated
 
 
 def test_rows_per_period_add_up_and_show_gaps(sim: Warehouse) -> None:

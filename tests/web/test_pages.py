@@ -58,8 +58,8 @@ def test_status_page_formats_numbers_and_dates_by_language(
     assert "2025. 12. 31." in korean
     assert "Week of Dec 1, 2025" in english
     assert "2025년 12월 1일 시작 주" in korean
-    assert "No loads recorded yet" in english
-    assert "아직 기록된 적재가 없습니다" in korean
+    assert "data was written by the simulator (omnikpi demo)" in english  # no loads
+    assert "시뮬레이터(omnikpi demo)가 만들었습니다" in korean
     assert "1 day ago" in english
     assert "1일 전" in korean
 

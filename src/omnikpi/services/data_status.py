@@ -72,6 +72,8 @@ class DataStatus:
     latest_data: date | None
     #: Whole days from `latest_data` to today.
     age_days: int | None
+    #: Whether the simulator wrote the data (`omnikpi demo`): it has no loads to list.
+    simulated: bool = False
 
     @property
     def total_rows(self) -> int:
@@ -170,6 +172,7 @@ def read_data_status(warehouse: Warehouse, today: date) -> DataStatus:
         quarantine=read_quarantine(warehouse),
         latest_data=latest_data,
         age_days=(today - latest_data).days if latest_data else None,
+        simulated=counts.get("simulation_truth", 0) > 0,
     )
 
 

@@ -271,7 +271,16 @@
       charts.forEach(function (chart) { chart.resize(); });
     }, 100);
   });
+  // On a phone the menu scrolls sideways: show the current page's entry.
+  function showCurrentMenuEntry() {
+    var current = document.querySelector('.topnav a[aria-current="page"]');
+    var list = current && current.closest("ul");
+    if (list && list.scrollWidth > list.clientWidth) {
+      list.scrollLeft = current.offsetLeft - (list.clientWidth - current.offsetWidth) / 2;
+    }
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    showCurrentMenuEntry();
     foldViewPanels();
     drawAll();
   });

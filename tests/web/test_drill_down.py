@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -19,6 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from omnikpi.auth import UserRole
+from omnikpi.i18n import LocaleFormat, t
+from omnikpi.kpi import load_catalog
 from tests.conftest import run_cli
 from tests.web.test_kpi_pages import ANALYST, EXECUTIVE, LEAD, MEMBERS, card_html, page
 from tests.web.test_pages import text_of
@@ -172,6 +175,14 @@ def test_the_same_comparison_everywhere(
     assert change["comparison"] == compare
     assert change["value"] is not None, kpi
     assert change["change"] is not None, kpi
+    # the detail page says the same, in words: "vs <comparison> · <period>: <value>"
+    detail = text_of(page(kpi_clients, ANALYST, f"/kpis/{kpi}?{query}", "en"))
+    english = LocaleFormat("en", "KRW", "Asia/Seoul")
+    compared = english.period(date.fromisoformat(change["period_start"]), grain)
+    value = english.value(change["value"], card["unit"])
+    assert t("kpi.compared_with", "en", period=compared, value=value) in detail
+    change_type = load_catalog().get(kpi).change_type
+    assert english.change(change["change"], change_type, card["unit"]) in detail
     series = client.get(f"/api/v1/kpis/{kpi}/series?{query}").json()
     last = series["rows"][-1]
     assert last["period_start"] == board["period_start"]

@@ -88,6 +88,31 @@ def test_a_series_is_the_engines_table(
         assert row["value"] == pytest.approx(record["value"])
         assert row["change"] == pytest.approx(record["change"])
         assert row["change_type"] == record["change_type"] == "relative"
+        assert row["base"] == record["base"]  # AOV is taken over the channel's orders
+
+
+def test_a_series_gives_a_ratios_parts_when_asked(
+    kpi_clients: dict[UserRole, TestClient], targets_path: Path
+) -> None:
+    asked = "grain=month&start=2025-11-01&end=2025-12-31&by=channel"
+    body = get(kpi_clients, ANALYST, f"/api/v1/kpis/aov/series?{asked}&parts=true")
+    assert isinstance(body, dict)
+    expected = query(
+        "aov", "month", "2025-11-01", "2025-12-31", by=["channel"], parts=True,
+        warehouse=targets_path,
+    )  # fmt: skip
+    assert body["columns"] == [str(c) for c in expected.columns]
+    assert "numerator" in body["columns"]
+    for row, record in zip(body["rows"], expected.to_dict("records"), strict=True):
+        assert row["numerator"] == pytest.approx(record["numerator"])  # revenue
+        assert row["denominator"] == pytest.approx(record["denominator"])  # orders
+        assert row["value"] == pytest.approx(record["numerator"] / record["denominator"])
+    client = kpi_clients[ANALYST]
+    download = client.get(f"/kpis/aov/csv?{asked}&parts=true").text.splitlines()[0]
+    assert download.startswith("kpi,period_start,channel,value,numerator,denominator,")
+    assert "numerator" not in client.get(f"/kpis/aov/csv?{asked}").text.splitlines()[0]
+    refused = client.get(f"/api/v1/kpis/aov/series?{asked}&parts=maybe")
+    assert refused.status_code in (400, 422)
 
 
 def test_series_filters_and_their_mistakes(kpi_clients: dict[UserRole, TestClient]) -> None:

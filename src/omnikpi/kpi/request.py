@@ -156,4 +156,6 @@ class KpiRequest:
         pairs += [
             ("filter", f"{name}={value}") for name, values in self.filters for value in values
         ]
+        if self.parts:
+            pairs.append(("parts", "true"))
         return pairs

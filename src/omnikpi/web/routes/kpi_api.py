@@ -84,6 +84,12 @@ class SeriesRowBody(BaseModel):
     base: float | None = Field(
         description="For rates: the units it is taken over (visits, answers), its sample size"
     )
+    numerator: float | None = Field(
+        None, description="With parts=true, for ratio KPIs: the summed numerator"
+    )
+    denominator: float | None = Field(
+        None, description="With parts=true, for ratio KPIs: the summed denominator"
+    )
 
 
 class SeriesBody(BaseModel):
@@ -274,9 +280,11 @@ def get_kpi(
 def kpi_series(
     request: Request,
     kpi_id: str,
-    # `by` and `filter` are documented here and read with the view by `series_request`.
+    # `by`, `filter` and `parts` are documented here and read with the view by
+    # `series_request`.
     by: list[str] = Query([], description="Dimensions to break down by (repeatable)"),
     filter: list[str] = Query([], description="More filters, DIM=VALUE (repeatable)"),
+    parts: bool = Query(False, description="Also the numerator and denominator of ratios"),
     principal: Principal = Depends(signed_in),
 ) -> SeriesBody:
     """Values, comparison, change, target and status by period: the rows of
@@ -306,6 +314,8 @@ def kpi_series(
                 target=row.target,
                 status=row.status,
                 base=row.base,
+                numerator=row.numerator,
+                denominator=row.denominator,
             )
             for row in result.rows
         ],

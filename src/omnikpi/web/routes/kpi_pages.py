@@ -362,7 +362,11 @@ def series_request(
     parameters — read exactly as `omnikpi kpi query` reads its options."""
     params = request.query_params
     view = read_view(request, principal, reader)
-    return view.kpi_request(kpi_id, params.getlist("by"), params.getlist("filter"))
+    asked = view.kpi_request(kpi_id, params.getlist("by"), params.getlist("filter"))
+    parts = params.get("parts", "").strip().lower() or "false"
+    if parts not in ("true", "1", "false", "0"):
+        raise InvalidChoice("parts", parts, "true, false")
+    return replace(asked, parts=parts in ("true", "1"))
 
 
 #: How a KPI's CSV is laid out: the engine's rows, or the rows for people (see `kpi_csv`).

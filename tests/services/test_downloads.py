@@ -66,12 +66,17 @@ def status_key(card: KpiCard) -> str | None:
 
 
 def change_formatted(change: float, card: KpiCard) -> str:
-    sign = ARROWS[(change > 0) - (change < 0)]
-    if card.kpi.change_type == "points" and card.kpi.unit == "percent":
-        return f"{sign} {change * 100:+.1f} pp"
-    if card.kpi.change_type == "points":
-        return f"{sign} {change:+.1f} pt"
-    return f"{sign} {change * 100:+,.1f}%"
+    """A change as shown: to a tenth of a percent or point; one that rounds to zero is
+    "■ 0.0 pp", unsigned (no "▼ -0.0 pp")."""
+    points = card.kpi.change_type == "points"
+    shown = round(change if points and card.kpi.unit != "percent" else change * 100, 1)
+    sign = ARROWS[(shown > 0) - (shown < 0)]
+    number = f"{shown:+,.1f}" if shown else "0.0"
+    if points and card.kpi.unit == "percent":
+        return f"{sign} {number} pp"
+    if points:
+        return f"{sign} {number} pt"
+    return f"{sign} {number}%"
 
 
 def rows_by_kpi(rows: list[dict[str, object]]) -> dict[str, list[dict[str, object]]]:

@@ -85,10 +85,10 @@ class KpiCard:
 
     @property
     def withheld(self) -> bool:
-        """Whether the card has a value to rate but no status: a filter it cannot take,
-        too small a base, a target it cannot be held to before the period ends."""
+        """Whether the card has a value to rate but no status: a filter it cannot take, or
+        a target it is not held to (too small a base, a period it cannot be paced in)."""
         rateable = self.value is not None and self.status is None
-        return rateable and (bool(self.unfiltered_by) or self.small_base or self.target is not None)
+        return rateable and (bool(self.unfiltered_by) or self.target is not None)
 
     @property
     def has_data(self) -> bool:

@@ -64,6 +64,19 @@ def store_of(app: FastAPI) -> AppStateStore:
     return store
 
 
+def test_a_part_of_a_page_asked_without_a_session_gets_401_not_the_login_form(
+    client: TestClient,
+) -> None:
+    """A breakdown loaded by htmx after the session ended: a 401 the page turns into the
+    login form (app.js), never the login form swapped into the table row."""
+    part = client.get("/stages/orders/channels?grain=week", headers={"HX-Request": "true"})
+    assert part.status_code == 401
+    assert "location" not in part.headers
+    assert 'name="password"' not in part.text
+    page = client.get("/stages/orders/channels?grain=week")
+    assert page.status_code == 303  # the same address opened as a page: the login form
+
+
 def test_sign_in_goes_where_the_user_was_heading(client: TestClient) -> None:
     first = client.get("/status?grain=week")
     assert first.status_code == 303

@@ -138,7 +138,10 @@ def _sign_in_redirect(request: Request) -> Response:
 async def handle_omnikpi_error(request: Request, exc: Exception) -> Response:
     """OmnikpiError → problem; a page without sign-in → the login form."""
     assert isinstance(exc, OmnikpiError)
-    if isinstance(exc, NotAuthenticated) and not is_api_request(request):
+    # A part of a page loaded by htmx gets the 401 (the page then opens the login form,
+    # see app.js), never the login form swapped into a table row.
+    partial = request.headers.get("HX-Request") == "true"
+    if isinstance(exc, NotAuthenticated) and not is_api_request(request) and not partial:
         return _sign_in_redirect(request)
     locale = request_locale(request)
     return problem_response(request, describe(exc, locale), locale)

@@ -167,8 +167,15 @@
     return target instanceof Element && target.matches("[data-part]") ? target : null;
   }
 
-  // A part gets the reason instead of the whole error page (a page shows its error page).
+  // A part gets the reason instead of the whole error page (a page shows its error page);
+  // a session that has ended opens the login form, which comes back to this page.
   document.addEventListener("htmx:response:error", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    if (ctx && ctx.response && ctx.response.status === 401) {
+      var here = window.location.pathname + window.location.search;
+      window.location.assign("/login?next=" + encodeURIComponent(here));
+      return;
+    }
     if (partOf(event)) event.detail.ctx.text = failure(reasonOf(event.detail.ctx)).outerHTML;
   });
   document.addEventListener("htmx:error", function (event) {

@@ -21,7 +21,14 @@ from omnikpi.kpi import Grain, KpiSpec
 from omnikpi.kpi.periods import Comparison, next_period, period_end, period_start, shift
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.spec import ChangeType
-from omnikpi.services.query import Status, change_between, number, share_dimension, status_of
+from omnikpi.services.query import (
+    Status,
+    change_between,
+    number,
+    share_dimension,
+    status_of,
+    too_few,
+)
 from omnikpi.services.reader import Filters, KpiReader
 from omnikpi.services.series import applicable_filters
 
@@ -333,5 +340,5 @@ def _card(
         trend=trend,
         unfiltered_by=unfiltered_by,
         base=base,
-        small_base=base is not None and base < min_base and row.get("value") is not None,
+        small_base=too_few(number(row.get("value")), base, min_base),
     )

@@ -129,14 +129,12 @@ def change_text(fmt: LocaleFormat, change: float | None, kpi: KpiSpec) -> str:
 _FORMATTED = ("value", "comparison_value", "change", "target", "status")
 
 
-def kpi_rows_download(
-    result: KpiResult, fmt: LocaleFormat, labels: PageLabels, min_base: int = 0
-) -> Table:
+def kpi_rows_download(result: KpiResult, fmt: LocaleFormat, labels: PageLabels) -> Table:
     """The rows of a KPI request for people: the engine's columns as `omnikpi kpi query`
     writes them, each KPI's name, period and dimension value, value, comparison, change,
     target and status also formatted beside the raw one (`value_text`), then the view the
-    rows were asked in (`view_grain` ... `view_member`, as the address writes them). A rate
-    over fewer than `min_base` units is "Not rated", as on the KPI's page.
+    rows were asked in (`view_grain` ... `view_member`, as the address writes them). A row
+    with a target but no status is "Not rated", as on the KPI's page (`KpiRow.withheld`).
 
     >>> kpi_rows_download(result, fmt, labels).headers["value_text"]  # doctest: +SKIP
     'value_text'
@@ -166,8 +164,6 @@ def kpi_rows_download(
     rows: list[dict[str, object]] = []
     for record, row in zip(result.records(), result.rows, strict=True):
         kpi = kpis[row.kpi]
-        small_base = row.base is not None and row.base < min_base
-        withheld = row.value is not None and (row.target is not None or small_base)
         text: dict[str, Cell] = {
             "kpi_name": labels.kpi(kpi),
             "period": fmt.period(row.period_start, request.grain),
@@ -177,7 +173,7 @@ def kpi_rows_download(
             ),
             "change_text": change_text(fmt, row.change, kpi),
             "target_text": "" if row.target is None else fmt.value(row.target, kpi.unit),
-            "status_text": status_text(fmt, row.status, withheld),
+            "status_text": status_text(fmt, row.status, row.withheld),
         }
         for dimension, key in zip(result.dimensions, row.keys, strict=True):
             text[f"{dimension}_text"] = labels.value(dimension, key)

@@ -52,6 +52,16 @@ class KpiRow:
     numerator: float | None = None
     denominator: float | None = None
 
+    @property
+    def withheld(self) -> bool:
+        """Whether the row has a value and a target but no status: too small a base, or a
+        partial period the KPI cannot be paced in ("Not rated", not "No target")."""
+        return self.value is not None and self.target is not None and self.status is None
+
+    def small_base(self, minimum: int) -> bool:
+        """Whether the row's rate is over fewer than `minimum` units (see `too_few`)."""
+        return too_few(self.value, self.base, minimum)
+
 
 @dataclass(frozen=True)
 class KpiResult:
@@ -95,6 +105,16 @@ class KpiResult:
     def csv(self) -> str:
         """The rows as CSV (an empty cell is no data)."""
         return write_csv(self.columns, self.records())
+
+
+def too_few(value: float | None, base: float | None, minimum: int) -> bool:
+    """Whether a value is a rate over fewer than `minimum` units (`Settings.min_base`): no
+    status, and the page says how many. A value without data is not flagged.
+
+    >>> too_few(0.6, 5.0, 30), too_few(None, 0.0, 30), too_few(1200.0, None, 30)
+    (True, False, False)
+    """
+    return value is not None and base is not None and base < minimum
 
 
 def share_dimension(kpi: KpiSpec) -> str | None:

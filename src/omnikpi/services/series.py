@@ -88,7 +88,7 @@ class KpiSeries:
 
     def small_base(self, row: KpiRow) -> bool:
         """Whether `row`'s rate is over too few units for a status."""
-        return row.value is not None and row.base is not None and row.base < self.min_base
+        return row.small_base(self.min_base)
 
     def at(self, period: date) -> list[KpiRow]:
         """The rows of one period."""

@@ -214,7 +214,13 @@ class ViewParams:
         return f"?{encoded}" if encoded else ""
 
 
-def _pick(params: Mapping[str, str], name: str, choices: tuple[T, ...], default: D) -> T | D:
+def pick_choice(params: Mapping[str, str], name: str, choices: tuple[T, ...], default: D) -> T | D:
+    """The choice a query parameter names (`default` when it is empty); InvalidChoice
+    naming the choices when it names none of them.
+
+    >>> pick_choice({"format": "xlsx"}, "format", ("csv", "xlsx"), "csv")
+    'xlsx'
+    """
     value = params.get(name, "").strip()
     if not value:
         return default
@@ -276,7 +282,7 @@ def parse_view_params(
         channel=_text(params, "channel"),
         store=_text(params, "store"),
         region=_text(params, "region"),
-        member=_pick(params, "member", MEMBER_FILTERS, "all"),
-        origin=_pick(params, "from", ORIGINS, None),
+        member=pick_choice(params, "member", MEMBER_FILTERS, "all"),
+        origin=pick_choice(params, "from", ORIGINS, None),
         given=frozenset(name for name in VIEW_PARAMS if params.get(name, "").strip()),
     )

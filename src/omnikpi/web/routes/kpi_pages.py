@@ -44,7 +44,7 @@ from omnikpi.web.labels import Labels
 from omnikpi.web.navigation import nav_item
 from omnikpi.web.rendering import locale_format, render, render_fragment
 from omnikpi.web.security import Principal, request_locale, requires, signed_in
-from omnikpi.web.view_params import ViewParams, parse_view_params
+from omnikpi.web.view_params import ViewParams, parse_view_params, pick_choice
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,10 +104,7 @@ STAGE_ORDERS = ("catalog", "status")
 
 
 def _stage_order(request: Request) -> str:
-    chosen = request.query_params.get("order", "").strip() or "catalog"
-    if chosen not in STAGE_ORDERS:
-        raise InvalidChoice("order", chosen, ", ".join(STAGE_ORDERS))
-    return chosen
+    return pick_choice(request.query_params, "order", STAGE_ORDERS, "catalog")
 
 
 def view_dashboard(
@@ -217,9 +214,7 @@ def _dashboard_download(
 ) -> Response:
     """The dashboard of `tier` in the URL's view as CSV or Excel: the same dashboard the
     page shows (`view_dashboard`), labelled in the page's language."""
-    chosen = request.query_params.get("format", "").strip() or "csv"
-    if chosen not in DOWNLOAD_TYPES:
-        raise InvalidChoice("format", chosen, ", ".join(DOWNLOAD_TYPES))
+    chosen = pick_choice(request.query_params, "format", tuple(DOWNLOAD_TYPES), "csv")
     origin = DASHBOARD_ORIGINS[tier.split(":")[0]]
     _, title, _ = DASHBOARD_PAGES[tier.split(":")[0]]
     with kpi_reader(request) as reader:
@@ -380,16 +375,13 @@ def kpi_csv(request: Request, kpi_id: str, principal: Principal = Depends(signed
     detail page's downloads), the same rows for people: names, periods and values also
     formatted in the page's language, the view in columns, and a file name saying what
     the rows are (`kpi_rows_download`)."""
-    layout = request.query_params.get("layout", "").strip() or "rows"
-    if layout not in CSV_LAYOUTS:
-        raise InvalidChoice("layout", layout, ", ".join(CSV_LAYOUTS))
+    layout = pick_choice(request.query_params, "layout", CSV_LAYOUTS, "rows")
     with kpi_reader(request) as reader:
         wanted = series_request(request, principal, reader, kpi_id)
         result = query_kpis(reader, wanted, principal.user.role)
         if layout == "sheet":
             labels = page_labels(request, reader)
-            min_base = reader.settings.min_base
-            table = kpi_rows_download(result, locale_format(request), labels, min_base)
+            table = kpi_rows_download(result, locale_format(request), labels)
             return Response(
                 table.csv(for_spreadsheets=True),
                 media_type=DOWNLOAD_TYPES["csv"],

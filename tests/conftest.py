@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -90,6 +91,14 @@ def golden_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("golden") / "golden.duckdb"
     with Warehouse.create(path) as warehouse:
         load_golden(warehouse)
+    return path
+
+
+@pytest.fixture
+def golden_copy(golden_path: Path, tmp_path: Path) -> Path:
+    """A writable copy of the golden warehouse (for tests that import targets)."""
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_path, path)
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -99,11 +98,8 @@ def test_ratio_kpis_give_their_parts_when_asked(golden: Warehouse) -> None:
     assert "numerator" not in plain.columns
 
 
-def test_a_rate_carries_its_base_and_too_small_a_base_gets_no_status(
-    golden_path: Path, tmp_path: Path
-) -> None:
-    path = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, path)
+def test_a_rate_carries_its_base_and_too_small_a_base_gets_no_status(golden_copy: Path) -> None:
+    path = golden_copy
     march = date(2025, 3, 1)
     with Warehouse.open(path) as warehouse:
         import_targets(warehouse, [TargetRow("aov", "month", march, "", 10_000.0, None)])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -37,13 +36,6 @@ def test_planned_target_moves_last_year_in_the_good_direction_within_the_bounds(
 ) -> None:
     spec = load_catalog().get(kpi)
     assert planned_target(last_year, spec, 0.05) == pytest.approx(expected)
-
-
-@pytest.fixture
-def golden_copy(golden_path: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, path)
-    return path
 
 
 def test_plan_weeks_from_the_golden_year_before(golden_copy: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,6 @@ from tests.conftest import run_cli
 from tests.kpi.conftest import pick
 
 HEADER = "kpi,grain,period_start,target,dimension,tolerance\n"
-
-
-@pytest.fixture
-def golden_copy(golden_path: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, copy)
-    return copy
 
 
 def _csv(tmp_path: Path, body: str) -> Path:

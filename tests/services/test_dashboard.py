@@ -5,7 +5,6 @@ which the cards do not use for complete periods)."""
 from __future__ import annotations
 
 import math
-import shutil
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -299,11 +298,8 @@ def test_no_data_says_which_tables_it_waits_for(engine: KpiQuery) -> None:
     assert board.card("revenue").unavailable is None
 
 
-def test_a_store_target_applies_when_the_view_selects_that_store(
-    golden_path: Path, tmp_path: Path
-) -> None:
-    path = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, path)
+def test_a_store_target_applies_when_the_view_selects_that_store(golden_copy: Path) -> None:
+    path = golden_copy
     march = date(2025, 3, 1)
     with Warehouse.open(path) as warehouse:
         import_targets(

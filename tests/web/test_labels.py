@@ -9,15 +9,14 @@ import re
 from fastapi.testclient import TestClient
 
 from omnikpi.auth import UserRole, parse_role
-from omnikpi.i18n import LocaleFormat, t
+from omnikpi.i18n import t
 from omnikpi.kpi import load_catalog
 from omnikpi.services import FilterChoices
 from omnikpi.services.choices import StoreName
 from omnikpi.web.labels import Labels
-from omnikpi.web.rendering import TEMPLATES
 from omnikpi.web.view_params import parse_view_params
 from tests.conftest import SIM_END
-from tests.web.test_pages import in_language
+from tests.web.test_pages import in_language, korean_view_form
 
 ANALYST = parse_role("analyst")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -62,16 +61,7 @@ def test_the_view_form_names_each_filter_value_in_the_page_language() -> None:
     )
     query = {"channel": "app", "store": "S001", "region": "Seoul"}
     view = parse_view_params(query, role=parse_role("team_lead").role, today=SIM_END)
-    form = TEMPLATES.env.from_string(
-        '{% from "macros/view.html" import view_form %}'
-        '{{ view_form(t, view, choices, "/x", fmt, labels) }}'
-    ).render(
-        t=lambda key, **params: t(key, "ko", **params),
-        view=view,
-        choices=choices,
-        fmt=LocaleFormat("ko", "KRW", "Asia/Seoul"),
-        labels=labels("ko"),
-    )
+    form = korean_view_form(view, choices, labels("ko"))
     options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', form)
     assert ("S001", " selected", "명동 플래그십") in options
     assert ("S005", "", "부산 서면점") in options

@@ -16,7 +16,7 @@ from omnikpi.services.choices import StoreName
 from omnikpi.warehouse import Warehouse
 from omnikpi.web.labels import Labels
 from omnikpi.web.rendering import TEMPLATES
-from omnikpi.web.view_params import parse_view_params
+from omnikpi.web.view_params import ViewParams, parse_view_params
 from tests.web.conftest import LOGIN_BY_ROLE, session_client
 
 ANALYST = parse_role("analyst")
@@ -136,6 +136,20 @@ def test_unexpected_errors_show_nothing_internal(web_app: FastAPI) -> None:
     assert "root:" not in response.text
 
 
+def korean_view_form(view: ViewParams, choices: FilterChoices, labels: Labels) -> str:
+    """The shared view form as a Korean page renders it."""
+    return TEMPLATES.env.from_string(
+        '{% from "macros/view.html" import view_form %}'
+        '{{ view_form(t, view, choices, "/x", fmt, labels) }}'
+    ).render(
+        t=lambda key, **params: t(key, "ko", **params),
+        view=view,
+        choices=choices,
+        fmt=LocaleFormat("ko", "KRW", "Asia/Seoul"),
+        labels=labels,
+    )
+
+
 def test_the_shared_view_form_offers_every_filter_with_the_view_selected() -> None:
     choices = FilterChoices(
         stores=(("S001", StoreName("Myeongdong Flagship")),),
@@ -144,16 +158,7 @@ def test_the_shared_view_form_offers_every_filter_with_the_view_selected() -> No
     )
     query = {"channel": "app", "store": "S001", "region": "Seoul", "member": "member"}
     view = parse_view_params(query, role=parse_role("team_lead").role, today=TODAY)
-    form = TEMPLATES.env.from_string(
-        '{% from "macros/view.html" import view_form %}'
-        '{{ view_form(t, view, choices, "/x", fmt, labels) }}'
-    ).render(
-        t=lambda key, **params: t(key, "ko", **params),
-        view=view,
-        choices=choices,
-        fmt=LocaleFormat("ko", "KRW", "Asia/Seoul"),
-        labels=Labels("ko", load_catalog(), dict(choices.stores)),
-    )
+    form = korean_view_form(view, choices, Labels("ko", load_catalog(), dict(choices.stores)))
     for label in ("단위", "시작", "종료", "비교 기준", "채널", "매장", "지역", "고객", "적용"):
         assert f">{label}</label>" in form or f">{label}</button>" in form
     assert '<option value="app" selected>앱</option>' in form

@@ -1,21 +1,29 @@
-"""The cached KPI reader: one computation per result and data version, the warehouse opened
-only when something is not cached, and every result stale once the data changes."""
+"""The cached KPI reader: one computation per result and data version, the shared engine
+used only when something is not cached, and every result stale once the data changes.
+
+The shared engine: one `KpiQuery` per data version for every request, the warehouse file
+open only while a request uses it (so a load can write it between requests), concurrent
+requests answered on their own connections with the values one request alone gets."""
 
 from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pytest
 
 from omnikpi.kpi import Grain, KpiQuery, load_catalog
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.targets import TargetRow, import_targets
 from omnikpi.services import CachedKpiReader, ResultCache, data_version
+from omnikpi.services.reader import SharedEngine
 from omnikpi.settings import load_settings
 from omnikpi.warehouse import Warehouse
 
@@ -86,9 +94,10 @@ def test_the_warehouse_is_opened_only_for_what_is_not_cached(sim_path: Path) -> 
     cache, opener = ResultCache(), Opener(sim_path)
     settings = load_settings(warehouse=sim_path)
     catalog = load_catalog()
+    engines = SharedEngine(catalog, settings, opener)
 
     def reader() -> CachedKpiReader:
-        return CachedKpiReader(catalog, settings, cache, opener, data_version(sim_path))
+        return CachedKpiReader(catalog, settings, cache, engines, data_version(sim_path))
 
     with reader() as first:
         frame = first.answer(REVENUE)
@@ -112,14 +121,99 @@ def test_a_change_to_the_data_makes_every_cached_result_stale(
     shutil.copyfile(sim_path, path)
     cache, opener = ResultCache(), Opener(path)
     settings = load_settings(warehouse=path)
+    engines = SharedEngine(load_catalog(), settings, opener)
     before = data_version(path)
-    with CachedKpiReader(load_catalog(), settings, cache, opener, before) as reader:
+    with CachedKpiReader(load_catalog(), settings, cache, engines, before) as reader:
         planned = reader.answer(REVENUE)["target"].tolist()
     assert planned != [1e9]  # the demo's own plan
     with Warehouse.open(path) as warehouse:
         import_targets(warehouse, [TargetRow("revenue", "month", DECEMBER[0], "", 1e9, None)])
     after = data_version(path)
     assert after != before
-    with CachedKpiReader(load_catalog(), settings, cache, opener, after) as reader:
+    with CachedKpiReader(load_catalog(), settings, cache, engines, after) as reader:
         assert reader.answer(REVENUE)["target"].tolist() == [1e9]
     assert opener.opened == 2
+
+
+def readers(path: Path) -> tuple[SharedEngine, Callable[[], CachedKpiReader]]:
+    """A shared engine on `path` and a maker of request readers over it, each with an
+    empty cache (so every request uses the engine)."""
+    settings = load_settings(warehouse=path)
+    catalog = load_catalog()
+    engines = SharedEngine(catalog, settings)
+
+    def reader() -> CachedKpiReader:
+        return CachedKpiReader(catalog, settings, ResultCache(), engines, data_version(path))
+
+    return engines, reader
+
+
+def test_requests_share_one_engine_and_free_the_file_between_them(sim_path: Path) -> None:
+    engines, reader = readers(sim_path)
+    with reader() as first:
+        first.answer(REVENUE)
+        engine, warehouse = first.engine(), first.warehouse()
+        assert warehouse.connected
+    assert not warehouse.connected  # no request uses it: the file is free for a load
+    with reader() as second:
+        second.answer(replace(REVENUE, compare="previous"))
+        assert second.engine() is engine
+        assert second.warehouse() is warehouse
+        assert warehouse.connected
+    assert engines.built == 1
+
+
+def test_a_load_between_requests_writes_and_the_next_request_reads_its_data(
+    sim_path: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "copy.duckdb"
+    shutil.copyfile(sim_path, path)
+    engines, reader = readers(path)
+    with reader() as first:
+        assert first.answer(REVENUE)["target"].tolist() != [1e9]
+        old = first.engine()
+        with pytest.raises(duckdb.Error):  # while a request reads, no one may write
+            Warehouse.open(path)
+    # The app keeps its engine but not the file: a load (here in this very process, which
+    # DuckDB refuses as long as any connection to the file is open) gets to write.
+    with Warehouse.open(path) as warehouse:
+        import_targets(warehouse, [TargetRow("revenue", "month", DECEMBER[0], "", 1e9, None)])
+    with reader() as second:
+        assert second.answer(REVENUE)["target"].tolist() == [1e9]
+        assert second.engine() is not old
+    assert engines.built == 2
+
+
+def test_concurrent_requests_get_the_values_of_sequential_ones(sim_path: Path) -> None:
+    asked = [
+        replace(REVENUE, compare="previous"),
+        KpiRequest(("conversion_rate",), Grain.WEEK, date(2025, 11, 3), date(2025, 11, 30)),
+        KpiRequest(("aov",), Grain.MONTH, *DECEMBER, by=("channel",), parts=True),
+        KpiRequest(("visits",), Grain.DAY, date(2025, 12, 1), date(2025, 12, 14)),
+    ] * 3
+    with Warehouse.open(sim_path, read_only=True) as warehouse:
+        alone = KpiQuery(load_catalog(), warehouse, load_settings(warehouse=sim_path))
+        expected = [alone.answer(request) for request in asked]
+    engines, reader = readers(sim_path)
+    start = threading.Barrier(len(asked))
+    found: dict[int, pd.DataFrame] = {}
+    failures: list[BaseException] = []
+
+    def run(number: int) -> None:
+        try:
+            with reader() as request_reader:
+                request_reader.engine()
+                start.wait(timeout=60)  # every request holds the engine: they run together
+                found[number] = request_reader.answer(asked[number])
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(asked))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert engines.built == 1
+    for number, frame in enumerate(expected):
+        pd.testing.assert_frame_equal(found[number], frame)

@@ -1,11 +1,15 @@
-"""The DuckDB warehouse: creation, opening, loading, local time, no downloads."""
+"""The DuckDB warehouse: creation, opening, loading, local time, no downloads, a connection
+per thread, and the file released between uses."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -145,3 +149,55 @@ def test_replace_rows_replaces_by_key_and_the_last_duplicate_wins(tmp_path: Path
             ("b", 3.0),
             ("c", 5.0),
         ]
+
+
+def test_each_thread_queries_on_its_own_connection_in_the_warehouse_zone(
+    tmp_path: Path,
+) -> None:
+    ts = pa.array([1735657200 * 1_000_000], pa.timestamp("us", tz="UTC"))  # 2024-12-31 15:00 UTC
+    path = tmp_path / "w.duckdb"
+    with Warehouse.create(path, settings=DataSettings(time_zone="Asia/Seoul")) as wh:
+        wh.create_tables([EVENTS_AT])
+        wh.append("t", pa.table({"ts": ts}), EVENTS_AT)
+    found: dict[str, object] = {}
+    with Warehouse.open(path, read_only=True) as wh:
+        mine = wh.ibis
+
+        def read() -> None:
+            found["backend"] = wh.ibis
+            found["day"] = wh.fetch_value("SELECT CAST(ts AS DATE) FROM t")
+            found["ibis day"] = wh.execute(wh.table("t").ts.date()).iloc[0]
+
+        thread = threading.Thread(target=read)
+        thread.start()
+        thread.join(timeout=60)
+        assert wh.ibis is mine  # the opening thread keeps its connection
+    assert found["backend"] is not mine
+    assert found["day"] == date(2025, 1, 1)  # Seoul's date, not UTC's
+    assert pd.Timestamp(found["ibis day"]).date() == date(2025, 1, 1)
+
+
+def test_release_lets_another_connection_write_and_the_next_use_reads_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.duckdb"
+    with Warehouse.create(path, settings=DataSettings(time_zone="Asia/Seoul")) as wh:
+        wh.create_tables([EVENTS_AT])
+    reader = Warehouse.open(path, read_only=True)
+    try:
+        assert reader.fetch_value("SELECT count(*) FROM t") == 0
+        with pytest.raises(duckdb.Error):  # a writer is refused while the file is open
+            Warehouse.open(path)
+        reader.release()
+        assert not reader.connected
+        ts = pa.array([1735657200 * 1_000_000], pa.timestamp("us", tz="UTC"))
+        with Warehouse.open(path) as writer:
+            writer.append("t", pa.table({"ts": ts}), EVENTS_AT)
+        assert reader.fetch_value("SELECT CAST(ts AS DATE) FROM t") == date(2025, 1, 1)
+        assert reader.connected
+    finally:
+        reader.close()
+    with pytest.raises(duckdb.ConnectionException):  # closed is closed for good
+        reader.fetch_value("SELECT 1")
+    with Warehouse.create(Path(":memory:")) as memory, pytest.raises(ConfigError, match="lost"):
+        memory.release()

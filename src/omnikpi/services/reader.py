@@ -1,10 +1,14 @@
 """How dashboards read KPIs: the KPI engine, behind a cache keyed by the data's version.
 
 The services take any `KpiReader` — `omnikpi.kpi.KpiQuery` itself in tests and scripts.
-The web app passes a `CachedKpiReader`: it opens the warehouse only when a result is not
+The web app passes a `CachedKpiReader`: it uses the engine only when a result is not
 cached yet, and keeps results per *data version* (the warehouse file's size and change
 time), so a load, a rollup refresh or a target import makes every cached result stale at
 once. Identical requests arriving together compute once; the others wait for that result.
+
+The engine itself is shared by all requests (`SharedEngine`): one `KpiQuery` per data
+version, so what it has learnt of the data (coverage, filter values, plans) is not read
+again for every request.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Protocol, TypeVar, cast
 
 import pandas as pd
 
+from omnikpi.errors import ConfigError
 from omnikpi.kpi import Catalog, KpiQuery
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.services.warehouse import read_warehouse
@@ -111,10 +118,119 @@ def open_reader(
         yield KpiQuery(catalog, warehouse, settings, rollups)
 
 
-class CachedKpiReader:
-    """A KpiReader for one request: cached results, the warehouse opened only on a miss.
+@dataclass
+class EngineLease:
+    """The KPI engine of one data version, its open warehouse and how many requests use it
+    now."""
 
-    Use it as a context manager; it closes the warehouse if it had to open it.
+    version: Hashable
+    warehouse: Warehouse
+    query: KpiQuery
+    opened: ExitStack
+    users: int = 0
+
+
+class SharedEngine:
+    """One KPI engine per data version, shared by the web app's requests.
+
+    DuckDB lets a process write the warehouse file only while no other process has it
+    open, so `omnikpi ingest` run beside `omnikpi serve` must find the file free between
+    requests, as it did when every request opened the warehouse for itself. The engine
+    therefore keeps the file open only while some request uses it (a `lease`); when the
+    last one ends its connections are closed (`Warehouse.release`) but the `KpiQuery`
+    and all it has learnt are kept, and the next lease opens the file again (a few
+    milliseconds). While a lease is held the file cannot change, so the data version is
+    read right after opening: if a load ran in between, the old engine is closed and a
+    new one built. Concurrent requests share one open warehouse, each thread on its own
+    DuckDB connection (see `Warehouse`).
+
+    >>> engines = SharedEngine(catalog, settings)  # doctest: +SKIP
+    >>> with engines.lease() as engine:
+    ...     engine.query.answer(request)
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: Settings,
+        open_warehouse: Callable[[], AbstractContextManager[Warehouse]] | None = None,
+        read_version: Callable[[], Hashable] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        #: Opens the warehouse read-only (retried while another process writes it).
+        self.open_warehouse = open_warehouse or partial(read_warehouse, settings)
+        #: The version of the data on disk (see `data_version`).
+        self.read_version = read_version or partial(data_version, settings.warehouse)
+        #: How many engines were built (one per data version seen).
+        self.built = 0
+        self._current: EngineLease | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> EngineLease | None:
+        """The engine of the latest data version seen (None before the first lease)."""
+        return self._current
+
+    @contextmanager
+    def lease(self) -> Iterator[EngineLease]:
+        """The engine of the data as it is now, open until the block ends."""
+        engine = self._acquire()
+        try:
+            yield engine
+        finally:
+            self._release(engine)
+
+    def close(self) -> None:
+        """Close the engine (when the app stops; a later lease opens a new one)."""
+        with self._lock:
+            current, self._current = self._current, None
+        if current is not None:
+            current.opened.close()
+
+    def _acquire(self) -> EngineLease:
+        with self._lock:
+            current = self._current
+            if current is not None and current.users == 0 and not self._reopened(current):
+                current.opened.close()
+                self._current = current = None
+            if current is None:
+                current = self._current = self._build()
+            current.users += 1
+            return current
+
+    def _reopened(self, engine: EngineLease) -> bool:
+        """Whether the idle engine's warehouse is open again, on the data it was built on."""
+        try:
+            engine.warehouse.reconnect()
+        except ConfigError:  # another process is writing: its data will replace this one
+            return False
+        return self.read_version() == engine.version
+
+    def _release(self, engine: EngineLease) -> None:
+        with self._lock:
+            engine.users -= 1
+            if engine.users == 0 and engine is self._current:
+                engine.warehouse.release()  # the file is free for writers until the next lease
+
+    def _build(self) -> EngineLease:
+        opened = ExitStack()
+        warehouse = opened.enter_context(self.open_warehouse())
+        try:
+            # The file is open, so no other process can change it: this is its version.
+            version = self.read_version()
+            query = KpiQuery(self.catalog, warehouse, self.settings)
+        except BaseException:
+            opened.close()
+            raise
+        self.built += 1
+        return EngineLease(version, warehouse, query, opened)
+
+
+class CachedKpiReader:
+    """A KpiReader for one request: cached results, the shared engine used only on a miss.
+
+    Use it as a context manager; it ends its lease of the engine if it took one.
     """
 
     def __init__(
@@ -122,17 +238,16 @@ class CachedKpiReader:
         catalog: Catalog,
         settings: Settings,
         cache: ResultCache,
-        open_warehouse: Callable[[], AbstractContextManager[Warehouse]],
+        engines: SharedEngine,
         version: Hashable,
     ) -> None:
         self._catalog = catalog
         self.settings = settings
         self.cache = cache
         self.version = version
-        self._open_warehouse = open_warehouse
+        self._engines = engines
         self._stack = ExitStack()
-        self._warehouse: Warehouse | None = None
-        self._engine: KpiQuery | None = None
+        self._leased: EngineLease | None = None
 
     def __enter__(self) -> CachedKpiReader:
         return self
@@ -141,10 +256,9 @@ class CachedKpiReader:
         self.close()
 
     def close(self) -> None:
-        """Close the warehouse if this request opened it."""
+        """End this request's lease of the engine, if it took one."""
         self._stack.close()
-        self._warehouse = None
-        self._engine = None
+        self._leased = None
 
     @property
     def catalog(self) -> Catalog:
@@ -153,20 +267,21 @@ class CachedKpiReader:
 
     @property
     def opened(self) -> bool:
-        """Whether this request had to open the warehouse (some result was not cached)."""
-        return self._warehouse is not None
+        """Whether this request used the engine (some result was not cached)."""
+        return self._leased is not None
+
+    def _lease(self) -> EngineLease:
+        if self._leased is None:
+            self._leased = self._stack.enter_context(self._engines.lease())
+        return self._leased
 
     def warehouse(self) -> Warehouse:
-        """The warehouse, opened read-only on first use."""
-        if self._warehouse is None:
-            self._warehouse = self._stack.enter_context(self._open_warehouse())
-        return self._warehouse
+        """The warehouse, read-only, open until the request ends."""
+        return self._lease().warehouse
 
     def engine(self) -> KpiQuery:
-        """The KPI engine on the warehouse, built on first use."""
-        if self._engine is None:
-            self._engine = KpiQuery(self._catalog, self.warehouse(), self.settings)
-        return self._engine
+        """The shared KPI engine of the data's version."""
+        return self._lease().query
 
     def remember(self, name: Hashable, compute: Callable[[], T]) -> T:
         """`compute()`, cached for this data version under `name` (e.g. a rendered part of

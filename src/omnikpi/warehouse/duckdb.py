@@ -2,12 +2,19 @@
 
 Only this package holds a database connection: the rest of omnikpi reads through Ibis
 (`table`, `execute`) or the typed SQL methods below, always with parameters for values.
+
+A `Warehouse` may be shared by threads (the web app's requests): a DuckDB connection runs
+one query at a time, so each thread gets its own connection to the same database (a
+`cursor` of the first). `release` closes them all, letting another process write the file,
+and the next use opens it again.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +24,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
+from ibis.backends.duckdb import Backend as IbisDuckDB
 from ibis.backends.sql.datatypes import DuckDBType
 
 from omnikpi.errors import ConfigError, NotFound, WarehouseExists
@@ -32,6 +40,19 @@ DUCKDB_CONFIG: dict[str, Any] = {
     "autoload_known_extensions": False,
 }
 Params = Sequence[object] | Mapping[str, object]
+
+
+@dataclass
+class _Session:
+    """One thread's connection to the warehouse, its Ibis backend and transaction state."""
+
+    ibis: IbisDuckDB
+    in_transaction: bool = False
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        connection: duckdb.DuckDBPyConnection = self.ibis.con
+        return connection
 
 
 class Warehouse:
@@ -55,19 +76,90 @@ class Warehouse:
         self.path = path
         self.read_only = read_only
         self._table_names: frozenset[str] | None = None
-        self._in_transaction = False
-        database = ":memory:" if str(path) == ":memory:" else str(path)
-        try:
-            self.ibis = ibis.duckdb.connect(database, read_only=read_only, **DUCKDB_CONFIG)
-        except duckdb.IOException as exc:
-            raise ConfigError(
-                f"cannot open warehouse {path}: {exc} "
-                "(is another omnikpi process writing to it? stop it or use another --warehouse)"
-            ) from exc
-        self._con: duckdb.DuckDBPyConnection = self.ibis.con
+        self._lock = threading.Lock()
+        #: The connection that opened the file (used by the thread that opened it) and a
+        #: cursor of it for each other thread that has used the warehouse since.
+        self._main: _Session | None = None
+        self._owner: int | None = None
+        self._cursors: dict[int, _Session] = {}
+        self._closed = False
+        self.time_zone = "UTC"  # until the stored settings are read
         self.overrides = dict(overrides or {})
         self.engine = "duckdb"
+        self.reconnect()
         self._apply_settings()
+
+    # -- connections ------------------------------------------------------------------------
+    @property
+    def ibis(self) -> IbisDuckDB:
+        """The Ibis backend of the calling thread's connection."""
+        return self._session().ibis
+
+    @property
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        return self._session().con
+
+    @property
+    def connected(self) -> bool:
+        """Whether the file is open (False after `release`, until the next use)."""
+        return self._main is not None
+
+    def reconnect(self) -> None:
+        """Open the file now if `release` closed it (ConfigError if another process is
+        writing it), so that the error comes here rather than from the next query."""
+        self._session()
+
+    def release(self) -> None:
+        """Close every connection, so another process may write the file; the next use
+        opens it again with the same settings. Temporary tables and registered views are
+        gone; call it only while no thread is running a query."""
+        if str(self.path) == ":memory:":
+            raise ConfigError("an in-memory warehouse cannot be released: its data would be lost")
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        with self._lock:
+            sessions = [*self._cursors.values(), *([self._main] if self._main else [])]
+            self._main, self._owner = None, None
+            self._cursors.clear()
+        for session in sessions:
+            session.ibis.disconnect()
+
+    def _session(self) -> _Session:
+        """The calling thread's connection: the first opens the file, the others each get
+        a cursor of it (a DuckDB connection runs one query at a time)."""
+        thread = threading.get_ident()
+        with self._lock:
+            if self._closed:
+                raise duckdb.ConnectionException(f"warehouse {self.path} is closed")
+            if self._main is None:
+                self._main, self._owner = self._open(), thread
+            if self._owner == thread:
+                return self._main
+            session = self._cursors.get(thread)
+            if session is None:
+                cursor = ibis.duckdb.from_connection(self._main.con.cursor())
+                session = self._cursors[thread] = _Session(cursor)
+                self._set_time_zone(session)
+            return session
+
+    def _open(self) -> _Session:
+        database = ":memory:" if str(self.path) == ":memory:" else str(self.path)
+        try:
+            backend = ibis.duckdb.connect(database, read_only=self.read_only, **DUCKDB_CONFIG)
+        except duckdb.IOException as exc:
+            raise ConfigError(
+                f"cannot open warehouse {self.path}: {exc} "
+                "(is another omnikpi process writing to it? stop it or use another --warehouse)"
+            ) from exc
+        session = _Session(backend)
+        self._set_time_zone(session)
+        return session
+
+    def _set_time_zone(self, session: _Session) -> None:
+        # Local calendar dates and hours are taken in this zone (TIMESTAMPTZ -> DATE casts);
+        # the setting belongs to each connection.
+        session.con.execute(f"SET TimeZone = '{self.time_zone}'")
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -186,8 +278,10 @@ class Warehouse:
         self.time_zone = self.settings.time_zone
         self.stored_time_zone = DataSettings().updated(self.stored_settings()).time_zone
         self.currency = self.settings.currency
-        # Local calendar dates and hours are taken in this zone (TIMESTAMPTZ -> DATE casts).
-        self.run_sql(f"SET TimeZone = '{self.time_zone}'")
+        self._session()
+        with self._lock:
+            for session in [*self._cursors.values(), *([self._main] if self._main else [])]:
+                self._set_time_zone(session)
 
     # -- changed tables -------------------------------------------------------------------
     def mark_changed(self, changed: Mapping[str, date | None], batch_id: str) -> None:
@@ -338,27 +432,31 @@ class Warehouse:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All statements inside commit together or not at all. Inside another
-        transaction it joins that one (what it writes commits or rolls back with it)."""
-        if self._in_transaction:
+        transaction it joins that one (what it writes commits or rolls back with it).
+        A transaction belongs to the thread that began it."""
+        session = self._session()
+        if session.in_transaction:
             yield
             return
-        self.run_sql("BEGIN TRANSACTION")
-        self._in_transaction = True
+        session.con.execute("BEGIN TRANSACTION")
+        session.in_transaction = True
         try:
             yield
         except BaseException:
-            self.run_sql("ROLLBACK")
+            session.con.execute("ROLLBACK")
             raise
         else:
-            self.run_sql("COMMIT")
+            session.con.execute("COMMIT")
         finally:
-            self._in_transaction = False
+            session.in_transaction = False
 
     def checkpoint(self) -> None:
         self.run_sql("CHECKPOINT")
 
     def close(self) -> None:
-        self.ibis.disconnect()
+        """Close every connection for good."""
+        self._disconnect()
+        self._closed = True
 
     def __enter__(self) -> Warehouse:
         return self

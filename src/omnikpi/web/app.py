@@ -22,6 +22,7 @@ from omnikpi.auth import AppStateStore, CookieSigner, app_state_path, secret_key
 from omnikpi.auth.store import now_utc
 from omnikpi.services import ResultCache, load_catalog
 from omnikpi.services.collector import Collector, event_collector
+from omnikpi.services.reader import SharedEngine
 from omnikpi.settings import Settings
 from omnikpi.web.context import WebContext
 from omnikpi.web.errors import install_error_handlers
@@ -95,6 +96,8 @@ def create_app(
     """
     state = store or AppStateStore.open(app_state_path(settings.warehouse))
     events = collector or event_collector(settings)
+    catalog = load_catalog(settings.catalog_dirs)
+    engines = SharedEngine(catalog, settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -103,6 +106,7 @@ def create_app(
             yield
         finally:
             await run_in_threadpool(events.stop)
+            engines.close()
 
     app = FastAPI(
         title="omnikpi",
@@ -120,8 +124,9 @@ def create_app(
         store=state,
         signer=CookieSigner(secret_key(state)),
         now=now,
-        catalog=load_catalog(settings.catalog_dirs),
+        catalog=catalog,
         results=ResultCache(),
+        engines=engines,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (session.router, pages.router, kpi_pages.router, api.router, kpi_api.router)

@@ -1,5 +1,5 @@
 """What every request handler shares: settings, the app-state store, the signer, the clock,
-the KPI catalog and the cache of KPI results."""
+the KPI catalog, the shared KPI engine and the cache of KPI results."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 
 from omnikpi.auth import AppStateStore, CookieSigner
 from omnikpi.services import Catalog, ResultCache, data_settings, data_version
+from omnikpi.services.reader import SharedEngine
 from omnikpi.settings import DataSettings, Settings
 
 
@@ -28,6 +29,8 @@ class WebContext:
     catalog: Catalog
     #: KPI results by data version, shared by all requests.
     results: ResultCache
+    #: The KPI engine of the data's version, shared by all requests.
+    engines: SharedEngine
 
     def data_settings(self) -> DataSettings:
         """The warehouse's data settings (time zone, currency, ...) with this process's

@@ -1,15 +1,15 @@
-"""The KPI reader of a request: cached results, the warehouse opened only on a miss.
+"""The KPI reader of a request: cached results, the app's shared engine used only on a miss.
 
 Results are kept per data version (see `omnikpi.services.reader`), so a request whose
-answers are all cached never opens the warehouse; one that needs the engine opens it
-read-only for the rest of the request, as every other page does.
+answers are all cached never touches the warehouse; one that needs the engine leases the
+app's `SharedEngine` (one per data version, its file open only while requests use it) for
+the rest of the request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 
 from starlette.requests import HTTPConnection
 
@@ -18,21 +18,20 @@ from omnikpi.services import (
     FilterChoices,
     data_version,
     load_filter_choices,
-    read_warehouse,
 )
 from omnikpi.web.context import web_context
 
 
 @contextmanager
 def kpi_reader(connection: HTTPConnection) -> Iterator[CachedKpiReader]:
-    """The request's KpiReader; closes the warehouse afterwards if it was opened."""
+    """The request's KpiReader; ends its lease of the engine afterwards if it took one."""
     context = web_context(connection)
     settings = context.settings
     reader = CachedKpiReader(
         context.catalog,
         settings,
         context.results,
-        partial(read_warehouse, settings),
+        context.engines,
         data_version(settings.warehouse),
     )
     with reader:

@@ -280,11 +280,13 @@ def test_the_command_s_collector_refreshes_rollups_after_loads(
 ) -> None:
     """`omnikpi ingest collector` serves the collector with an on_load that refreshes the
     rollups of what a flush changed (through the service layer)."""
+    import omnikpi.ingest.collector as collector
     import omnikpi.services.ingest as service
 
     served: dict[str, Any] = {}
     refreshed: list[Settings] = []
-    monkeypatch.setattr(service, "serve_collector", lambda settings, **kw: served.update(kw))
+    # the service imports the collector (and its web framework) when it serves it
+    monkeypatch.setattr(collector, "run_collector", lambda settings, **kw: served.update(kw))
     monkeypatch.setattr(service, "refresh_changed", lambda settings: refreshed.append(settings))
     service.run_collector(settings, host="127.0.0.1", port=8001, spool=None, flush_seconds=1.0)
     changed = Collector(settings, settings.warehouse.parent / "spool", clock=lambda: NOW)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
@@ -12,8 +12,10 @@ from typer.core import TyperGroup
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import InfoFormat, console, error_console, render_rows
 from omnikpi.errors import ConfigError, DataError
-from omnikpi.services.ingest import IngestResult, LoadOptions, LoadSummary
 from omnikpi.settings import load_settings
+
+if TYPE_CHECKING:  # a load imports ingestion when it runs (not for --help)
+    from omnikpi.services.ingest import IngestResult, LoadOptions, LoadSummary
 
 
 class _FilesOrCommand(TyperGroup):
@@ -88,6 +90,8 @@ def ingest(
             "say how to read the files: --mapping MAP.yaml or --preset NAME "
             "(or --infer FILE to propose a mapping)"
         )
+    from omnikpi.services.ingest import LoadOptions
+
     settings = load_settings(warehouse)
     options = LoadOptions(
         dry_run=dry_run,

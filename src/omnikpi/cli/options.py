@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from omnikpi.services import parse_day
 from omnikpi.settings import resolve_warehouse
 
 WarehouseOption = typer.Option(
@@ -28,6 +27,8 @@ EndOption = typer.Option(None, "--end", help="Last simulated day, YYYY-MM-DD (de
 def end_date(value: str | None, today: date | None = None) -> date:
     """The --end option, defaulting to the day before `today`."""
     if value:
+        from omnikpi.services import parse_day  # the KPI periods import Ibis
+
         return parse_day(value, "--end")
     return (today or date.today()) - timedelta(days=1)
 

@@ -1,27 +1,69 @@
 """Ingestion: mapped files, presets of known exports, PostgreSQL, the event collector.
 
-Every source goes through one path (`pipeline.run_load`): read into DuckDB, stage each
-canonical table as the mapping says, validate (bad rows to quarantine), then upsert in
-one transaction and record the batch in load_log.
+Every source goes through one path (`pipeline.run_load`): read into DuckDB, convert and
+check each canonical table as the mapping says (bad rows to quarantine), then upsert the
+good rows in one transaction and record the batch in load_log.
+
+The names below are imported on first use (PEP 562): loading a file does not import the
+collector's web framework, nor reading PostgreSQL its driver.
 """
 
-from omnikpi.ingest.collector import (
-    Collector,
-    CollectorLimits,
-    create_collector_app,
-    run_collector,
-)
-from omnikpi.ingest.coverage import MissingSource
-from omnikpi.ingest.events import BatchRejected, CollectedEvent
-from omnikpi.ingest.files import assign_files, ingest_files, ingest_preset
-from omnikpi.ingest.infer import infer_mapping
-from omnikpi.ingest.load import INGEST_TABLES, LOAD_LOG, TableLoad
-from omnikpi.ingest.mapping import Mapping, load_mapping, parse_mapping
-from omnikpi.ingest.pipeline import LoadOptions, LoadSummary
-from omnikpi.ingest.postgres import ingest_postgres
-from omnikpi.ingest.presets import load_preset, preset_names
-from omnikpi.ingest.quarantine import QUARANTINE, Problem, ReasonCount
-from omnikpi.ingest.status import quarantine_counts, recent_loads
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omnikpi.ingest.collector import (
+        Collector,
+        CollectorLimits,
+        create_collector_app,
+        run_collector,
+    )
+    from omnikpi.ingest.coverage import MissingSource
+    from omnikpi.ingest.events import BatchRejected, CollectedEvent
+    from omnikpi.ingest.files import assign_files, ingest_files, ingest_preset
+    from omnikpi.ingest.infer import infer_mapping
+    from omnikpi.ingest.load import INGEST_TABLES, LOAD_LOG, TableLoad
+    from omnikpi.ingest.mapping import Mapping, load_mapping, parse_mapping
+    from omnikpi.ingest.pipeline import LoadOptions, LoadSummary
+    from omnikpi.ingest.postgres import ingest_postgres
+    from omnikpi.ingest.presets import load_preset, preset_names
+    from omnikpi.ingest.quarantine import QUARANTINE, Problem, ReasonCount
+    from omnikpi.ingest.status import quarantine_counts, recent_loads
+
+#: The module each exported name is imported from.
+_MODULES: dict[str, tuple[str, ...]] = {
+    "omnikpi.ingest.collector": (
+        "Collector",
+        "CollectorLimits",
+        "create_collector_app",
+        "run_collector",
+    ),
+    "omnikpi.ingest.coverage": ("MissingSource",),
+    "omnikpi.ingest.events": ("BatchRejected", "CollectedEvent"),
+    "omnikpi.ingest.files": ("assign_files", "ingest_files", "ingest_preset"),
+    "omnikpi.ingest.infer": ("infer_mapping",),
+    "omnikpi.ingest.load": ("INGEST_TABLES", "LOAD_LOG", "TableLoad"),
+    "omnikpi.ingest.mapping": ("Mapping", "load_mapping", "parse_mapping"),
+    "omnikpi.ingest.pipeline": ("LoadOptions", "LoadSummary"),
+    "omnikpi.ingest.postgres": ("ingest_postgres",),
+    "omnikpi.ingest.presets": ("load_preset", "preset_names"),
+    "omnikpi.ingest.quarantine": ("QUARANTINE", "Problem", "ReasonCount"),
+    "omnikpi.ingest.status": ("quarantine_counts", "recent_loads"),
+}
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        """An exported name, imported from its module on first use."""
+        if name not in _EXPORTS:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+
 
 __all__ = [
     "INGEST_TABLES",

@@ -4,123 +4,256 @@ A request is parsed and checked once (`KpiRequest`), permissions are enforced he
 (`omnikpi.auth` tiers), the domain packages do the work (KPI engine, ingestion, simulator)
 and the answer comes back as small dataclasses the interfaces only render. See
 docs/services.md for how a request flows.
+
+The names below are imported on first use (PEP 562): importing one service, or the CLI,
+does not import the KPI engine, Ibis and FastAPI with every other one.
 """
 
-from omnikpi.kpi import Catalog, Grain, KpiQuery, KpiSpec, load_catalog
-from omnikpi.kpi.explain import Explanation
-from omnikpi.kpi.periods import (
-    COMPARISONS,
-    Comparison,
-    check_comparison,
-    comparisons_at,
-    period_end,
-    period_start,
-)
-from omnikpi.kpi.request import (
-    MAX_SPAN_DAYS,
-    KpiRequest,
-    check_range,
-    parse_compare,
-    parse_day,
-    parse_filters,
-    parse_grain,
-    parse_ids,
-)
-from omnikpi.kpi.rollups import RollupReport
-from omnikpi.kpi.spec import MEMBER_ROLES, STAGES, ChangeType
-from omnikpi.services.access import (
-    check_kpi_visible,
-    default_tier,
-    tier_kpis,
-    tiers_of,
-    visible_kpis,
-)
-from omnikpi.services.breakdown import (
-    CHANNEL_DIMENSIONS,
-    Breakdown,
-    allowed_dimensions,
-    build_breakdown,
-    channel_dimension,
-    channel_dimensions,
-)
-from omnikpi.services.cards import (
-    Change,
-    KpiCard,
-    Point,
-    Share,
-    build_cards,
-    change_tone,
-)
-from omnikpi.services.choices import FilterChoices, load_filter_choices
-from omnikpi.services.dashboard import (
-    JOURNEY_STAGES,
-    Dashboard,
-    StageGroup,
-    build_dashboard,
-    comparisons_for,
-    tier_grain,
-)
-from omnikpi.services.data_status import (
-    VOLUME_TABLES,
-    DataStatus,
-    TableExtract,
-    TableStatus,
-    read_data_status,
-    rows_by_period,
-    table_volume,
-    warehouse_status,
-)
-from omnikpi.services.definition import describe_kpi, kpi_definition, list_kpis
-from omnikpi.services.demo import DemoWarehouse, build_demo, demo_users
-from omnikpi.services.detail import KpiDetail, build_kpi_detail
-from omnikpi.services.errors import KpiDenied
-from omnikpi.services.explorer import (
-    RACE_STEPS,
-    UNTIERED,
-    CatalogFacets,
-    CatalogPage,
-    CatalogSearch,
-    search_catalog,
-)
-from omnikpi.services.export import write_csv
-from omnikpi.services.periods import (
-    DEFAULT_PERIODS,
-    default_range,
-    latest_complete_end,
-    periods_back,
-)
-from omnikpi.services.query import (
-    STATUSES,
-    KpiResult,
-    KpiRow,
-    Status,
-    change_between,
-    query_kpis,
-    share_dimension,
-)
-from omnikpi.services.reader import (
-    CachedKpiReader,
-    KpiReader,
-    ResultCache,
-    data_version,
-    open_reader,
-)
-from omnikpi.services.rollups import rebuild_rollups
-from omnikpi.services.series import KpiSeries, applicable_filters, view_series
-from omnikpi.services.simulation import simulate_files
-from omnikpi.services.targets import TARGET_COLUMNS, import_target_file, list_targets
-from omnikpi.services.warehouse import (
-    SETTING_NAMES,
-    TableInfo,
-    WarehouseBusy,
-    WarehouseInfo,
-    data_settings,
-    read_warehouse,
-    set_data_setting,
-    warehouse_info,
-    write_warehouse,
-)
-from omnikpi.simulate import SimulationConfig
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omnikpi.kpi import Catalog, Grain, KpiQuery, KpiSpec, load_catalog
+    from omnikpi.kpi.explain import Explanation
+    from omnikpi.kpi.periods import (
+        COMPARISONS,
+        Comparison,
+        check_comparison,
+        comparisons_at,
+        period_end,
+        period_start,
+    )
+    from omnikpi.kpi.request import (
+        MAX_SPAN_DAYS,
+        KpiRequest,
+        check_range,
+        parse_compare,
+        parse_day,
+        parse_filters,
+        parse_grain,
+        parse_ids,
+    )
+    from omnikpi.kpi.rollups import RollupReport
+    from omnikpi.kpi.spec import MEMBER_ROLES, STAGES, ChangeType
+    from omnikpi.services.access import (
+        check_kpi_visible,
+        default_tier,
+        tier_kpis,
+        tiers_of,
+        visible_kpis,
+    )
+    from omnikpi.services.breakdown import (
+        CHANNEL_DIMENSIONS,
+        Breakdown,
+        allowed_dimensions,
+        build_breakdown,
+        channel_dimension,
+        channel_dimensions,
+    )
+    from omnikpi.services.cards import (
+        Change,
+        KpiCard,
+        Point,
+        Share,
+        build_cards,
+        change_tone,
+    )
+    from omnikpi.services.choices import FilterChoices, load_filter_choices
+    from omnikpi.services.dashboard import (
+        JOURNEY_STAGES,
+        Dashboard,
+        StageGroup,
+        build_dashboard,
+        comparisons_for,
+        tier_grain,
+    )
+    from omnikpi.services.data_status import (
+        VOLUME_TABLES,
+        DataStatus,
+        TableExtract,
+        TableStatus,
+        read_data_status,
+        rows_by_period,
+        table_volume,
+        warehouse_status,
+    )
+    from omnikpi.services.definition import describe_kpi, kpi_definition, list_kpis
+    from omnikpi.services.demo import DemoWarehouse, build_demo, demo_users
+    from omnikpi.services.detail import KpiDetail, build_kpi_detail
+    from omnikpi.services.errors import KpiDenied
+    from omnikpi.services.explorer import (
+        RACE_STEPS,
+        UNTIERED,
+        CatalogFacets,
+        CatalogPage,
+        CatalogSearch,
+        search_catalog,
+    )
+    from omnikpi.services.export import write_csv
+    from omnikpi.services.periods import (
+        DEFAULT_PERIODS,
+        default_range,
+        latest_complete_end,
+        periods_back,
+    )
+    from omnikpi.services.query import (
+        STATUSES,
+        KpiResult,
+        KpiRow,
+        Status,
+        change_between,
+        query_kpis,
+        share_dimension,
+    )
+    from omnikpi.services.reader import (
+        CachedKpiReader,
+        KpiReader,
+        ResultCache,
+        data_version,
+        open_reader,
+    )
+    from omnikpi.services.rollups import rebuild_rollups
+    from omnikpi.services.series import KpiSeries, applicable_filters, view_series
+    from omnikpi.services.simulation import simulate_files
+    from omnikpi.services.targets import TARGET_COLUMNS, import_target_file, list_targets
+    from omnikpi.services.warehouse import (
+        SETTING_NAMES,
+        TableInfo,
+        WarehouseBusy,
+        WarehouseInfo,
+        data_settings,
+        read_warehouse,
+        set_data_setting,
+        warehouse_info,
+        write_warehouse,
+    )
+    from omnikpi.simulate import SimulationConfig
+
+#: The module each exported name is imported from.
+_MODULES: dict[str, tuple[str, ...]] = {
+    "omnikpi.kpi": ("Catalog", "Grain", "KpiQuery", "KpiSpec", "load_catalog"),
+    "omnikpi.kpi.explain": ("Explanation",),
+    "omnikpi.kpi.periods": (
+        "COMPARISONS",
+        "Comparison",
+        "check_comparison",
+        "comparisons_at",
+        "period_end",
+        "period_start",
+    ),
+    "omnikpi.kpi.request": (
+        "MAX_SPAN_DAYS",
+        "KpiRequest",
+        "check_range",
+        "parse_compare",
+        "parse_day",
+        "parse_filters",
+        "parse_grain",
+        "parse_ids",
+    ),
+    "omnikpi.kpi.rollups": ("RollupReport",),
+    "omnikpi.kpi.spec": ("MEMBER_ROLES", "STAGES", "ChangeType"),
+    "omnikpi.services.access": (
+        "check_kpi_visible",
+        "default_tier",
+        "tier_kpis",
+        "tiers_of",
+        "visible_kpis",
+    ),
+    "omnikpi.services.breakdown": (
+        "CHANNEL_DIMENSIONS",
+        "Breakdown",
+        "allowed_dimensions",
+        "build_breakdown",
+        "channel_dimension",
+        "channel_dimensions",
+    ),
+    "omnikpi.services.cards": ("Change", "KpiCard", "Point", "Share", "build_cards", "change_tone"),
+    "omnikpi.services.choices": ("FilterChoices", "load_filter_choices"),
+    "omnikpi.services.dashboard": (
+        "JOURNEY_STAGES",
+        "Dashboard",
+        "StageGroup",
+        "build_dashboard",
+        "comparisons_for",
+        "tier_grain",
+    ),
+    "omnikpi.services.data_status": (
+        "VOLUME_TABLES",
+        "DataStatus",
+        "TableExtract",
+        "TableStatus",
+        "read_data_status",
+        "rows_by_period",
+        "table_volume",
+        "warehouse_status",
+    ),
+    "omnikpi.services.definition": ("describe_kpi", "kpi_definition", "list_kpis"),
+    "omnikpi.services.demo": ("DemoWarehouse", "build_demo", "demo_users"),
+    "omnikpi.services.detail": ("KpiDetail", "build_kpi_detail"),
+    "omnikpi.services.errors": ("KpiDenied",),
+    "omnikpi.services.explorer": (
+        "RACE_STEPS",
+        "UNTIERED",
+        "CatalogFacets",
+        "CatalogPage",
+        "CatalogSearch",
+        "search_catalog",
+    ),
+    "omnikpi.services.export": ("write_csv",),
+    "omnikpi.services.periods": (
+        "DEFAULT_PERIODS",
+        "default_range",
+        "latest_complete_end",
+        "periods_back",
+    ),
+    "omnikpi.services.query": (
+        "STATUSES",
+        "KpiResult",
+        "KpiRow",
+        "Status",
+        "change_between",
+        "query_kpis",
+        "share_dimension",
+    ),
+    "omnikpi.services.reader": (
+        "CachedKpiReader",
+        "KpiReader",
+        "ResultCache",
+        "data_version",
+        "open_reader",
+    ),
+    "omnikpi.services.rollups": ("rebuild_rollups",),
+    "omnikpi.services.series": ("KpiSeries", "applicable_filters", "view_series"),
+    "omnikpi.services.simulation": ("simulate_files",),
+    "omnikpi.services.targets": ("TARGET_COLUMNS", "import_target_file", "list_targets"),
+    "omnikpi.services.warehouse": (
+        "SETTING_NAMES",
+        "TableInfo",
+        "WarehouseBusy",
+        "WarehouseInfo",
+        "data_settings",
+        "read_warehouse",
+        "set_data_setting",
+        "warehouse_info",
+        "write_warehouse",
+    ),
+    "omnikpi.simulate": ("SimulationConfig",),
+}
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        """An exported name, imported from its module on first use."""
+        if name not in _EXPORTS:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+
 
 __all__ = [
     "CHANNEL_DIMENSIONS",

@@ -15,24 +15,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from omnikpi.ingest import (
-    LoadOptions,
-    LoadSummary,
-    MissingSource,
-    infer_mapping,
-    quarantine_counts,
-    recent_loads,
-)
-from omnikpi.ingest import ingest_files as load_files
-from omnikpi.ingest import ingest_postgres as load_postgres
-from omnikpi.ingest import ingest_preset as load_preset_files
-from omnikpi.ingest import run_collector as serve_collector
-from omnikpi.kpi import Catalog, kpis_reading, load_catalog
-from omnikpi.kpi.rollups import RollupReport, refresh_changes
+from omnikpi.ingest.coverage import MissingSource
+from omnikpi.ingest.files import ingest_files as load_files
+from omnikpi.ingest.files import ingest_preset as load_preset_files
+from omnikpi.ingest.infer import infer_mapping
+from omnikpi.ingest.pipeline import LoadOptions, LoadSummary
+from omnikpi.ingest.status import quarantine_counts, recent_loads
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
+
+if TYPE_CHECKING:  # the KPI engine is imported when a load changed tables, not before
+    from omnikpi.kpi import Catalog
+    from omnikpi.kpi.rollups import RollupReport
 
 __all__ = [
     "IngestResult",
@@ -74,6 +70,9 @@ class LoadStatus:
 def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> RollupReport | None:
     """Rebuild the KPI rollups of every table changed since their last refresh, with the
     settings' catalog (packaged plus `--catalog` / OMNIKPI_CATALOG folders)."""
+    from omnikpi.kpi import load_catalog
+    from omnikpi.kpi.rollups import refresh_changes
+
     if not settings.warehouse.exists():
         return None
     chosen = catalog or load_catalog(settings.catalog_dirs)
@@ -83,13 +82,16 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
 
 
 def _finish(settings: Settings, summary: LoadSummary) -> IngestResult:
-    needed = summary.status == "loaded" or any(m.tables for m in summary.missing)
-    catalog = load_catalog(settings.catalog_dirs) if needed else None
+    if summary.status != "loaded" and not any(m.tables for m in summary.missing):
+        return IngestResult(summary, None)  # nothing to refresh or name: no KPI engine
+    from omnikpi.kpi import kpis_reading, load_catalog
+
+    catalog = load_catalog(settings.catalog_dirs)
     rollups = refresh_changed(settings, catalog) if summary.status == "loaded" else None
     without = {
         missing.source: tuple(kpis_reading(catalog, set(missing.tables)))
         for missing in summary.missing
-        if missing.tables and catalog is not None
+        if missing.tables
     }
     return IngestResult(summary, rollups, without)
 
@@ -119,6 +121,8 @@ def ingest_postgres(
     options: LoadOptions,
 ) -> IngestResult:
     """Load a PostgreSQL table or query with a mapping, then refresh rollups."""
+    from omnikpi.ingest.postgres import ingest_postgres as load_postgres
+
     summary = load_postgres(
         settings, dsn, mapping, table=table, query=query, batch_size=batch_size, options=options
     )
@@ -135,6 +139,7 @@ def run_collector(
     settings: Settings, *, host: str, port: int, spool: Path | None, flush_seconds: float
 ) -> None:
     """Serve the event collector; after each flush that changed tables, refresh rollups."""
+    from omnikpi.ingest.collector import run_collector as serve_collector
 
     def refresh(summary: LoadSummary) -> None:
         if summary.changed:

@@ -13,7 +13,9 @@ through the login form like a browser. Figures per page:
 
 Baseline, in the same run and with the same clients: the sign-in page (a template rendered
 by the same app, no data) and a static file of the app. The server's peak resident memory
-(VmHWM) is read when the run ends.
+(VmHWM) is read when the run ends, and the CPU time it spent per request under load (user +
+system, from /proc): on a shared machine that figure moves less with the load than the
+latencies do.
 
     python bench/web.py                          # builds a 20,000-customer demo, records
     python bench/web.py --warehouse demo.duckdb --requests 200 --no-record
@@ -152,6 +154,12 @@ def peak_memory(pid: int) -> int:
     raise SystemExit(f"no VmHWM for process {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) process `pid` has used so far (Linux: /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def fresh_details(base: str, count: int) -> list[str]:
     """`count` addresses of the revenue detail by week, each ending on another day (so no
     result is cached), going back from the end of the detail's default view."""
@@ -198,11 +206,16 @@ def main() -> None:
             client = signed_in(base, user)
             cold = timed(client, path)
             client.close()
+            used = cpu_seconds(server.pid)
             times = under_load(base, user, [path] * args.requests)
-            rows.append((label, path, cold, times))
+            cpu = (cpu_seconds(server.pid) - used) / len(times)
+            rows.append((label, path, cold, times, cpu))
         fresh = fresh_details(base, max(args.requests // 2, CONCURRENCY * 4))
+        used = cpu_seconds(server.pid)
         engine = under_load(base, "analyst", fresh)
-        rows.append(("KPI detail, a new period on every request (engine)", fresh[0], 0.0, engine))
+        cpu = (cpu_seconds(server.pid) - used) / len(engine)
+        label = "KPI detail, a new period on every request (engine)"
+        rows.append((label, fresh[0], 0.0, engine, cpu))
         peak = peak_memory(server.pid)
     finally:
         if server is not None:
@@ -219,15 +232,15 @@ def main() -> None:
         f"{data}, {CONCURRENCY} concurrent clients on loopback, {args.requests} requests per "
         f"page ({len(rows[-1][3])} uncached details); times in ms. Peak resident memory of the "
         f"server: {peak / 2**20:,.0f} MiB.\n",
-        "| page | cold (first request) | p50 | p95 | p95 / baseline p95 |",
-        "|---|---|---|---|---|",
+        "| page | cold (first request) | p50 | p95 | p95 / baseline p95 | server CPU per request |",
+        "|---|---|---|---|---|---|",
     ]
-    for label, path, cold, times in rows:
+    for label, path, cold, times, cpu in rows:
         shown = path.split("?")[0] if "end=" in path else path
         lines.append(
             f"| {label} (`{shown}`) | {milliseconds(cold) if cold else '—'} "
             f"| {milliseconds(statistics.median(times))} | {milliseconds(percentile(times, 95))} "
-            f"| {percentile(times, 95) / baseline:.1f} |"
+            f"| {percentile(times, 95) / baseline:.1f} | {milliseconds(cpu)} |"
         )
     lines.append(
         "\nBaseline: the sign-in page of the same app (first row). Aims (DESIGN.md §9, issues "

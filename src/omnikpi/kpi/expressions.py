@@ -23,6 +23,7 @@ import ibis
 import ibis.expr.types as ir
 
 from omnikpi.errors import ConfigError
+from omnikpi.kpi.local_time import local_date, local_hour
 
 Value = Any  # an Ibis value expression or a Python literal
 
@@ -49,8 +50,7 @@ def _lit(value: Value) -> Value:
 
 def _local_date(value: Value) -> Value:
     """Local calendar date of a timestamp (the session time zone is the configured one)."""
-    value = _lit(value)
-    return value if value.type().is_date() else value.date()
+    return local_date(_lit(value))
 
 
 def _seconds_between(start: Value, end: Value) -> Value:
@@ -88,7 +88,7 @@ SCALAR_FUNCTIONS: dict[str, Callable[..., Value]] = {
     "greatest": lambda *args: ibis.greatest(*(_lit(a) for a in args)),
     "least": lambda *args: ibis.least(*(_lit(a) for a in args)),
     "date": _date_literal,
-    "hour": lambda t: _lit(t).hour(),
+    "hour": lambda t: local_hour(_lit(t)),
     "weekday": lambda d: _local_date(d).day_of_week.index(),
     "seconds_between": _seconds_between,
     # Cast first: Spark reads the literal 3600.0 as a DECIMAL and would round the result.

@@ -156,7 +156,7 @@ def funnel(c: Computer, batch: list[Atom], scope: Scope) -> ir.Table:
     thens = thens.group_by(thens._unit.name("_then_unit")).aggregate(_last=thens._at.max())
     joined = starts.left_join(thens, starts._unit == thens._then_unit)
     joined = joined.mutate(
-        _day=joined._first.date(), _converted=ibis.ifelse(joined._last >= joined._first, 1, 0)
+        _day=local_date(joined._first), _converted=ibis.ifelse(joined._last >= joined._first, 1, 0)
     )
     joined = joined.filter(joined._day.between(scope.start, scope.end))
     joined = joined.mutate(period_start=truncate(joined._day, scope.grain))

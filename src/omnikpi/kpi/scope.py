@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
-import ibis.expr.types as ir
 import pandas as pd
 
 from omnikpi.kpi.atoms import Atom
+from omnikpi.kpi.local_time import local_date
+
+__all__ = ["Scope", "column_name", "join_atom_frames", "local_date"]
 from omnikpi.kpi.periods import Grain, Period, periods
 
 
@@ -23,8 +26,9 @@ class Scope:
     by: tuple[str, ...] = ()
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
-    @property
+    @cached_property
     def periods(self) -> list[Period]:
+        """The periods of the scope's grain overlapping its range (computed once)."""
         return periods(self.start, self.end, self.grain)
 
     def with_by(self, by: Sequence[str]) -> Scope:
@@ -47,12 +51,6 @@ class Scope:
 def column_name(atom: Atom, part: str) -> str:
     """The frame column holding one part of an atom."""
     return f"{atom.key}.{part}"
-
-
-def local_date(value: ir.Value) -> ir.DateValue:
-    """The local calendar date of a timestamp expression (dates stay as they are)."""
-    result: ir.DateValue = value if value.type().is_date() else value.date()
-    return result
 
 
 def join_atom_frames(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:

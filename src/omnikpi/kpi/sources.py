@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
@@ -10,7 +11,7 @@ import ibis.expr.types as ir
 from omnikpi.errors import ConfigError
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.expressions import Expression, compile_expression
-from omnikpi.kpi.spec import SourceSpec, WindowSpec
+from omnikpi.kpi.spec import ChildAggregateSpec, JoinSpec, SourceSpec, WindowSpec
 from omnikpi.warehouse import Tables
 
 
@@ -72,28 +73,18 @@ def kpis_reading(catalog: Catalog, tables: set[str]) -> list[str]:
     return [kpi_id for kpi_id in catalog.kpis if kpi_tables(catalog, kpi_id) & tables]
 
 
-class SourceBuilder:
-    """Turns `SourceSpec`s into Ibis tables over one engine's tables."""
+@dataclass(frozen=True)
+class _Steps:
+    """The steps of a source that building some of its columns takes, and the columns of
+    its base that they read (None: all)."""
 
-    def __init__(self, catalog: Catalog, tables: Tables) -> None:
-        self.catalog = catalog
-        self.tables = tables
+    derive: dict[str, str | WindowSpec]
+    joins: list[JoinSpec]
+    aggregates: list[ChildAggregateSpec]
+    need: set[str] | None
 
-    def build(self, source_id: str, needed: Iterable[str] | None = None) -> ir.Table:
-        """The prepared rows of `source_id`; `needed` limits the derived columns computed."""
-        spec = self.catalog.source(source_id)
-        return self._build(spec, set(needed) if needed is not None else None)
-
-    def base_table(self, source_id: str) -> str:
-        """The canonical table a source ultimately reads."""
-        return base_table(self.catalog, source_id)
-
-    def tables_read(self, source_id: str) -> set[str]:
-        """Every table a source reads, through its base source and joins."""
-        return tables_read(self.catalog, source_id)
-
-    # -- steps ------------------------------------------------------------------------------
-    def _build(self, spec: SourceSpec, needed: set[str] | None) -> ir.Table:
+    @staticmethod
+    def of(spec: SourceSpec, needed: set[str] | None) -> _Steps:
         need = None if needed is None else set(needed)
         if spec.summarize is not None:
             need = set(spec.summarize.group_by)
@@ -120,6 +111,55 @@ class SourceBuilder:
             for aggregate in aggregates:
                 need -= set(aggregate.columns)
                 need |= set(aggregate.match)
+        return _Steps(derive, joins, aggregates, need)
+
+
+class SourceBuilder:
+    """Turns `SourceSpec`s into Ibis tables over one engine's tables."""
+
+    def __init__(self, catalog: Catalog, tables: Tables) -> None:
+        self.catalog = catalog
+        self.tables = tables
+
+    def build(self, source_id: str, needed: Iterable[str] | None = None) -> ir.Table:
+        """The prepared rows of `source_id`; `needed` limits the derived columns computed."""
+        spec = self.catalog.source(source_id)
+        return self._build(spec, set(needed) if needed is not None else None)
+
+    def base_table(self, source_id: str) -> str:
+        """The canonical table a source ultimately reads."""
+        return base_table(self.catalog, source_id)
+
+    def tables_read(self, source_id: str) -> set[str]:
+        """Every table a source reads, through its base source and joins."""
+        return tables_read(self.catalog, source_id)
+
+    # -- steps ------------------------------------------------------------------------------
+    def costly(self, source_id: str, needed: Iterable[str]) -> frozenset[str]:
+        """The expensive steps building `source_id` with `needed` takes: windows, joins to
+        other sources and child aggregates, named "source.step". Atoms that need different
+        costly steps are computed in separate queries, so one atom's window is not paid by
+        the others of its source.
+
+        >>> builder.costly("events", {"is_exit"})  # doctest: +SKIP
+        frozenset({'events.exit_rank'})
+        """
+        return frozenset(self._costly(self.catalog.source(source_id), set(needed)))
+
+    def _costly(self, spec: SourceSpec, needed: set[str]) -> set[str]:
+        steps = _Steps.of(spec, needed)
+        found = {f"{spec.id}.{n}" for n, e in steps.derive.items() if not isinstance(e, str)}
+        found |= {f"{spec.id}.{a.table}" for a in steps.aggregates}
+        for join in steps.joins:
+            if join.source:
+                found.add(f"{spec.id}.{join.source}")
+        if spec.source:
+            found |= self._costly(self.catalog.source(spec.source), steps.need or set())
+        return found
+
+    def _build(self, spec: SourceSpec, needed: set[str] | None) -> ir.Table:
+        steps = _Steps.of(spec, needed)
+        derive, joins, aggregates, need = steps.derive, steps.joins, steps.aggregates, steps.need
         table = self._base(spec, need)
         for join in joins:
             table = self._join(spec, table, join.table, join.source, join.match, join.columns)

@@ -6,7 +6,8 @@ column per atom part. Dates are local dates in the engine's time zone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -16,8 +17,17 @@ import pandas as pd
 
 from omnikpi.kpi.atoms import Atom
 from omnikpi.kpi.catalog import Catalog
+from omnikpi.kpi.compiled import (
+    CompiledQuery,
+    cache_for,
+    compile_shape,
+    run_plain,
+    sentinel_scope,
+    shape_of,
+)
 from omnikpi.kpi.expressions import Expression, compile_expression
 from omnikpi.kpi.kinds import batched, condition_of, kind_of
+from omnikpi.kpi.local_time import LocalClock, instant_bounds, local_clock
 from omnikpi.kpi.periods import Grain, truncate
 from omnikpi.kpi.queries import output
 from omnikpi.kpi.scope import Scope, column_name, join_atom_frames, local_date
@@ -36,6 +46,13 @@ class Computer:
         self.execute = execute
         self._prepared: dict[str, tuple[frozenset[str], ir.Table]] = {}
 
+    @contextmanager
+    def clock(self) -> Iterator[LocalClock]:
+        """Queries built inside take local dates by the engine's zone (see `local_time`)."""
+        tables = self.builder.tables
+        with local_clock(tables.time_zone, tables.engine) as clock:
+            yield clock
+
     # -- materialized sources (for many queries over the same source) -----------------------
     def prepare(
         self,
@@ -53,7 +70,8 @@ class Computer:
             )
             needed.setdefault(atom.source, set()).update(self.needed(atom, scope))
         for source, names in needed.items():
-            table = self.builder.build(source, names)
+            with self.clock():
+                table = self.builder.build(source, names)
             kept = [n for n in table.columns if n in names]
             self._prepared[source] = (frozenset(kept), materialize(source, table.select(kept)))
 
@@ -94,25 +112,36 @@ class Computer:
     # -- public ----------------------------------------------------------------------------
     def compute(self, atoms: Sequence[Atom], scope: Scope) -> pd.DataFrame:
         """One frame: period_start, dimensions, and a column per atom part (outer-joined)."""
-        frames = [self._run(batch, scope) for batch in self.batches(atoms)]
+        frames = [self._run(batch, scope) for batch in self.batches(atoms, scope)]
         keys = ["period_start", *scope.by]
         return join_atom_frames(frames, keys) if frames else pd.DataFrame(columns=keys)
 
     def expressions(self, atoms: Sequence[Atom], scope: Scope) -> list[ir.Table]:
         """The Ibis queries `compute` would run (for `kpi show`)."""
-        return [self._query(batch, scope) for batch in self.batches(atoms)]
+        with self.clock():
+            return [self._query(batch, scope) for batch in self.batches(atoms, scope)]
 
-    @staticmethod
-    def batches(atoms: Sequence[Atom]) -> list[list[Atom]]:
-        """Row aggregates of the same source and time run as one query."""
-        groups: dict[tuple[str, str | None], list[Atom]] = {}
+    def batches(self, atoms: Sequence[Atom], scope: Scope) -> list[list[Atom]]:
+        """Row aggregates of the same source and time that need the same costly steps
+        (windows, joined sources: see `SourceBuilder.costly`) run as one query."""
+        groups: dict[tuple[str, str | None, frozenset[str]], list[Atom]] = {}
         others: list[list[Atom]] = []
         for atom in atoms:
             if batched(atom):
-                groups.setdefault((atom.source, atom.text("time")), []).append(atom)
+                steps = self.costly(atom, scope)
+                groups.setdefault((atom.source, atom.text("time"), steps), []).append(atom)
             else:
                 others.append([atom])
         return [*groups.values(), *others]
+
+    def costly(self, atom: Atom, scope: Scope) -> frozenset[str]:
+        """The costly steps of building the atom's rows for `scope` (none when its source
+        has been prepared with what it needs)."""
+        needed = self.needed(atom, scope)
+        prepared = self._prepared.get(atom.source)
+        if prepared is not None and needed <= prepared[0]:
+            return frozenset()
+        return self.builder.costly(atom.source, needed)
 
     def coverage(self, source: str, time: str | None = None) -> tuple[date, date] | None:
         """First and last local date with rows in `source`, or None when it is empty or reads
@@ -120,13 +149,18 @@ class Computer:
         if not all(self.builder.tables.has_table(t) for t in self.builder.tables_read(source)):
             return None
         time_text = time or self.source_time(source)
-        table = self.builder.build(source, Expression.parse(time_text).names)
-        # The local date is monotonic in time: convert the earliest and latest once, not
-        # every row.
-        moment = compile_expression(time_text, table)
-        row = self.execute(
-            table.aggregate(first=local_date(moment.min()), last=local_date(moment.max()))
-        )
+
+        def query() -> ir.Table:
+            with self.clock():
+                table = self.builder.build(source, Expression.parse(time_text).names)
+                # The local date is monotonic in time: convert the earliest and latest
+                # once, not every row.
+                moment = compile_expression(time_text, table)
+                return table.aggregate(
+                    first=local_date(moment.min()), last=local_date(moment.max())
+                )
+
+        row = run_plain(self.builder.tables, self.catalog, ("coverage", source, time_text), query)
         first, last = row["first"].iloc[0], row["last"].iloc[0]
         if pd.isna(first):
             return None
@@ -142,9 +176,37 @@ class Computer:
 
     # -- shared steps ----------------------------------------------------------------------
     def _run(self, batch: list[Atom], scope: Scope) -> pd.DataFrame:
-        frame = self.execute(self._query(batch, scope))
+        frame = self._run_compiled(batch, scope)
+        if frame is None:
+            with self.clock():
+                query = self._query(batch, scope)
+            frame = self.execute(query)
         frame["period_start"] = [_to_date(v) for v in frame["period_start"]]
         return _finish(frame, batch, scope)
+
+    def _run_compiled(self, batch: list[Atom], scope: Scope) -> pd.DataFrame | None:
+        """A batch of row aggregates through the SQL compiled for its shape (see
+        `omnikpi.kpi.compiled`); None where that does not apply (other kinds, prepared
+        sources, engines other than DuckDB)."""
+        tables = self.builder.tables
+        fetch = getattr(tables, "fetch_arrow", None)
+        if tables.engine != "duckdb" or fetch is None or self._prepared:
+            return None
+        if not kind_of(batch[0]).by_shape:
+            return None
+        zone = tables.time_zone
+
+        def build() -> CompiledQuery | None:
+            with self.clock():
+                expr = self._query(batch, sentinel_scope(scope))
+            return compile_shape(expr, scope, zone)
+
+        key = (tuple(a.key for a in batch), shape_of(scope), zone)
+        compiled = cache_for(self.catalog, tables).get(key, build)
+        sql = None if compiled is None else compiled.bind(scope, zone)
+        if compiled is None or sql is None:
+            return None
+        return compiled.frame(fetch(sql))
 
     def _query(self, batch: list[Atom], scope: Scope) -> ir.Table:
         query = kind_of(batch[0]).query
@@ -164,7 +226,8 @@ class Computer:
         for dim in (*scope.by, *(d for d, _ in scope.filters)):
             needed |= Expression.parse(dims[dim]).names
         table = self._source(atom.source, needed)
-        table = table.mutate(_day=local_date(compile_expression(time_text, table)))
+        moment = compile_expression(time_text, table)
+        table = table.mutate(_day=local_date(moment), _instant=moment)
         names = [f"_dim_{d}" for d in scope.by]
         # Dimension values are text everywhere (API, rollups, targets).
         table = table.mutate(
@@ -179,7 +242,17 @@ class Computer:
         return table, names
 
     def in_range(self, table: ir.Table, scope: Scope, first: date | None = None) -> ir.Table:
-        return table.filter(table._day.between(first or scope.start, scope.end))
+        """Rows of local days `first` (default: the scope's start) to the scope's end. A
+        stored instant is also bounded by the instants those days start and end at, so the
+        engine can skip the blocks of rows outside the range without computing their days."""
+        start = first or scope.start
+        kept = table.filter(table._day.between(start, scope.end))
+        if "_instant" not in table.columns or not table._instant.type().is_timestamp():
+            return kept
+        bounds = instant_bounds(start, scope.end, self.builder.tables.time_zone)
+        if bounds is None:
+            return kept
+        return kept.filter(table._instant >= bounds[0], table._instant < bounds[1])
 
     # -- simple atoms by many dimensions in one pass (rollup builds) ----------------------
     @staticmethod
@@ -199,6 +272,18 @@ class Computer:
         """Atoms of one source (see `settable`) for every grain, for the total and each
         dimension, in one GROUPING SETS query (DuckDB SQL); returns {(grain, dimension or
         ''): frame like `compute`}."""
+        with self.clock():
+            return self._compute_sets(batch, grains, start, end, dimensions, run_sql)
+
+    def _compute_sets(
+        self,
+        batch: list[Atom],
+        grains: Sequence[Grain],
+        start: date,
+        end: date,
+        dimensions: Sequence[str],
+        run_sql: Callable[[str], pd.DataFrame],
+    ) -> dict[tuple[Grain, str], pd.DataFrame]:
         wide = Scope(Grain.DAY, start, end, tuple(dimensions))
         texts = [t for a in batch for t in (a.text("expr"), a.text("filter"))]
         table, names = self.rows(batch[0], wide, texts)

@@ -35,8 +35,7 @@ from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.rollup_reader import RollupReader
 from omnikpi.kpi.scope import Scope, join_atom_frames
 from omnikpi.kpi.sources import SourceMissing, base_table, tables_read
-from omnikpi.kpi.spec import Pacing
-from omnikpi.kpi.targets import allowed_dimensions, load_targets, status
+from omnikpi.kpi.targets import allowed_dimensions, load_targets
 from omnikpi.settings import Settings, load_settings
 from omnikpi.warehouse import Tables, Warehouse
 
@@ -374,44 +373,58 @@ class KpiQuery:
 
     def _targets(self, result: pd.DataFrame, kpi_ids: list[str], scope: Scope) -> None:
         """Adds each row's target and status to `result` (columns kpi, period_start, value,
-        base): a rate over fewer units than `Settings.min_base` gets no status."""
+        base): a rate over fewer units than `Settings.min_base` gets no status. Computed
+        over whole columns (a day-by-channel grid has ~100,000 rows)."""
         targets = load_targets(self.engine, kpi_ids, scope.grain)
         default = self.settings.target_tolerance
-        lookup = {
-            (str(kpi), start, str(dimension)): (
-                float(target),
-                default if tolerance is None or pd.isna(tolerance) else float(tolerance),
-            )
-            for kpi, start, dimension, target, tolerance in zip(
-                targets["kpi"],
-                targets["period_start"],
-                targets["dimension"],
-                targets["target"],
-                targets["tolerance"],
-                strict=True,
-            )
-        }
-        direction = {k: self.catalog.get(k).direction for k in kpi_ids}
-        pacing = {k: self.catalog.get(k).pacing for k in kpi_ids}
-        whole = {k: self.catalog.get(k).unit in ("count", "currency") for k in kpi_ids}
-        elapsed = _elapsed(scope)
+        size = len(result)
         labels = _dimension_label(result, scope)
-        found = [
-            _paced(lookup.get((k, p, d), (None, default)), pacing[k], elapsed.get(p, 1.0), whole[k])
-            if d is not None
-            else (None, default, True)
-            for k, p, d in zip(result["kpi"], result["period_start"], labels, strict=True)
-        ]
-        result["target"] = [t for t, _, _ in found]
-        small = (result["base"] < self.settings.min_base).to_numpy()
-        result["status"] = [
-            status(None if np.isnan(v) else float(v), t, direction[k], tolerance)
-            if rated and not too_few
-            else None
-            for k, v, (t, tolerance, rated), too_few in zip(
-                result["kpi"], result["value"], found, small, strict=True
+        target = np.full(size, np.nan)
+        tolerance = np.full(size, default)
+        if len(targets) and size:
+            # The last row of a (kpi, period, dimension) wins, as in a dict built in order.
+            stored = targets.drop_duplicates(["kpi", "period_start", "dimension"], keep="last")
+            keys = pd.MultiIndex.from_arrays(
+                [
+                    stored["kpi"].astype(str),
+                    stored["period_start"],
+                    stored["dimension"].astype(str),
+                ]
             )
-        ]
+            rows = pd.MultiIndex.from_arrays([result["kpi"], result["period_start"], labels])
+            found = keys.get_indexer(rows)
+            hit = (found >= 0) & labels.notna().to_numpy()
+            target[hit] = stored["target"].to_numpy("float64")[found[hit]]
+            own = pd.to_numeric(stored["tolerance"], errors="coerce").to_numpy("float64")
+            tolerance[hit] = np.where(np.isnan(own[found[hit]]), default, own[found[hit]])
+        kpis = result["kpi"]
+        elapsed = result["period_start"].map(_elapsed(scope)).fillna(1.0).to_numpy("float64")
+        pacing = kpis.map({k: self.catalog.get(k).pacing for k in kpi_ids}).to_numpy()
+        whole = kpis.map(
+            {k: self.catalog.get(k).unit in ("count", "currency") for k in kpi_ids}
+        ).to_numpy(bool)
+        partial = (elapsed < 1.0) & ~np.isnan(target) & (pacing != "as_is")
+        prorated = partial & (pacing == "prorate")
+        # Counts and money stay whole when paced: 2,580 visits, not 2,579.5.
+        paced = np.where(whole, np.round(target * elapsed), target * elapsed)
+        target = np.where(prorated, paced, target)
+        rated = ~(partial & ~prorated)  # a KPI that cannot be paced waits for the period
+        shown = target.astype(object)
+        shown[np.isnan(target)] = None
+        for row in np.flatnonzero(prorated & whole):
+            shown[row] = int(target[row])
+        result["target"] = shown
+        value = result["value"].to_numpy("float64")
+        up = kpis.map({k: self.catalog.get(k).direction == "up" for k in kpi_ids}).to_numpy(bool)
+        gap = np.where(up, value - target, target - value)
+        band = np.abs(target) * tolerance
+        with np.errstate(invalid="ignore"):
+            found_status = np.where(gap >= 0, "green", np.where(gap >= -band, "amber", "red"))
+        small = (result["base"] < self.settings.min_base).to_numpy(bool)
+        withheld = np.isnan(value) | np.isnan(target) | ~rated | small
+        statuses = found_status.astype(object)
+        statuses[withheld] = None
+        result["status"] = statuses
 
 
 def _elapsed(scope: Scope) -> dict[date, float]:
@@ -424,21 +437,6 @@ def _elapsed(scope: Scope) -> dict[date, float]:
         if inside < days:
             shares[period.start] = inside / days
     return shares
-
-
-def _paced(
-    found: tuple[float | None, float], pacing: Pacing, elapsed: float, whole: bool = False
-) -> tuple[float | None, float, bool]:
-    """A row's target, tolerance and whether it gets a status, for the part of its period
-    in the range: a sum or count is held to the part of the target elapsed; a KPI that
-    cannot be paced keeps the period's target but gets no status until it is complete."""
-    target, tolerance = found
-    if target is None or elapsed >= 1.0 or pacing == "as_is":
-        return target, tolerance, True
-    if pacing == "prorate":  # counts and money stay whole: 2,580 visits, not 2,579.5
-        paced = target * elapsed
-        return (round(paced) if whole else paced), tolerance, True
-    return target, tolerance, False
 
 
 def _add_parts(result: pd.DataFrame, parts: dict[str, tuple[pd.Series, pd.Series] | None]) -> None:
@@ -464,27 +462,38 @@ def _add_parts(result: pd.DataFrame, parts: dict[str, tuple[pd.Series, pd.Series
     result.loc[result["denominator"].isna(), "denominator"] = None
 
 
-def _dimension_label(frame: pd.DataFrame, scope: Scope) -> list[str | None]:
-    """The target `dimension` each row matches: '' for totals, 'name=value' for one slice."""
+def _dimension_label(frame: pd.DataFrame, scope: Scope) -> pd.Series:
+    """The target `dimension` each row matches: '' for totals, 'name=value' for one slice,
+    None where no target applies (several dimensions or values)."""
+
+    def same(label: str | None) -> pd.Series:
+        return pd.Series(label, index=frame.index, dtype=object)
+
     if not scope.by:
         if not scope.filters:
-            return [""] * len(frame)
+            return same("")
         if len(scope.filters) == 1 and len(scope.filters[0][1]) == 1:
             name, values = scope.filters[0]
-            return [f"{name}={values[0]}"] * len(frame)
-        return [None] * len(frame)
+            return same(f"{name}={values[0]}")
+        return same(None)
     if len(scope.by) == 1 and not scope.filters:
-        return [f"{scope.by[0]}={v}" for v in frame[scope.by[0]]]
-    return [None] * len(frame)
+        column = frame[scope.by[0]]
+        return (f"{scope.by[0]}=" + column.astype(str)).astype(object)
+    return same(None)
 
 
 def _shifted(index: pd.Index, mapping: dict[date, date]) -> pd.Index:
     """`index` with each period replaced by the period it is compared with."""
-    starts = index.get_level_values("period_start").map(mapping)
-    if index.nlevels == 1:
-        single: pd.Index = pd.Index(starts, name="period_start")
+    if not isinstance(index, pd.MultiIndex):
+        single: pd.Index = pd.Index([mapping.get(s) for s in index], name="period_start")
         return single
-    levels = [starts, *(index.get_level_values(i) for i in range(1, index.nlevels))]
+    # Map each distinct period once (a level), not every row.
+    level = index.names.index("period_start")
+    codes = index.codes[level]
+    starts = np.array([mapping.get(s) for s in index.levels[level]] + [None], dtype=object)
+    levels = [
+        starts[codes] if i == level else index.get_level_values(i) for i in range(index.nlevels)
+    ]
     shifted: pd.Index = pd.MultiIndex.from_arrays(levels, names=index.names)
     return shifted
 

@@ -29,10 +29,15 @@ class Evaluator:
         self.coverage = coverage
         self._indexed: dict[Scope, pd.DataFrame] = {}
         self._covered_periods: dict[tuple[str, Scope], dict[date, bool]] = {}
+        self._indexes: dict[tuple[object, ...], pd.Index] = {}
 
     def evaluate(self, node: Node, scope: Scope) -> pd.Series:
         """Values indexed by (period_start, *scope.by [, share dimensions])."""
-        return self._eval(node, scope, self._index(scope, atoms_of(node)))
+        index = self._index(scope, atoms_of(node))
+        values = self._array(node, scope, index)
+        if values is not None:
+            return pd.Series(values, index=index, dtype="float64")
+        return self._eval(node, scope, index)
 
     def parts(self, node: Node, scope: Scope) -> tuple[pd.Series, pd.Series] | None:
         """The numerator and denominator of a ratio KPI (a share's part and total, retained
@@ -52,6 +57,36 @@ class Evaluator:
             total = self.evaluate(node.node, whole)
             return part, _broadcast(total, part)
         return None
+
+    def _array(self, node: Node, scope: Scope, index: pd.Index) -> np.ndarray | None:
+        """A tree's values over `index` as an array — one array operation per node —, or
+        None when it holds a share (whose parts have other indexes to align)."""
+        if isinstance(node, Const):
+            return np.full(len(index), node.value, dtype="float64")
+        if isinstance(node, Part):
+            return self._values(node.atom, node.part, scope, index)
+        if isinstance(node, Retained):
+            retained = self._values(node.atom, "retained", scope, index)
+            return _divide_arrays(retained, self._values(node.atom, "active", scope, index))
+        if isinstance(node, Negate):
+            inner = self._array(node.operand, scope, index)
+            return None if inner is None else -inner
+        if isinstance(node, Share):
+            return None
+        left = self._array(node.left, scope, index)
+        right = None if left is None else self._array(node.right, scope, index)
+        if left is None or right is None:
+            return None
+        result: np.ndarray
+        if node.op == "+":
+            result = left + right
+        elif node.op == "-":
+            result = left - right
+        elif node.op == "*":
+            result = left * right
+        else:
+            result = _divide_arrays(left, right)
+        return result
 
     def _eval(self, node: Node, scope: Scope, index: pd.Index) -> pd.Series:
         if isinstance(node, Const):
@@ -82,20 +117,35 @@ class Evaluator:
         for."""
         starts = [p.start for p in scope.periods]
         if not scope.by:
-            return pd.Index(starts, name="period_start")
+            key: tuple[object, ...] = (scope,)
+            if key not in self._indexes:
+                self._indexes[key] = pd.Index(starts, name="period_start")
+            return self._indexes[key]
         frame = self.frames(scope)
-        columns = [
+        columns = tuple(
             column_name(a, p)
             for a in atoms
             for p in kind_of(a).parts
             if column_name(a, p) in frame.columns
-        ]
-        rows = frame[frame[columns].notna().any(axis=1)] if columns else frame.iloc[0:0]
-        combos = list(rows[list(scope.by)].drop_duplicates().itertuples(index=False, name=None))
-        keys = [(s, *c) for s in starts for c in combos]
-        return pd.MultiIndex.from_tuples(keys, names=["period_start", *scope.by])
+        )
+        key = (scope, columns)
+        if key not in self._indexes:
+            rows = frame[frame[list(columns)].notna().any(axis=1)] if columns else frame.iloc[0:0]
+            combos = rows[list(scope.by)].drop_duplicates()
+            # Every period times every combination, period first.
+            arrays = [np.repeat(np.array(starts, dtype=object), len(combos))]
+            arrays += [np.tile(combos[d].to_numpy(dtype=object), len(starts)) for d in scope.by]
+            self._indexes[key] = pd.MultiIndex.from_arrays(
+                arrays, names=["period_start", *scope.by]
+            )
+        return self._indexes[key]
 
     def _part(self, atom: Atom, part: str, scope: Scope, index: pd.Index) -> pd.Series:
+        return pd.Series(self._values(atom, part, scope, index), index=index, dtype="float64")
+
+    def _values(self, atom: Atom, part: str, scope: Scope, index: pd.Index) -> np.ndarray:
+        """One part of an atom over `index`: no data outside the source's coverage, 0
+        inside it where a count has no rows."""
         frame = self._indexed_frame(scope)
         column = column_name(atom, part)
         if column in frame.columns:
@@ -108,7 +158,7 @@ class Evaluator:
         if kind_of(atom).zero_when_empty:
             values[np.isnan(values) & in_coverage] = 0.0
         values[~in_coverage] = np.nan
-        return pd.Series(values, index=index, dtype="float64")
+        return values
 
     def _indexed_frame(self, scope: Scope) -> pd.DataFrame:
         """The scope's atom frame indexed by period and dimensions, as floats (once per
@@ -134,8 +184,12 @@ class Evaluator:
                 p.start: coverage is not None and _overlaps(p, coverage) for p in scope.periods
             }
         covered = self._covered_periods[key]
-        starts = index.get_level_values("period_start") if scope.by else index
-        return np.array([covered.get(s, False) for s in starts], dtype=bool)
+        if isinstance(index, pd.MultiIndex):
+            # Look up each distinct period once, then spread by the level's codes.
+            level = index.names.index("period_start")
+            found = np.array([covered.get(s, False) for s in index.levels[level]] + [False])
+            return found[index.codes[level]]  # code -1 (no period) reads the last: False
+        return np.array([covered.get(s, False) for s in index], dtype=bool)
 
     def _share(self, node: Share, scope: Scope) -> pd.Series:
         detailed, whole = scope.share_scopes(node.of)
@@ -163,6 +217,13 @@ def _broadcast(small: pd.Series, big: pd.Series) -> pd.Series:
     keys = big.index.droplevel(extra)  # type: ignore[arg-type]
     result = small.reindex(keys)
     result.index = big.index
+    return result
+
+
+def _divide_arrays(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator; no data where the denominator is 0."""
+    safe = np.where(denominator != 0, denominator, np.nan)
+    result: np.ndarray = numerator / safe
     return result
 
 

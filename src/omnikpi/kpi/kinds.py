@@ -191,6 +191,9 @@ class AtomKind:
     fields: Fields = _measure_fields
     #: The first day the value of the period of `grain` starting on a day reads.
     reads_from: Callable[[Atom, date, Grain], date] = _period_start
+    #: Its query depends on a scope only through the grain, dimensions, filters and the
+    #: range's first and last day, so its SQL compiles once per shape (`compiled`).
+    by_shape: bool = True
 
 
 KINDS: dict[str, AtomKind] = {
@@ -207,14 +210,16 @@ KINDS: dict[str, AtomKind] = {
     "percentile": AtomKind(
         _always("period"), False, False, query=percentile, set_aggregates=_percentile_sets
     ),
-    "level": AtomKind(_always("last"), True, True, query=level),
+    "level": AtomKind(_always("last"), True, True, query=level, by_shape=False),
     # Snapshots take each series' latest row in the period, which a day's value cannot tell.
     "last": AtomKind(_always("period"), True, True, query=last, fields=_snapshot_fields),
     "trailing_count": AtomKind(
-        _always("last"), False, True, query=trailing_count, reads_from=_trailing_start
+        _always("last"), False, True, query=trailing_count, reads_from=_trailing_start,
+        by_shape=False,
     ),
     "trailing_sum": AtomKind(
-        _always("last"), True, True, query=trailing_sum, reads_from=_trailing_start
+        _always("last"), True, True, query=trailing_sum, reads_from=_trailing_start,
+        by_shape=False,
     ),
     "funnel": AtomKind(
         _always("sum"), False, True, ("started", "converted"), query=funnel,
@@ -223,7 +228,7 @@ KINDS: dict[str, AtomKind] = {
     "retention": AtomKind(
         _always("period"), False, True, ("retained", "active"), query=retention,
         finish=lambda frame, atom, scope: shift_active(frame, atom, scope),
-        value=lambda atom: Retained(atom), reads_from=_previous_start,
+        value=lambda atom: Retained(atom), reads_from=_previous_start, by_shape=False,
     ),
     "top_ratio": AtomKind(
         _always("period"), False, True, ("numerator", "denominator"), query=top_ratio,

@@ -12,6 +12,7 @@ import pandas as pd
 
 from omnikpi.kpi.atoms import Atom
 from omnikpi.kpi.catalog import Catalog
+from omnikpi.kpi.compiled import run_plain
 from omnikpi.kpi.kinds import kind_of
 from omnikpi.kpi.periods import Grain, is_full, period_start
 from omnikpi.kpi.rollup_store import COVERAGE, ROLLUP_STATE, ROLLUPS, rollup_dimensions
@@ -33,24 +34,32 @@ class RollupReader:
         # Rollups hold local dates of the warehouse's own zone; another zone reads raw rows.
         same_zone = tables.time_zone == tables.stored_time_zone
         if same_zone and tables.has_table(ROLLUP_STATE.name) and tables.has_table(ROLLUPS.name):
-            state = tables.execute(tables.table(ROLLUP_STATE.name).select("atom"))
+            state = self._plain(ROLLUP_STATE.name, "atom")
             self.available = set(state["atom"])
         if self.available and tables.has_table(TABLE_CHANGES.name):
-            stale = tables.execute(tables.table(TABLE_CHANGES.name).select("table_name"))
-            self.stale = set(stale["table_name"])
+            self.stale = set(self._plain(TABLE_CHANGES.name, "table_name")["table_name"])
         self.builder = SourceBuilder(catalog, tables)
         self._rollups: ir.Table | None = None
 
     def coverage(self) -> dict[tuple[str, str], tuple[date, date] | None]:
         if not self.available:
             return {}
-        frame = self.tables.execute(self.tables.table(COVERAGE.name))
+        frame = self._plain(COVERAGE.name, *COVERAGE.column_names)
         found: dict[tuple[str, str], tuple[date, date] | None] = {}
         for row in frame.to_dict("records"):
             first, last = _as_date(row["first_date"]), _as_date(row["last_date"])
             key = (str(row["source"]), str(row["time"]))
             found[key] = None if first is None or last is None else (first, last)
         return found
+
+    def _plain(self, table: str, *columns: str) -> pd.DataFrame:
+        """Columns of a small rollup bookkeeping table."""
+        return run_plain(
+            self.tables,
+            self.catalog,
+            ("rollup_table", table, columns),
+            lambda: self.tables.table(table).select(*columns),
+        )
 
     def dimension_for(self, atom: Atom, scope: Scope) -> str | None:
         """The materialized dimension that answers `scope` ('' = total), or None."""
@@ -93,6 +102,19 @@ class RollupReader:
 
     def _rows(self, dimension: str, filters: Filters, reads: list[_Read]) -> pd.DataFrame:
         """The stored rows of every read, with their stored period as `stored`."""
+        fetch = getattr(self.tables, "fetch_arrow", None)
+        if self.tables.engine == "duckdb" and fetch is not None:
+            sql, params = _rows_sql(dimension, filters, reads)
+            rows: pd.DataFrame = fetch(sql, params).to_pandas()
+        else:
+            rows = self.tables.execute(self._rows_expr(dimension, filters, reads))
+        as_date = {v: pd.Timestamp(v).date() for v in rows["period_start"].unique()}
+        rows["period_start"] = rows["period_start"].map(as_date)
+        renamed: pd.DataFrame = rows.rename(columns={"period_start": "stored"})
+        return renamed
+
+    def _rows_expr(self, dimension: str, filters: Filters, reads: list[_Read]) -> ir.Table:
+        """`_rows` as an Ibis query (engines without parameterized SQL)."""
         table = self.rollups
         conditions = []
         for read in reads:
@@ -108,11 +130,7 @@ class RollupReader:
         expr = table.filter(ibis.or_(*conditions) & (table.dimension == dimension))
         for _dimension, allowed in filters:
             expr = expr.filter(expr.dimension_value.isin(list(allowed)))
-        columns = ("atom", "grain", "period_start", "dimension_value", "part", "value")
-        rows = self.tables.execute(expr.select(*columns))
-        as_date = {v: pd.Timestamp(v).date() for v in rows["period_start"].unique()}
-        rows["period_start"] = rows["period_start"].map(as_date)
-        return rows.rename(columns={"period_start": "stored"})
+        return expr.select(*_ROW_COLUMNS)
 
     @property
     def rollups(self) -> ir.Table:
@@ -120,6 +138,43 @@ class RollupReader:
         if self._rollups is None:
             self._rollups = self.tables.table(ROLLUPS.name)
         return self._rollups
+
+
+_ROW_COLUMNS = ("atom", "grain", "period_start", "dimension_value", "part", "value")
+
+
+def _rows_sql(
+    dimension: str, filters: Filters, reads: list[_Read]
+) -> tuple[str, dict[str, object]]:
+    """`_rows` as one parameterized DuckDB statement: its text depends only on how many
+    reads there are and which store whole periods, so the database's plan cache and ours
+    see the same few statements.
+
+    >>> _rows_sql("", (), [])[0].startswith("SELECT atom")
+    True
+    """
+    params: dict[str, object] = {"dimension": dimension}
+    conditions = []
+    for n, read in enumerate(reads):
+        days = sorted(read.periods)
+        params |= {f"atoms{n}": list(read.atoms), f"grain{n}": read.grain.value}
+        params |= {f"first{n}": days[0], f"last{n}": days[-1]}
+        condition = (
+            f"(list_contains($atoms{n}, atom) AND grain = $grain{n}"
+            f" AND period_start BETWEEN $first{n} AND $last{n}"
+        )
+        if read.kind != "sum":
+            params[f"days{n}"] = days
+            condition += f" AND list_contains($days{n}, period_start)"
+        conditions.append(condition + ")")
+    sql = (
+        f"SELECT {', '.join(_ROW_COLUMNS)} FROM {ROLLUPS.name} WHERE dimension = $dimension"
+        f" AND ({' OR '.join(conditions) or 'FALSE'})"
+    )
+    for n, (_, allowed) in enumerate(filters):
+        params[f"values{n}"] = list(allowed)
+        sql += f" AND list_contains($values{n}, dimension_value)"
+    return sql, params
 
 
 def _kind(atom: Atom) -> str:

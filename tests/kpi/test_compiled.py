@@ -1,0 +1,108 @@
+"""Compiled SQL per query shape: reused for other dates and filter values, same answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import pandas as pd
+import pytest
+
+from omnikpi.kpi import KpiQuery, load_catalog
+from omnikpi.kpi.compiled import compile_shape, sentinel_scope
+from omnikpi.kpi.compute import Computer
+from omnikpi.kpi.periods import Grain
+from omnikpi.kpi.scope import Scope
+from omnikpi.warehouse import Warehouse
+
+KPIS = ["revenue", "aov", "orders", "conversion_rate", "exit_rate_product_pages", "nps"]
+
+
+def _uncompiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Computer, "_run_compiled", lambda self, batch, scope: None)
+
+
+@pytest.mark.parametrize(
+    ("grain", "start", "end", "parts"),
+    [
+        ("day", "2024-03-01", "2024-03-10", {"by": ["channel"]}),
+        ("week", "2024-02-26", "2024-04-07", {}),
+        ("month", "2024-01-01", "2025-03-31", {"filters": {"channel": ["web", "app"]}}),
+        ("month", "2024-01-01", "2025-03-31", {"compare": "yoy", "by": ["region"]}),
+    ],
+)
+def test_compiled_queries_answer_what_built_queries_answer(
+    golden: Warehouse,
+    monkeypatch: pytest.MonkeyPatch,
+    grain: str,
+    start: str,
+    end: str,
+    parts: dict[str, object],
+) -> None:
+    catalog = load_catalog()
+    kpis = [k for k in KPIS if k in catalog.kpis]
+    compiled = KpiQuery(catalog, golden, rollups=False).run(kpis, grain, start, end, **parts)
+    _uncompiled(monkeypatch)
+    built = KpiQuery(catalog, golden, rollups=False).run(kpis, grain, start, end, **parts)
+    pd.testing.assert_frame_equal(compiled, built)
+    assert compiled["value"].notna().any()
+
+
+def test_a_shape_compiles_once_for_every_range_and_filter_value(
+    golden: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = load_catalog()
+    engine = KpiQuery(catalog, golden, rollups=False)
+    engine.run(["revenue"], "day", "2024-03-01", "2024-03-05", filters={"channel": ["web"]})
+    built: list[object] = []
+    query = Computer._query
+    monkeypatch.setattr(
+        Computer, "_query", lambda self, batch, scope: built.append(scope) or query(self, batch, scope)
+    )
+    later = KpiQuery(catalog, golden, rollups=False)  # a new request on the same warehouse
+    frame = later.run(["revenue"], "day", "2024-03-06", "2024-03-20", filters={"channel": ["app"]})
+    assert built == []  # no Ibis query was built: the SQL of the shape was reused
+    _uncompiled(monkeypatch)
+    again = KpiQuery(catalog, golden, rollups=False).run(
+        ["revenue"], "day", "2024-03-06", "2024-03-20", filters={"channel": ["app"]}
+    )
+    pd.testing.assert_frame_equal(frame, again)
+
+
+def test_values_are_written_as_quoted_literals() -> None:
+    table = ibis.table({"day": "date", "channel": "string"}, name="t")
+    scope = Scope(Grain.DAY, date(2024, 1, 1), date(2024, 1, 31), (), (("channel", ("x",)),))
+    shaped = sentinel_scope(scope)
+    value = shaped.filters[0][1][0]
+    expr = table.filter(
+        table.day.between(shaped.start, shaped.end), table.channel.isin([value])
+    ).count().as_table()
+    compiled = compile_shape(expr, scope, "Asia/Seoul")
+    assert compiled is not None
+    hostile = Scope(
+        Grain.DAY, date(2024, 2, 1), date(2024, 2, 2), (), (("channel", ("it's'; DROP",)),)
+    )
+    sql = compiled.bind(hostile, "Asia/Seoul")
+    assert sql is not None
+    assert "'it''s''; DROP'" in sql and "MAKE_DATE(2024, 2, 1)" in sql
+    assert "1234" not in sql
+
+
+def test_atoms_that_need_a_costly_step_run_apart(golden: Warehouse) -> None:
+    """The exit count needs the per-session exit; the other event counts do not pay it."""
+    catalog = load_catalog()
+    engine = KpiQuery(catalog, golden, rollups=False)
+    computer = engine.computer
+    scope = Scope(Grain.DAY, date(2024, 3, 1), date(2024, 3, 31))
+    from omnikpi.kpi.atoms import atoms_of
+
+    atoms = [
+        a
+        for k in ("exit_rate_product_pages", "onsite_banner_ctr")
+        for a in atoms_of(engine.planner.plan(k))
+    ]
+    batches = computer.batches(atoms, scope)
+    exits = [b for b in batches if any("is_exit" in (a.text("filter") or "") for a in b)]
+    assert len(exits) == 1
+    assert all("is_exit" in (a.text("filter") or "") for a in exits[0])
+    assert len(batches) == 2

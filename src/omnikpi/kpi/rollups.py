@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -191,35 +192,49 @@ def _first_day(engine: KpiQuery, atoms: Sequence[Atom], since: date | None) -> d
 def _long(
     frame: pd.DataFrame, atoms: Sequence[Atom], grain: Grain, dimension: str, scope: Scope
 ) -> pa.Table:
-    """Wide atom columns -> rollup rows (full periods only for per-period atoms)."""
+    """Wide atom columns -> rollup rows (full periods only for per-period atoms), in one
+    reshape of the whole frame."""
     full = {p.start for p in scope.periods if is_full(p, grain) or grain is Grain.DAY}
-    parts = []
+    names: dict[str, tuple[str, str, bool]] = {}
     for atom in atoms:
+        by_period = kind_of(atom).rollup(atom) == "period"
         for part in kind_of(atom).parts:
             column = column_name(atom, part)
-            if column not in frame.columns:
-                continue
-            rows = frame[frame[column].notna()]
-            if kind_of(atom).rollup(atom) == "period":
-                rows = rows[rows["period_start"].isin(full)]
-            if rows.empty:
-                continue
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "atom": atom.key,
-                        "grain": grain.value,
-                        "period_start": rows["period_start"].to_numpy(),
-                        "dimension": dimension,
-                        "dimension_value": rows[dimension].astype("string").to_numpy()
-                        if dimension
-                        else None,
-                        "part": part,
-                        "value": rows[column].astype("float64").to_numpy(),
-                    }
-                )
-            )
-    if not parts:
+            if column in frame.columns:
+                names[column] = (atom.key, part, by_period)
+    if not names or frame.empty:
         return pa.Table.from_pylist([], schema=ROLLUPS.arrow_schema())
-    merged = pd.concat(parts, ignore_index=True)
-    return pa.Table.from_pandas(merged, schema=ROLLUPS.arrow_schema(), preserve_index=False)
+    keys = ["period_start", *([dimension] if dimension else [])]
+    values = frame[list(names)].to_numpy(dtype="float64", na_value=np.nan)
+    rows, columns = np.nonzero(~np.isnan(values))
+    starts = frame["period_start"].to_numpy(dtype=object)[rows]
+    listed = list(names.values())
+    per_period = np.array([listed[c][2] for c in range(len(listed))], dtype=bool)[columns]
+    if per_period.any():
+        whole = pd.Series(starts).isin(full).to_numpy(dtype=bool)
+        kept = ~per_period | whole
+        rows, columns, starts = rows[kept], columns[kept], starts[kept]
+    atom_keys = np.array([a for a, _, _ in listed], dtype=object)
+    part_names = np.array([p for _, p, _ in listed], dtype=object)
+    dimension_values = np.full(len(rows), None, dtype=object)
+    if dimension:
+        text = frame[keys[1]].astype("string")
+        labels = text.to_numpy(dtype=object)
+        labels[text.isna().to_numpy()] = None
+        dimension_values = labels[rows]
+    data = {
+        "atom": atom_keys[columns],
+        "grain": np.full(len(rows), grain.value, dtype=object),
+        "period_start": starts,
+        "dimension": np.full(len(rows), dimension, dtype=object),
+        "dimension_value": dimension_values,
+        "part": part_names[columns],
+        "value": values[rows, columns],
+    }
+    return pa.Table.from_pydict(
+        {
+            name: pa.array(column, type=ROLLUPS.arrow_schema().field(name).type)
+            for name, column in data.items()
+        },
+        schema=ROLLUPS.arrow_schema(),
+    )

@@ -44,7 +44,7 @@ docs: $(STAMP)
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/kpi_grid.py
+	$(BIN)/python bench/kpi_grid.py --scale 0.05
 	$(BIN)/python bench/web.py
 
 clean:

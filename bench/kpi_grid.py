@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -35,6 +37,8 @@ from kpi_grid_pandas import compute_grid, load_tables
 from kpi_grid_report import Figures, record
 from kpi_grid_sql import DIALECTS, run_queries
 from omnikpi.kpi import Catalog, KpiQuery, load_catalog
+from omnikpi.kpi.rollups import refresh_changes, refresh_rollups
+from omnikpi.model import TABLES
 from omnikpi.warehouse import Warehouse
 
 #: Channel-like dimensions, in the order a KPI's "channel" is chosen from what it allows.
@@ -163,7 +167,38 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each timed method")
     parser.add_argument("--dashboard-runs", type=int, default=15)
     parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
+    parser.add_argument(
+        "--no-build", action="store_true", help="do not time a full rollup build in this run"
+    )
     return parser.parse_args()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build_seconds(built: BuiltWarehouse, catalog: Catalog) -> tuple[float, float]:
+    """Seconds of a full rollup build (every atom, all history) on a copy of the
+    warehouse, as `omnikpi kpi refresh` runs it, and of the refresh a load of the last
+    day into every table with a time column then takes (`refresh_changes`)."""
+    copy = built.path.with_name(f"{built.path.stem}.build.duckdb")
+    shutil.copy(built.path, copy)
+    try:
+        with Warehouse.open(copy) as warehouse:
+            started = time.perf_counter()
+            refresh_rollups(warehouse, catalog)
+            full = time.perf_counter() - started
+            daily = {t.name: built.config.end for t in TABLES if t.time_column}
+            warehouse.mark_changed(daily, "bench-one-day")
+            started = time.perf_counter()
+            refresh_changes(warehouse, catalog)
+            one_day = time.perf_counter() - started
+    finally:
+        copy.unlink(missing_ok=True)
+        Path(f"{copy}.wal").unlink(missing_ok=True)
+    print(f"  full rollup build: {full:.2f} s; after a one-day load: {one_day:.2f} s", flush=True)
+    return full, one_day
 
 
 def main() -> int:
@@ -203,11 +238,15 @@ def main() -> int:
     }
     seconds: dict[str, list[float]] = {name: [] for name in methods}
     answers: dict[str, pd.DataFrame] = {}
+    peak_rss = {"loading": peak_rss_mb()}
     for repeat in range(args.repeats):
         print(f"round {repeat + 1} of {args.repeats}")
         for name, method in methods.items():
             runs, answers[name] = timed(name, method, 1)
             seconds[name] += runs
+            peak_rss[name] = max(peak_rss.get(name, 0.0), peak_rss_mb())
+    built_in = None if args.no_build else build_seconds(built, catalog)
+    peak_rss["rollup build"] = peak_rss_mb()
 
     reference = cells(answers["omnikpi direct"], grid.totals)
     no_data = reference[reference["kpi"].isin(grid.no_data)]["value"].notna().sum()
@@ -245,6 +284,9 @@ def main() -> int:
         load_before=load_before,
         load_after=os.getloadavg(),
         versions=versions(),
+        build_seconds=None if built_in is None else built_in[0],
+        refresh_seconds=None if built_in is None else built_in[1],
+        peak_rss=peak_rss,
     )
     print(figures.table())
     if not args.no_record:

@@ -36,7 +36,7 @@ COLUMNS: dict[str, tuple[list[str], list[str]]] = {
     "touchpoints": (["customer_id", "occurred_at", "channel", "kind"], ["channel", "kind"]),
     "messages": (["channel", "sent_at", "delivered", "opened_at"], ["channel"]),
     "site_checks": (["checked_at", "is_up"], []),
-    "invoices": (["due_date", "amount", "paid_at"], []),
+    "invoices": (["order_id", "due_date", "amount", "paid_at"], []),
     "inventory_snapshots": (["snapshot_date", "product_id", "location_id", "on_hand"], []),
     "stores": (["store_id", "kind"], []),
     "shipments": (["order_id", "shipped_at", "delivered_at", "promised_date"], []),

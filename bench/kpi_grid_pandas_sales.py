@@ -143,7 +143,8 @@ def service(grid: GridFrames) -> None:
     grid.emit(g, ["shop_availability"])
 
     inv = grid.t["invoices"]
-    inv = per_day(inv, pd.to_datetime(inv["due_date"]), None)
+    channel = inv["order_id"].map(grid.t["orders"].set_index("order_id")["channel"])
+    inv = per_day(inv, pd.to_datetime(inv["due_date"]), channel.astype(object))
     inv = inv[grid.within(inv["day"])]
     paid = inv["paid_at"].notna() & (local_day(inv["paid_at"]) <= inv["day"])
     inv = inv.assign(paid_amount=inv["amount"].where(paid, 0.0))

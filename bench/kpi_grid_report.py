@@ -15,6 +15,9 @@ from kpi_grid_data import BuiltWarehouse
 from results import record_section
 
 DIRECT_AIM = 1.5
+ROLLUPS_AIM = 0.2
+BUILD_AIM = 2.0
+REFRESH_AIM = 0.05
 DASHBOARD_AIM_MS = 100.0
 BASELINES = ("DuckDB SQL", "PostgreSQL SQL", "pandas")
 
@@ -36,6 +39,12 @@ class Figures:
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
     versions: dict[str, Any]
+    #: Seconds of a full rollup build on a copy of the warehouse, in this run (None: skipped).
+    build_seconds: float | None = None
+    #: Seconds of the refresh after a one-day load into every table, in this run.
+    refresh_seconds: float | None = None
+    #: Peak resident memory of this process after each step, in MB.
+    peak_rss: dict[str, float] | None = None
 
     def median(self, method: str) -> float:
         return statistics.median(self.seconds[method])
@@ -69,6 +78,32 @@ class Figures:
         direct = self.ratio("omnikpi direct", "DuckDB SQL")
         verdict = "met" if direct <= DIRECT_AIM else "NOT met"
         lines = [f"omnikpi direct / DuckDB SQL = {direct:.2f} (aim <= {DIRECT_AIM}): {verdict}"]
+        if "pandas" in self.seconds:
+            faster = self.median("omnikpi direct") < self.median("pandas")
+            lines.append(
+                f"omnikpi direct {self.median('omnikpi direct'):.2f} s vs pandas "
+                f"{self.median('pandas'):.2f} s (aim: faster than pandas): "
+                + ("met" if faster else "NOT met")
+            )
+        rolled = self.ratio("omnikpi rollups", "DuckDB SQL")
+        verdict = "met" if rolled <= ROLLUPS_AIM else "NOT met"
+        lines.append(
+            f"omnikpi rollups / DuckDB SQL = {rolled:.2f} (aim <= {ROLLUPS_AIM}): {verdict}"
+        )
+        if self.build_seconds is not None:
+            build = self.build_seconds / self.median("DuckDB SQL")
+            verdict = "met" if build <= BUILD_AIM else "NOT met"
+            lines.append(
+                f"rollup build {self.build_seconds:.1f} s / DuckDB SQL grid = {build:.1f} "
+                f"(aim <= {BUILD_AIM:.0f}): {verdict}"
+            )
+        if self.build_seconds and self.refresh_seconds is not None:
+            share = self.refresh_seconds / self.build_seconds
+            verdict = "met" if share < REFRESH_AIM else "NOT met"
+            lines.append(
+                f"refresh after a one-day load {self.refresh_seconds:.1f} s = {share:.0%} of "
+                f"the full build (aim < {REFRESH_AIM:.0%}): {verdict}"
+            )
         for what, runs in self.dashboard.items():
             ms = statistics.median(runs) * 1000
             verdict = "met" if ms < DASHBOARD_AIM_MS else "NOT met"
@@ -85,7 +120,13 @@ class Figures:
         lines.append("")
         for what, median, p95, runs in self.dashboard_rows():
             lines.append(f"{what}: median {median} ms, p95 {p95} ms ({runs} runs)")
+        lines += ["", self.memory()]
         return "\n".join([*lines, "", *self.aims()])
+
+    def memory(self) -> str:
+        """Peak resident memory after each step (a process's peak only grows)."""
+        steps = ", ".join(f"{step} {mb:,.0f} MB" for step, mb in (self.peak_rss or {}).items())
+        return f"Peak RSS of the benchmark process after: {steps or 'not measured'}."
 
     def markdown(self) -> str:
         b = self.built
@@ -131,7 +172,9 @@ class Figures:
             "|---|---|---|---|",
             *(f"| {w} | {m} | {p} | {n} |" for w, m, p, n in self.dashboard_rows()),
             "",
-            "Aims (issue 4): " + "; ".join(self.aims()) + ".",
+            self.memory(),
+            "",
+            "Aims (issue 20): " + "; ".join(self.aims()) + ".",
             "",
         ]
         return "\n".join(lines)

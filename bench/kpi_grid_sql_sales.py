@@ -244,13 +244,13 @@ FROM site_checks
 WHERE checked_at >= {since} AND checked_at < {until}
 GROUP BY 1""",
     "invoices": """
-SELECT due_date AS day,
-       CAST(COALESCE(SUM(amount) FILTER (WHERE paid_at IS NOT NULL
-                                           AND CAST(paid_at AS DATE) <= due_date), 0)
-            AS DOUBLE PRECISION) / NULLIF(SUM(amount), 0) AS debt_collection_rate
-FROM invoices
-WHERE due_date BETWEEN {start} AND {end}
-GROUP BY 1""",
+SELECT i.due_date AS day, o.channel AS dim,
+       CAST(COALESCE(SUM(i.amount) FILTER (WHERE i.paid_at IS NOT NULL
+                                           AND CAST(i.paid_at AS DATE) <= i.due_date), 0)
+            AS DOUBLE PRECISION) / NULLIF(SUM(i.amount), 0) AS debt_collection_rate
+FROM invoices AS i LEFT JOIN orders AS o ON o.order_id = i.order_id
+WHERE i.due_date BETWEEN {start} AND {end}
+GROUP BY 1, 2""",
     "customers": """
 SELECT day, dim,
        CAST(COUNT(DISTINCT customer_id) FILTER (WHERE first_day < day) AS DOUBLE PRECISION)

@@ -1,6 +1,7 @@
 """The app's KPI engine: one per data version, shared by every request that is not served
 from the cache, the warehouse file free between requests so `omnikpi targets import` (or a
-load) can write it while the app runs, and the next request reading what it wrote."""
+load) can write it while the app runs, the next request reading what it wrote, and a 503
+"try again" while another process writes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from omnikpi.auth import UserRole
 from omnikpi.settings import load_settings
 from omnikpi.web import create_app
 from tests.conftest import run_cli
+from tests.services.test_warehouse import writer
 from tests.web.conftest import LOGIN_BY_ROLE, fixed_now, session_client, worker_store
 
 ANALYST = UserRole("analyst")
@@ -108,3 +110,15 @@ def test_concurrent_details_show_what_one_request_shows(copy_app: FastAPI) -> No
         client.close()
     assert found == expected
     assert copy_app.state.context.engines.built == 1
+
+
+def test_while_another_process_writes_kpi_pages_say_to_try_again(analyst: TestClient) -> None:
+    engines = analyst.app.state.context.engines  # type: ignore[attr-defined]
+    analyst.cookies.set("omnikpi_locale", "en")
+    page(analyst, "/kpis/revenue?grain=week&end=2025-11-12")  # the engine exists, file free
+    with writer(analyst.app.state.context.settings.warehouse):  # type: ignore[attr-defined]
+        busy = analyst.get("/kpis/revenue?grain=week&end=2025-11-19")
+    assert busy.status_code == 503
+    assert "Try again shortly" in busy.text
+    page(analyst, "/kpis/revenue?grain=week&end=2025-11-19")  # the writer is gone
+    assert engines.built == 2  # it may have changed the data: a new engine reads it

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from omnikpi.kpi import KpiQuery, load_catalog
+from omnikpi.kpi.atoms import atoms_of
 from omnikpi.kpi.compiled import compile_shape, sentinel_scope
 from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.periods import Grain
@@ -57,7 +58,9 @@ def test_a_shape_compiles_once_for_every_range_and_filter_value(
     built: list[object] = []
     query = Computer._query
     monkeypatch.setattr(
-        Computer, "_query", lambda self, batch, scope: built.append(scope) or query(self, batch, scope)
+        Computer,
+        "_query",
+        lambda self, batch, scope: built.append(scope) or query(self, batch, scope),
     )
     later = KpiQuery(catalog, golden, rollups=False)  # a new request on the same warehouse
     frame = later.run(["revenue"], "day", "2024-03-06", "2024-03-20", filters={"channel": ["app"]})
@@ -74,9 +77,11 @@ def test_values_are_written_as_quoted_literals() -> None:
     scope = Scope(Grain.DAY, date(2024, 1, 1), date(2024, 1, 31), (), (("channel", ("x",)),))
     shaped = sentinel_scope(scope)
     value = shaped.filters[0][1][0]
-    expr = table.filter(
-        table.day.between(shaped.start, shaped.end), table.channel.isin([value])
-    ).count().as_table()
+    expr = (
+        table.filter(table.day.between(shaped.start, shaped.end), table.channel.isin([value]))
+        .count()
+        .as_table()
+    )
     compiled = compile_shape(expr, scope, "Asia/Seoul")
     assert compiled is not None
     hostile = Scope(
@@ -84,7 +89,8 @@ def test_values_are_written_as_quoted_literals() -> None:
     )
     sql = compiled.bind(hostile, "Asia/Seoul")
     assert sql is not None
-    assert "'it''s''; DROP'" in sql and "MAKE_DATE(2024, 2, 1)" in sql
+    assert "'it''s''; DROP'" in sql
+    assert "MAKE_DATE(2024, 2, 1)" in sql
     assert "1234" not in sql
 
 
@@ -94,7 +100,6 @@ def test_atoms_that_need_a_costly_step_run_apart(golden: Warehouse) -> None:
     engine = KpiQuery(catalog, golden, rollups=False)
     computer = engine.computer
     scope = Scope(Grain.DAY, date(2024, 3, 1), date(2024, 3, 31))
-    from omnikpi.kpi.atoms import atoms_of
 
     atoms = [
         a
@@ -106,3 +111,18 @@ def test_atoms_that_need_a_costly_step_run_apart(golden: Warehouse) -> None:
     assert len(exits) == 1
     assert all("is_exit" in (a.text("filter") or "") for a in exits[0])
     assert len(batches) == 2
+
+
+def test_funnels_of_one_unit_run_in_one_query(golden: Warehouse) -> None:
+    catalog = load_catalog()
+    engine = KpiQuery(catalog, golden, rollups=False)
+    funnels = [
+        a
+        for k in ("view_to_basket_rate", "view_to_order_rate", "basket_to_order_rate")
+        if k in catalog.kpis
+        for a in atoms_of(engine.planner.plan(k))
+        if a.kind == "funnel"
+    ]
+    assert len(funnels) == 3
+    scope = Scope(Grain.DAY, date(2024, 3, 1), date(2024, 3, 31), ("channel",))
+    assert engine.computer.batches(funnels, scope) == [funnels]

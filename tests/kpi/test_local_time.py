@@ -58,7 +58,8 @@ def test_fast_local_dates_and_hours_equal_the_zone_cast(
 
 def test_fixed_offsets_are_found_where_they_stopped_changing() -> None:
     assert fixed_offset("Asia/Seoul") == (datetime(1988, 10, 8, 17, 0, tzinfo=UTC), 9 * 3600)
-    assert fixed_offset("UTC") is not None and fixed_offset("UTC")[1] == 0  # type: ignore[index]
+    assert fixed_offset("UTC") is not None
+    assert fixed_offset("UTC")[1] == 0
     assert fixed_offset("Europe/Berlin") is None  # daylight saving time goes on
 
 
@@ -82,6 +83,8 @@ def test_instant_bounds_hold_every_instant_of_the_days(zone: str) -> None:
     info = ZoneInfo(zone)
     start = datetime.combine(first, datetime.min.time(), info).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), info).astimezone(UTC)
-    assert low <= start and end <= high
-    assert start - low < timedelta(hours=4) and high - end < timedelta(hours=4)
+    assert low <= start
+    assert end <= high
+    assert start - low < timedelta(hours=4)
+    assert high - end < timedelta(hours=4)
     assert instant_bounds(date.min, date.max, zone) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 #: How an atom's daily values roll up to longer periods.
@@ -27,8 +28,9 @@ class Atom:
     source: str
     fields: tuple[tuple[str, object], ...]
 
-    @property
+    @cached_property
     def key(self) -> str:
+        """A short hash of the atom's definition (computed once)."""
         payload = json.dumps([self.kind, self.source, self.fields], default=str)
         return hashlib.sha1(payload.encode()).hexdigest()[:16]
 

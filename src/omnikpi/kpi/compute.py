@@ -13,6 +13,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from omnikpi.kpi.atoms import Atom
@@ -123,13 +124,19 @@ class Computer:
 
     def batches(self, atoms: Sequence[Atom], scope: Scope) -> list[list[Atom]]:
         """Row aggregates of the same source and time that need the same costly steps
-        (windows, joined sources: see `SourceBuilder.costly`) run as one query."""
-        groups: dict[tuple[str, str | None, frozenset[str]], list[Atom]] = {}
+        (windows, joined sources: see `SourceBuilder.costly`) run as one query, and so do
+        atoms of a kind with a `batch_key` (funnels of one unit)."""
+        groups: dict[tuple[object, ...], list[Atom]] = {}
         others: list[list[Atom]] = []
         for atom in atoms:
+            key = kind_of(atom).batch_key
             if batched(atom):
                 steps = self.costly(atom, scope)
                 groups.setdefault((atom.source, atom.text("time"), steps), []).append(atom)
+            elif key is not None:
+                groups.setdefault((atom.kind, *key(atom), self.costly(atom, scope)), []).append(
+                    atom
+                )
             else:
                 others.append([atom])
         return [*groups.values(), *others]
@@ -181,7 +188,7 @@ class Computer:
             with self.clock():
                 query = self._query(batch, scope)
             frame = self.execute(query)
-        frame["period_start"] = [_to_date(v) for v in frame["period_start"]]
+        frame["period_start"] = _dates(frame["period_start"])
         return _finish(frame, batch, scope)
 
     def _run_compiled(self, batch: list[Atom], scope: Scope) -> pd.DataFrame | None:
@@ -369,6 +376,15 @@ def _finish(frame: pd.DataFrame, batch: Sequence[Atom], scope: Scope) -> pd.Data
         if finish is not None:
             frame = finish(frame, atom, scope)
     return frame
+
+
+def _dates(column: pd.Series) -> np.ndarray:
+    """A column of dates or timestamps as `datetime.date` objects (converted in one step
+    where it is a datetime column)."""
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        converted: np.ndarray = column.dt.date.to_numpy(dtype=object)
+        return converted
+    return np.array([_to_date(v) for v in column], dtype=object)
 
 
 def _to_date(value: object) -> date:

@@ -30,6 +30,7 @@ class Evaluator:
         self._indexed: dict[Scope, pd.DataFrame] = {}
         self._covered_periods: dict[tuple[str, Scope], dict[date, bool]] = {}
         self._indexes: dict[tuple[object, ...], pd.Index] = {}
+        self._combos: dict[Scope, tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]] = {}
 
     def evaluate(self, node: Node, scope: Scope) -> pd.Series:
         """Values indexed by (period_start, *scope.by [, share dimensions])."""
@@ -130,15 +131,35 @@ class Evaluator:
         )
         key = (scope, columns)
         if key not in self._indexes:
-            rows = frame[frame[list(columns)].notna().any(axis=1)] if columns else frame.iloc[0:0]
-            combos = rows[list(scope.by)].drop_duplicates()
-            # Every period times every combination, period first.
-            arrays = [np.repeat(np.array(starts, dtype=object), len(combos))]
-            arrays += [np.tile(combos[d].to_numpy(dtype=object), len(starts)) for d in scope.by]
+            combos, codes, present = self._combinations(scope)
+            found = np.zeros(len(codes), dtype=bool)
+            for column in columns:
+                found |= present[column]
+            used = combos.iloc[np.unique(codes[found])]
+            # Every period times every combination with data, period first.
+            arrays = [np.repeat(np.array(starts, dtype=object), len(used))]
+            arrays += [np.tile(used[d].to_numpy(dtype=object), len(starts)) for d in scope.by]
             self._indexes[key] = pd.MultiIndex.from_arrays(
                 arrays, names=["period_start", *scope.by]
             )
         return self._indexes[key]
+
+    def _combinations(self, scope: Scope) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
+        """The scope's distinct dimension combinations (in order of appearance), each row's
+        combination, and per atom column which rows have a value (found once per scope)."""
+        if scope not in self._combos:
+            frame = self.frames(scope)
+            by = list(scope.by)
+            codes = frame.groupby(by, sort=False, dropna=False).ngroup().to_numpy()
+            first = np.unique(codes, return_index=True)[1] if len(codes) else np.array([], int)
+            combos = frame[by].iloc[first].reset_index(drop=True)
+            present = {
+                c: frame[c].notna().to_numpy()
+                for c in frame.columns
+                if c not in ("period_start", *by)
+            }
+            self._combos[scope] = (combos, codes, present)
+        return self._combos[scope]
 
     def _part(self, atom: Atom, part: str, scope: Scope, index: pd.Index) -> pd.Series:
         return pd.Series(self._values(atom, part, scope, index), index=index, dtype="float64")

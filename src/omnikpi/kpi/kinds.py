@@ -194,6 +194,9 @@ class AtomKind:
     #: Its query depends on a scope only through the grain, dimensions, filters and the
     #: range's first and last day, so its SQL compiles once per shape (`compiled`).
     by_shape: bool = True
+    #: For kinds with their own query: atoms with the same key run in one query (None:
+    #: one query per atom).
+    batch_key: Callable[[Atom], tuple[object, ...]] | None = None
 
 
 KINDS: dict[str, AtomKind] = {
@@ -224,6 +227,7 @@ KINDS: dict[str, AtomKind] = {
     "funnel": AtomKind(
         _always("sum"), False, True, ("started", "converted"), query=funnel,
         value=_ratio_of("converted", "started"),
+        batch_key=lambda atom: (atom.source, atom.text("unit"), atom.text("time")),
     ),
     "retention": AtomKind(
         _always("period"), False, True, ("retained", "active"), query=retention,

@@ -4,7 +4,7 @@ end, snapshots, trailing windows, funnels, retention and top-N ratios."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import ibis
@@ -52,7 +52,11 @@ def level(c: Computer, batch: list[Atom], scope: Scope) -> ir.Table:
 def levels(
     c: Computer, table: ir.Table, names: list[str], scope: Scope, atom: Atom, at_start: bool = False
 ) -> ir.Table:
-    """Count rows whose [_open, _close) covers the end of each period's reference day."""
+    """Count rows whose [_open, _close) covers the end of each period's reference day.
+
+    The level after each day with a change is the running sum of the changes; a reference
+    day reads the level of the last change on or before it (one row per day and dimension
+    value, not every earlier change)."""
     opens = table.select(
         _change_day=table._open, _delta=ibis.literal(1), **{n: table[n] for n in names}
     )
@@ -61,10 +65,16 @@ def levels(
     )
     both = opens.union(closes)
     changes = both.group_by(["_change_day", *names]).aggregate(_delta=both._delta.sum())
+    running = ibis.window(group_by=names or None, order_by="_change_day", rows=(None, 0))
+    following = ibis.window(group_by=names or None, order_by="_change_day")
+    changes = changes.mutate(
+        _level=changes._delta.sum().over(running),
+        _until=changes._change_day.lead().over(following).fill_null(date.max),
+    )
     days = spine(scope, at_start)
-    joined = changes.inner_join(days, changes._change_day <= days._at)
+    joined = changes.inner_join(days, [changes._change_day <= days._at, days._at < changes._until])
     grouped = joined.group_by(["period_start", *names]).aggregate(
-        **{column_name(atom, "value"): joined._delta.sum()}
+        **{column_name(atom, "value"): joined._level.sum()}
     )
     return output(grouped, names, scope)
 
@@ -139,31 +149,51 @@ def trailing_count(c: Computer, batch: list[Atom], scope: Scope) -> ir.Table:
 
 
 def funnel(c: Computer, batch: list[Atom], scope: Scope) -> ir.Table:
+    """Funnels of one source, unit and time in one pass: per unit (and dimension values)
+    the first moment of each funnel's start, per unit the last moment of each one's next
+    step; a unit converted when that step came at or after its start."""
     atom = batch[0]
-    unit, start, then = (
-        atom.text("unit") or "",
-        atom.text("start") or "",
-        atom.text("then") or "",
-    )
+    unit = atom.text("unit") or ""
     time_text = atom.text("time") or c.source_time(atom.source)
-    table, names = c.rows(atom, scope, [unit, start, then])
+    texts = [unit, *(a.text(f) for a in batch for f in ("start", "then"))]
+    table, names = c.rows(atom, scope, texts)
     table = table.mutate(
         _unit=compile_expression(unit, table), _at=compile_expression(time_text, table)
     )
-    starts = table.filter(compile_expression(start, table))
-    starts = starts.group_by(["_unit", *names]).aggregate(_first=starts._at.min())
-    thens = table.filter(compile_expression(then, table))
-    thens = thens.group_by(thens._unit.name("_then_unit")).aggregate(_last=thens._at.max())
-    joined = starts.left_join(thens, starts._unit == thens._then_unit)
-    joined = joined.mutate(
-        _day=local_date(joined._first), _converted=ibis.ifelse(joined._last >= joined._first, 1, 0)
-    )
-    joined = joined.filter(joined._day.between(scope.start, scope.end))
-    joined = joined.mutate(period_start=truncate(joined._day, scope.grain))
-    grouped = joined.group_by(["period_start", *names]).aggregate(
+    starts = table.group_by(["_unit", *names]).aggregate(
         **{
-            column_name(atom, "started"): joined.count(),
-            column_name(atom, "converted"): joined._converted.sum(),
+            f"_first{i}": table._at.min(where=compile_expression(a.text("start") or "", table))
+            for i, a in enumerate(batch)
+        }
+    )
+    thens = table.group_by(table._unit.name("_then_unit")).aggregate(
+        **{
+            f"_last{i}": table._at.max(where=compile_expression(a.text("then") or "", table))
+            for i, a in enumerate(batch)
+        }
+    )
+    joined = starts.left_join(thens, starts._unit == thens._then_unit)
+    steps = []
+    for i in range(len(batch)):
+        first, last = joined[f"_first{i}"], joined[f"_last{i}"]
+        day = local_date(first)
+        steps.append(
+            joined.filter(first.notnull(), day.between(scope.start, scope.end)).select(
+                *names,
+                period_start=truncate(day, scope.grain),
+                _funnel=ibis.literal(i),
+                _converted=ibis.ifelse(last >= first, 1, 0),
+            )
+        )
+    both = ibis.union(*steps) if len(steps) > 1 else steps[0]
+    grouped = both.group_by(["period_start", *names]).aggregate(
+        **{
+            name: aggregate
+            for i, a in enumerate(batch)
+            for name, aggregate in (
+                (column_name(a, "started"), both.count(where=both._funnel == i)),
+                (column_name(a, "converted"), both._converted.sum(where=both._funnel == i)),
+            )
         }
     )
     return output(grouped, names, scope)

@@ -165,12 +165,16 @@ def _build(
 
 
 def _batches(computer: Computer, atoms: Sequence[Atom]) -> list[list[Atom]]:
-    """Atoms `compute_sets` handles, grouped by source and time; the others one by one."""
-    groups: dict[tuple[str, str | None], list[Atom]] = {}
+    """Atoms `compute_sets` handles, grouped by source and time; atoms of a kind with a
+    batch key (funnels of one unit) by that key; the others one by one."""
+    groups: dict[tuple[object, ...], list[Atom]] = {}
     others: list[list[Atom]] = []
     for atom in atoms:
+        key = kind_of(atom).batch_key
         if computer.settable(atom):
-            groups.setdefault((atom.source, atom.text("time")), []).append(atom)
+            groups.setdefault(("sets", atom.source, atom.text("time")), []).append(atom)
+        elif key is not None:
+            groups.setdefault((atom.kind, *key(atom)), []).append(atom)
         else:
             others.append([atom])
     return [*groups.values(), *others]

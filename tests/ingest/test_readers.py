@@ -31,7 +31,10 @@ def read(scratch: Warehouse, tmp_path: Path, *files: Path, **options: object) ->
 
 
 def table(scratch: Warehouse, source: SourceTable) -> list[tuple[object, ...]]:
-    return scratch.fetch_rows(f'SELECT * FROM "{source.relation}" ORDER BY _source, _row')
+    """The rows read: file, row number and the file's columns."""
+    return scratch.fetch_rows(
+        f'SELECT * EXCLUDE (_id) FROM "{source.relation}" ORDER BY _source, _row'
+    )
 
 
 def test_csv_with_bom_and_semicolons_is_read_as_text(scratch: Warehouse, tmp_path: Path) -> None:
@@ -176,6 +179,54 @@ def test_several_files_of_one_source_are_numbered_each(scratch: Warehouse, tmp_p
         ("a.csv", 2, "3", "4"),
         ("b.csv", 1, "6", "5"),
     ]
+
+
+def large_csv(path: Path, rows: int) -> Path:
+    """A CSV whose column n holds the data row number less one, padded to some megabytes."""
+    filler = "x" * 40
+    write(path, "n,filler\n" + "".join(f"{i},{filler}\n" for i in range(rows)))
+    assert path.stat().st_size > 8_000_000  # DuckDB reads a file of 8 MB or more on 2 threads
+    return path
+
+
+def numbering_errors(scratch: Warehouse, source: SourceTable) -> tuple[object, ...] | None:
+    """Rows whose `_row` is not their place in the file, distinct `_id`s, last `_row`."""
+    return scratch.fetch_row(
+        "SELECT count(*) FILTER (WHERE _row <> CAST(n AS BIGINT) + 1), count(DISTINCT _id), "
+        f'max(_row) FROM "{source.relation}"'
+    )
+
+
+def test_a_file_read_on_every_thread_keeps_the_numbers_of_its_rows(
+    scratch: Warehouse, tmp_path: Path
+) -> None:
+    path = large_csv(tmp_path / "big.csv", 220_000)
+    source = read(scratch, tmp_path, path)
+    assert source.rows == 220_000
+    assert numbering_errors(scratch, source) == (0, 220_000, 220_000)
+
+
+def test_rows_are_numbered_in_file_order_even_where_duckdb_may_reorder_them(
+    scratch: Warehouse, tmp_path: Path
+) -> None:
+    """Without DuckDB's preserve_insertion_order a table need not keep the order it was
+    read in: the reader then numbers the rows as it reads them (on one thread)."""
+    scratch.run_sql("SET preserve_insertion_order = false")
+    path = large_csv(tmp_path / "big.csv", 220_000)
+    source = read(scratch, tmp_path, path)
+    assert numbering_errors(scratch, source) == (0, 220_000, 220_000)
+
+
+def test_each_row_of_a_source_has_its_own_id(scratch: Warehouse, tmp_path: Path) -> None:
+    """`_id` tells apart the rows of several files (their `_row`s repeat), of every format."""
+    a = write(tmp_path / "a.csv", "x\n1\n2\n")
+    b = tmp_path / "b.parquet"
+    pq.write_table(pa.table({"x": ["3", "4"]}), b)
+    source = read(scratch, tmp_path, a, b)
+    found = scratch.fetch_row(
+        f'SELECT count(*), count(DISTINCT _id), count(DISTINCT _row) FROM "{source.relation}"'
+    )
+    assert found == (4, 4, 2)
 
 
 def test_files_with_other_columns_are_refused(scratch: Warehouse, tmp_path: Path) -> None:

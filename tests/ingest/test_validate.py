@@ -91,6 +91,28 @@ def test_a_bad_date_is_quarantined_with_the_house_style_message(
     ]
 
 
+def test_rows_of_a_file_read_on_every_thread_keep_their_numbers(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A file of some megabytes is parsed in parts on each thread; the quarantine still
+    names the rows as they stand in the file, the last ones included."""
+    count = 250_000
+    lines = [f"{100_000 + i},C1,Online,01/12/2010,Paid,10.00" for i in range(count)]
+    lines[count - 3] = f"{100_000 + count - 3},C1,Online,31/13/2010,Paid,10.00"
+    lines[count - 1] = "100004,C1,Online,01/12/2010,Paid,10.00"  # the key of data row 5
+    path = write(tmp_path / "orders.csv", HEADER + "\n".join(lines) + "\n")
+    assert path.stat().st_size > 8_000_000  # DuckDB reads a file of 8 MB or more on 2 threads
+    summary = load(settings, path)
+    assert messages(summary) == [
+        'orders.csv row 249,998: column "InvoiceDate" value "31/13/2010" is not a date in '
+        "format %d/%m/%Y (set dates.format in the mapping)",
+        'orders.csv row 250,000: column "order_id" value "100004" is a duplicate key (first at '
+        "row 5; keep one row per key, or set duplicates: first or last)",
+    ]
+    assert summary.tables["orders"].inserted == count - 2
+    assert value(settings, "SELECT count(*) FROM orders WHERE order_id = '100004'") == 1
+
+
 def test_each_kind_of_bad_value_gets_its_reason(settings: Settings, tmp_path: Path) -> None:
     path = write(
         tmp_path / "orders.csv",

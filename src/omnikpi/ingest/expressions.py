@@ -1,10 +1,11 @@
 """Turn a table mapping into one SELECT that converts source rows to the canonical table.
 
-The SELECT gives, per row, the source file and row number, every canonical column
-converted to its model type, and the source text of each mapped column (`<column>__raw`),
-so validation can say which value failed and why (`validate.py` stages it). Values from
-the mapping (constants, value maps, formats, zones) are always bound as parameters, never
-pasted into SQL.
+The SELECT gives, per row, its `_id`, the source file and row number, every canonical
+column converted to its model type, and the source text of each mapped column
+(`<column>__raw`), so validation can say which value failed and why (`validate.py` makes it
+the stage view every check and the load read). Values from the mapping (constants, value
+maps, formats, zones) are always bound as values of the view (`ViewValues`), never pasted
+into SQL.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.ingest.mapping import EPOCH_FORMATS, ColumnSpec, Mapping, TableMapping, closest
 from omnikpi.ingest.readers import SourceTable
-from omnikpi.ingest.sql import Params, ident
+from omnikpi.ingest.sql import Values, ViewValues, ident
 from omnikpi.model import Column, Table
 
 SQL_TYPES = {
@@ -91,15 +92,16 @@ class ColumnPlan:
 
 @dataclass(frozen=True)
 class StagePlan:
-    """The SELECT converting one table's source rows, its parameters and column plans.
+    """The SELECT converting one table's source rows, its values and column plans.
 
-    `relation` is the temporary table validation stages the rows in.
+    `relation` is the temporary view of the converted rows validation creates; `values`
+    holds the values the SELECT reads (the checks add theirs before the view is made).
     """
 
     table: Table
     relation: str
     select: str
-    params: dict[str, object]
+    values: ViewValues
     columns: tuple[ColumnPlan, ...]
     flagged: bool = False
     sets_aside: bool = False
@@ -124,14 +126,16 @@ def plan_stage(
     table: Table, spec: TableMapping, source: SourceTable, context: Context
 ) -> StagePlan:
     """The SELECT converting the rows of `source` to `table` as `spec` says."""
-    params = Params()
+    params = ViewValues()
     where = f"{context.origin}: tables.{table.name}.columns"
-    inner = ["_source", "_row"]
+    inner = ["_source", "_row", f"s.{source.row_id} AS _id"]
     middle = ["*"]
     plans = []
+    converted: dict[str, str] = {}
     for column in table.columns:
         column_spec = spec.columns.get(column.name)
-        plan = _plan_column(column, column_spec, source, context, params, f"{where}.{column.name}")
+        at = f"{where}.{column.name}"
+        plan = _plan_column(column, column_spec, source, context, params, at, converted)
         if plan.source_sql is not None:
             inner.append(f"{plan.source_sql} AS {ident(plan.raw_name)}")
         if plan.text is not None:
@@ -141,7 +145,7 @@ def plan_stage(
     sets_aside = SET_ASIDE_COLUMN in source.columns
     markers = [*(FLAG_COLUMNS if flagged else ()), *([SET_ASIDE_COLUMN] if sets_aside else [])]
     inner += [f"s.{ident(c)}" for c in markers]
-    outer = ["_source", "_row", *markers]
+    outer = ["_id", "_source", "_row", *markers]
     outer += [f"{p.value} AS {ident(p.column.name)}" for p in plans]
     outer += [ident(p.raw_name) for p in plans if p.source_sql is not None]
     outer += [ident(p.text_name) for p in plans if p.text is not None]
@@ -159,7 +163,7 @@ def plan_stage(
         table,
         relation,
         select,
-        params.used_in(select),
+        params,
         tuple(plans),
         flagged,
         sets_aside,
@@ -172,7 +176,7 @@ def is_placeholder_checked(plan: ColumnPlan) -> bool:
     return plan.column.type in ("date", "timestamp") and plan.source_sql is not None
 
 
-def _without_placeholders(plans: list[ColumnPlan], params: Params) -> str:
+def _without_placeholders(plans: list[ColumnPlan], params: Values) -> str:
     """SQL replacing placeholder times (years 1 and 9999) by NULL in converted rows."""
     replaced = []
     for plan in plans:
@@ -219,9 +223,13 @@ def _plan_column(
     spec: ColumnSpec | None,
     source: SourceTable,
     context: Context,
-    params: Params,
+    params: Values,
     where: str,
+    converted: dict[str, str],
 ) -> ColumnPlan:
+    """How to stage `column`. A source value another column converts too (one date for
+    placed_at and status_changed_at) is converted from the same raw column, so that
+    DuckDB computes the conversion once (`converted`: raw SQL → raw column name)."""
     sql_type = SQL_TYPES[column.type]
     if spec is None:
         if column.name == "currency" and context.mapping.currency:
@@ -251,6 +259,8 @@ def _plan_column(
             )
             text = f"(CASE {text} {cases} ELSE {text} END)"
         mapped = text if text != raw_ref else None
+    if not mapped and column.type != "string":
+        raw_ref = converted.setdefault(raw, raw_ref)
     x = raw_ref if typed else ident(f"{column.name}__text") if mapped else raw_ref
     value, failure = _convert(column, spec, x, typed, source_type, context, params, where)
     if spec.divide_by:
@@ -272,7 +282,7 @@ def _convert(
     typed: bool,
     source_type: str,
     context: Context,
-    params: Params,
+    params: Values,
     where: str,
 ) -> tuple[str, str | None]:
     """SQL converting `x` to the column's type, and the reason given when it fails."""
@@ -296,7 +306,7 @@ def _convert(
     return f"TRY_CAST({x} AS {sql_type})", reasons[kind]
 
 
-def _normalize_number(x: str, mapping: Mapping, params: Params) -> str:
+def _normalize_number(x: str, mapping: Mapping, params: Values) -> str:
     numbers = mapping.numbers
     if numbers.thousands:
         x = f"replace({x}, {params.add(numbers.thousands)}, '')"
@@ -312,7 +322,7 @@ def _convert_time(
     typed: bool,
     source_type: str,
     context: Context,
-    params: Params,
+    params: Values,
     where: str,
 ) -> tuple[str, str | None]:
     dates = context.mapping.dates
@@ -375,7 +385,7 @@ def _convert_typed_time(is_date: bool, x: str, source_type: str, zone: str) -> s
     return f"timezone({zone}, TRY_CAST({text} AS TIMESTAMP))"
 
 
-def _filter(spec: TableMapping, source: SourceTable, params: Params, origin: str) -> str:
+def _filter(spec: TableMapping, source: SourceTable, params: Values, origin: str) -> str:
     if spec.filter is None:
         return ""
     where = "filter.column"

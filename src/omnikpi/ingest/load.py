@@ -113,63 +113,86 @@ def upsert(
     """Insert new rows and replace changed ones (same key, other values) from `good`.
 
     With `keep_existing`, rows whose key is already in the warehouse are left as they are.
-    The earliest change is dated in `time_zone` (the warehouse's local dates).
+    The earliest change is dated in `time_zone` (the warehouse's local dates). `good` may
+    be a view converting its rows as it is read: all of it is read once to write the new
+    and changed rows, and once more to compare when the table holds some of its keys.
     """
     target = f"main.{ident(table.name)}"
     columns = idents(table.column_names)
     time = table.time_column
     local_date = _local_date(table, time_zone)
-    existing = _scalar(warehouse, f"SELECT count(*) FROM {target}")
-    if existing == 0:
+    if not _scalar(warehouse, f"SELECT EXISTS (SELECT 1 FROM {target})"):
         insert = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(good)}"
         inserted = _scalar(warehouse, insert)  # an INSERT returns its row count
-        earliest = (
-            _earliest(warehouse, f"SELECT {ident(time)} FROM {ident(good)}", local_date)
-            if time
-            else None
+        times = f"SELECT {ident(time)} FROM {target}" if time else None
+        return TableLoad(
+            table.name, inserted=inserted, earliest=_earliest(warehouse, times, local_date)
         )
-        return TableLoad(table.name, inserted=inserted, earliest=earliest)
     keys = table.primary_key
     on = " AND ".join(f"w.{ident(k)} = g.{ident(k)}" for k in keys)
-    same = " AND ".join(
-        f"g.{ident(c)} IS NOT DISTINCT FROM w.{ident(c)}" for c in table.column_names
-    )
-    changed = f"_changed_{table.name}"
-    select = ", ".join(f"g.{ident(c)}" for c in table.column_names)
-    warehouse.run_sql(
-        f"CREATE OR REPLACE TEMP TABLE {ident(changed)} AS SELECT {select}, "
-        f"w.{ident(keys[0])} IS NOT NULL AS _existing FROM {ident(good)} g "
-        f"LEFT JOIN {target} w ON {on} WHERE w.{ident(keys[0])} IS NULL"
-        + ("" if keep_existing else f" OR NOT ({same})")
-    )
-    total = _scalar(warehouse, f"SELECT count(*) FROM {ident(good)}")
+    # In one pass: the rows, those whose key the table holds, and the local date of the
+    # earliest of the others (the rows this load adds).
+    present_key = f"w.{ident(keys[0])}"
+    new_time = f"min(g.{ident(time)}) FILTER (WHERE {present_key} IS NULL)" if time else "NULL"
+    read = idents([*keys, *([time] if time else [])])
+    sql, params = local_date
     counts = warehouse.fetch_row(
-        f"SELECT count(*), count(*) FILTER (WHERE _existing) FROM {ident(changed)}"
+        f"SELECT any_value(n), any_value(present), {sql} FROM (SELECT count(*) AS n, "
+        f"count({present_key}) AS present, {new_time} AS t FROM (SELECT {read} FROM "
+        f"{ident(good)}) g LEFT JOIN (SELECT {idents(keys)} FROM {target}) w ON {on})",
+        params,
     )
-    touched, updated = (int(counts[0]), int(counts[1])) if counts else (0, 0)
-    earliest = None
-    if time and touched:
-        replaced = (
-            f"SELECT w.{ident(time)} FROM {target} w JOIN {ident(changed)} g ON {on} "
-            f"WHERE g._existing UNION ALL SELECT {ident(time)} FROM {ident(changed)}"
-        )
-        earliest = _earliest(warehouse, replaced, local_date)
-    if updated:
-        match = " AND ".join(f"{target}.{ident(k)} = g.{ident(k)}" for k in keys)
+    total, present = (int(counts[0] or 0), int(counts[1] or 0)) if counts else (0, 0)
+    earliest = counts[2] if counts and isinstance(counts[2], date) else None
+    updated = 0
+    if present and not keep_existing:
+        updated, replaced = _delete_changed(warehouse, table, good, on, local_date)
+        earliest = min((d for d in (earliest, replaced) if d is not None), default=None)
+    if total > present or updated:
+        # what is left to insert: the new rows and the changed ones (their old rows deleted)
         warehouse.run_sql(
-            f"DELETE FROM {target} USING {ident(changed)} g WHERE g._existing AND {match}"
-        )
-    if touched:
-        warehouse.run_sql(
-            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(changed)}"
+            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {ident(good)} g "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target} w WHERE {on})"
         )
     return TableLoad(
         table.name,
-        inserted=touched - updated,
+        inserted=total - present,
         updated=updated,
-        unchanged=total - touched,
+        unchanged=present - updated,
         earliest=earliest,
     )
+
+
+def _delete_changed(
+    warehouse: Warehouse,
+    table: Table,
+    good: str,
+    on: str,
+    local_date: tuple[str, dict[str, object]],
+) -> tuple[int, date | None]:
+    """Delete the rows of the table that `good` changes (same key, another value), for the
+    insert that follows to replace them: how many, and the earliest of their old and new
+    times."""
+    target = f"main.{ident(table.name)}"
+    keys = table.primary_key
+    changed = ident(f"_changed_{table.name}")
+    same = " AND ".join(
+        f"g.{ident(c)} IS NOT DISTINCT FROM w.{ident(c)}" for c in table.column_names
+    )
+    time = table.time_column
+    moved = f", w.{ident(time)} AS _old, g.{ident(time)} AS _new" if time else ""
+    warehouse.run_sql(
+        f"CREATE OR REPLACE TEMP TABLE {changed} AS SELECT "
+        f"{', '.join(f'g.{ident(k)}' for k in keys)}{moved} "
+        f"FROM {ident(good)} g JOIN {target} w ON {on} WHERE NOT ({same})"
+    )
+    updated = _scalar(warehouse, f"SELECT count(*) FROM {changed}")
+    if not updated:
+        return 0, None
+    match = " AND ".join(f"{target}.{ident(k)} = g.{ident(k)}" for k in keys)
+    warehouse.run_sql(f"DELETE FROM {target} USING {changed} g WHERE {match}")
+    times = f"SELECT _old FROM {changed} UNION ALL SELECT _new FROM {changed}" if time else None
+    return updated, _earliest(warehouse, times, local_date)
 
 
 def record_load(
@@ -219,8 +242,11 @@ def _local_date(table: Table, time_zone: str) -> tuple[str, dict[str, object]]:
 
 
 def _earliest(
-    warehouse: Warehouse, times: str, local_date: tuple[str, dict[str, object]]
+    warehouse: Warehouse, times: str | None, local_date: tuple[str, dict[str, object]]
 ) -> date | None:
+    """The local date of the earliest of `times` (SQL of one column), if there are any."""
+    if times is None:
+        return None
     sql, params = local_date
     value = warehouse.fetch_value(f"SELECT {sql} FROM ({times}) AS x(t)", params)
     return value if isinstance(value, date) else None

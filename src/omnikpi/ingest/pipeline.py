@@ -40,7 +40,16 @@ from omnikpi.model import TABLES
 from omnikpi.warehouse import Warehouse
 
 ReadSources = Callable[[Warehouse, Path], dict[str, SourceTable]]
-_TEMP_PREFIXES = ("_src_", "_view_", "_stage_", "_good_", "_quarantined_", "_changed_", "_problems")
+_TEMP_PREFIXES = (
+    "_src_",
+    "_view_",
+    "_stage_",
+    "_good_",
+    "_quarantined_",
+    "_merged_",
+    "_changed_",
+    "_problems",
+)
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,7 @@ def run_load(
     try:
         with tempfile.TemporaryDirectory(prefix="omnikpi-ingest-") as workdir:
             sources = read_sources(warehouse, Path(workdir))
-            _create_views(warehouse, mapping)
+            _materialize_views(warehouse, mapping)
             settings = read_source_settings(warehouse, mapping)
             new_settings = settings_for_empty(warehouse, settings)
             # Local dates of this load (the earliest day changed, dates of zoned times)
@@ -158,13 +167,15 @@ def run_load(
     return replace(summary, duration_seconds=duration)
 
 
-def _create_views(warehouse: Warehouse, mapping: Mapping) -> None:
-    """The preset's views over the sources (and the macros they use)."""
+def _materialize_views(warehouse: Warehouse, mapping: Mapping) -> None:
+    """The preset's views over the sources (and the macros they use), each evaluated once
+    into a temporary table: the views and tables built on it, the row counts and the
+    checks read it many times."""
     views = mapping.views if isinstance(mapping, PresetMapping) else {}
     if views:
         create_macros(warehouse)
     for name, sql in views.items():
-        warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident('_view_' + name)} AS {sql}")
+        warehouse.run_sql(f"CREATE OR REPLACE TEMP TABLE {ident('_view_' + name)} AS {sql}")
 
 
 def _validate(
@@ -188,8 +199,8 @@ def _validate(
         if spec is None:
             continue
         name = spec.source or next(iter(sources))
-        if name in views:
-            source = source_table(warehouse, name, f"_view_{name}", ())
+        if name in views:  # a preset view's rows are told apart by their place in its table
+            source = source_table(warehouse, name, f"_view_{name}", (), row_id="rowid")
         elif name in sources:
             source = sources[name]
         else:

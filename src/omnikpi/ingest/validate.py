@@ -1,12 +1,15 @@
-"""Validation: stage each table with its row checks, then check keys and references.
+"""Validation: convert each table with its row checks, then check keys and references.
 
-Every failed check becomes one problem row (source file, row number, column, value,
-reason) in the temporary `_problems` table; rows without problems are the ones that load.
-Rows a preset sets aside (`_set_aside`: not errors, just not rows of that table, such as
-stock adjustments written as invoices) are kept there too, marked `set_aside`, so the
-load report can count them by reason.
-Checks of a row on its own run while the table is staged (`checks.py`); the checks here
-need the whole batch or the warehouse. The plausibility rules are declared in `rules.py`.
+A table's rows are converted by a view (its stage), never copied: one pass over it writes
+the problems of the rows that fail a check of their own (`checks.py`), the checks that
+need the whole batch or the warehouse (keys, references, sequences) read only the columns
+they check, and the good rows go from the view straight into the load (`load.upsert`).
+Every failed check becomes one problem row (stage row `_id`, source file, row number,
+column, value, reason) in the temporary `_problems` table; rows without problems are the
+ones that load. Rows a preset sets aside (`_set_aside`: not errors, just not rows of that
+table, such as stock adjustments written as invoices) are kept there too, marked
+`set_aside`, so the load report can count them by reason. The plausibility rules are
+declared in `rules.py`.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def validate_stage(
 
 
 def good_relation(table: str) -> str:
-    """The temporary relation holding the rows of `table` that passed validation."""
+    """The temporary view of the rows of `table` that passed validation."""
     return f"_good_{table}"
 
 
@@ -82,33 +85,53 @@ def quarantined_relation(table: str) -> str:
     return f"_quarantined_{table}"
 
 
+def merged_relation(table: str) -> str:
+    """The temporary table of the staged rows of `table` merged into another row with the
+    same key (`duplicates: first` or `last` keeps that one)."""
+    return f"_merged_{table}"
+
+
 # -- staging -----------------------------------------------------------------------------------
 def _create_stage(warehouse: Warehouse, stage: StagePlan, now: datetime) -> None:
-    """Convert and check the rows in one pass; keep typed values and each row's problems.
+    """The view converting and checking the rows, and one pass over it that records the
+    problems of the rows failing a check of their own (no good row is written).
 
     Source text is kept whole only for the columns the later checks report and whose typed
     value differs from it (say a mapped reference); every other problem carries its value.
     """
-    params = Params("c")
-    checks = row_checks(stage, now, params)
+    checks = row_checks(stage, now, stage.values)
     kept = [ident(plan.raw_name) for plan in _reported_later(stage)]
-    columns = ["_source", "_row", *(ident(p.column.name) for p in stage.columns), *kept]
+    columns = ["_id", "_source", "_row", *(ident(p.column.name) for p in stage.columns), *kept]
     problems = problems_sql(stage, checks)
+    stage.values.bind(warehouse)
     warehouse.run_sql(
-        f"CREATE OR REPLACE TEMP TABLE {ident(stage.relation)} AS "
-        f"SELECT {', '.join(columns)}, {problems} AS _row_problems FROM ({stage.select}) s",
-        {**stage.params, **params.used_in(problems)},
+        f"CREATE OR REPLACE TEMP VIEW {ident(stage.relation)} AS "
+        f"SELECT {', '.join(columns)}, {problems} AS _row_problems FROM ({stage.select}) s"
     )
     # A source column feeding several columns (say one date for placed_at and
     # status_changed_at) is reported once per row: its first problem.
     warehouse.run_sql(
-        f'INSERT INTO {PROBLEMS} SELECT $t, stage_row, _source, _row, problem."column", '
+        f'INSERT INTO {PROBLEMS} SELECT $t, _id, _source, _row, problem."column", '
         'problem."value", problem.reason, problem.set_aside, NULL '
-        "FROM (SELECT rowid AS stage_row, _source, _row, "
+        "FROM (SELECT _id, _source, _row, "
         "unnest(_row_problems) AS problem, generate_subscripts(_row_problems, 1) AS nth "
         f"FROM {ident(stage.relation)} WHERE _row_problems IS NOT NULL) "
-        'QUALIFY row_number() OVER (PARTITION BY stage_row, problem."column" ORDER BY nth) = 1',
+        'QUALIFY row_number() OVER (PARTITION BY _id, problem."column" ORDER BY nth) = 1',
         {"t": stage.table.name},
+    )
+
+
+def _no_problem(warehouse: Warehouse, table: str, params: Params) -> str:
+    """SQL: the staged row `s` has no problem yet (rows with one are not checked on);
+    `true` while the table has none (sparing the checks a join)."""
+    found = warehouse.fetch_value(
+        f"SELECT EXISTS (SELECT 1 FROM {PROBLEMS} WHERE table_name = $t)", {"t": table}
+    )
+    if not found:
+        return "true"
+    return (
+        f"NOT EXISTS (SELECT 1 FROM {PROBLEMS} p WHERE p.stage_row = s._id "
+        f"AND p.table_name = {params.add(table)})"
     )
 
 
@@ -153,33 +176,37 @@ def _insert_problems(
     """
     summary_sql = "NULL" if summary is None else params.add(summary)
     sql = (
-        f"INSERT INTO {PROBLEMS} SELECT {params.add(stage.table.name)}, s.rowid, s._source, "
+        f"INSERT INTO {PROBLEMS} SELECT {params.add(stage.table.name)}, s._id, s._source, "
         f"s._row, {params.add(column_label)}, CAST({value_sql} AS VARCHAR), {reason_sql}, "
         f"{params.add(set_aside)}, {summary_sql} "
         f"FROM {ident(stage.relation)} s{extra_from} WHERE ({condition}) "
-        f"AND s.rowid NOT IN (SELECT stage_row FROM {PROBLEMS} "
-        f"WHERE table_name = {params.add(stage.table.name)})"
+        f"AND {_no_problem(warehouse, stage.table.name, params)}"
     )
     warehouse.run_sql(sql, params.values)
 
 
-def _check_duplicates(warehouse: Warehouse, stage: StagePlan) -> None:
-    keys = stage.table.primary_key
-    key_sql = idents(keys)
-    relation = ident(stage.relation)
-    clean = f"rowid NOT IN (SELECT stage_row FROM {PROBLEMS} WHERE table_name = $t)"
-    row = warehouse.fetch_row(
-        f"SELECT count(*) - count(DISTINCT ({key_sql})) FROM {relation} WHERE {clean}",
-        {"t": stage.table.name},
-    )
-    if not row or not row[0]:
-        return
+def _has_duplicates(warehouse: Warehouse, stage: StagePlan) -> bool:
+    """Whether two rows without problems have the same key."""
     params = Params()
-    clean = clean.replace("$t", params.add(stage.table.name))
+    clean = _no_problem(warehouse, stage.table.name, params)
+    found = warehouse.fetch_value(
+        f"SELECT count(*) - count(DISTINCT ({idents(stage.table.primary_key)})) "
+        f"FROM {ident(stage.relation)} s WHERE {clean}",
+        params.values,
+    )
+    return bool(found)
+
+
+def _check_duplicates(warehouse: Warehouse, stage: StagePlan) -> None:
+    if not _has_duplicates(warehouse, stage):
+        return
+    key_sql = idents(stage.table.primary_key)
+    keys = stage.table.primary_key
+    params = Params()
     ranked = (
-        f"(SELECT rowid AS stage_row, min(_row) OVER (PARTITION BY {key_sql}) AS first_row, "
-        f"row_number() OVER (PARTITION BY {key_sql} ORDER BY _source, _row) AS nth "
-        f"FROM {relation} WHERE {clean})"
+        f"(SELECT _id AS stage_row, min(_row) OVER (PARTITION BY {key_sql}) AS first_row, "
+        f"row_number() OVER (PARTITION BY {key_sql} ORDER BY _source, _row, _id) AS nth "
+        f"FROM {ident(stage.relation)} s WHERE {_no_problem(warehouse, stage.table.name, params)})"
     )
     reason = (
         f"{params.add('is a duplicate key (first at row ')} || CAST(d.first_row AS VARCHAR) || "
@@ -194,7 +221,7 @@ def _check_duplicates(warehouse: Warehouse, stage: StagePlan) -> None:
         reason,
         "d.nth > 1",
         params,
-        extra_from=f" JOIN {ranked} d ON d.stage_row = s.rowid",
+        extra_from=f" JOIN {ranked} d ON d.stage_row = s._id",
         summary="is a duplicate key (keep one row per key, or set duplicates: first or last)",
     )
 
@@ -226,7 +253,7 @@ def _check_references(
             ):
                 params = Params()
                 left_out = (
-                    f"SELECT {ident(key)} FROM {ident(f'_stage_{target}')} WHERE rowid IN "
+                    f"SELECT {ident(key)} FROM {ident(f'_stage_{target}')} WHERE _id IN "
                     f"(SELECT stage_row FROM {ident(quarantined_relation(target))} "
                     f"WHERE set_aside = {params.add(set_aside)})"
                 )
@@ -281,38 +308,52 @@ def _check_cross(
 
 # -- what loads --------------------------------------------------------------------------------
 def _good_rows(warehouse: Warehouse, stage: StagePlan, duplicates: str) -> ValidatedTable:
-    """The rows that load: a view over the staged rows without problems.
-
-    With `duplicates: first` or `last`, one row per key is kept, in a table (later checks
-    and the load read it several times).
-    """
+    """The rows that load: a view over the stage, without the rows that have a problem or
+    were set aside and, with `duplicates: first` or `last`, those merged into another row
+    with the same key (kept in small tables of their `_id`s)."""
     table = stage.table
     relation = ident(stage.relation)
-    quarantined = ident(quarantined_relation(table.name))
+    quarantined = quarantined_relation(table.name)
     warehouse.run_sql(
-        f"CREATE OR REPLACE TEMP TABLE {quarantined} AS SELECT stage_row, "
+        f"CREATE OR REPLACE TEMP TABLE {ident(quarantined)} AS SELECT stage_row, "
         f"bool_or(set_aside) AS set_aside FROM {PROBLEMS} WHERE table_name = $t GROUP BY ALL",
         {"t": table.name},
     )
     counts = warehouse.fetch_row(
         f"SELECT (SELECT count(*) FROM {relation}), count(*) FILTER (WHERE NOT set_aside), "
-        f"count(*) FILTER (WHERE set_aside) FROM {quarantined}"
+        f"count(*) FILTER (WHERE set_aside) FROM {ident(quarantined)}"
     )
     staged, problem_rows, set_aside = (int(c) for c in counts) if counts else (0, 0, 0)
-    columns = idents(["_source", "_row", *table.column_names])
-    select = f"SELECT {columns} FROM {relation}"
-    if problem_rows or set_aside:
-        select += f" WHERE rowid NOT IN (SELECT stage_row FROM {quarantined})"
-    good = good_relation(table.name)
-    if duplicates == "reject":
-        warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident(good)} AS {select}")
-        return ValidatedTable(table, good, staged, problem_rows, merged=0, set_aside=set_aside)
-    order = "DESC" if duplicates == "last" else ""
-    warehouse.run_sql(
-        f"CREATE OR REPLACE TEMP TABLE {ident(good)} AS SELECT * FROM ({select}) QUALIFY "
-        f"row_number() OVER (PARTITION BY {idents(table.primary_key)} "
-        f"ORDER BY _source {order}, _row {order}) = 1"
+    left_out = [quarantined] if problem_rows or set_aside else []
+    merged = 0
+    if duplicates != "reject" and _has_duplicates(warehouse, stage):
+        merged = _merge_duplicates(warehouse, stage, duplicates)
+        left_out.append(merged_relation(table.name))
+    columns = ", ".join(f"s.{ident(c)}" for c in ["_id", "_source", "_row", *table.column_names])
+    without = " AND ".join(
+        f"NOT EXISTS (SELECT 1 FROM {ident(name)} x WHERE x.stage_row = s._id)" for name in left_out
     )
-    kept = int(warehouse.fetch_value(f"SELECT count(*) FROM {ident(good)}") or 0)
-    merged = staged - problem_rows - set_aside - kept
+    warehouse.run_sql(
+        f"CREATE OR REPLACE TEMP VIEW {ident(good_relation(table.name))} AS "
+        f"SELECT {columns} FROM {relation} s" + (f" WHERE {without}" if without else "")
+    )
+    good = good_relation(table.name)
     return ValidatedTable(table, good, staged, problem_rows, merged, set_aside)
+
+
+def _merge_duplicates(warehouse: Warehouse, stage: StagePlan, duplicates: str) -> int:
+    """Record the rows without problems whose key an earlier row (`first`) or a later one
+    (`last`, in file order) has; returns how many there are."""
+    keys = idents(stage.table.primary_key)
+    order = "DESC" if duplicates == "last" else ""
+    params = Params()
+    merged = merged_relation(stage.table.name)
+    warehouse.run_sql(
+        f"CREATE OR REPLACE TEMP TABLE {ident(merged)} AS SELECT _id AS stage_row FROM "
+        f"(SELECT _id, row_number() OVER (PARTITION BY {keys} "
+        f"ORDER BY _source {order}, _row {order}, _id {order}) AS nth "
+        f"FROM {ident(stage.relation)} s WHERE {_no_problem(warehouse, stage.table.name, params)}) "
+        "WHERE nth > 1",
+        params.values,
+    )
+    return int(warehouse.fetch_value(f"SELECT count(*) FROM {ident(merged)}") or 0)

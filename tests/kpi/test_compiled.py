@@ -126,3 +126,12 @@ def test_funnels_of_one_unit_run_in_one_query(golden: Warehouse) -> None:
     assert len(funnels) == 3
     scope = Scope(Grain.DAY, date(2024, 3, 1), date(2024, 3, 31), ("channel",))
     assert engine.computer.batches(funnels, scope) == [funnels]
+
+
+def test_a_query_with_a_date_derived_from_the_range_is_not_compiled_by_shape() -> None:
+    table = ibis.table({"day": "date"}, name="t")
+    scope = Scope(Grain.DAY, date(2024, 1, 1), date(2024, 1, 31))
+    shaped = sentinel_scope(scope)
+    moved = date(shaped.start.year - 1, shaped.start.month, shaped.start.day)
+    expr = table.filter(table.day.between(moved, shaped.end)).count().as_table()
+    assert compile_shape(expr, scope, "Asia/Seoul") is None

@@ -10,6 +10,7 @@ import pytest
 
 from omnikpi.errors import ConfigError, NotFound, UnknownValue
 from omnikpi.kpi import KpiQuery, load_catalog, query
+from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.targets import TargetRow, import_targets
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
@@ -126,3 +127,21 @@ def test_a_kpi_without_data_names_the_tables_it_waits_for(golden: Warehouse) -> 
     engine = KpiQuery(load_catalog(), golden)
     assert engine.missing_tables("clv") == ("customer_scores",)
     assert engine.missing_tables("aov") == ()
+
+
+def test_requests_answered_together_equal_their_separate_answers(golden: Warehouse) -> None:
+    """A detail's trend, breakdown and compared breakdown read in one pass."""
+    catalog = load_catalog()
+    requests = [
+        KpiRequest.parse("revenue", "month", "2024-01-01", "2025-03-31", compare="previous"),
+        KpiRequest.parse(
+            "revenue", "month", "2025-03-01", "2025-03-31", by=["channel"], parts=True
+        ),
+        KpiRequest.parse(["aov", "nps"], "week", "2025-02-03", "2025-03-30", by=["region"]),
+    ]
+    engine = KpiQuery(catalog, golden)
+    together = engine.answer_many(requests)
+    for request, frame in zip(requests, together, strict=True):
+        alone = KpiQuery(catalog, golden).answer(request)
+        pd.testing.assert_frame_equal(frame, alone)
+        assert frame["value"].notna().any()

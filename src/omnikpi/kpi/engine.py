@@ -172,16 +172,44 @@ class KpiQuery:
 
     def answer(self, request: KpiRequest) -> pd.DataFrame:
         """The long table of a request's KPI values."""
+        return self.answer_many([request])[0]
+
+    def answer_many(self, requests: Sequence[KpiRequest]) -> list[pd.DataFrame]:
+        """`answer` to each request, the atoms of all of them read together (a KPI detail's
+        trend, breakdown and compared breakdown in one pass over the warehouse).
+
+        >>> trend, split = engine.answer_many([trend_request, breakdown_request])  # doctest: +SKIP
+        """
+        plans = [self._plan(request) for request in requests]
+        evaluator = self._evaluator_of(
+            [(r.kpis, scopes) for r, (_, scopes, _) in zip(requests, plans, strict=True)]
+        )
+        return [
+            self._answer(request, evaluator, scopes, mapping)
+            for request, (_, scopes, mapping) in zip(requests, plans, strict=True)
+        ]
+
+    def _plan(self, request: KpiRequest) -> tuple[Scope, list[Scope], dict[date, date]]:
+        """A checked request's scope, the scopes it reads (its own, and the compared
+        periods') and the period each of its periods is compared with."""
         scope = self.validate(request)
-        kpi_ids = list(request.kpis)
         scopes = [scope]
         mapping: dict[date, date] = {}
         if request.compare is not None:
             first, last = compared_range(scope.start, scope.end, scope.grain, request.compare)
-            shifted = Scope(scope.grain, first, last, scope.by, scope.filters)
-            scopes.append(shifted)
+            scopes.append(Scope(scope.grain, first, last, scope.by, scope.filters))
             mapping = {p.start: shift(p.start, scope.grain, request.compare) for p in scope.periods}
-        evaluator = self._evaluator(kpi_ids, scopes)
+        return scope, scopes, mapping
+
+    def _answer(
+        self,
+        request: KpiRequest,
+        evaluator: Evaluator,
+        scopes: list[Scope],
+        mapping: dict[date, date],
+    ) -> pd.DataFrame:
+        scope = scopes[0]
+        kpi_ids = list(request.kpis)
         trees = {k: self.planner.plan(k) for k in kpi_ids}
         values, *compared = [
             {k: evaluator.evaluate(tree, s) for k, tree in trees.items()} for s in scopes
@@ -207,11 +235,17 @@ class KpiQuery:
 
     def _evaluator(self, kpi_ids: list[str], scopes: Sequence[Scope]) -> Evaluator:
         """An evaluator over the atoms every KPI needs in every scope, read together."""
-        trees = {k: self.planner.plan(k) for k in kpi_ids}
+        return self._evaluator_of([(kpi_ids, scopes)])
+
+    def _evaluator_of(self, wanted: Sequence[tuple[Sequence[str], Sequence[Scope]]]) -> Evaluator:
+        """An evaluator over the atoms each group of KPIs needs in its scopes, all read
+        together."""
         needed: dict[Scope, dict[str, Atom]] = {}
-        for scope in scopes:
-            for tree in trees.values():
-                _scoped_atoms(tree, scope, needed)
+        for kpi_ids, scopes in wanted:
+            trees = [self.planner.plan(k) for k in kpi_ids]
+            for scope in scopes:
+                for tree in trees:
+                    _scoped_atoms(tree, scope, needed)
         frames = self._compute_all({s: list(atoms.values()) for s, atoms in needed.items()})
 
         def frame_for(s: Scope) -> pd.DataFrame:
@@ -375,10 +409,21 @@ class KpiQuery:
         """Adds each row's target and status to `result` (columns kpi, period_start, value,
         base): a rate over fewer units than `Settings.min_base` gets no status. Computed
         over whole columns (a day-by-channel grid has ~100,000 rows)."""
-        targets = load_targets(self.engine, kpi_ids, scope.grain)
         default = self.settings.target_tolerance
         size = len(result)
         labels = _dimension_label(result, scope)
+        first = scope.periods[0].start if scope.periods else scope.start
+        targets = (
+            load_targets(
+                self.engine,
+                kpi_ids,
+                scope.grain,
+                (first, scope.end),
+                _target_dimension(scope),
+            )
+            if labels.notna().any()
+            else pd.DataFrame(columns=["kpi", "period_start", "dimension", "target", "tolerance"])
+        )
         target = np.full(size, np.nan)
         tolerance = np.full(size, default)
         if len(targets) and size:
@@ -460,6 +505,14 @@ def _add_parts(result: pd.DataFrame, parts: dict[str, tuple[pd.Series, pd.Series
     result[["numerator", "denominator"]] = result[["numerator", "denominator"]].astype(object)
     result.loc[result["numerator"].isna(), "numerator"] = None
     result.loc[result["denominator"].isna(), "denominator"] = None
+
+
+def _target_dimension(scope: Scope) -> str:
+    """The targets a scope's rows can match (see `_dimension_label`): totals ("") or the
+    values of one dimension ("store")."""
+    if not scope.by and not scope.filters:
+        return ""
+    return scope.by[0] if scope.by else scope.filters[0][0]
 
 
 def _dimension_label(frame: pd.DataFrame, scope: Scope) -> pd.Series:

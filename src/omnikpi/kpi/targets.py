@@ -200,13 +200,47 @@ def import_targets(warehouse: Warehouse, rows: list[TargetRow]) -> int:
     return len(rows)
 
 
-def load_targets(tables: Tables, kpis: list[str], grain: Grain) -> pd.DataFrame:
-    """Targets of `kpis` at `grain` (empty when the engine has no targets table)."""
+def load_targets(
+    tables: Tables,
+    kpis: list[str],
+    grain: Grain,
+    periods: tuple[date, date] | None = None,
+    dimension: str | None = None,
+) -> pd.DataFrame:
+    """Targets of `kpis` at `grain` (empty when the engine has no targets table), of the
+    periods starting in `periods` (first, last) and, with `dimension`, only totals ("") or
+    the values of one dimension ("store": every "store=..." row).
+
+    >>> load_targets(warehouse, ["revenue"], Grain.WEEK, dimension="")  # doctest: +SKIP
+    """
     columns = ["kpi", "period_start", "dimension", "target", "tolerance"]
     if not tables.has_table(TARGETS.name):
         return pd.DataFrame(columns=columns)
-    table = tables.table(TARGETS.name)
-    expr = table.filter(table.kpi.isin(kpis) & (table.grain == grain.value)).select(*columns)
-    frame = tables.execute(expr)
+    fetch = getattr(tables, "fetch_arrow", None)
+    if tables.engine == "duckdb" and fetch is not None:
+        sql = (
+            f"SELECT {', '.join(columns)} FROM {TARGETS.name}"
+            " WHERE grain = $grain AND list_contains($kpis, kpi)"
+        )
+        params: dict[str, object] = {"grain": grain.value, "kpis": list(kpis)}
+        if periods is not None:
+            sql += " AND period_start BETWEEN $first AND $last"
+            params |= {"first": periods[0], "last": periods[1]}
+        if dimension == "":
+            sql += " AND dimension = ''"
+        elif dimension is not None:
+            sql += " AND starts_with(dimension, $prefix)"
+            params["prefix"] = f"{dimension}="
+        frame: pd.DataFrame = fetch(sql, params).to_pandas()
+    else:
+        table = tables.table(TARGETS.name)
+        condition = table.kpi.isin(kpis) & (table.grain == grain.value)
+        if periods is not None:
+            condition &= table.period_start.between(*periods)
+        if dimension == "":
+            condition &= table.dimension == ""
+        elif dimension is not None:
+            condition &= table.dimension.startswith(f"{dimension}=")
+        frame = tables.execute(table.filter(condition).select(*columns))
     frame["period_start"] = [pd.Timestamp(v).date() for v in frame["period_start"]]
     return frame

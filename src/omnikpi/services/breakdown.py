@@ -16,7 +16,7 @@ from omnikpi.kpi.spec import RatioMeasure
 from omnikpi.services.contribution import Contribution, Segment, contributions
 from omnikpi.services.query import KpiRow
 from omnikpi.services.reader import Filters, KpiReader
-from omnikpi.services.series import KpiSeries, view_series
+from omnikpi.services.series import KpiSeries, series_request, view_series
 
 #: The channel dimensions, most specific to the sale first: a KPI is broken down "by channel"
 #: by the first of these it allows (sales channel for sales and web KPIs, marketing channel
@@ -114,28 +114,11 @@ def build_breakdown(
     compare: Comparison | None = "previous",
 ) -> Breakdown:
     """`kpi_id` by `dimension` for the period of `grain` ending the view on `end`."""
-    if dimension not in reader.dimensions(kpi_id):
-        raise InvalidChoice("by", dimension, ", ".join(allowed_dimensions(reader, kpi_id)) or "-")
-    first = period_start(end, grain)
-    asked = KpiRequest(
-        kpis=(kpi_id,),
-        grain=grain,
-        start=first,
-        end=end,
-        by=(dimension,),
-        filters=parse_filters(filters or {}),
-        compare=compare,
-        parts=True,
-    )
+    asked, before_asked = _requests(reader, role, kpi_id, dimension, grain, end, filters, compare)
     series = view_series(reader, role, asked)
     found: tuple[Contribution, ...] = ()
-    if series.compare is not None:
-        start, last = compared_range(
-            series.start, series.end, series.grain, series.request.compare or "previous"
-        )
-        before = view_series(
-            reader, role, replace(asked, grain=series.grain, start=start, end=last, compare=None)
-        )
+    if before_asked is not None:
+        before = view_series(reader, role, before_asked)
         found = tuple(contributions(_segments(series, before)))
     spec = reader.catalog.dimensions.get(dimension)
     order = tuple(spec.values or ()) if spec is not None and spec.ordinal else ()
@@ -143,6 +126,54 @@ def build_breakdown(
     return Breakdown(
         series, dimension, period_start(end, series.grain), found, order, numerator, denominator
     )
+
+
+def breakdown_requests(
+    reader: KpiReader,
+    role: UserRole,
+    kpi_id: str,
+    dimension: str,
+    grain: Grain,
+    end: date,
+    filters: Filters | None = None,
+    compare: Comparison | None = "previous",
+) -> list[KpiRequest]:
+    """The engine requests `build_breakdown` answers (to read them with others at once)."""
+    asked, before = _requests(reader, role, kpi_id, dimension, grain, end, filters, compare)
+    found = [series_request(reader, role, asked)[0]]
+    if before is not None:
+        found.append(series_request(reader, role, before)[0])
+    return found
+
+
+def _requests(
+    reader: KpiReader,
+    role: UserRole,
+    kpi_id: str,
+    dimension: str,
+    grain: Grain,
+    end: date,
+    filters: Filters | None,
+    compare: Comparison | None,
+) -> tuple[KpiRequest, KpiRequest | None]:
+    """The breakdown's view of the period, and of the period it is compared with."""
+    if dimension not in reader.dimensions(kpi_id):
+        raise InvalidChoice("by", dimension, ", ".join(allowed_dimensions(reader, kpi_id)) or "-")
+    asked = KpiRequest(
+        kpis=(kpi_id,),
+        grain=grain,
+        start=period_start(end, grain),
+        end=end,
+        by=(dimension,),
+        filters=parse_filters(filters or {}),
+        compare=compare,
+        parts=True,
+    )
+    request, _ = series_request(reader, role, asked)
+    if request.compare is None:
+        return asked, None
+    start, last = compared_range(request.start, request.end, request.grain, request.compare)
+    return asked, replace(asked, grain=request.grain, start=start, end=last, compare=None)
 
 
 def _part_kpis(catalog: Catalog, kpi: KpiSpec) -> tuple[KpiSpec | None, KpiSpec | None]:

@@ -12,12 +12,13 @@ from omnikpi.kpi.request import KpiRequest
 from omnikpi.services.breakdown import (
     Breakdown,
     allowed_dimensions,
+    breakdown_requests,
     build_breakdown,
     channel_dimension,
 )
 from omnikpi.services.query import KpiRow
 from omnikpi.services.reader import KpiReader
-from omnikpi.services.series import KpiSeries, view_series
+from omnikpi.services.series import KpiSeries, reported_grain, series_request, view_series
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,24 @@ def build_kpi_detail(
     ...                          compare="previous")
     >>> build_kpi_detail(reader, role, asked, breakdown_by="channel")  # doctest: +SKIP
     """
-    series = view_series(reader, role, replace(asked, by=(), parts=False))
+    trend = replace(asked, by=(), parts=False)
+    if breakdown_by:  # the trend and the breakdown's periods read in one pass
+        reader.answer_many(
+            [
+                series_request(reader, role, trend)[0],
+                *breakdown_requests(
+                    reader,
+                    role,
+                    asked.kpis[0],
+                    breakdown_by,
+                    reported_grain(reader.catalog.get(asked.kpis[0]), asked.grain),
+                    asked.end,
+                    asked.filter_map,
+                    asked.compare or "previous",
+                ),
+            ]
+        )
+    series = view_series(reader, role, trend)
     kpi = series.kpi
     kpi_id = kpi.id
     breakdown = None

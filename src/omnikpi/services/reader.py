@@ -47,6 +47,8 @@ class KpiReader(Protocol):
 
     def answer(self, request: KpiRequest) -> pd.DataFrame: ...
 
+    def answer_many(self, requests: Sequence[KpiRequest]) -> list[pd.DataFrame]: ...
+
     def dimensions(self, kpi_id: str) -> set[str]: ...
 
     def data_through(self) -> date: ...
@@ -101,6 +103,19 @@ class ResultCache:
                 with self._lock:
                     self._pending.pop(key, None)
         return value
+
+    def has(self, key: Hashable) -> bool:
+        """Whether `key` is cached."""
+        with self._lock:
+            return key in self._entries
+
+    def put(self, key: Hashable, value: object) -> None:
+        """Cache `value` under `key` (the least recently used beyond the bound go)."""
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
 
     def clear(self) -> None:
         """Forget every cached result."""
@@ -298,6 +313,16 @@ class CachedKpiReader:
             (self.version, "answer", request), lambda: self.engine().answer(request)
         )
         return frame.copy()
+
+    def answer_many(self, requests: Sequence[KpiRequest]) -> list[pd.DataFrame]:
+        """`KpiQuery.answer_many`, cached: the requests not cached yet are answered in
+        one pass over the warehouse (copies, so callers may change them)."""
+        keys = [(self.version, "answer", r) for r in requests]
+        missing = [r for r, k in zip(requests, keys, strict=True) if not self.cache.has(k)]
+        if len(missing) > 1:
+            for request, frame in zip(missing, self.engine().answer_many(missing), strict=True):
+                self.cache.put((self.version, "answer", request), frame)
+        return [self.answer(r) for r in requests]
 
     def dimensions(self, kpi_id: str) -> set[str]:
         """`KpiQuery.dimensions`, cached."""

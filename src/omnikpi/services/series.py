@@ -109,16 +109,26 @@ def applicable_filters(
     return kept, tuple(name for name in filters if name not in allowed)
 
 
-def view_series(reader: KpiReader, role: UserRole, asked: KpiRequest) -> KpiSeries:
-    """The values of the one KPI `asked` for (if `role` may open it) over a page's view: at
-    the KPI's own grain when the view's is finer (with the nearest comparison it has),
-    cut by the filters it can take (the others are named on the series)."""
+def series_request(
+    reader: KpiReader, role: UserRole, asked: KpiRequest
+) -> tuple[KpiRequest, tuple[str, ...]]:
+    """The request `view_series` asks the engine for `asked` (the KPI's own grain, the
+    filters it can take, the nearest comparison) and the filters it leaves out."""
     (kpi_id,) = asked.kpis
     kpi = check_kpi_visible(reader.catalog, role, kpi_id)
     used_grain = reported_grain(kpi, asked.grain)
     kept, dropped = applicable_filters(reader, kpi_id, asked.filter_map)
     compare = asked.compare and nearest_comparison(asked.compare, used_grain)
     request = replace(asked, grain=used_grain, filters=parse_filters(kept), compare=compare)
+    return request, dropped
+
+
+def view_series(reader: KpiReader, role: UserRole, asked: KpiRequest) -> KpiSeries:
+    """The values of the one KPI `asked` for (if `role` may open it) over a page's view: at
+    the KPI's own grain when the view's is finer (with the nearest comparison it has),
+    cut by the filters it can take (the others are named on the series)."""
+    (kpi_id,) = asked.kpis
+    request, dropped = series_request(reader, role, asked)
     result = query_kpis(reader, request, role)
     if dropped:  # the total is not held to the filtered view's targets
         rows = tuple(replace(row, target=None, status=None) for row in result.rows)
@@ -127,7 +137,7 @@ def view_series(reader: KpiReader, role: UserRole, asked: KpiRequest) -> KpiSeri
     return KpiSeries(
         result=result,
         unfiltered_by=dropped,
-        requested_grain=asked.grain if used_grain is not asked.grain else None,
+        requested_grain=asked.grain if request.grain is not asked.grain else None,
         missing_tables=reader.missing_tables(kpi_id) if empty else (),
         min_base=reader.settings.min_base,
     )

@@ -65,9 +65,8 @@ def test_a_command_s_help_imports_that_command_only() -> None:
     assert commands.isdisjoint({"omnikpi.cli.kpi", "omnikpi.cli.demo", "omnikpi.cli.serve"})
 
 
-def test_a_dry_run_load_imports_neither_the_kpi_engine_nor_fastapi(tmp_path: Path) -> None:
-    """A load reads and checks files with DuckDB; the collector's web framework and the
-    KPI engine (needed only to refresh rollups after a load changed tables) stay out."""
+def write_customers(tmp_path: Path) -> tuple[Path, Path]:
+    """A customers file and its mapping."""
     customers = tmp_path / "customers.csv"
     customers.write_text("id,joined\nC1,2025-01-02\n", encoding="utf-8")
     mapping = tmp_path / "customers.yaml"
@@ -77,12 +76,28 @@ def test_a_dry_run_load_imports_neither_the_kpi_engine_nor_fastapi(tmp_path: Pat
         "      is_member: {value: true}\n      is_business: {value: false}\n",
         encoding="utf-8",
     )
+    return customers, mapping
+
+
+def test_a_dry_run_load_imports_neither_the_kpi_engine_nor_fastapi(tmp_path: Path) -> None:
+    """A load reads and checks files with DuckDB; the collector's web framework and the
+    KPI engine (needed only to refresh rollups after a load changed tables) stay out."""
+    customers, mapping = write_customers(tmp_path)
     warehouse = str(tmp_path / "w.duckdb")
     found = imported_after(
         "ingest", "-w", warehouse, "-m", str(mapping), str(customers), "--dry-run"
     )
     assert found["code"] == 0
     assert "omnikpi.ingest.pipeline" in found["modules"]  # it did load
+    assert [m for m in ("fastapi", "omnikpi.kpi.engine") if m in found["modules"]] == []
+
+
+def test_a_load_that_changes_nothing_refreshes_no_rollups(tmp_path: Path) -> None:
+    customers, mapping = write_customers(tmp_path)
+    load = ("ingest", "-w", str(tmp_path / "w.duckdb"), "-m", str(mapping), str(customers))
+    assert run_cli(*load) == 0  # the first load changes customers (and refreshes rollups)
+    found = imported_after(*load)
+    assert found["code"] == 0
     assert [m for m in ("fastapi", "omnikpi.kpi.engine") if m in found["modules"]] == []
 
 

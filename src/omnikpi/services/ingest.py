@@ -48,7 +48,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class IngestResult:
-    """A load, the rollup refresh that followed it (None: nothing to refresh), and per
+    """A load, the rollup refresh that followed it (None: the load changed no table), and per
     optional source the load lacked, the KPIs that count rows of the tables it left empty
     (they show no data)."""
 
@@ -82,12 +82,15 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
 
 
 def _finish(settings: Settings, summary: LoadSummary) -> IngestResult:
-    if summary.status != "loaded" and not any(m.tables for m in summary.missing):
-        return IngestResult(summary, None)  # nothing to refresh or name: no KPI engine
+    """The load's result; the KPI engine is imported only for a load that changed tables
+    (their rollups are refreshed) or lacked an optional file (the KPIs without data)."""
+    refresh = summary.status == "loaded" and bool(summary.changed)
+    if not refresh and not any(m.tables for m in summary.missing):
+        return IngestResult(summary, None)
     from omnikpi.kpi import kpis_reading, load_catalog
 
     catalog = load_catalog(settings.catalog_dirs)
-    rollups = refresh_changed(settings, catalog) if summary.status == "loaded" else None
+    rollups = refresh_changed(settings, catalog) if refresh else None
     without = {
         missing.source: tuple(kpis_reading(catalog, set(missing.tables)))
         for missing in summary.missing

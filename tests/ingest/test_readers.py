@@ -31,10 +31,7 @@ def read(scratch: Warehouse, tmp_path: Path, *files: Path, **options: object) ->
 
 
 def table(scratch: Warehouse, source: SourceTable) -> list[tuple[object, ...]]:
-    """The rows read: file, row number and the file's columns."""
-    return scratch.fetch_rows(
-        f'SELECT * EXCLUDE (_id) FROM "{source.relation}" ORDER BY _source, _row'
-    )
+    return scratch.fetch_rows(f'SELECT * FROM "{source.relation}" ORDER BY _source, _row')
 
 
 def test_csv_with_bom_and_semicolons_is_read_as_text(scratch: Warehouse, tmp_path: Path) -> None:
@@ -190,9 +187,9 @@ def large_csv(path: Path, rows: int) -> Path:
 
 
 def numbering_errors(scratch: Warehouse, source: SourceTable) -> tuple[object, ...] | None:
-    """Rows whose `_row` is not their place in the file, distinct `_id`s, last `_row`."""
+    """Rows whose `_row` is not their place in the file, distinct `_row`s, the last one."""
     return scratch.fetch_row(
-        "SELECT count(*) FILTER (WHERE _row <> CAST(n AS BIGINT) + 1), count(DISTINCT _id), "
+        "SELECT count(*) FILTER (WHERE _row <> CAST(n AS BIGINT) + 1), count(DISTINCT _row), "
         f'max(_row) FROM "{source.relation}"'
     )
 
@@ -215,18 +212,6 @@ def test_rows_are_numbered_in_file_order_even_where_duckdb_may_reorder_them(
     path = large_csv(tmp_path / "big.csv", 220_000)
     source = read(scratch, tmp_path, path)
     assert numbering_errors(scratch, source) == (0, 220_000, 220_000)
-
-
-def test_each_row_of_a_source_has_its_own_id(scratch: Warehouse, tmp_path: Path) -> None:
-    """`_id` tells apart the rows of several files (their `_row`s repeat), of every format."""
-    a = write(tmp_path / "a.csv", "x\n1\n2\n")
-    b = tmp_path / "b.parquet"
-    pq.write_table(pa.table({"x": ["3", "4"]}), b)
-    source = read(scratch, tmp_path, a, b)
-    found = scratch.fetch_row(
-        f'SELECT count(*), count(DISTINCT _id), count(DISTINCT _row) FROM "{source.relation}"'
-    )
-    assert found == (4, 4, 2)
 
 
 def test_files_with_other_columns_are_refused(scratch: Warehouse, tmp_path: Path) -> None:

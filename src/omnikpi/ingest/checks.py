@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from omnikpi.ingest.expressions import ColumnPlan, StagePlan, is_placeholder_checked
 from omnikpi.ingest.rules import ROW_RULES, RowRule
-from omnikpi.ingest.sql import Values, ident
+from omnikpi.ingest.sql import Params, ident
 
 #: How far ahead of the load's clock a timestamp may be (client and server clocks drift).
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -35,7 +35,7 @@ class RowCheck:
     fails: str
 
 
-def row_checks(stage: StagePlan, now: datetime, params: Values) -> list[RowCheck]:
+def row_checks(stage: StagePlan, now: datetime, params: Params) -> list[RowCheck]:
     """Every check of one row, in the order their problems are reported."""
     checks = [c for plan in stage.columns for c in _column_checks(stage, plan, params)]
     for rule in ROW_RULES:
@@ -85,7 +85,7 @@ def _problem_struct(column: str, value: str, reason: str, *, set_aside: bool = F
     )
 
 
-def _column_checks(stage: StagePlan, plan: ColumnPlan, params: Values) -> list[RowCheck]:
+def _column_checks(stage: StagePlan, plan: ColumnPlan, params: Params) -> list[RowCheck]:
     if plan.source_sql is None:
         return []  # constants were checked with the mapping; unmapped columns are null
     column = plan.column
@@ -133,7 +133,7 @@ def _qualify(plan: ColumnPlan) -> str:
     return text
 
 
-def _rule_check(stage: StagePlan, rule: RowRule, params: Values) -> list[RowCheck]:
+def _rule_check(stage: StagePlan, rule: RowRule, params: Params) -> list[RowCheck]:
     plan = stage.plan(rule.column)
     if plan.is_empty:
         return []
@@ -141,7 +141,7 @@ def _rule_check(stage: StagePlan, rule: RowRule, params: Values) -> list[RowChec
     return [RowCheck(params.add(plan.label), shown_value(plan), params.add(rule.reason), fails)]
 
 
-def _future_checks(stage: StagePlan, now: datetime, params: Values) -> list[RowCheck]:
+def _future_checks(stage: StagePlan, now: datetime, params: Params) -> list[RowCheck]:
     table = stage.table
     checks = []
     for plan in stage.columns:

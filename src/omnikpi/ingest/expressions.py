@@ -1,11 +1,10 @@
 """Turn a table mapping into one SELECT that converts source rows to the canonical table.
 
-The SELECT gives, per row, its `_id`, the source file and row number, every canonical
-column converted to its model type, and the source text of each mapped column
-(`<column>__raw`), so validation can say which value failed and why (`validate.py` makes it
-the stage view every check and the load read). Values from the mapping (constants, value
-maps, formats, zones) are always bound as values of the view (`ViewValues`), never pasted
-into SQL.
+The SELECT gives, per row, the source file and row number, every canonical column
+converted to its model type, and the source text of each mapped column (`<column>__raw`),
+so validation can say which value failed and why (`validate.py` stages it). Values from
+the mapping (constants, value maps, formats, zones) are always bound as parameters, never
+pasted into SQL.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from datetime import UTC, datetime
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.ingest.mapping import EPOCH_FORMATS, ColumnSpec, Mapping, TableMapping, closest
 from omnikpi.ingest.readers import SourceTable
-from omnikpi.ingest.sql import Values, ViewValues, ident
+from omnikpi.ingest.sql import Params, ident
 from omnikpi.model import Column, Table
 
 SQL_TYPES = {
@@ -92,16 +91,15 @@ class ColumnPlan:
 
 @dataclass(frozen=True)
 class StagePlan:
-    """The SELECT converting one table's source rows, its values and column plans.
+    """The SELECT converting one table's source rows, its parameters and column plans.
 
-    `relation` is the temporary view of the converted rows validation creates; `values`
-    holds the values the SELECT reads (the checks add theirs before the view is made).
+    `relation` is the temporary table validation stages the rows in.
     """
 
     table: Table
     relation: str
     select: str
-    values: ViewValues
+    params: dict[str, object]
     columns: tuple[ColumnPlan, ...]
     flagged: bool = False
     sets_aside: bool = False
@@ -126,9 +124,9 @@ def plan_stage(
     table: Table, spec: TableMapping, source: SourceTable, context: Context
 ) -> StagePlan:
     """The SELECT converting the rows of `source` to `table` as `spec` says."""
-    params = ViewValues()
+    params = Params()
     where = f"{context.origin}: tables.{table.name}.columns"
-    inner = ["_source", "_row", f"s.{source.row_id} AS _id"]
+    inner = ["_source", "_row"]
     middle = ["*"]
     plans = []
     converted: dict[str, str] = {}
@@ -145,7 +143,7 @@ def plan_stage(
     sets_aside = SET_ASIDE_COLUMN in source.columns
     markers = [*(FLAG_COLUMNS if flagged else ()), *([SET_ASIDE_COLUMN] if sets_aside else [])]
     inner += [f"s.{ident(c)}" for c in markers]
-    outer = ["_id", "_source", "_row", *markers]
+    outer = ["_source", "_row", *markers]
     outer += [f"{p.value} AS {ident(p.column.name)}" for p in plans]
     outer += [ident(p.raw_name) for p in plans if p.source_sql is not None]
     outer += [ident(p.text_name) for p in plans if p.text is not None]
@@ -163,7 +161,7 @@ def plan_stage(
         table,
         relation,
         select,
-        params,
+        params.used_in(select),
         tuple(plans),
         flagged,
         sets_aside,
@@ -176,7 +174,7 @@ def is_placeholder_checked(plan: ColumnPlan) -> bool:
     return plan.column.type in ("date", "timestamp") and plan.source_sql is not None
 
 
-def _without_placeholders(plans: list[ColumnPlan], params: Values) -> str:
+def _without_placeholders(plans: list[ColumnPlan], params: Params) -> str:
     """SQL replacing placeholder times (years 1 and 9999) by NULL in converted rows."""
     replaced = []
     for plan in plans:
@@ -223,7 +221,7 @@ def _plan_column(
     spec: ColumnSpec | None,
     source: SourceTable,
     context: Context,
-    params: Values,
+    params: Params,
     where: str,
     converted: dict[str, str],
 ) -> ColumnPlan:
@@ -282,7 +280,7 @@ def _convert(
     typed: bool,
     source_type: str,
     context: Context,
-    params: Values,
+    params: Params,
     where: str,
 ) -> tuple[str, str | None]:
     """SQL converting `x` to the column's type, and the reason given when it fails."""
@@ -306,7 +304,7 @@ def _convert(
     return f"TRY_CAST({x} AS {sql_type})", reasons[kind]
 
 
-def _normalize_number(x: str, mapping: Mapping, params: Values) -> str:
+def _normalize_number(x: str, mapping: Mapping, params: Params) -> str:
     numbers = mapping.numbers
     if numbers.thousands:
         x = f"replace({x}, {params.add(numbers.thousands)}, '')"
@@ -322,7 +320,7 @@ def _convert_time(
     typed: bool,
     source_type: str,
     context: Context,
-    params: Values,
+    params: Params,
     where: str,
 ) -> tuple[str, str | None]:
     dates = context.mapping.dates
@@ -385,7 +383,7 @@ def _convert_typed_time(is_date: bool, x: str, source_type: str, zone: str) -> s
     return f"timezone({zone}, TRY_CAST({text} AS TIMESTAMP))"
 
 
-def _filter(spec: TableMapping, source: SourceTable, params: Values, origin: str) -> str:
+def _filter(spec: TableMapping, source: SourceTable, params: Params, origin: str) -> str:
     if spec.filter is None:
         return ""
     where = "filter.column"

@@ -199,8 +199,8 @@ def _validate(
         if spec is None:
             continue
         name = spec.source or next(iter(sources))
-        if name in views:  # a preset view's rows are told apart by their place in its table
-            source = source_table(warehouse, name, f"_view_{name}", (), row_id="rowid")
+        if name in views:
+            source = source_table(warehouse, name, f"_view_{name}", ())
         elif name in sources:
             source = sources[name]
         else:

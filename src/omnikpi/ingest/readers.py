@@ -1,11 +1,9 @@
 """Reading export files into DuckDB: CSV (any delimiter and encoding), Parquet, JSON Lines, XLSX.
 
 Each source becomes one temporary relation with the file's columns plus `_source` (file
-name), `_row` (1 = first data row after the header), so every later error can point at a
-row, and `_id`, a number unique among the source's rows that stays the same each time the
-relation is read (validation finds a row's problems in one statement and loads the others in
-another). Text formats are read as text (`all_varchar`) and converted by the mapping, which
-is what lets a bad value be quarantined instead of failing the whole file.
+name) and `_row` (1 = first data row after the header), so every later error can point at a
+row. Text formats are read as text (`all_varchar`) and converted by the mapping, which is
+what lets a bad value be quarantined instead of failing the whole file.
 
 Text files are read on every thread into a temporary table: with DuckDB's
 `preserve_insertion_order` (its default) the table keeps the file's order, so a row's
@@ -46,10 +44,6 @@ _SUFFIX_FORMATS: dict[str, FileFormat] = {
     ".xlsm": "xlsx",
 }
 _XLSX_BATCH_ROWS = 50_000
-#: The `_id`s of the n-th file of a source start at n << _PART_BITS (a trillion rows a file).
-_PART_BITS = 40
-#: The columns every source relation has besides the file's own.
-ROW_COLUMNS = ("_source", "_row", "_id")
 #: Separator no text file uses: a whitespace-separated file is read one line per row.
 _LINE_SEPARATOR = "\x1e"
 
@@ -57,11 +51,7 @@ _LINE_SEPARATOR = "\x1e"
 @dataclass(frozen=True)
 class SourceTable:
     """A source read into DuckDB: its temporary relation, columns (name → type) and rows;
-    `missing` for an optional source that got no file (no rows, its declared columns).
-
-    `row_id` is the SQL (over the relation's rows) of the number telling its rows apart:
-    the `_id` column of what the readers read, the `rowid` of a preset view's table.
-    """
+    `missing` for an optional source that got no file (no rows, its declared columns)."""
 
     name: str
     relation: str
@@ -69,7 +59,6 @@ class SourceTable:
     columns: dict[str, str]
     rows: int
     missing: bool = False
-    row_id: str = "_id"
 
     @property
     def label(self) -> str:
@@ -105,7 +94,7 @@ def read_files(
     for index, path in enumerate(paths):
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
-        part = _adjust_columns(warehouse, f"{relation}_{index}", index, path, options, workdir)
+        part = _adjust_columns(warehouse, f"{relation}_{index}", path, options, workdir)
         columns = describe(warehouse, part)
         if first_columns is not None and set(columns) != set(first_columns):
             missing = sorted(set(first_columns) - set(columns))
@@ -122,11 +111,10 @@ def read_files(
 
 
 def _adjust_columns(
-    warehouse: Warehouse, part: str, index: int, path: Path, options: ReadOptions, workdir: Path
+    warehouse: Warehouse, part: str, path: Path, options: ReadOptions, workdir: Path
 ) -> str:
-    """Read file number `index` of a source, applying `read.rename` and `read.fill_missing`;
-    returns its relation."""
-    _read_file(warehouse, part, index << _PART_BITS, path, options, workdir)
+    """Read one file, applying `read.rename` and `read.fill_missing`; returns its relation."""
+    _read_file(warehouse, part, path, options, workdir)
     present = describe(warehouse, part)
     renames = [
         f"{ident(old)} AS {ident(new)}"
@@ -162,23 +150,20 @@ def empty_source(warehouse: Warehouse, name: str, columns: Sequence[str]) -> Sou
     relation = f"_src_{name}"
     fields = ", ".join(f"{ident(c)} VARCHAR" for c in columns)
     warehouse.run_sql(
-        f"CREATE OR REPLACE TEMP TABLE {ident(relation)} "
-        f"(_source VARCHAR, _row BIGINT, _id BIGINT, {fields})"
+        f"CREATE OR REPLACE TEMP TABLE {ident(relation)} (_source VARCHAR, _row BIGINT, {fields})"
     )
     return replace(source_table(warehouse, name, relation, ()), missing=True)
 
 
 def source_table(
-    warehouse: Warehouse,
-    name: str,
-    relation: str,
-    files: tuple[Path, ...],
-    row_id: str = "_id",
+    warehouse: Warehouse, name: str, relation: str, files: tuple[Path, ...]
 ) -> SourceTable:
     """Describe an already loaded source relation."""
-    columns = {c: t for c, t in describe(warehouse, relation).items() if c not in ROW_COLUMNS}
+    columns = {
+        c: t for c, t in describe(warehouse, relation).items() if c not in ("_source", "_row")
+    }
     rows = warehouse.fetch_value(f"SELECT count(*) FROM {ident(relation)}")
-    return SourceTable(name, relation, files, columns, int(rows or 0), row_id=row_id)
+    return SourceTable(name, relation, files, columns, int(rows or 0))
 
 
 def rows_checksum(warehouse: Warehouse, relation: str) -> str:
@@ -189,7 +174,7 @@ def rows_checksum(warehouse: Warehouse, relation: str) -> str:
     """
     row = warehouse.fetch_row(
         "SELECT count(*), coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) "
-        f"FROM (SELECT * EXCLUDE ({', '.join(ROW_COLUMNS)}) FROM {ident(relation)}) t"
+        f"FROM (SELECT * EXCLUDE (_source, _row) FROM {ident(relation)}) t"
     )
     count, total = (int(row[0]), int(row[1])) if row else (0, 0)
     return f"rows:{count}:{total:x}"
@@ -217,21 +202,18 @@ def describe(warehouse: Warehouse, relation: str) -> dict[str, str]:
 # -- one file --------------------------------------------------------------------------------
 def _read_file(
     warehouse: Warehouse,
-    relation: str,
-    first_id: int,
+    table: str,
     path: Path,
     options: ReadOptions,
     workdir: Path,
 ) -> None:
-    """Read one file into `relation`, its rows' `_id`s counted from `first_id`."""
     fmt = file_format(path, options)
-    _drop_temporary(warehouse, relation)
+    _drop_temporary(warehouse, table)
     if fmt == "xlsx":
-        batches = _xlsx_batches(path, options)
-        _load_batches(warehouse, relation, path.name, batches, label_column=True, first_id=first_id)
+        _load_batches(warehouse, table, path.name, _xlsx_batches(path, options), label_column=True)
         return
     if fmt == "parquet":
-        _parquet_view(warehouse, relation, first_id, path)
+        _parquet_view(warehouse, table, path)
         return
     params = Params()
     if fmt == "csv" and options.delimiter == "whitespace":
@@ -241,7 +223,7 @@ def _read_file(
     else:
         scan = f"read_json({params.add(str(path))}, format = 'auto')"
     in_order = _keeps_order(warehouse)
-    text = f"{relation}_text"
+    text = f"{table}_text"
     numbered = "" if in_order else "row_number() OVER () AS _row, "
     try:
         warehouse.run_sql(
@@ -251,12 +233,9 @@ def _read_file(
     except duckdb.Error as exc:  # the warehouse passes DuckDB's own errors on
         raise DataError(_read_error(path, fmt, exc)) from None
     values = ViewValues()
-    row = "rowid + 1" if in_order else "_row"
-    columns = "*" if in_order else "* EXCLUDE (_row)"
     sql = (
-        f"CREATE OR REPLACE TEMP VIEW {ident(relation)} AS SELECT {values.add(path.name)} "
-        f"AS _source, {row} AS _row, {row} - 1 + {values.add(first_id)} AS _id, {columns} "
-        f"FROM {ident(text)}"
+        f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS SELECT {values.add(path.name)} "
+        f"AS _source, {'rowid + 1 AS _row, *' if in_order else '*'} FROM {ident(text)}"
     )
     values.bind(warehouse)  # before the view that reads them is created
     warehouse.run_sql(sql)
@@ -279,7 +258,7 @@ def _drop_temporary(warehouse: Warehouse, name: str) -> None:
             warehouse.run_sql(f"DROP {kind} temp.{ident(name)}")
 
 
-def _parquet_view(warehouse: Warehouse, view: str, first_id: int, path: Path) -> None:
+def _parquet_view(warehouse: Warehouse, view: str, path: Path) -> None:
     """Parquet is read where it lies (a view): scans are parallel and cheap to repeat.
 
     An SQL view rather than a DuckDB relation's: those cannot be created on a warehouse
@@ -288,8 +267,7 @@ def _parquet_view(warehouse: Warehouse, view: str, first_id: int, path: Path) ->
     values = ViewValues()
     sql = (
         f"CREATE OR REPLACE TEMP VIEW {ident(view)} AS SELECT {values.add(path.name)} "
-        f"AS _source, file_row_number + 1 AS _row, file_row_number + {values.add(first_id)} "
-        "AS _id, * EXCLUDE (file_row_number) "
+        "AS _source, file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
         f"FROM read_parquet({values.add(str(path))}, file_row_number = true)"
     )
     try:
@@ -367,12 +345,10 @@ def _load_batches(
     label: str,
     batches: Iterable[pa.Table | pa.RecordBatch],
     label_column: bool = False,
-    first_id: int = 0,
 ) -> None:
     """Append batches to a temporary table; a `_source` column in a batch names its part."""
     first = True
     start = 1
-    next_id = first_id
     view = f"{table}_batch"
     part = None
     for batch in batches:
@@ -386,7 +362,6 @@ def _load_batches(
             labels = pa.array([f"{label}:{part}"] * rows, pa.string())
         else:
             labels = pa.array([label] * rows, pa.string())
-        arrow = arrow.add_column(0, "_id", pa.array(range(next_id, next_id + rows), pa.int64()))
         arrow = arrow.add_column(0, "_row", pa.array(range(start, start + rows), pa.int64()))
         arrow = arrow.add_column(0, "_source", labels)
         with warehouse.registered(view, arrow):
@@ -398,7 +373,6 @@ def _load_batches(
                 warehouse.run_sql(f"INSERT INTO {ident(table)} BY NAME FROM {ident(view)}")
         first = False
         start += rows
-        next_id += rows
     if first:
         raise DataError(f"{label}: no columns to read")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from omnikpi.warehouse import Warehouse
 
@@ -25,15 +25,6 @@ def ident(name: str) -> str:
 def idents(names: Iterable[str]) -> str:
     """Comma-separated quoted identifiers."""
     return ", ".join(ident(name) for name in names)
-
-
-class Values(Protocol):
-    """Where a statement's values go: `add(value)` binds one and returns the SQL reading it
-    (`Params` for a statement run once, `ViewValues` for a view)."""
-
-    def add(self, value: Any) -> str:
-        """Bind `value`; returns the SQL that reads it."""
-        ...
 
 
 class Params:

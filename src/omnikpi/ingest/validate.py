@@ -1,15 +1,16 @@
-"""Validation: convert each table with its row checks, then check keys and references.
+"""Validation: stage each table with its row checks, then check keys and references.
 
-A table's rows are converted by a view (its stage), never copied: one pass over it writes
-the problems of the rows that fail a check of their own (`checks.py`), the checks that
-need the whole batch or the warehouse (keys, references, sequences) read only the columns
-they check, and the good rows go from the view straight into the load (`load.upsert`).
-Every failed check becomes one problem row (stage row `_id`, source file, row number,
-column, value, reason) in the temporary `_problems` table; rows without problems are the
-ones that load. Rows a preset sets aside (`_set_aside`: not errors, just not rows of that
-table, such as stock adjustments written as invoices) are kept there too, marked
-`set_aside`, so the load report can count them by reason. The plausibility rules are
-declared in `rules.py`.
+A table's rows are converted once, into its stage (a temporary table of typed rows, each
+with the list of its problems), which the checks across rows, the report and the load
+then read: converting a row again costs more than keeping it converted (see the ingest
+section of bench/RESULTS.md). Every failed check becomes one problem row (stage row, source
+file, row number, column, value, reason) in the temporary `_problems` table; rows without
+problems are the ones that load, through a view of the stage (`_good_<table>`).
+Rows a preset sets aside (`_set_aside`: not errors, just not rows of that table, such as
+stock adjustments written as invoices) are kept there too, marked `set_aside`, so the
+load report can count them by reason.
+Checks of a row on its own run while the table is staged (`checks.py`); the checks here
+need the whole batch or the warehouse. The plausibility rules are declared in `rules.py`.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def validate_stage(
 
 
 def good_relation(table: str) -> str:
-    """The temporary view of the rows of `table` that passed validation."""
+    """The temporary view of the staged rows of `table` that load."""
     return f"_good_{table}"
 
 
@@ -93,30 +94,30 @@ def merged_relation(table: str) -> str:
 
 # -- staging -----------------------------------------------------------------------------------
 def _create_stage(warehouse: Warehouse, stage: StagePlan, now: datetime) -> None:
-    """The view converting and checking the rows, and one pass over it that records the
-    problems of the rows failing a check of their own (no good row is written).
+    """Convert and check the rows in one pass; keep typed values and each row's problems.
 
     Source text is kept whole only for the columns the later checks report and whose typed
     value differs from it (say a mapped reference); every other problem carries its value.
     """
-    checks = row_checks(stage, now, stage.values)
+    params = Params("c")
+    checks = row_checks(stage, now, params)
     kept = [ident(plan.raw_name) for plan in _reported_later(stage)]
-    columns = ["_id", "_source", "_row", *(ident(p.column.name) for p in stage.columns), *kept]
+    columns = ["_source", "_row", *(ident(p.column.name) for p in stage.columns), *kept]
     problems = problems_sql(stage, checks)
-    stage.values.bind(warehouse)
     warehouse.run_sql(
-        f"CREATE OR REPLACE TEMP VIEW {ident(stage.relation)} AS "
-        f"SELECT {', '.join(columns)}, {problems} AS _row_problems FROM ({stage.select}) s"
+        f"CREATE OR REPLACE TEMP TABLE {ident(stage.relation)} AS "
+        f"SELECT {', '.join(columns)}, {problems} AS _row_problems FROM ({stage.select}) s",
+        {**stage.params, **params.used_in(problems)},
     )
     # A source column feeding several columns (say one date for placed_at and
     # status_changed_at) is reported once per row: its first problem.
     warehouse.run_sql(
-        f'INSERT INTO {PROBLEMS} SELECT $t, _id, _source, _row, problem."column", '
+        f'INSERT INTO {PROBLEMS} SELECT $t, stage_row, _source, _row, problem."column", '
         'problem."value", problem.reason, problem.set_aside, NULL '
-        "FROM (SELECT _id, _source, _row, "
+        "FROM (SELECT rowid AS stage_row, _source, _row, "
         "unnest(_row_problems) AS problem, generate_subscripts(_row_problems, 1) AS nth "
         f"FROM {ident(stage.relation)} WHERE _row_problems IS NOT NULL) "
-        'QUALIFY row_number() OVER (PARTITION BY _id, problem."column" ORDER BY nth) = 1',
+        'QUALIFY row_number() OVER (PARTITION BY stage_row, problem."column" ORDER BY nth) = 1',
         {"t": stage.table.name},
     )
 
@@ -130,7 +131,7 @@ def _no_problem(warehouse: Warehouse, table: str, params: Params) -> str:
     if not found:
         return "true"
     return (
-        f"NOT EXISTS (SELECT 1 FROM {PROBLEMS} p WHERE p.stage_row = s._id "
+        f"NOT EXISTS (SELECT 1 FROM {PROBLEMS} p WHERE p.stage_row = s.rowid "
         f"AND p.table_name = {params.add(table)})"
     )
 
@@ -176,7 +177,7 @@ def _insert_problems(
     """
     summary_sql = "NULL" if summary is None else params.add(summary)
     sql = (
-        f"INSERT INTO {PROBLEMS} SELECT {params.add(stage.table.name)}, s._id, s._source, "
+        f"INSERT INTO {PROBLEMS} SELECT {params.add(stage.table.name)}, s.rowid, s._source, "
         f"s._row, {params.add(column_label)}, CAST({value_sql} AS VARCHAR), {reason_sql}, "
         f"{params.add(set_aside)}, {summary_sql} "
         f"FROM {ident(stage.relation)} s{extra_from} WHERE ({condition}) "
@@ -204,8 +205,8 @@ def _check_duplicates(warehouse: Warehouse, stage: StagePlan) -> None:
     keys = stage.table.primary_key
     params = Params()
     ranked = (
-        f"(SELECT _id AS stage_row, min(_row) OVER (PARTITION BY {key_sql}) AS first_row, "
-        f"row_number() OVER (PARTITION BY {key_sql} ORDER BY _source, _row, _id) AS nth "
+        f"(SELECT rowid AS stage_row, min(_row) OVER (PARTITION BY {key_sql}) AS first_row, "
+        f"row_number() OVER (PARTITION BY {key_sql} ORDER BY _source, _row, rowid) AS nth "
         f"FROM {ident(stage.relation)} s WHERE {_no_problem(warehouse, stage.table.name, params)})"
     )
     reason = (
@@ -221,7 +222,7 @@ def _check_duplicates(warehouse: Warehouse, stage: StagePlan) -> None:
         reason,
         "d.nth > 1",
         params,
-        extra_from=f" JOIN {ranked} d ON d.stage_row = s._id",
+        extra_from=f" JOIN {ranked} d ON d.stage_row = s.rowid",
         summary="is a duplicate key (keep one row per key, or set duplicates: first or last)",
     )
 
@@ -253,7 +254,7 @@ def _check_references(
             ):
                 params = Params()
                 left_out = (
-                    f"SELECT {ident(key)} FROM {ident(f'_stage_{target}')} WHERE _id IN "
+                    f"SELECT {ident(key)} FROM {ident(f'_stage_{target}')} WHERE rowid IN "
                     f"(SELECT stage_row FROM {ident(quarantined_relation(target))} "
                     f"WHERE set_aside = {params.add(set_aside)})"
                 )
@@ -310,7 +311,7 @@ def _check_cross(
 def _good_rows(warehouse: Warehouse, stage: StagePlan, duplicates: str) -> ValidatedTable:
     """The rows that load: a view over the stage, without the rows that have a problem or
     were set aside and, with `duplicates: first` or `last`, those merged into another row
-    with the same key (kept in small tables of their `_id`s)."""
+    with the same key (small tables of their stage rows)."""
     table = stage.table
     relation = ident(stage.relation)
     quarantined = quarantined_relation(table.name)
@@ -329,9 +330,10 @@ def _good_rows(warehouse: Warehouse, stage: StagePlan, duplicates: str) -> Valid
     if duplicates != "reject" and _has_duplicates(warehouse, stage):
         merged = _merge_duplicates(warehouse, stage, duplicates)
         left_out.append(merged_relation(table.name))
-    columns = ", ".join(f"s.{ident(c)}" for c in ["_id", "_source", "_row", *table.column_names])
+    columns = ", ".join(f"s.{ident(c)}" for c in ["_source", "_row", *table.column_names])
     without = " AND ".join(
-        f"NOT EXISTS (SELECT 1 FROM {ident(name)} x WHERE x.stage_row = s._id)" for name in left_out
+        f"NOT EXISTS (SELECT 1 FROM {ident(name)} x WHERE x.stage_row = s.rowid)"
+        for name in left_out
     )
     warehouse.run_sql(
         f"CREATE OR REPLACE TEMP VIEW {ident(good_relation(table.name))} AS "
@@ -349,9 +351,9 @@ def _merge_duplicates(warehouse: Warehouse, stage: StagePlan, duplicates: str) -
     params = Params()
     merged = merged_relation(stage.table.name)
     warehouse.run_sql(
-        f"CREATE OR REPLACE TEMP TABLE {ident(merged)} AS SELECT _id AS stage_row FROM "
-        f"(SELECT _id, row_number() OVER (PARTITION BY {keys} "
-        f"ORDER BY _source {order}, _row {order}, _id {order}) AS nth "
+        f"CREATE OR REPLACE TEMP TABLE {ident(merged)} AS SELECT stage_row FROM "
+        f"(SELECT rowid AS stage_row, row_number() OVER (PARTITION BY {keys} "
+        f"ORDER BY _source {order}, _row {order}, rowid {order}) AS nth "
         f"FROM {ident(stage.relation)} s WHERE {_no_problem(warehouse, stage.table.name, params)}) "
         "WHERE nth > 1",
         params.values,

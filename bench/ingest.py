@@ -211,6 +211,7 @@ def duckdb_load(path: Path, folder: Path) -> float:
     database.unlink(missing_ok=True)
     reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
     with duckdb.connect(str(database), config=BASELINE_CONFIG) as con:
+        con.execute("SET enable_progress_bar = false")  # as omnikpi's loads
         started = time.perf_counter()
         con.execute(f"CREATE TABLE orders AS SELECT * FROM {reader}('{path}')")
         con.execute("CHECKPOINT")

@@ -241,3 +241,28 @@ def test_changed_tables_refresh_rollups_or_are_read_directly(
         ]
         refresh_rollups(warehouse, catalog, since=date(2025, 3, 13))
         assert warehouse.changed_tables() == {}
+
+
+def test_a_build_batches_atoms_by_source_and_the_grains_they_are_stored_for(
+    golden: Warehouse,
+) -> None:
+    """Day-only sums apart from per-period distinct counts (which take every grain), so a
+    sum is not grouped five times over; funnels of one unit together."""
+    from omnikpi.kpi.kinds import kind_of
+    from omnikpi.kpi.rollups import _batches, _grains, catalog_atoms
+
+    catalog = load_catalog()
+    computer = KpiQuery(catalog, golden, rollups=False).computer
+    atoms = catalog_atoms(catalog)
+    batches = _batches(computer, atoms)
+    assert sorted(a.key for b in batches for a in b) == sorted(a.key for a in atoms)
+    for batch in batches:
+        if computer.settable(batch[0]):
+            assert len({(a.source, a.text("time"), _grains(a)) for a in batch}) == 1
+        elif kind_of(batch[0]).batch_key is None:
+            assert len(batch) == 1
+    purchases = [b for b in batches if computer.settable(b[0]) and b[0].source == "purchases"]
+    assert sorted(len(_grains(b[0])) for b in purchases) == [1, 5]
+    funnels = [b for b in batches if b[0].kind == "funnel"]
+    assert len(funnels) == 1
+    assert len(funnels[0]) == sum(a.kind == "funnel" for a in atoms)

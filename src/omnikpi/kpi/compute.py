@@ -6,10 +6,11 @@ column per atom part. Dates are local dates in the engine's time zone.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -36,6 +37,21 @@ from omnikpi.kpi.sources import SourceBuilder
 from omnikpi.warehouse import Tables
 
 Execute = Callable[[ir.Expr], pd.DataFrame]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _clocked(
+    method: Callable[Concatenate[Computer, P], R],
+) -> Callable[Concatenate[Computer, P], R]:
+    """The method, with the queries it builds taking local dates by the engine's zone."""
+
+    def clocked(self: Computer, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.clock():
+            return method(self, *args, **kwargs)
+
+    functools.update_wrapper(clocked, method)
+    return clocked
 
 
 class Computer:
@@ -267,6 +283,7 @@ class Computer:
         """Atoms `compute_sets` can compute: plain aggregates of rows."""
         return kind_of(atom).set_aggregates is not None
 
+    @_clocked
     def compute_sets(
         self,
         batch: list[Atom],
@@ -279,18 +296,6 @@ class Computer:
         """Atoms of one source (see `settable`) for every grain, for the total and each
         dimension, in one GROUPING SETS query (DuckDB SQL); returns {(grain, dimension or
         ''): frame like `compute`}."""
-        with self.clock():
-            return self._compute_sets(batch, grains, start, end, dimensions, run_sql)
-
-    def _compute_sets(
-        self,
-        batch: list[Atom],
-        grains: Sequence[Grain],
-        start: date,
-        end: date,
-        dimensions: Sequence[str],
-        run_sql: Callable[[str], pd.DataFrame],
-    ) -> dict[tuple[Grain, str], pd.DataFrame]:
         wide = Scope(Grain.DAY, start, end, tuple(dimensions))
         texts = [t for a in batch for t in (a.text("expr"), a.text("filter"))]
         table, names = self.rows(batch[0], wide, texts)

@@ -34,11 +34,7 @@ class Evaluator:
 
     def evaluate(self, node: Node, scope: Scope) -> pd.Series:
         """Values indexed by (period_start, *scope.by [, share dimensions])."""
-        index = self._index(scope, atoms_of(node))
-        values = self._array(node, scope, index)
-        if values is not None:
-            return pd.Series(values, index=index, dtype="float64")
-        return self._eval(node, scope, index)
+        return self._eval(node, scope, self._index(scope, atoms_of(node)))
 
     def parts(self, node: Node, scope: Scope) -> tuple[pd.Series, pd.Series] | None:
         """The numerator and denominator of a ratio KPI (a share's part and total, retained
@@ -90,17 +86,15 @@ class Evaluator:
         return result
 
     def _eval(self, node: Node, scope: Scope, index: pd.Index) -> pd.Series:
-        if isinstance(node, Const):
-            return pd.Series(node.value, index=index, dtype="float64")
-        if isinstance(node, Part):
-            return self._part(node.atom, node.part, scope, index)
-        if isinstance(node, Retained):
-            retained = self._part(node.atom, "retained", scope, index)
-            return _divide(retained, self._part(node.atom, "active", scope, index))
+        """A tree's values as a series; subtrees with shares align their indexes."""
+        values = self._array(node, scope, index)
+        if values is not None:
+            return pd.Series(values, index=index, dtype="float64")
         if isinstance(node, Negate):
             return -self._eval(node.operand, scope, index)
         if isinstance(node, Share):
             return self._share(node, scope)
+        assert isinstance(node, Op)
         left = self._eval(node.left, scope, index)
         right = self._eval(node.right, scope, index)
         left, right = _align(left, right)

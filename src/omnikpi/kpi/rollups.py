@@ -172,7 +172,10 @@ def _batches(computer: Computer, atoms: Sequence[Atom]) -> list[list[Atom]]:
     for atom in atoms:
         key = kind_of(atom).batch_key
         if computer.settable(atom):
-            groups.setdefault(("sets", atom.source, atom.text("time")), []).append(atom)
+            # Atoms stored by day only apart from those stored for every grain: a batch
+            # takes the grains of all its atoms, five times the grouping sets.
+            grains = _grains(atom)
+            groups.setdefault(("sets", atom.source, atom.text("time"), grains), []).append(atom)
         elif key is not None:
             groups.setdefault((atom.kind, *key(atom)), []).append(atom)
         else:

@@ -217,3 +217,32 @@ def test_concurrent_requests_get_the_values_of_sequential_ones(sim_path: Path) -
     assert engines.built == 1
     for number, frame in enumerate(expected):
         pd.testing.assert_frame_equal(found[number], frame)
+
+
+def test_a_kpi_detail_reads_its_trend_and_breakdown_in_one_engine_pass(
+    sim_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from omnikpi.auth import Role, UserRole
+    from omnikpi.services import build_kpi_detail
+
+    passes: list[int] = []
+    answer_many = KpiQuery.answer_many
+
+    def counted(self: KpiQuery, requests: list[KpiRequest]) -> list[pd.DataFrame]:
+        passes.append(len(requests))
+        return answer_many(self, requests)
+
+    monkeypatch.setattr(KpiQuery, "answer_many", counted)
+    _, reader = readers(sim_path)
+    asked = KpiRequest(("revenue",), Grain.MONTH, date(2025, 7, 1), DECEMBER[1], compare="previous")
+    with reader() as request:
+        detail = build_kpi_detail(request, UserRole(Role.ANALYST), asked, breakdown_by="channel")
+    # trend, breakdown and the breakdown's compared month together; nothing read again
+    assert passes == [3]
+    assert detail.breakdown is not None
+    assert detail.breakdown.series.rows
+    with reader() as alone:  # the same values as answers read one by one
+        expected = alone.answer(replace(asked, parts=False))
+    assert [r.value for r in detail.series.rows] == [
+        None if pd.isna(v) else v for v in expected["value"]
+    ]

@@ -15,7 +15,7 @@ from omnikpi.kpi.request import KpiRequest, parse_filters
 from omnikpi.kpi.spec import RatioMeasure
 from omnikpi.services.contribution import Contribution, Segment, contributions
 from omnikpi.services.query import KpiRow
-from omnikpi.services.reader import Filters, KpiReader
+from omnikpi.services.reader import Filters, KpiReader, read_ahead
 from omnikpi.services.series import KpiSeries, series_request, view_series
 
 #: The channel dimensions, most specific to the sale first: a KPI is broken down "by channel"
@@ -114,7 +114,11 @@ def build_breakdown(
     compare: Comparison | None = "previous",
 ) -> Breakdown:
     """`kpi_id` by `dimension` for the period of `grain` ending the view on `end`."""
-    asked, before_asked = _requests(reader, role, kpi_id, dimension, grain, end, filters, compare)
+    asked, before_asked = breakdown_views(
+        reader, role, kpi_id, dimension, grain, end, filters, compare
+    )
+    views = [v for v in (asked, before_asked) if v is not None]
+    read_ahead(reader, [series_request(reader, role, v)[0] for v in views])
     series = view_series(reader, role, asked)
     found: tuple[Contribution, ...] = ()
     if before_asked is not None:
@@ -128,7 +132,7 @@ def build_breakdown(
     )
 
 
-def breakdown_requests(
+def breakdown_views(
     reader: KpiReader,
     role: UserRole,
     kpi_id: str,
@@ -137,26 +141,9 @@ def breakdown_requests(
     end: date,
     filters: Filters | None = None,
     compare: Comparison | None = "previous",
-) -> list[KpiRequest]:
-    """The engine requests `build_breakdown` answers (to read them with others at once)."""
-    asked, before = _requests(reader, role, kpi_id, dimension, grain, end, filters, compare)
-    found = [series_request(reader, role, asked)[0]]
-    if before is not None:
-        found.append(series_request(reader, role, before)[0])
-    return found
-
-
-def _requests(
-    reader: KpiReader,
-    role: UserRole,
-    kpi_id: str,
-    dimension: str,
-    grain: Grain,
-    end: date,
-    filters: Filters | None,
-    compare: Comparison | None,
 ) -> tuple[KpiRequest, KpiRequest | None]:
-    """The breakdown's view of the period, and of the period it is compared with."""
+    """What `build_breakdown` shows: the view of the period by `dimension`, and of the
+    period it is compared with (None without a comparison)."""
     if dimension not in reader.dimensions(kpi_id):
         raise InvalidChoice("by", dimension, ", ".join(allowed_dimensions(reader, kpi_id)) or "-")
     asked = KpiRequest(

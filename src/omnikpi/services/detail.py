@@ -12,12 +12,12 @@ from omnikpi.kpi.request import KpiRequest
 from omnikpi.services.breakdown import (
     Breakdown,
     allowed_dimensions,
-    breakdown_requests,
+    breakdown_views,
     build_breakdown,
     channel_dimension,
 )
 from omnikpi.services.query import KpiRow
-from omnikpi.services.reader import KpiReader
+from omnikpi.services.reader import KpiReader, read_ahead
 from omnikpi.services.series import KpiSeries, reported_grain, series_request, view_series
 
 
@@ -58,21 +58,19 @@ def build_kpi_detail(
     """
     trend = replace(asked, by=(), parts=False)
     if breakdown_by:  # the trend and the breakdown's periods read in one pass
-        reader.answer_many(
-            [
-                series_request(reader, role, trend)[0],
-                *breakdown_requests(
-                    reader,
-                    role,
-                    asked.kpis[0],
-                    breakdown_by,
-                    reported_grain(reader.catalog.get(asked.kpis[0]), asked.grain),
-                    asked.end,
-                    asked.filter_map,
-                    asked.compare or "previous",
-                ),
-            ]
+        kpi = reader.catalog.get(asked.kpis[0])
+        views = breakdown_views(
+            reader,
+            role,
+            kpi.id,
+            breakdown_by,
+            reported_grain(kpi, asked.grain),
+            asked.end,
+            asked.filter_map,
+            asked.compare or "previous",
         )
+        wanted = [trend, *(v for v in views if v is not None)]
+        read_ahead(reader, [series_request(reader, role, v)[0] for v in wanted])
     series = view_series(reader, role, trend)
     kpi = series.kpi
     kpi_id = kpi.id

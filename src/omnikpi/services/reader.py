@@ -47,13 +47,19 @@ class KpiReader(Protocol):
 
     def answer(self, request: KpiRequest) -> pd.DataFrame: ...
 
-    def answer_many(self, requests: Sequence[KpiRequest]) -> list[pd.DataFrame]: ...
-
     def dimensions(self, kpi_id: str) -> set[str]: ...
 
     def data_through(self) -> date: ...
 
     def missing_tables(self, kpi_id: str) -> tuple[str, ...]: ...
+
+
+def read_ahead(reader: KpiReader, requests: Sequence[KpiRequest]) -> None:
+    """Answer `requests`, which a page is about to ask for one by one, in one pass over the
+    warehouse when the reader keeps answers (a reader without a cache answers each when it
+    is asked, so reading ahead would only read twice)."""
+    if isinstance(reader, CachedKpiReader):
+        reader.answer_many(requests)
 
 
 def data_version(path: Path) -> tuple[int, ...]:

@@ -14,9 +14,7 @@ from omnikpi.warehouse import Warehouse
 
 def _events(rows: list[tuple[str, str, str, str]]) -> pa.Table:
     """Events of (event id, session, type, UTC time 'HH:MM:SS' on 2024-03-04)."""
-    moment = [
-        datetime.fromisoformat(f"2024-03-04T{t}").replace(tzinfo=UTC) for _, _, _, t in rows
-    ]
+    moment = [datetime.fromisoformat(f"2024-03-04T{t}").replace(tzinfo=UTC) for _, _, _, t in rows]
     return pa.table(
         {
             "event_id": [r[0] for r in rows],

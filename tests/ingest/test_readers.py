@@ -214,6 +214,24 @@ def test_rows_are_numbered_in_file_order_even_where_duckdb_may_reorder_them(
     assert numbering_errors(scratch, source) == (0, 220_000, 220_000)
 
 
+def test_a_file_read_once_is_read_where_it_lies_unless_duckdb_may_reorder_it(
+    scratch: Warehouse, tmp_path: Path
+) -> None:
+    """A file whose rows one table reads whole is numbered by that table's stage, which
+    needs DuckDB to keep the file's order; else it is copied and numbered as it is read."""
+    path = write(tmp_path / "a.csv", "x\n1\n2\n")
+    in_place = read_files(scratch, "input", [path], ReadOptions(), tmp_path, once=True)
+    assert in_place.read_when_staged == "csv"
+    assert scratch.fetch_rows(f'SELECT _row, x FROM "{in_place.relation}"') == [
+        (None, "1"),
+        (None, "2"),
+    ]
+    scratch.run_sql("SET preserve_insertion_order = false")
+    copied = read_files(scratch, "input", [path], ReadOptions(), tmp_path, once=True)
+    assert copied.read_when_staged is None
+    assert table(scratch, copied) == [("a.csv", 1, "1"), ("a.csv", 2, "2")]
+
+
 def test_files_with_other_columns_are_refused(scratch: Warehouse, tmp_path: Path) -> None:
     a = write(tmp_path / "a.csv", "x,y\n1,2\n")
     b = write(tmp_path / "b.csv", "x,z\n1,2\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 
 from omnikpi.errors import DataError
 from omnikpi.ingest import LoadSummary, ingest_files, parse_mapping
+from omnikpi.ingest.files import read_once
 from omnikpi.ingest.mapping import Mapping
 from omnikpi.settings import Settings
 from tests.ingest.conftest import options, rows, value, write
@@ -91,26 +93,68 @@ def test_a_bad_date_is_quarantined_with_the_house_style_message(
     ]
 
 
+def orders_only() -> Mapping:
+    """The shop's orders without its customers: the file's rows are read by one table."""
+    document = yaml.safe_load(SHOP)
+    del document["tables"]["customers"]
+    return parse_mapping(document, origin="shop.yaml")
+
+
+@pytest.mark.parametrize("read", ["copied", "where it lies"])
 def test_rows_of_a_file_read_on_every_thread_keep_their_numbers(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, read: str
 ) -> None:
-    """A file of some megabytes is parsed in parts on each thread; the quarantine still
-    names the rows as they stand in the file, the last ones included."""
+    """A file of some megabytes is parsed in parts on each thread, into a numbered copy
+    (two tables read its rows) or straight into the one table's stage; the quarantine
+    still names the rows as they stand in the file, the last ones included."""
+    mapping = shop() if read == "copied" else orders_only()
+    assert bool(read_once(mapping, ["input"])) == (read == "where it lies")
     count = 250_000
     lines = [f"{100_000 + i},C1,Online,01/12/2010,Paid,10.00" for i in range(count)]
     lines[count - 3] = f"{100_000 + count - 3},C1,Online,31/13/2010,Paid,10.00"
     lines[count - 1] = "100004,C1,Online,01/12/2010,Paid,10.00"  # the key of data row 5
     path = write(tmp_path / "orders.csv", HEADER + "\n".join(lines) + "\n")
     assert path.stat().st_size > 8_000_000  # DuckDB reads a file of 8 MB or more on 2 threads
-    summary = load(settings, path)
+    summary = load(settings, path, mapping, references="required")
     assert messages(summary) == [
         'orders.csv row 249,998: column "InvoiceDate" value "31/13/2010" is not a date in '
         "format %d/%m/%Y (set dates.format in the mapping)",
         'orders.csv row 250,000: column "order_id" value "100004" is a duplicate key (first at '
         "row 5; keep one row per key, or set duplicates: first or last)",
     ]
+    assert summary.rows_read == count
+    assert summary.tables["orders"].source_rows == count
     assert summary.tables["orders"].inserted == count - 2
     assert value(settings, "SELECT count(*) FROM orders WHERE order_id = '100004'") == 1
+
+
+def test_json_lines_read_where_they_lie_keep_their_numbers(
+    settings: Settings, tmp_path: Path
+) -> None:
+    count = 120_000
+    keys = ("InvoiceNo", "Customer", "Channel", "InvoiceDate", "Status", "Amount")
+    records = [[str(100_000 + i), "C1", "Online", "01/12/2010", "Paid", "1"] for i in range(count)]
+    records[count - 2][3] = "31/13/2010"
+    text = "".join(json.dumps(dict(zip(keys, row, strict=True))) + "\n" for row in records)
+    path = write(tmp_path / "orders.jsonl", text)
+    summary = load(settings, path, orders_only(), references="required")
+    assert messages(summary) == [
+        'orders.jsonl row 119,999: column "InvoiceDate" value "31/13/2010" is not a date in '
+        "format %d/%m/%Y (set dates.format in the mapping)"
+    ]
+    assert summary.rows_read == count
+
+
+def test_a_file_read_where_it_lies_that_turns_unreadable_is_named(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """DuckDB meets a byte that is no UTF-8 only when the stage reads that far: the load
+    fails as a copy would have, naming the file and what to set."""
+    good = "".join(f"{100_000 + i},C1,Online,01/12/2010,Paid,10.00\n" for i in range(60_000))
+    path = tmp_path / "orders.csv"
+    path.write_bytes((HEADER + good).encode() + b"200000,C\xff,Online,01/12/2010,Paid,1\n")
+    with pytest.raises(DataError, match=r"^orders.csv: cannot be read as csv \(.*read\.encoding"):
+        load(settings, path, orders_only(), references="required")
 
 
 def test_each_kind_of_bad_value_gets_its_reason(settings: Settings, tmp_path: Path) -> None:

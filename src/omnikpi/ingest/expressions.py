@@ -93,7 +93,9 @@ class ColumnPlan:
 class StagePlan:
     """The SELECT converting one table's source rows, its parameters and column plans.
 
-    `relation` is the temporary table validation stages the rows in.
+    `relation` is the temporary table validation stages the rows in; `numbers_rows` when
+    the source leaves `_row` empty (a file read where it lies): the stage, filled in the
+    file's order, numbers them.
     """
 
     table: Table
@@ -104,6 +106,7 @@ class StagePlan:
     flagged: bool = False
     sets_aside: bool = False
     time_zone: str = "UTC"
+    numbers_rows: bool = False
 
     def plan(self, name: str) -> ColumnPlan:
         """The plan of canonical column `name`."""
@@ -124,6 +127,8 @@ def plan_stage(
     table: Table, spec: TableMapping, source: SourceTable, context: Context
 ) -> StagePlan:
     """The SELECT converting the rows of `source` to `table` as `spec` says."""
+    # a source whose stage numbers its rows is read whole: a filter would skip some
+    assert source.read_when_staged is None or spec.filter is None
     params = Params()
     where = f"{context.origin}: tables.{table.name}.columns"
     inner = ["_source", "_row"]
@@ -166,6 +171,7 @@ def plan_stage(
         flagged,
         sets_aside,
         context.time_zone,
+        numbers_rows=source.read_when_staged is not None,
     )
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from omnikpi.errors import ConfigError
-from omnikpi.ingest.mapping import Mapping, load_mapping
+from omnikpi.ingest.mapping import Mapping, PresetMapping, TableMapping, load_mapping
 from omnikpi.ingest.pipeline import LoadOptions, LoadSummary, run_load
 from omnikpi.ingest.presets import load_preset
 from omnikpi.ingest.readers import SourceTable, empty_source, read_files
@@ -106,6 +106,8 @@ def _load(
     if missing:
         raise ConfigError(f"{missing[0]}: no such file")
 
+    once = read_once(mapping, list(inputs))
+
     def read(warehouse: Warehouse, workdir: Path) -> dict[str, SourceTable]:
         sources = {
             name: read_files(
@@ -114,6 +116,7 @@ def _load(
                 files,
                 mapping.sources.get(name, mapping.read),
                 workdir,
+                once=name in once,
             )
             for name, files in inputs.items()
         }
@@ -140,6 +143,22 @@ def _load(
             checksum=checksum.result,
             options=options,
         )
+
+
+def read_once(mapping: Mapping, sources: Sequence[str]) -> set[str]:
+    """The sources whose rows are read once, whole: by one table, without a filter, and by
+    no view (a view needs the source's row numbers before any table is staged)."""
+    if isinstance(mapping, PresetMapping) and mapping.views:
+        return set()
+    first = sources[0] if sources else None
+    readers: dict[str | None, list[TableMapping]] = {}
+    for spec in mapping.tables.values():
+        readers.setdefault(spec.source or first, []).append(spec)
+    return {
+        name
+        for name in sources
+        if len(readers.get(name, [])) == 1 and readers[name][0].filter is None
+    }
 
 
 def describe_files(paths: Sequence[Path]) -> str:

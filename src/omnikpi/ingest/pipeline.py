@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
+
 from omnikpi.errors import ConfigError
 from omnikpi.ingest.coverage import MissingSource, missing_sources
 from omnikpi.ingest.expressions import Context, plan_stage
@@ -28,7 +30,7 @@ from omnikpi.ingest.quarantine import (
     replace_quarantine,
     sample_problems,
 )
-from omnikpi.ingest.readers import SourceTable, source_table
+from omnikpi.ingest.readers import SourceTable, source_table, unreadable
 from omnikpi.ingest.source_settings import (
     differences,
     read_source_settings,
@@ -186,7 +188,10 @@ def _validate(
     options: LoadOptions,
     time_zone: str,
 ) -> tuple[list[ValidatedTable], dict[str, TableLoad]]:
-    """Stage and check every mapped table; what each table would load, and why not."""
+    """Stage and check every mapped table; what each table would load, and why not.
+
+    A source read when its table is staged gets its row count in `sources` then.
+    """
     views = mapping.views if isinstance(mapping, PresetMapping) else {}
     context = Context(
         mapping=mapping, time_zone=time_zone, hash_key=options.hash_key, origin=mapping.origin
@@ -207,7 +212,14 @@ def _validate(
             raise ConfigError(f'{context.origin}: tables.{table.name}: no input for "{name}"')
         stage = plan_stage(table, spec, source, context)
         done = [v.table.name for v in validated]
-        v = validate_stage(warehouse, stage, spec.duplicates, now, options.references, done)
+        try:
+            v = validate_stage(warehouse, stage, spec.duplicates, now, options.references, done)
+        except duckdb.Error as exc:  # a file read where it lies is read by its stage
+            if source.read_when_staged is None:
+                raise
+            raise unreadable(source, exc) from None
+        if source.read_when_staged is not None:
+            sources[name] = replace(source, rows=v.staged)
         validated.append(v)
         reasons = left_out.setdefault(table.name, [])
         if spec.filter is not None and source.rows > v.staged:

@@ -11,6 +11,10 @@ Text files are read on every thread into a temporary table: with DuckDB's
 the parallel reader would number them too, but reads the file on one thread; it is what
 the reader does where that setting is off.) Parquet is read where it lies, numbered by its
 own `file_row_number`.
+
+A single text file that only one table reads (no view, no filter) is not even copied: its
+relation reads the file where it lies, and the table's stage, filled in file order on
+every thread, numbers and counts its rows (`SourceTable.read_when_staged`).
 """
 
 from __future__ import annotations
@@ -51,7 +55,12 @@ _LINE_SEPARATOR = "\x1e"
 @dataclass(frozen=True)
 class SourceTable:
     """A source read into DuckDB: its temporary relation, columns (name → type) and rows;
-    `missing` for an optional source that got no file (no rows, its declared columns)."""
+    `missing` for an optional source that got no file (no rows, its declared columns).
+
+    `read_when_staged`: the format of the one text file the relation reads where it lies;
+    its `_row` is empty and `rows` 0 until the table built on it is staged, which numbers
+    and counts the rows (and meets any error further in the file).
+    """
 
     name: str
     relation: str
@@ -59,6 +68,7 @@ class SourceTable:
     columns: dict[str, str]
     rows: int
     missing: bool = False
+    read_when_staged: FileFormat | None = None
 
     @property
     def label(self) -> str:
@@ -85,16 +95,24 @@ def read_files(
     files: Iterable[Path],
     options: ReadOptions,
     workdir: Path,
+    *,
+    once: bool = False,
 ) -> SourceTable:
-    """Read `files` (same columns) into one temporary relation named after the source."""
+    """Read `files` (same columns) into one temporary relation named after the source.
+
+    `once`: the rows are read once, by the stage of one table without a filter; a single
+    CSV or JSON Lines file is then read where it lies (see `SourceTable.read_when_staged`).
+    """
     paths = tuple(files)
     relation = f"_src_{name}"
+    if once and (in_place := _read_in_place(warehouse, name, paths, options, workdir)):
+        return in_place
     parts: list[str] = []
     first_columns: dict[str, str] | None = None
     for index, path in enumerate(paths):
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
-        part = _adjust_columns(warehouse, f"{relation}_{index}", path, options, workdir)
+        part = _adjust_columns(warehouse, f"{relation}_{index}", path, options, workdir, False)
         columns = describe(warehouse, part)
         if first_columns is not None and set(columns) != set(first_columns):
             missing = sorted(set(first_columns) - set(columns))
@@ -110,11 +128,35 @@ def read_files(
     return source_table(warehouse, name, relation, paths)
 
 
+def _read_in_place(
+    warehouse: Warehouse, name: str, paths: tuple[Path, ...], options: ReadOptions, workdir: Path
+) -> SourceTable | None:
+    """A single CSV or JSON Lines file as a view reading it where it lies, if DuckDB keeps
+    the order of what it reads (the stage numbers the rows by it); else None."""
+    if len(paths) != 1 or not paths[0].is_file() or not _keeps_order(warehouse):
+        return None
+    fmt = file_format(paths[0], options)
+    if fmt not in ("csv", "jsonl") or options.delimiter == "whitespace":
+        return None
+    relation = f"_src_{name}"
+    part = _adjust_columns(warehouse, f"{relation}_0", paths[0], options, workdir, True)
+    warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident(relation)} AS FROM {ident(part)}")
+    columns = {
+        c: t for c, t in describe(warehouse, relation).items() if c not in ("_source", "_row")
+    }
+    return SourceTable(name, relation, paths, columns, 0, read_when_staged=fmt)
+
+
 def _adjust_columns(
-    warehouse: Warehouse, part: str, path: Path, options: ReadOptions, workdir: Path
+    warehouse: Warehouse,
+    part: str,
+    path: Path,
+    options: ReadOptions,
+    workdir: Path,
+    in_place: bool,
 ) -> str:
     """Read one file, applying `read.rename` and `read.fill_missing`; returns its relation."""
-    _read_file(warehouse, part, path, options, workdir)
+    _read_file(warehouse, part, path, options, workdir, in_place)
     present = describe(warehouse, part)
     renames = [
         f"{ident(old)} AS {ident(new)}"
@@ -206,7 +248,9 @@ def _read_file(
     path: Path,
     options: ReadOptions,
     workdir: Path,
+    in_place: bool = False,
 ) -> None:
+    """Read one file into `table`; `in_place`: a view reading a text file where it lies."""
     fmt = file_format(path, options)
     _drop_temporary(warehouse, table)
     if fmt == "xlsx":
@@ -215,13 +259,21 @@ def _read_file(
     if fmt == "parquet":
         _parquet_view(warehouse, table, path)
         return
+    if in_place:
+        values = ViewValues()
+        scan = _text_scan(fmt, path, options, workdir, values)
+        sql = (
+            f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS SELECT {values.add(path.name)} "
+            f"AS _source, CAST(NULL AS BIGINT) AS _row, * FROM {scan}"
+        )
+        try:
+            values.bind(warehouse)  # before the view that reads them is created
+            warehouse.run_sql(sql)
+        except duckdb.Error as exc:  # the warehouse passes DuckDB's own errors on
+            raise DataError(_read_error(path, fmt, exc)) from None
+        return
     params = Params()
-    if fmt == "csv" and options.delimiter == "whitespace":
-        scan = _whitespace_scan(path, options, workdir, params)
-    elif fmt == "csv":
-        scan = _csv_scan(path, options, workdir, params)
-    else:
-        scan = f"read_json({params.add(str(path))}, format = 'auto')"
+    scan = _text_scan(fmt, path, options, workdir, params)
     in_order = _keeps_order(warehouse)
     text = f"{table}_text"
     numbered = "" if in_order else "row_number() OVER () AS _row, "
@@ -239,6 +291,23 @@ def _read_file(
     )
     values.bind(warehouse)  # before the view that reads them is created
     warehouse.run_sql(sql)
+
+
+def _text_scan(
+    fmt: FileFormat, path: Path, options: ReadOptions, workdir: Path, params: Params | ViewValues
+) -> str:
+    """The table function reading a CSV, whitespace-separated or JSON Lines file."""
+    if fmt == "csv" and options.delimiter == "whitespace":
+        return _whitespace_scan(path, options, workdir, params)
+    if fmt == "csv":
+        return _csv_scan(path, options, workdir, params)
+    return f"read_json({params.add(str(path))}, format = 'auto')"
+
+
+def unreadable(source: SourceTable, exc: duckdb.Error) -> DataError:
+    """The error of a file read where it lies that DuckDB could not read (when staged)."""
+    assert source.read_when_staged is not None
+    return DataError(_read_error(source.files[0], source.read_when_staged, exc))
 
 
 def _keeps_order(warehouse: Warehouse) -> bool:
@@ -277,7 +346,7 @@ def _parquet_view(warehouse: Warehouse, view: str, path: Path) -> None:
         raise DataError(_read_error(path, "parquet", exc)) from None
 
 
-def _csv_scan(path: Path, options: ReadOptions, workdir: Path, params: Params) -> str:
+def _csv_scan(path: Path, options: ReadOptions, workdir: Path, params: Params | ViewValues) -> str:
     readable, encoding = readable_by_duckdb(path, options.encoding, workdir)
     args = [
         params.add(str(readable)),
@@ -293,7 +362,9 @@ def _csv_scan(path: Path, options: ReadOptions, workdir: Path, params: Params) -
     return f"read_csv({', '.join(args)})"
 
 
-def _whitespace_scan(path: Path, options: ReadOptions, workdir: Path, params: Params) -> str:
+def _whitespace_scan(
+    path: Path, options: ReadOptions, workdir: Path, params: Params | ViewValues
+) -> str:
     """Columns separated by runs of spaces or tabs (e.g. the CDNOW files)."""
     readable, encoding = readable_by_duckdb(path, options.encoding, workdir)
     with open_binary(readable) as stream:

@@ -109,6 +109,8 @@ def _create_stage(warehouse: Warehouse, stage: StagePlan, now: datetime) -> None
         f"SELECT {', '.join(columns)}, {problems} AS _row_problems FROM ({stage.select}) s",
         {**stage.params, **params.used_in(problems)},
     )
+    if stage.numbers_rows:  # filled in file order on every thread: rowid is the row's place
+        warehouse.run_sql(f"UPDATE {ident(stage.relation)} SET _row = rowid + 1")
     # A source column feeding several columns (say one date for placed_at and
     # status_changed_at) is reported once per row: its first problem.
     warehouse.run_sql(

@@ -184,10 +184,32 @@ class KpiQuery:
         evaluator = self._evaluator_of(
             [(r.kpis, scopes) for r, (_, scopes, _) in zip(requests, plans, strict=True)]
         )
+        targets = self._targets_of(
+            [(r.kpis, scope) for r, (scope, _, _) in zip(requests, plans, strict=True)]
+        )
         return [
-            self._answer(request, evaluator, scopes, mapping)
+            self._answer(request, evaluator, scopes, mapping, targets)
             for request, (_, scopes, mapping) in zip(requests, plans, strict=True)
         ]
+
+    def _targets_of(
+        self, wanted: Sequence[tuple[Sequence[str], Scope]]
+    ) -> dict[Grain, pd.DataFrame]:
+        """The targets the answers to these (KPIs, scope) pairs can match, read once per
+        grain (every period and dimension any of them reads)."""
+        by_grain: dict[Grain, list[tuple[Sequence[str], Scope]]] = {}
+        for kpi_ids, scope in wanted:
+            if _target_dimension(scope) is not None:
+                by_grain.setdefault(scope.grain, []).append((kpi_ids, scope))
+        found = {}
+        for grain, pairs in by_grain.items():
+            kpis = list(dict.fromkeys(k for ids, _ in pairs for k in ids))
+            first = min(s.periods[0].start if s.periods else s.start for _, s in pairs)
+            last = max(s.end for _, s in pairs)
+            dimensions = {_target_dimension(s) for _, s in pairs}
+            dimension = dimensions.pop() if len(dimensions) == 1 else None
+            found[grain] = load_targets(self.engine, kpis, grain, (first, last), dimension)
+        return found
 
     def _plan(self, request: KpiRequest) -> tuple[Scope, list[Scope], dict[date, date]]:
         """A checked request's scope, the scopes it reads (its own, and the compared
@@ -207,6 +229,7 @@ class KpiQuery:
         evaluator: Evaluator,
         scopes: list[Scope],
         mapping: dict[date, date],
+        targets: Mapping[Grain, pd.DataFrame],
     ) -> pd.DataFrame:
         scope = scopes[0]
         kpi_ids = list(request.kpis)
@@ -220,7 +243,13 @@ class KpiQuery:
             if node is not None
         }
         result = self._assemble(
-            kpi_ids, scope, values, compared[0] if compared else {}, mapping, bases
+            kpi_ids,
+            scope,
+            values,
+            compared[0] if compared else {},
+            mapping,
+            bases,
+            targets.get(scope.grain),
         )
         if request.parts:
             _add_parts(result, {k: evaluator.parts(tree, scope) for k, tree in trees.items()})
@@ -354,9 +383,11 @@ class KpiQuery:
         comparison: dict[str, pd.Series],
         compared_period: dict[date, date],
         bases: dict[str, pd.Series],
+        targets: pd.DataFrame | None,
     ) -> pd.DataFrame:
         """The long result table; `comparison` holds values of the periods that
-        `compared_period` maps each period to, `bases` the sample size of rate KPIs."""
+        `compared_period` maps each period to, `bases` the sample size of rate KPIs,
+        `targets` those the rows can match."""
         dims = list(scope.by)
         for kpi_id in kpi_ids:
             dims += [d for d in shares_of(self.planner.plan(kpi_id)) if d not in dims]
@@ -388,7 +419,7 @@ class KpiQuery:
         result = pd.DataFrame(
             {name: np.concatenate(parts) if parts else [] for name, parts in columns.items()}
         )
-        self._targets(result, kpi_ids, scope)
+        self._targets(result, kpi_ids, scope, targets)
         comparison_value = result["comparison_value"].astype("float64")
         value = result["value"].astype("float64")
         change_type = {k: self.catalog.get(k).change_type for k in kpi_ids}
@@ -405,28 +436,23 @@ class KpiQuery:
         )
         return result[ordered].replace({np.nan: None}).reset_index(drop=True)
 
-    def _targets(self, result: pd.DataFrame, kpi_ids: list[str], scope: Scope) -> None:
-        """Adds each row's target and status to `result` (columns kpi, period_start, value,
-        base): a rate over fewer units than `Settings.min_base` gets no status. Computed
-        over whole columns (a day-by-channel grid has ~100,000 rows)."""
+    def _targets(
+        self,
+        result: pd.DataFrame,
+        kpi_ids: list[str],
+        scope: Scope,
+        targets: pd.DataFrame | None,
+    ) -> None:
+        """Sets each row's target and status in `result` (columns kpi, period_start,
+        value, base) from `targets` (`_targets_of`; None: none apply): a rate over fewer
+        units than `Settings.min_base` gets no status. Computed over whole columns (a
+        day-by-channel grid has ~100,000 rows)."""
         default = self.settings.target_tolerance
         size = len(result)
         labels = _dimension_label(result, scope)
-        first = scope.periods[0].start if scope.periods else scope.start
-        targets = (
-            load_targets(
-                self.engine,
-                kpi_ids,
-                scope.grain,
-                (first, scope.end),
-                _target_dimension(scope),
-            )
-            if labels.notna().any()
-            else pd.DataFrame(columns=["kpi", "period_start", "dimension", "target", "tolerance"])
-        )
         target = np.full(size, np.nan)
         tolerance = np.full(size, default)
-        if len(targets) and size:
+        if targets is not None and len(targets) and size:
             # The last row of a (kpi, period, dimension) wins, as in a dict built in order.
             stored = targets.drop_duplicates(["kpi", "period_start", "dimension"], keep="last")
             keys = pd.MultiIndex.from_arrays(
@@ -507,12 +533,16 @@ def _add_parts(result: pd.DataFrame, parts: dict[str, tuple[pd.Series, pd.Series
     result.loc[result["denominator"].isna(), "denominator"] = None
 
 
-def _target_dimension(scope: Scope) -> str:
-    """The targets a scope's rows can match (see `_dimension_label`): totals ("") or the
-    values of one dimension ("store")."""
+def _target_dimension(scope: Scope) -> str | None:
+    """The targets a scope's rows can match (see `_dimension_label`): totals (""), the
+    values of one dimension ("store"), or None when no target applies."""
     if not scope.by and not scope.filters:
         return ""
-    return scope.by[0] if scope.by else scope.filters[0][0]
+    if not scope.by and len(scope.filters) == 1 and len(scope.filters[0][1]) == 1:
+        return scope.filters[0][0]
+    if len(scope.by) == 1 and not scope.filters:
+        return scope.by[0]
+    return None
 
 
 def _dimension_label(frame: pd.DataFrame, scope: Scope) -> pd.Series:

@@ -93,8 +93,15 @@ class RollupReader:
                 dimension = self.dimension_for(atoms[0], scope) or ""
                 groups.setdefault((dimension, scope.filters), []).append(number)
         found = [pd.DataFrame(columns=["period_start", *scope.by]) for _, scope in requests]
+        fetch = getattr(self.tables, "fetch_arrow", None)
         for (dimension, filters), numbers in groups.items():
             reads = [_reads(*requests[n]) for n in numbers]
+            if self.tables.engine == "duckdb" and fetch is not None:
+                sql, params = _summed_sql(dimension, filters, reads)
+                summed = fetch(sql, params).to_pandas()
+                for n, number in enumerate(numbers):
+                    found[number] = _pivot(summed[summed["request"] == n], requests[number][1])
+                continue
             rows = self._rows(dimension, filters, [r for group in reads for r in group])
             for number, group in zip(numbers, reads, strict=True):
                 found[number] = _wide(rows, *requests[number], group)
@@ -102,12 +109,7 @@ class RollupReader:
 
     def _rows(self, dimension: str, filters: Filters, reads: list[_Read]) -> pd.DataFrame:
         """The stored rows of every read, with their stored period as `stored`."""
-        fetch = getattr(self.tables, "fetch_arrow", None)
-        if self.tables.engine == "duckdb" and fetch is not None:
-            sql, params = _rows_sql(dimension, filters, reads)
-            rows: pd.DataFrame = fetch(sql, params).to_pandas()
-        else:
-            rows = self.tables.execute(self._rows_expr(dimension, filters, reads))
+        rows = self.tables.execute(self._rows_expr(dimension, filters, reads))
         as_date = {v: pd.Timestamp(v).date() for v in rows["period_start"].unique()}
         rows["period_start"] = rows["period_start"].map(as_date)
         renamed: pd.DataFrame = rows.rename(columns={"period_start": "stored"})
@@ -143,38 +145,69 @@ class RollupReader:
 _ROW_COLUMNS = ("atom", "grain", "period_start", "dimension_value", "part", "value")
 
 
-def _rows_sql(
-    dimension: str, filters: Filters, reads: list[_Read]
+def _summed_sql(
+    dimension: str, filters: Filters, reads: list[list[_Read]]
 ) -> tuple[str, dict[str, object]]:
-    """`_rows` as one parameterized DuckDB statement: its text depends only on how many
-    reads there are and which store whole periods, so the database's plan cache and ours
-    see the same few statements.
+    """The stored rows of each request's reads summed into the request's periods, one row
+    per (request, period, dimension value, atom column), in one parameterized statement
+    that reads the rollups once. A stored day or period lies in the period that starts on
+    its truncation to the request's grain (weeks start on Mondays, as DuckDB's).
 
-    >>> _rows_sql("", (), [])[0].startswith("SELECT atom")
+    >>> _summed_sql("", (), [])[0].startswith("WITH")
     True
     """
     params: dict[str, object] = {"dimension": dimension}
-    conditions = []
-    for n, read in enumerate(reads):
-        days = sorted(read.periods)
-        params |= {f"atoms{n}": list(read.atoms), f"grain{n}": read.grain.value}
-        params |= {f"first{n}": days[0], f"last{n}": days[-1]}
-        condition = (
-            f"(list_contains($atoms{n}, atom) AND grain = $grain{n}"
-            f" AND period_start BETWEEN $first{n} AND $last{n}"
-        )
-        if read.kind != "sum":
-            params[f"days{n}"] = days
-            condition += f" AND list_contains($days{n}, period_start)"
-        conditions.append(condition + ")")
-    sql = (
-        f"SELECT {', '.join(_ROW_COLUMNS)} FROM {ROLLUPS.name} WHERE dimension = $dimension"
-        f" AND ({' OR '.join(conditions) or 'FALSE'})"
+    conditions, parts = [], []
+    for number, request in enumerate(reads):
+        for n, read in enumerate(request):
+            key = f"{number}_{n}"
+            days = sorted(read.periods)
+            params |= {f"atoms{key}": list(read.atoms), f"grain{key}": read.grain.value}
+            params |= {f"first{key}": days[0], f"last{key}": days[-1]}
+            condition = (
+                f"list_contains($atoms{key}, atom) AND grain = $grain{key}"
+                f" AND period_start BETWEEN $first{key} AND $last{key}"
+            )
+            if read.kind != "sum":
+                params[f"days{key}"] = days
+                condition += f" AND list_contains($days{key}, period_start)"
+            conditions.append(f"({condition})")
+            period = "period_start"
+            if read.unit != "day":
+                params[f"unit{key}"] = read.unit
+                period = f"CAST(date_trunc($unit{key}, period_start) AS DATE)"
+            parts.append(
+                f"SELECT {number} AS request, {period} AS period_start, dimension_value,"
+                f" atom || '.' || part AS column_name, value FROM stored WHERE {condition}"
+            )
+    where = f"dimension = $dimension AND ({' OR '.join(conditions) or 'FALSE'})"
+    for f, (_, allowed) in enumerate(filters):
+        params[f"values{f}"] = list(allowed)
+        where += f" AND list_contains($values{f}, dimension_value)"
+    rows = " UNION ALL ".join(parts) or (
+        "SELECT 0 AS request, period_start, dimension_value, atom AS column_name, value FROM stored"
     )
-    for n, (_, allowed) in enumerate(filters):
-        params[f"values{n}"] = list(allowed)
-        sql += f" AND list_contains($values{n}, dimension_value)"
+    sql = (
+        f"WITH stored AS MATERIALIZED (SELECT atom, grain, period_start, dimension_value,"
+        f" part, value FROM {ROLLUPS.name} WHERE {where})"
+        " SELECT request, period_start, dimension_value, column_name, SUM(value) AS value"
+        f" FROM ({rows}) GROUP BY ALL"
+    )
     return sql, params
+
+
+def _pivot(summed: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    """One request's summed rows as a frame like `Computer.compute`."""
+    keys = ["period_start", *scope.by]
+    if summed.empty:
+        return pd.DataFrame(columns=keys)
+    index = ["period_start", *(["dimension_value"] if scope.by else [])]
+    wide = summed.pivot(index=index, columns="column_name", values="value").reset_index()
+    wide = wide.rename(columns={"dimension_value": scope.by[0]} if scope.by else {})
+    wide.columns.name = None
+    as_date = {v: pd.Timestamp(v).date() for v in wide["period_start"].unique()}
+    wide["period_start"] = wide["period_start"].map(as_date)
+    return wide
 
 
 def _kind(atom: Atom) -> str:
@@ -195,6 +228,8 @@ class _Read:
     grain: Grain
     atoms: list[str]
     periods: dict[date, date]
+    #: The grain of the scope the stored periods are summed into.
+    unit: str = "day"
 
 
 def _reads(atoms: Sequence[Atom], scope: Scope) -> list[_Read]:
@@ -207,6 +242,7 @@ def _reads(atoms: Sequence[Atom], scope: Scope) -> list[_Read]:
             scope.grain if kind == "period" else Grain.DAY,
             keys,
             _stored_periods(kind, scope),
+            scope.grain.value,
         )
         for kind, keys in kinds.items()
     ]

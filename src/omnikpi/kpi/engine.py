@@ -468,12 +468,18 @@ class KpiQuery:
             target[hit] = stored["target"].to_numpy("float64")[found[hit]]
             own = pd.to_numeric(stored["tolerance"], errors="coerce").to_numpy("float64")
             tolerance[hit] = np.where(np.isnan(own[found[hit]]), default, own[found[hit]])
-        kpis = result["kpi"]
-        elapsed = result["period_start"].map(_elapsed(scope)).fillna(1.0).to_numpy("float64")
-        pacing = kpis.map({k: self.catalog.get(k).pacing for k in kpi_ids}).to_numpy()
-        whole = kpis.map(
-            {k: self.catalog.get(k).unit in ("count", "currency") for k in kpi_ids}
-        ).to_numpy(bool)
+        # Per-KPI settings spread over the rows by each row's KPI code (no row is hashed).
+        codes, ids = pd.factorize(result["kpi"])
+        specs = [self.catalog.get(str(k)) for k in ids]
+        pacing = np.array([k.pacing for k in specs], dtype=object)[codes]
+        whole = np.array([k.unit in ("count", "currency") for k in specs], dtype=bool)[codes]
+        up = np.array([k.direction == "up" for k in specs], dtype=bool)[codes]
+        partial_periods = _elapsed(scope)
+        elapsed = (
+            result["period_start"].map(partial_periods).fillna(1.0).to_numpy("float64")
+            if partial_periods
+            else np.ones(size)
+        )
         partial = (elapsed < 1.0) & ~np.isnan(target) & (pacing != "as_is")
         prorated = partial & (pacing == "prorate")
         # Counts and money stay whole when paced: 2,580 visits, not 2,579.5.
@@ -486,7 +492,6 @@ class KpiQuery:
             shown[row] = int(target[row])
         result["target"] = shown
         value = result["value"].to_numpy("float64")
-        up = kpis.map({k: self.catalog.get(k).direction == "up" for k in kpi_ids}).to_numpy(bool)
         gap = np.where(up, value - target, target - value)
         band = np.abs(target) * tolerance
         with np.errstate(invalid="ignore"):

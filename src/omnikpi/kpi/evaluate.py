@@ -30,6 +30,8 @@ class Evaluator:
         self._indexed: dict[Scope, pd.DataFrame] = {}
         self._covered_periods: dict[tuple[str, Scope], dict[date, bool]] = {}
         self._indexes: dict[tuple[object, ...], pd.Index] = {}
+        # (scope, id(index)) -> (the index, kept alive so its id stays its own; positions)
+        self._positions: dict[tuple[Scope, int], tuple[pd.Index, np.ndarray]] = {}
         self._combos: dict[Scope, tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]] = {}
 
     def evaluate(self, node: Node, scope: Scope) -> pd.Series:
@@ -130,11 +132,19 @@ class Evaluator:
             for column in columns:
                 found |= present[column]
             used = combos.iloc[np.unique(codes[found])]
-            # Every period times every combination with data, period first.
-            arrays = [np.repeat(np.array(starts, dtype=object), len(used))]
-            arrays += [np.tile(used[d].to_numpy(dtype=object), len(starts)) for d in scope.by]
-            self._indexes[key] = pd.MultiIndex.from_arrays(
-                arrays, names=["period_start", *scope.by]
+            # Every period times every combination with data, period first; built from
+            # codes over each level's distinct values (no row is hashed).
+            levels: list[pd.Index] = [pd.Index(starts, dtype=object)]
+            level_codes = [np.repeat(np.arange(len(starts)), len(used))]
+            for d in scope.by:
+                own, distinct = pd.factorize(used[d].to_numpy(dtype=object))
+                levels.append(pd.Index(distinct, dtype=object))
+                level_codes.append(np.tile(own, len(starts)))
+            self._indexes[key] = pd.MultiIndex(
+                levels=levels,  # type: ignore[arg-type]
+                codes=level_codes,  # type: ignore[arg-type]
+                names=["period_start", *scope.by],
+                verify_integrity=False,
             )
         return self._indexes[key]
 
@@ -164,12 +174,16 @@ class Evaluator:
         frame = self._indexed_frame(scope)
         column = column_name(atom, part)
         if column in frame.columns:
-            stored = frame[column]
-            series = stored if stored.index.equals(index) else stored.reindex(index)
+            # Where each row of `index` is in the frame (found once per scope and index).
+            key = (scope, id(index))
+            if key not in self._positions:
+                self._positions[key] = (index, frame.index.get_indexer(index))
+            positions = self._positions[key][1]
+            stored = frame[column].to_numpy(dtype="float64")
+            values = np.where(positions >= 0, stored[positions], np.nan)
         else:
-            series = pd.Series(np.nan, index=index, dtype="float64")
+            values = np.full(len(index), np.nan)
         in_coverage = self._coverage_mask(atom, scope, index)
-        values = series.to_numpy(dtype="float64", copy=True)
         if kind_of(atom).zero_when_empty:
             values[np.isnan(values) & in_coverage] = 0.0
         values[~in_coverage] = np.nan

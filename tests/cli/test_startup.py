@@ -141,9 +141,10 @@ def test_lazy_exports_are_the_typed_ones(package: str) -> None:
     module on first use, and is the object that module defines."""
     module = importlib.import_module(package)
     typed = type_checking_imports(package)
-    assert set(module.__all__) == set(typed) == set(module._EXPORTS)
+    exports = {name: source for source, names in module._MODULES.items() for name in names}
+    assert set(module.__all__) == set(typed) == set(exports)
     for name, source in typed.items():
-        assert module._EXPORTS[name] == source
+        assert exports[name] == source
         assert getattr(module, name) is getattr(importlib.import_module(source), name)
     with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
         module.no_such_name  # noqa: B018

@@ -7,8 +7,9 @@ The names below are imported on first use (PEP 562): `omnikpi.kpi.request` or
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from omnikpi.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from omnikpi.kpi.catalog import Catalog, load_catalog
@@ -25,17 +26,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "omnikpi.kpi.sources": ("kpi_tables", "kpis_reading"),
     "omnikpi.kpi.spec": ("KpiSpec",),
 }
-_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
-
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        """An exported name, imported from its module on first use."""
-        if name not in _EXPORTS:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_exports(__name__, _MODULES)
 
 
 __all__ = [

@@ -11,8 +11,9 @@ does not import the KPI engine, Ibis and FastAPI with every other one.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from omnikpi.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from omnikpi.kpi import Catalog, Grain, KpiQuery, KpiSpec, load_catalog
@@ -242,17 +243,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "omnikpi.simulate": ("SimulationConfig",),
 }
-_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
-
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        """An exported name, imported from its module on first use."""
-        if name not in _EXPORTS:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_exports(__name__, _MODULES)
 
 
 __all__ = [

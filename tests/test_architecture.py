@@ -20,6 +20,7 @@ PACKAGE = Path(__file__).parents[1] / "src" / "omnikpi"
 LAYERS: dict[str, int] = {
     "__init__": 0,
     "errors": 0,
+    "lazy_exports": 0,
     "settings": 1,
     "i18n": 1,
     "model": 2,

@@ -27,6 +27,8 @@ SHAPES = [
     ("week", "2025-03-03", "2025-03-30", ["channel"], {}),
     ("day", "2025-03-01", "2025-03-14", [], {"region": ["Seoul"]}),
     ("quarter", "2025-01-01", "2025-06-30", ["region"], {}),
+    # Two values of a filter: rollups sum the values' rows into one total per period.
+    ("month", "2025-01-01", "2025-03-31", [], {"channel": ["web", "app"]}),
 ]
 
 
@@ -39,7 +41,9 @@ def _same(a: object, b: object) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("grain", "start", "end", "by", "filters"), SHAPES, ids=[s[0] for s in SHAPES]
+    ("grain", "start", "end", "by", "filters"),
+    SHAPES,
+    ids=[f"{s[0]}-{'-'.join(s[3])}-{'-'.join(s[4])}" for s in SHAPES],
 )
 def test_rollups_equal_direct_computation_for_every_kpi(
     sim_path: Path,

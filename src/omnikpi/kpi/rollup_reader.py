@@ -176,8 +176,10 @@ def _summed_sql(
             if read.unit != "day":
                 params[f"unit{key}"] = read.unit
                 period = f"CAST(date_trunc($unit{key}, period_start) AS DATE)"
+            value_of = "dimension_value" if read.split else "NULL"
             parts.append(
-                f"SELECT {number} AS request, {period} AS period_start, dimension_value,"
+                f"SELECT {number} AS request, {period} AS period_start,"
+                f" {value_of} AS dimension_value,"
                 f" atom || '.' || part AS column_name, value FROM stored WHERE {condition}"
             )
     where = f"dimension = $dimension AND ({' OR '.join(conditions) or 'FALSE'})"
@@ -230,6 +232,8 @@ class _Read:
     periods: dict[date, date]
     #: The grain of the scope the stored periods are summed into.
     unit: str = "day"
+    #: Whether the scope is split by the dimension (else its values are summed).
+    split: bool = False
 
 
 def _reads(atoms: Sequence[Atom], scope: Scope) -> list[_Read]:
@@ -243,6 +247,7 @@ def _reads(atoms: Sequence[Atom], scope: Scope) -> list[_Read]:
             keys,
             _stored_periods(kind, scope),
             scope.grain.value,
+            bool(scope.by),
         )
         for kind, keys in kinds.items()
     ]

@@ -213,12 +213,11 @@ KINDS: dict[str, AtomKind] = {
     "percentile": AtomKind(
         _always("period"), False, False, query=percentile, set_aggregates=_percentile_sets
     ),
-    "level": AtomKind(_always("last"), True, True, query=level, by_shape=False),
+    "level": AtomKind(_always("last"), True, True, query=level),
     # Snapshots take each series' latest row in the period, which a day's value cannot tell.
     "last": AtomKind(_always("period"), True, True, query=last, fields=_snapshot_fields),
     "trailing_count": AtomKind(
-        _always("last"), False, True, query=trailing_count, reads_from=_trailing_start,
-        by_shape=False,
+        _always("last"), False, True, query=trailing_count, reads_from=_trailing_start
     ),
     "trailing_sum": AtomKind(
         _always("last"), True, True, query=trailing_sum, reads_from=_trailing_start,

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -71,7 +72,7 @@ def levels(
         _level=changes._delta.sum().over(running),
         _until=changes._change_day.lead().over(following).fill_null(date.max),
     )
-    days = spine(scope, at_start)
+    days = spine(scope, at_start, in_sql=c.builder.tables.engine == "duckdb")
     joined = changes.inner_join(days, [changes._change_day <= days._at, days._at < changes._until])
     grouped = joined.group_by(["period_start", *names]).aggregate(
         **{column_name(atom, "value"): joined._level.sum()}
@@ -105,7 +106,7 @@ def trailing_sum(c: Computer, batch: list[Atom], scope: Scope) -> ir.Table:
     table = filtered(c.in_range(table, scope, first), atom)
     table = table.mutate(_value=compile_expression(atom.text("expr") or "", table))
     daily = table.group_by(["_day", *names]).aggregate(_total=table._value.sum())
-    days = spine(scope)
+    days = spine(scope, in_sql=c.builder.tables.engine == "duckdb")
     joined = daily.inner_join(
         days, [daily._day <= days._at, daily._day > days._at - ibis.interval(days=window)]
     )
@@ -265,14 +266,36 @@ def output(table: ir.Table, names: list[str], scope: Scope) -> ir.Table:
     return table.rename(renamed) if renamed else table
 
 
-def spine(scope: Scope, at_start: bool = False) -> ir.Table:
-    """Each period of the scope with the day its level is read on."""
+def spine(scope: Scope, at_start: bool = False, in_sql: bool = False) -> ir.Table:
+    """Each period of the scope with the day its level is read on: the period's last day
+    in the range, or with `at_start` the day before its first. `in_sql` builds it in the
+    query from the range's first and last day (DuckDB's `generate_series`), so the query's
+    SQL can be compiled once per shape; otherwise it is a table of the periods."""
+    if in_sql:
+        first, last = ibis.literal(scope.start), ibis.literal(scope.end)
+        days = _day_series(first, last, ibis.interval(days=1)).unnest().name("_moment")
+        table = days.as_table()
+        table = table.select(
+            period_start=truncate(table._moment.date(), scope.grain),
+            _day=table._moment.date(),
+            _before=(table._moment - ibis.interval(days=1)).date(),
+        )
+        at = table._before.min() if at_start else table._day.max()
+        return table.group_by("period_start").aggregate(_at=at)
     rows = scope.periods
-    at = [p.first - timedelta(days=1) if at_start else p.last for p in rows]
+    at_days = [p.first - timedelta(days=1) if at_start else p.last for p in rows]
     return ibis.memtable(
-        {"period_start": [p.start for p in rows], "_at": at},
+        {"period_start": [p.start for p in rows], "_at": at_days},
         schema={"period_start": "date", "_at": "date"},
     )
+
+
+@ibis.udf.scalar.builtin(
+    name="generate_series",
+    signature=((dt.date, dt.date, dt.Interval("D")), dt.Array(dt.timestamp)),
+)
+def _day_series(first, last, step):  # type: ignore[no-untyped-def]
+    """DuckDB's list of the days from `first` to `last` (as timestamps)."""
 
 
 def previous_period(period: ir.DateValue, grain: Grain) -> ir.DateValue:

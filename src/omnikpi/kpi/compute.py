@@ -208,14 +208,12 @@ class Computer:
         return _finish(frame, batch, scope)
 
     def _run_compiled(self, batch: list[Atom], scope: Scope) -> pd.DataFrame | None:
-        """A batch of row aggregates through the SQL compiled for its shape (see
-        `omnikpi.kpi.compiled`); None where that does not apply (other kinds, prepared
-        sources, engines other than DuckDB)."""
+        """A batch through the SQL compiled for its shape (see `omnikpi.kpi.compiled`);
+        None where that does not apply (prepared sources, engines other than DuckDB, a
+        query whose SQL would keep a date derived from the range)."""
         tables = self.builder.tables
         fetch = getattr(tables, "fetch_arrow", None)
         if tables.engine != "duckdb" or fetch is None or self._prepared:
-            return None
-        if not kind_of(batch[0]).by_shape:
             return None
         zone = tables.time_zone
 
@@ -264,18 +262,29 @@ class Computer:
             table = table.filter(value.isin(list(values)))
         return table, names
 
-    def in_range(self, table: ir.Table, scope: Scope, first: date | None = None) -> ir.Table:
-        """Rows of local days `first` (default: the scope's start) to the scope's end. A
-        stored instant is also bounded by the instants those days start and end at, so the
-        engine can skip the blocks of rows outside the range without computing their days."""
-        start = first or scope.start
-        kept = table.filter(table._day.between(start, scope.end))
+    def in_range(
+        self,
+        table: ir.Table,
+        scope: Scope,
+        first: ir.DateValue | None = None,
+        reach_days: int = 0,
+    ) -> ir.Table:
+        """Rows of local days `first` (default: the scope's start; an expression over the
+        start reaching back at most `reach_days` before it) to the scope's end. A stored
+        instant is also bounded by the instants those days start and end at, so the engine
+        can skip the blocks of rows outside the range without computing their days. The
+        dates appear only as the scope's start and end, so the SQL compiles per shape."""
+        start = ibis.literal(scope.start) if first is None else first
+        kept = table.filter(table._day.between(start, ibis.literal(scope.end)))
         if "_instant" not in table.columns or not table._instant.type().is_timestamp():
             return kept
-        bounds = instant_bounds(start, scope.end, self.builder.tables.time_zone)
+        bounds = instant_bounds(scope.start, scope.end, self.builder.tables.time_zone)
         if bounds is None:
             return kept
-        return kept.filter(table._instant >= bounds[0], table._instant < bounds[1])
+        low = ibis.literal(bounds[0])
+        if reach_days:
+            low = low - ibis.interval(days=reach_days)
+        return kept.filter(table._instant >= low, table._instant < bounds[1])
 
     # -- simple atoms by many dimensions in one pass (rollup builds) ----------------------
     @staticmethod

@@ -191,9 +191,6 @@ class AtomKind:
     fields: Fields = _measure_fields
     #: The first day the value of the period of `grain` starting on a day reads.
     reads_from: Callable[[Atom, date, Grain], date] = _period_start
-    #: Its query depends on a scope only through the grain, dimensions, filters and the
-    #: range's first and last day, so its SQL compiles once per shape (`compiled`).
-    by_shape: bool = True
     #: For kinds with their own query: atoms with the same key run in one query (None:
     #: one query per atom).
     batch_key: Callable[[Atom], tuple[object, ...]] | None = None
@@ -220,8 +217,7 @@ KINDS: dict[str, AtomKind] = {
         _always("last"), False, True, query=trailing_count, reads_from=_trailing_start
     ),
     "trailing_sum": AtomKind(
-        _always("last"), True, True, query=trailing_sum, reads_from=_trailing_start,
-        by_shape=False,
+        _always("last"), True, True, query=trailing_sum, reads_from=_trailing_start
     ),
     "funnel": AtomKind(
         _always("sum"), False, True, ("started", "converted"), query=funnel,
@@ -231,7 +227,7 @@ KINDS: dict[str, AtomKind] = {
     "retention": AtomKind(
         _always("period"), False, True, ("retained", "active"), query=retention,
         finish=lambda frame, atom, scope: shift_active(frame, atom, scope),
-        value=lambda atom: Retained(atom), reads_from=_previous_start, by_shape=False,
+        value=lambda atom: Retained(atom), reads_from=_previous_start,
     ),
     "top_ratio": AtomKind(
         _always("period"), False, True, ("numerator", "denominator"), query=top_ratio,

@@ -102,8 +102,8 @@ def trailing_sum(c: Computer, batch: list[Atom], scope: Scope) -> ir.Table:
     atom = batch[0]
     window = atom.integer("window_days", 1)
     table, names = c.rows(atom, scope, [atom.text("expr"), atom.text("filter")])
-    first = scope.start - timedelta(days=window - 1)
-    table = filtered(c.in_range(table, scope, first), atom)
+    first = ibis.literal(scope.start) - ibis.interval(days=window - 1)
+    table = filtered(c.in_range(table, scope, first, reach_days=window - 1), atom)
     table = table.mutate(_value=compile_expression(atom.text("expr") or "", table))
     daily = table.group_by(["_day", *names]).aggregate(_total=table._value.sum())
     days = spine(scope, in_sql=c.builder.tables.engine == "duckdb")
@@ -204,8 +204,12 @@ def retention(c: Computer, batch: list[Atom], scope: Scope) -> ir.Table:
     atom = batch[0]
     entity = atom.text("entity") or ""
     table, names = c.rows(atom, scope, [entity, atom.text("filter")])
-    first = shift(scope.periods[0].start, scope.grain, "previous")
-    table = filtered(c.in_range(table, scope, first), atom)
+    # From the start of the period before the first (at most two periods back).
+    first = previous_period(truncate(ibis.literal(scope.start), scope.grain), scope.grain)
+    reach = 2 * {Grain.DAY: 1, Grain.WEEK: 7, Grain.MONTH: 31, Grain.QUARTER: 92}.get(
+        scope.grain, 366
+    )
+    table = filtered(c.in_range(table, scope, first, reach_days=reach), atom)
     table = table.mutate(
         _entity=compile_expression(entity, table),
         period_start=truncate(table._day, scope.grain),

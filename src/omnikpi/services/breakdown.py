@@ -3,7 +3,7 @@ KPI detail page's breakdown by any dimension the KPI allows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -112,38 +112,11 @@ def build_breakdown(
     end: date,
     filters: Filters | None = None,
     compare: Comparison | None = "previous",
+    read_with: Sequence[KpiRequest] = (),
 ) -> Breakdown:
-    """`kpi_id` by `dimension` for the period of `grain` ending the view on `end`."""
-    asked, before_asked = breakdown_views(
-        reader, role, kpi_id, dimension, grain, end, filters, compare
-    )
-    views = [v for v in (asked, before_asked) if v is not None]
-    read_ahead(reader, [series_request(reader, role, v)[0] for v in views])
-    series = view_series(reader, role, asked)
-    found: tuple[Contribution, ...] = ()
-    if before_asked is not None:
-        before = view_series(reader, role, before_asked)
-        found = tuple(contributions(_segments(series, before)))
-    spec = reader.catalog.dimensions.get(dimension)
-    order = tuple(spec.values or ()) if spec is not None and spec.ordinal else ()
-    numerator, denominator = _part_kpis(reader.catalog, series.kpi)
-    return Breakdown(
-        series, dimension, period_start(end, series.grain), found, order, numerator, denominator
-    )
-
-
-def breakdown_views(
-    reader: KpiReader,
-    role: UserRole,
-    kpi_id: str,
-    dimension: str,
-    grain: Grain,
-    end: date,
-    filters: Filters | None = None,
-    compare: Comparison | None = "previous",
-) -> tuple[KpiRequest, KpiRequest | None]:
-    """What `build_breakdown` shows: the view of the period by `dimension`, and of the
-    period it is compared with (None without a comparison)."""
+    """`kpi_id` by `dimension` for the period of `grain` ending the view on `end`; the
+    period, the period it is compared with and the requests `read_with` (a detail's trend)
+    are read in one pass when the reader caches answers."""
     if dimension not in reader.dimensions(kpi_id):
         raise InvalidChoice("by", dimension, ", ".join(allowed_dimensions(reader, kpi_id)) or "-")
     asked = KpiRequest(
@@ -157,10 +130,23 @@ def breakdown_views(
         parts=True,
     )
     request, _ = series_request(reader, role, asked)
-    if request.compare is None:
-        return asked, None
-    start, last = compared_range(request.start, request.end, request.grain, request.compare)
-    return asked, replace(asked, grain=request.grain, start=start, end=last, compare=None)
+    before_asked = None
+    if request.compare is not None:
+        start, last = compared_range(request.start, request.end, request.grain, request.compare)
+        before_asked = replace(asked, grain=request.grain, start=start, end=last, compare=None)
+    views = [asked, *(() if before_asked is None else [before_asked])]
+    read_ahead(reader, [*read_with, *(series_request(reader, role, v)[0] for v in views)])
+    series = view_series(reader, role, asked)
+    found: tuple[Contribution, ...] = ()
+    if before_asked is not None:
+        before = view_series(reader, role, before_asked)
+        found = tuple(contributions(_segments(series, before)))
+    spec = reader.catalog.dimensions.get(dimension)
+    order = tuple(spec.values or ()) if spec is not None and spec.ordinal else ()
+    numerator, denominator = _part_kpis(reader.catalog, series.kpi)
+    return Breakdown(
+        series, dimension, period_start(end, series.grain), found, order, numerator, denominator
+    )
 
 
 def _part_kpis(catalog: Catalog, kpi: KpiSpec) -> tuple[KpiSpec | None, KpiSpec | None]:

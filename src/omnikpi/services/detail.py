@@ -12,12 +12,11 @@ from omnikpi.kpi.request import KpiRequest
 from omnikpi.services.breakdown import (
     Breakdown,
     allowed_dimensions,
-    breakdown_views,
     build_breakdown,
     channel_dimension,
 )
 from omnikpi.services.query import KpiRow
-from omnikpi.services.reader import KpiReader, read_ahead
+from omnikpi.services.reader import KpiReader
 from omnikpi.services.series import KpiSeries, reported_grain, series_request, view_series
 
 
@@ -57,35 +56,23 @@ def build_kpi_detail(
     >>> build_kpi_detail(reader, role, asked, breakdown_by="channel")  # doctest: +SKIP
     """
     trend = replace(asked, by=(), parts=False)
-    if breakdown_by:  # the trend and the breakdown's periods read in one pass
-        kpi = reader.catalog.get(asked.kpis[0])
-        views = breakdown_views(
-            reader,
-            role,
-            kpi.id,
-            breakdown_by,
-            reported_grain(kpi, asked.grain),
-            asked.end,
-            asked.filter_map,
-            asked.compare or "previous",
-        )
-        wanted = [trend, *(v for v in views if v is not None)]
-        read_ahead(reader, [series_request(reader, role, v)[0] for v in wanted])
-    series = view_series(reader, role, trend)
-    kpi = series.kpi
-    kpi_id = kpi.id
+    kpi_spec = reader.catalog.get(asked.kpis[0])
     breakdown = None
-    if breakdown_by:
+    if breakdown_by:  # read with the trend in one pass
         breakdown = build_breakdown(
             reader,
             role,
-            kpi_id,
+            kpi_spec.id,
             breakdown_by,
-            series.grain,
+            reported_grain(kpi_spec, asked.grain),
             asked.end,
             asked.filter_map,
             asked.compare or "previous",
+            read_with=[series_request(reader, role, trend)[0]],
         )
+    series = view_series(reader, role, trend)
+    kpi = series.kpi
+    kpi_id = kpi.id
     return KpiDetail(
         kpi=kpi,
         series=series,

@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -271,6 +271,23 @@ class Figure:
     again_mib: float = 0.0
 
 
+def figure_of(rows: int, ours: list[Run], base: list[Run], again: Sequence[Run] = ()) -> Figure:
+    """Rows per second (median of the runs) and peak memory (the largest) of each side."""
+
+    def rate(runs: Sequence[Run]) -> float:
+        return rows / statistics.median(r.seconds for r in runs)
+
+    return Figure(
+        rows=rows,
+        ours=rate(ours),
+        base=rate(base),
+        ours_mib=max(r.peak_mib for r in ours),
+        base_mib=max(r.peak_mib for r in base),
+        again=rate(again) if again else 0.0,
+        again_mib=max((r.peak_mib for r in again), default=0.0),
+    )
+
+
 def file_figure(
     label: str, path: Path, customers: Path, folder: Path, rows: int, repeat: int
 ) -> Figure:
@@ -287,15 +304,7 @@ def file_figure(
             f"{rows / again[-1].seconds:,.0f}, baseline {rows / base[-1].seconds:,.0f}",
             flush=True,
         )
-    return Figure(
-        rows=rows,
-        ours=rows / statistics.median(r.seconds for r in ours),
-        base=rows / statistics.median(r.seconds for r in base),
-        ours_mib=max(r.peak_mib for r in ours),
-        base_mib=max(r.peak_mib for r in base),
-        again=rows / statistics.median(r.seconds for r in again),
-        again_mib=max(r.peak_mib for r in again),
-    )
+    return figure_of(rows, ours, base, again)
 
 
 def preset_figure(path: Path, folder: Path, repeat: int) -> Figure:
@@ -312,13 +321,7 @@ def preset_figure(path: Path, folder: Path, repeat: int) -> Figure:
             f"{rows / base[-1].seconds:,.0f}",
             flush=True,
         )
-    return Figure(
-        rows=rows,
-        ours=rows / statistics.median(r.seconds for r in ours),
-        base=rows / statistics.median(r.seconds for r in base),
-        ours_mib=max(r.peak_mib for r in ours),
-        base_mib=max(r.peak_mib for r in base),
-    )
+    return figure_of(rows, ours, base)
 
 
 # -- collector -------------------------------------------------------------------------------

@@ -189,13 +189,24 @@ def cache_for(catalog: object, tables: object) -> SqlCache:
         return found[1]
 
 
+#: Runs SQL (with named parameters) and returns Arrow.
+FetchArrow = Callable[..., pa.Table]
+
+
+def sql_fetcher(tables: Tables) -> FetchArrow | None:
+    """The tables' SQL runner when they are a DuckDB warehouse (SQL written or compiled
+    here is DuckDB's), else None: other engines are queried through Ibis."""
+    fetch: FetchArrow | None = getattr(tables, "fetch_arrow", None)
+    return fetch if tables.engine == "duckdb" else None
+
+
 def run_plain(
     tables: Tables, catalog: object, key: Hashable, query: Callable[[], ir.Table]
 ) -> pd.DataFrame:
     """The result of a query that does not depend on a scope (coverage, rollup state), its
     SQL compiled once per catalog and tables on DuckDB (built and run by Ibis elsewhere)."""
-    fetch = getattr(tables, "fetch_arrow", None)
-    if tables.engine != "duckdb" or fetch is None:
+    fetch = sql_fetcher(tables)
+    if fetch is None:
         return tables.execute(query())
     found = cache_for(catalog, tables).get(
         ("plain", key, tables.time_zone), lambda: compile_plain(query())

@@ -26,6 +26,7 @@ from omnikpi.kpi.compiled import (
     run_plain,
     sentinel_scope,
     shape_of,
+    sql_fetcher,
 )
 from omnikpi.kpi.expressions import Expression, compile_expression
 from omnikpi.kpi.kinds import batched, condition_of, kind_of
@@ -212,8 +213,8 @@ class Computer:
         None where that does not apply (prepared sources, engines other than DuckDB, a
         query whose SQL would keep a date derived from the range)."""
         tables = self.builder.tables
-        fetch = getattr(tables, "fetch_arrow", None)
-        if tables.engine != "duckdb" or fetch is None or self._prepared:
+        fetch = sql_fetcher(tables)
+        if fetch is None or self._prepared:
             return None
         zone = tables.time_zone
 

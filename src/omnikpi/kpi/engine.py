@@ -204,7 +204,7 @@ class KpiQuery:
         found = {}
         for grain, pairs in by_grain.items():
             kpis = list(dict.fromkeys(k for ids, _ in pairs for k in ids))
-            first = min(s.periods[0].start if s.periods else s.start for _, s in pairs)
+            first = min(s.periods[0].start for _, s in pairs)
             last = max(s.end for _, s in pairs)
             dimensions = {_target_dimension(s) for _, s in pairs}
             dimension = dimensions.pop() if len(dimensions) == 1 else None
@@ -539,8 +539,9 @@ def _add_parts(result: pd.DataFrame, parts: dict[str, tuple[pd.Series, pd.Series
 
 
 def _target_dimension(scope: Scope) -> str | None:
-    """The targets a scope's rows can match (see `_dimension_label`): totals (""), the
-    values of one dimension ("store"), or None when no target applies."""
+    """The targets a scope's rows can match: totals (""), the values of one dimension
+    ("store": a split by it, or a filter on one of its values), or None when no target
+    applies (several dimensions or values)."""
     if not scope.by and not scope.filters:
         return ""
     if not scope.by and len(scope.filters) == 1 and len(scope.filters[0][1]) == 1:
@@ -553,21 +554,12 @@ def _target_dimension(scope: Scope) -> str | None:
 def _dimension_label(frame: pd.DataFrame, scope: Scope) -> pd.Series:
     """The target `dimension` each row matches: '' for totals, 'name=value' for one slice,
     None where no target applies (several dimensions or values)."""
-
-    def same(label: str | None) -> pd.Series:
-        return pd.Series(label, index=frame.index, dtype=object)
-
-    if not scope.by:
-        if not scope.filters:
-            return same("")
-        if len(scope.filters) == 1 and len(scope.filters[0][1]) == 1:
-            name, values = scope.filters[0]
-            return same(f"{name}={values[0]}")
-        return same(None)
-    if len(scope.by) == 1 and not scope.filters:
-        column = frame[scope.by[0]]
-        return (f"{scope.by[0]}=" + column.astype(str)).astype(object)
-    return same(None)
+    name = _target_dimension(scope)
+    if name is None or name == "":
+        return pd.Series(name, index=frame.index, dtype=object)
+    if scope.by:
+        return (f"{name}=" + frame[name].astype(str)).astype(object)
+    return pd.Series(f"{name}={scope.filters[0][1][0]}", index=frame.index, dtype=object)
 
 
 def _shifted(index: pd.Index, mapping: dict[date, date]) -> pd.Index:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from omnikpi.kpi.atoms import Atom
 from omnikpi.kpi.catalog import Catalog
-from omnikpi.kpi.compiled import run_plain
+from omnikpi.kpi.compiled import run_plain, sql_fetcher
 from omnikpi.kpi.kinds import kind_of
 from omnikpi.kpi.periods import Grain, is_full, period_start
 from omnikpi.kpi.rollup_store import COVERAGE, ROLLUP_STATE, ROLLUPS, rollup_dimensions
@@ -93,10 +93,10 @@ class RollupReader:
                 dimension = self.dimension_for(atoms[0], scope) or ""
                 groups.setdefault((dimension, scope.filters), []).append(number)
         found = [pd.DataFrame(columns=["period_start", *scope.by]) for _, scope in requests]
-        fetch = getattr(self.tables, "fetch_arrow", None)
+        fetch = sql_fetcher(self.tables)
         for (dimension, filters), numbers in groups.items():
             reads = [_reads(*requests[n]) for n in numbers]
-            if self.tables.engine == "duckdb" and fetch is not None:
+            if fetch is not None:
                 sql, params = _summed_sql(dimension, filters, reads)
                 summed = fetch(sql, params).to_pandas()
                 for n, number in enumerate(numbers):

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.kpi.catalog import Catalog
+from omnikpi.kpi.compiled import sql_fetcher
 from omnikpi.kpi.periods import Grain, period_start
 from omnikpi.kpi.request import parse_day
 from omnikpi.kpi.spec import KpiSpec
@@ -216,8 +217,8 @@ def load_targets(
     columns = ["kpi", "period_start", "dimension", "target", "tolerance"]
     if not tables.has_table(TARGETS.name):
         return pd.DataFrame(columns=columns)
-    fetch = getattr(tables, "fetch_arrow", None)
-    if tables.engine == "duckdb" and fetch is not None:
+    fetch = sql_fetcher(tables)
+    if fetch is not None:
         sql = (
             f"SELECT {', '.join(columns)} FROM {TARGETS.name}"
             " WHERE grain = $grain AND list_contains($kpis, kpi)"

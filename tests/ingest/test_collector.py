@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as fuzzing
+from hypothesis import strategies as st
 
 from omnikpi.ingest import Collector, CollectorLimits, LoadSummary, create_collector_app
-from omnikpi.ingest.events import parse_batch
+from omnikpi.ingest.collector import bounds
+from omnikpi.ingest.events import CollectedEvent, parse_batch
 from omnikpi.settings import Settings
 from tests.ingest.conftest import FIXTURES, NOW, rows, value
 
@@ -108,6 +114,161 @@ def test_malformed_and_oversized_batches(
     response = TestClient(create_app(collector)).post("/collect", content=content)
     assert response.status_code == status
     assert response.json()["detail"].startswith(detail)
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "the body is nested more than 8 levels deep"),
+        (batch(event(load_ms=[[[[[[1]]]]]])), "the body is nested more than 8 levels deep"),
+        (batch(event(load_ms=float("nan"))), "the body holds NaN"),
+        (batch(event(load_ms=float("-inf"))), "the body holds -Infinity"),
+        (batch(event(load_ms=1e999)), "the body holds Infinity"),  # how json.dumps writes inf
+        (b'{"events": [{"load_ms": 1e999}]}', "the number 1e999 is too large"),
+        (batch(event(search_results=2**63)), "the number 9223372036854775808 is too large"),
+        (b'{"events": [{"load_ms": 1' + b"0" * 5000 + b"}]}", "the number 1000000000000000000"),
+        (b'{"events": [{"page_path": "\\ud800"}]}', "the body holds text that is not Unicode"),
+        (b'{"events": [{"\\udfff": 1}]}', "the body holds text that is not Unicode"),
+    ],
+)
+def test_bodies_no_column_could_hold_are_refused_with_the_reason(
+    collector: Collector, content: bytes, detail: str
+) -> None:
+    response = TestClient(create_app(collector)).post("/collect", content=content)
+    assert (response.status_code, response.json()["detail"][: len(detail)]) == (400, detail)
+    assert spooled(collector) == []
+
+
+def test_a_batch_nested_exactly_as_deep_as_allowed_is_read(collector: Collector) -> None:
+    """8 levels: the batch (1), its events (2), an event (3) and five more inside it."""
+    nested = batch(event(campaign=[[[[["x"]]]]]))
+    response = TestClient(create_app(collector)).post("/collect", content=nested)
+    # read as JSON, then refused by the event's own check (campaign is text)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "campaign"
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "accepted"),
+    [
+        ("0001-01-01T00:00:00+09:00", False),  # year 1: before the epoch, and no UTC year 0
+        ("9999-12-31T23:59:59-05:00", False),  # year 9999 after UTC: past datetime's range
+        ("1969-12-31T23:59:59Z", False),
+        ("1970-01-01T09:00:00+09:00", True),  # the first instant allowed, in Seoul's time
+        ("2027-01-15T23:59:59Z", True),  # the last day allowed: a year after the clock's day
+        ("2027-01-16T00:00:00Z", False),
+        (-1, False),  # a Unix time, as pydantic reads numbers
+        (0, True),
+    ],
+)
+def test_event_times_must_lie_within_the_bounds_of_every_load(
+    collector: Collector, occurred_at: object, accepted: bool
+) -> None:
+    response = TestClient(create_app(collector)).post(
+        "/collect", content=batch(event(), event(event_id="e-2", occurred_at=occurred_at))
+    )
+    if accepted:
+        assert response.status_code == 202, response.text
+        return
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "1 event has a time out of range",
+        "errors": [
+            {
+                "event": 1,
+                "field": "occurred_at",
+                "reason": "is outside 1970-01-01 00:00 … 2027-01-16 00:00 UTC (check the "
+                "device's clock and the time's UTC offset)",
+            }
+        ],
+    }
+    assert spooled(collector) == []
+
+
+def test_bounds_run_from_the_epoch_to_a_year_after_today() -> None:
+    assert bounds(date(2026, 1, 15)) == (
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2027, 1, 16, tzinfo=UTC),
+    )
+    assert bounds(date(2028, 2, 29))[1] == datetime(2029, 3, 1, tzinfo=UTC)  # to 28 February
+
+
+def test_a_log_that_cannot_be_written_is_a_503_to_retry(
+    collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(records: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(collector.spool, "append", full)
+    response = TestClient(create_app(collector)).post("/collect", content=batch(event()))
+    assert (response.status_code, response.headers["retry-after"]) == (503, "5")
+    assert "send the batch again" in response.json()["detail"]
+
+
+#: JSON values of every kind, extremes included (NaN, infinities, lone surrogates).
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["\ud800", "0001-01-01", "9999-12-31T23:59:59Z", "", " ", "-1e999"])
+)
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+#: Event times from year 1 to 9999 with any UTC offset, and things that are not times.
+TIMES = (
+    st.builds(
+        lambda moment, minutes: (
+            moment.isoformat()
+            + f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        ),
+        st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+        st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59),
+    )
+    | st.datetimes().map(datetime.isoformat)
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | JSON_VALUES
+)
+#: An event with any time, and one of its fields (or an unknown one) holding anything.
+EVENTS = st.builds(
+    lambda moment, field, anything: {**EVENT, "occurred_at": moment, field: anything},
+    TIMES,
+    st.sampled_from([*CollectedEvent.model_fields, "extra"]),
+    JSON_VALUES,
+)
+BODIES = st.one_of(
+    st.lists(EVENTS, max_size=4).map(lambda events: json.dumps({"events": events}).encode()),
+    EVENTS.map(lambda one: json.dumps([one]).encode()),
+    JSON_VALUES.map(lambda anything: json.dumps(anything).encode()),
+    st.integers(min_value=1, max_value=5_000).map(lambda depth: b'{"events":' + b"[" * depth),
+    st.integers(min_value=1, max_value=3_000).map(lambda depth: b"[" * depth + b"]" * depth),
+    st.binary(max_size=64),
+)
+
+
+@fuzzing(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=BODIES)
+def test_no_body_gets_a_server_error(collector: Collector, body: bytes) -> None:
+    """Whatever is posted, the collector answers 202 or a 4xx saying why: never a 5xx, and
+    what it accepts lies within the bounds of every load."""
+    before = len(spooled(collector))
+    response = collector_client(collector).post("/collect", content=body)
+    assert response.status_code in (202, 400, 413), response.text
+    if response.status_code != 202:
+        assert response.json()["detail"]
+        return
+    earliest, latest = bounds(NOW.date())
+    for record in spooled(collector)[before:]:
+        moment = datetime.fromisoformat(record["occurred_at"])
+        assert earliest <= moment < latest
 
 
 def test_accepted_events_survive_a_restart(
@@ -243,6 +404,12 @@ def create_app(collector: Collector) -> FastAPI:
     app = FastAPI()
     app.include_router(collector.router())
     return app
+
+
+@functools.cache
+def collector_client(collector: Collector) -> TestClient:
+    """One client per collector: hypothesis calls a test many times with the same one."""
+    return TestClient(create_app(collector))
 
 
 def test_on_load_follows_each_committed_flush(settings: Settings, tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
 """The event collector: `POST /collect` for web and app events, flushed to the warehouse.
 
-Events are validated (400 with the reasons per event, 413 when a batch is too large),
-appended to a durable log and fsynced before the 202 reply, then loaded into
+Events are validated (400 with the reasons per event, 413 when a batch is too large; a
+body nested too deeply, holding NaN, Infinity or a number no column can hold, or an event
+time outside `bounds` is a 400 too, never a 500), appended to a durable log and fsynced
+before the 202 reply, then loaded into
 `sessions` and `events` in batches by a background thread through the same load path
 as every other source. Mount `Collector.router()` in any FastAPI app, or run
 `omnikpi ingest collector` to serve it alone.
@@ -9,12 +11,14 @@ as every other source. Mount `Collector.router()` in any FastAPI app, or run
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ import yaml
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from omnikpi.errors import OmnikpiError
 from omnikpi.ingest.events import LOG_COLUMNS, BatchRejected, parse_batch
@@ -38,15 +43,39 @@ from omnikpi.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type"}
+#: The earliest event time the collector accepts.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+#: Integers a body may hold: what the warehouse's integer columns (BIGINT) can store.
+_INT_LIMIT = 2**63
+_INSTANT: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
 
 
 @dataclass(frozen=True)
 class CollectorLimits:
-    """Largest request the collector accepts, and how often it loads the warehouse."""
+    """Largest request the collector accepts, and how often it loads the warehouse.
+
+    `max_depth` counts nested arrays and objects: `{"events": [{...}]}` is 3 deep.
+    """
 
     max_body_bytes: int = 1_000_000
     max_events: int = 500
     flush_seconds: float = 5.0
+    max_depth: int = 8
+
+
+def bounds(today: date) -> tuple[datetime, datetime]:
+    """The instants an event may carry: from 1970-01-01 up to the end of the day a year
+    after `today` (UTC), the default range of every time column a load accepts.
+
+    >>> bounds(date(2026, 1, 15))[1]
+    datetime.datetime(2027, 1, 16, 0, 0, tzinfo=datetime.timezone.utc)
+    """
+    try:
+        next_year = today.replace(year=today.year + 1)
+    except ValueError:  # the 29th of February
+        next_year = today.replace(year=today.year + 1, day=28)
+    end = datetime(next_year.year, next_year.month, next_year.day, tzinfo=UTC)
+    return EARLIEST, end + timedelta(days=1)
 
 
 def collector_mapping() -> PresetMapping:
@@ -88,7 +117,10 @@ class Collector:
         """Validate a request body and write its events durably; returns how many."""
         if len(body) > self.limits.max_body_bytes:
             raise BatchRejected(413, f"the body exceeds {self.limits.max_body_bytes:,} bytes")
-        records = parse_batch(body, self.limits.max_events, self.clock())
+        now = self.clock()
+        document = read_document(body, self.limits.max_depth)
+        check_times(document, *bounds(now.astimezone(UTC).date()))
+        records = parse_batch(body, self.limits.max_events, now)
         self.spool.append(records)
         return len(records)
 
@@ -104,6 +136,10 @@ class Collector:
                 accepted = await run_in_threadpool(self.accept, body)
             except BatchRejected as exc:
                 return JSONResponse(exc.body, status_code=exc.status, headers=_CORS)
+            except OSError as exc:  # the log cannot be written (disk full): retry later
+                log.error("collector: cannot write the event log: %s", exc)
+                detail = {"detail": "the event log cannot be written now; send the batch again"}
+                return JSONResponse(detail, status_code=503, headers={**_CORS, "Retry-After": "5"})
             return JSONResponse({"accepted": accepted}, status_code=202, headers=_CORS)
 
         @router.options("/collect", include_in_schema=False)
@@ -224,6 +260,98 @@ def run_collector(
     limits = CollectorLimits(flush_seconds=flush_seconds)
     collector = Collector(settings, folder, limits, on_load=on_load)
     uvicorn.run(create_collector_app(collector), host=host, port=port, log_level="warning")
+
+
+def read_document(body: bytes, max_depth: int) -> Any:
+    """The JSON of a request body, refused (BatchRejected, 400) when it is not JSON, is
+    nested more than `max_depth` arrays and objects deep, holds NaN or Infinity, a number
+    no column can hold, or text that is not Unicode (a lone surrogate such as "\\ud800")."""
+    try:
+        document = json.loads(
+            body, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int
+        )
+    except RecursionError:
+        raise BatchRejected(400, f"the body is nested more than {max_depth} levels deep") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BatchRejected(400, f"the body is not JSON ({exc})") from None
+    _check_nesting(document, max_depth)
+    return document
+
+
+def check_times(document: Any, earliest: datetime, latest: datetime) -> None:
+    """Refuse (400) a batch whose event times fall outside [earliest, latest), naming each
+    such event; times that are not times at all are left for the event's own checks."""
+    events = document.get("events") if isinstance(document, dict) else document
+    if not isinstance(events, list):
+        return
+    errors = []
+    for index, raw in enumerate(events):
+        if not isinstance(raw, dict) or raw.get("occurred_at") is None:
+            continue
+        try:
+            moment = _INSTANT.validate_python(raw["occurred_at"])
+        except ValidationError:
+            continue
+        if not earliest <= moment < latest:
+            reason = (
+                f"is outside {earliest:%Y-%m-%d %H:%M} … {latest:%Y-%m-%d %H:%M} UTC "
+                "(check the device's clock and the time's UTC offset)"
+            )
+            errors.append({"event": index, "field": "occurred_at", "reason": reason})
+    if errors:
+        count = len(errors)
+        detail = "1 event has" if count == 1 else f"{count} events have"
+        raise BatchRejected(400, f"{detail} a time out of range", errors)
+
+
+def _no_constant(name: str) -> float:
+    raise BatchRejected(400, f"the body holds {name}, which JSON has no number for (send null)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BatchRejected(400, f"the number {text[:32]} is too large")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    # Checked by length first: int() of thousands of digits is slow, and Python refuses it.
+    if len(text) > 20 or not -_INT_LIMIT <= (value := int(text)) < _INT_LIMIT:
+        raise BatchRejected(400, f"the number {text[:32]} is too large")
+    return value
+
+
+def _check_nesting(document: Any, max_depth: int) -> None:
+    """Refuse arrays and objects nested deeper than `max_depth`, and text that cannot be
+    written as UTF-8 (keys included)."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            _check_text(value)
+            continue
+        if isinstance(value, dict):
+            for key in value:
+                _check_text(key)
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > max_depth:
+            raise BatchRejected(400, f"the body is nested more than {max_depth} levels deep")
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _check_text(text: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BatchRejected(
+                400, "the body holds text that is not Unicode (a lone surrogate escape)"
+            ) from None
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

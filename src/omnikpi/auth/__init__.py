@@ -1,8 +1,16 @@
-"""Users, roles, permissions, sessions and API tokens, kept in the app-state store."""
+"""Users, roles, permissions, sessions, API tokens, sign-in limits and the audit log, kept in
+the app-state store (sign-in limits in memory)."""
 
+from omnikpi.auth.audit import AuditEntry, AuditEvent, audit_entries, record_audit
 from omnikpi.auth.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoLogin, create_demo_users
 from omnikpi.auth.errors import NotAuthenticated
-from omnikpi.auth.passwords import MIN_PASSWORD_LENGTH, check_password_strength
+from omnikpi.auth.passwords import (
+    MIN_PASSWORD_LENGTH,
+    PASSWORD_HASHING,
+    HashPool,
+    PasswordCheckBusy,
+    check_password_strength,
+)
 from omnikpi.auth.permissions import (
     CUSTOMER_LEVEL_ACTIONS,
     PERMISSIONS,
@@ -18,8 +26,10 @@ from omnikpi.auth.permissions import (
 )
 from omnikpi.auth.roles import ALL_ROLES, ROLE_CHOICES, MemberRole, Role, UserRole, parse_role
 from omnikpi.auth.sessions import SESSION_LIFETIME, end_session, session_user, start_session
+from omnikpi.auth.sign_in import SignInRefused, sign_in
 from omnikpi.auth.signing import CookieSigner, secret_key
 from omnikpi.auth.store import AppStateStore, app_state_path
+from omnikpi.auth.throttle import LoginLimits, LoginThrottle
 from omnikpi.auth.tokens import (
     TOKEN_PREFIX,
     ApiToken,
@@ -48,6 +58,7 @@ __all__ = [
     "DEMO_LOGINS",
     "DEMO_PASSWORD",
     "MIN_PASSWORD_LENGTH",
+    "PASSWORD_HASHING",
     "PERMISSIONS",
     "ROLE_CHOICES",
     "SESSION_LIFETIME",
@@ -57,15 +68,23 @@ __all__ = [
     "ActionDenied",
     "ApiToken",
     "AppStateStore",
+    "AuditEntry",
+    "AuditEvent",
     "CookieSigner",
     "DemoLogin",
+    "HashPool",
+    "LoginLimits",
+    "LoginThrottle",
     "MemberRole",
     "NotAuthenticated",
+    "PasswordCheckBusy",
     "Role",
+    "SignInRefused",
     "User",
     "UserRole",
     "allowed_actions",
     "app_state_path",
+    "audit_entries",
     "authenticate",
     "authenticate_token",
     "check_allowed",
@@ -85,11 +104,13 @@ __all__ = [
     "may_see_tier",
     "parse_role",
     "parse_scopes",
+    "record_audit",
     "revoke_api_token",
     "secret_key",
     "session_user",
     "set_locale",
     "set_password",
     "set_role",
+    "sign_in",
     "start_session",
 ]

@@ -1,4 +1,5 @@
-"""The app-state store: users, sessions, API tokens and app settings in one SQLite file.
+"""The app-state store: users, sessions, API tokens, app settings and the audit log in one
+SQLite file.
 
 It sits beside the warehouse (`shop.duckdb` → `shop.state.sqlite`), not inside it, so
 `omnikpi users ...` can change users while the server runs and while the warehouse is
@@ -18,7 +19,7 @@ from pathlib import Path
 from omnikpi.errors import ConfigError
 
 #: Bumped whenever _MIGRATIONS grows; stored in SQLite's user_version.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -54,6 +55,17 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             key   TEXT PRIMARY KEY,
             value TEXT NOT NULL
         )""",
+    ),
+    (
+        """CREATE TABLE audit_log (
+            entry_id    INTEGER PRIMARY KEY,
+            occurred_at TEXT NOT NULL,
+            event       TEXT NOT NULL,
+            username    TEXT,
+            address     TEXT,
+            detail      TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_log_by_time ON audit_log (occurred_at)",
     ),
 )
 

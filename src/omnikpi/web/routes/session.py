@@ -1,13 +1,31 @@
-"""Sign in, sign out and choose the language (usable before signing in)."""
+"""Sign in, sign out and choose the language (usable before signing in).
+
+Failed sign-ins are limited per account and per client address (`omnikpi.auth.throttle`):
+an attempt that must wait gets the form again with 429 and Retry-After, before any
+password is checked; when too many passwords are being checked at once, 503.
+"""
 
 from __future__ import annotations
+
+import math
+import secrets
+import threading
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from omnikpi.auth import authenticate, end_session, set_locale, start_session
+from omnikpi.auth import (
+    LoginLimits,
+    LoginThrottle,
+    PasswordCheckBusy,
+    SignInRefused,
+    end_session,
+    set_locale,
+    sign_in,
+    start_session,
+)
 from omnikpi.errors import InvalidChoice
-from omnikpi.i18n import LOCALES, is_locale, t
+from omnikpi.i18n import LOCALES, Locale, is_locale, t
 from omnikpi.web.context import web_context
 from omnikpi.web.navigation import landing_page
 from omnikpi.web.rendering import render
@@ -19,11 +37,30 @@ from omnikpi.web.security import (
     requires,
     safe_next,
     session_token,
+    set_csrf_cookie,
     set_locale_cookie,
     set_session_cookie,
 )
 
 router = APIRouter(include_in_schema=False)
+_THROTTLE_LOCK = threading.Lock()
+
+
+def login_throttle(request: Request) -> LoginThrottle:
+    """The app's record of failed sign-ins (made on first use, with the limits of the
+    `OMNIKPI_LOGIN_*` variables; a test may set `app.state.login_throttle` first)."""
+    state = request.app.state
+    with _THROTTLE_LOCK:
+        throttle: LoginThrottle | None = getattr(state, "login_throttle", None)
+        if throttle is None:
+            throttle = state.login_throttle = LoginThrottle(LoginLimits.from_environment())
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The address failures are counted for (the proxy's own unless the server is told to
+    trust its forwarding headers, e.g. `uvicorn --forwarded-allow-ips`)."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/login", openapi_extra=requires(None))
@@ -44,23 +81,67 @@ def login(
     """Check the password, start a session, go where the user was heading (or, if nowhere,
     to the role's own page)."""
     context = web_context(request)
-    user = authenticate(context.store, username, password) if username and password else None
+    locale = request_locale(request)
+    try:
+        user = (
+            sign_in(
+                context.store,
+                login_throttle(request),
+                username,
+                password,
+                address=client_address(request),
+                now=context.now(),
+            )
+            if username and password
+            else None
+        )
+    except SignInRefused as exc:
+        error = _wait_message(exc.retry_after, locale)
+        return _login_form(request, next, username, error, 429, exc.retry_after)
+    except PasswordCheckBusy as exc:
+        error = t("login.busy", locale)
+        return _login_form(request, next, username, error, 503, exc.retry_after)
     if user is None:
-        error = t("login.failed", request_locale(request))
-        values = {"next": safe_next(next), "error": error, "username": username}
-        return render(request, "login.html", values, status_code=400)
+        return _login_form(request, next, username, t("login.failed", locale), 400)
     chosen = request.cookies.get(LOCALE_COOKIE)
     if user.locale is None and is_locale(chosen):
         set_locale(context.store, user.user_id, chosen)
-    locale = user.locale or (chosen if is_locale(chosen) else None)
+    chosen_locale = user.locale or (chosen if is_locale(chosen) else None)
     target = safe_next(next)
     if target == "/":  # no page asked for: straight to the role's own (one redirect, not two)
         target = landing_page(user.role).path
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, start_session(context.store, user, now=context.now()))
-    if locale is not None:
-        set_locale_cookie(request, response, locale)
+    # A new sign-in gets a new CSRF token: one planted in the browser before (a login-CSRF
+    # or fixation attempt) no longer validates.
+    request.state.csrf_token = secrets.token_urlsafe(32)
+    request.state.csrf_is_new = True
+    set_csrf_cookie(request, response)
+    if chosen_locale is not None:
+        set_locale_cookie(request, response, chosen_locale)
     return response
+
+
+def _login_form(
+    request: Request,
+    next: str,
+    username: str,
+    error: str,
+    status_code: int,
+    retry_after: int | None = None,
+) -> Response:
+    """The sign-in form again, saying why."""
+    values = {"next": safe_next(next), "error": error, "username": username}
+    response = render(request, "login.html", values, status_code=status_code)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _wait_message(seconds: int, locale: Locale) -> str:
+    if seconds <= 90:
+        return t("login.throttled_seconds", locale, count=seconds)
+    return t("login.throttled_minutes", locale, count=math.ceil(seconds / 60))
 
 
 @router.post("/logout", openapi_extra=requires(None))

@@ -26,6 +26,10 @@ DEFAULT_WAREHOUSE = "omnikpi.duckdb"
 DEFAULT_TIME_ZONE = "Asia/Seoul"
 DEFAULT_CURRENCY = "KRW"
 DEFAULT_FISCAL_YEAR_START = "01-01"
+#: How many dimensions a KPI request may break down by, and how many values it may ask for
+#: (periods x KPIs x dimension values), unless OMNIKPI_MAX_BY / OMNIKPI_MAX_CELLS say.
+DEFAULT_MAX_BY = 3
+DEFAULT_MAX_CELLS = 1_000_000
 #: Environment variables that override a data setting for one process.
 DATA_SETTING_ENV = MappingProxyType(
     {
@@ -87,6 +91,10 @@ class Settings:
     target_tolerance: float = 0.05
     #: A rate over fewer units than this (visits, answers, orders) gets no status.
     min_base: int = 30
+    #: The most dimensions one KPI request may break down by (`by`).
+    max_by: int = DEFAULT_MAX_BY
+    #: The most values one KPI request may ask for: periods x KPIs x dimension values.
+    max_cells: int = DEFAULT_MAX_CELLS
     #: Data settings this process uses instead of the warehouse's own (from the
     #: environment or options), by setting name.
     overrides: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -101,6 +109,16 @@ class Settings:
             raise ConfigError(
                 f"minimum base {self.min_base} is negative "
                 "(set OMNIKPI_MIN_BASE to e.g. 30, or 0 to rate every value)"
+            )
+        if self.max_by < 1:
+            raise ConfigError(
+                f"most breakdown dimensions {self.max_by} is below 1 "
+                f"(set OMNIKPI_MAX_BY to e.g. {DEFAULT_MAX_BY})"
+            )
+        if self.max_cells < 1:
+            raise ConfigError(
+                f"most values per request {self.max_cells} is below 1 "
+                f"(set OMNIKPI_MAX_CELLS to e.g. {DEFAULT_MAX_CELLS})"
             )
         DataSettings().updated(self.overrides)  # validates each override
         object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
@@ -174,6 +192,8 @@ def load_settings(
             f'OMNIKPI_MIN_BASE "{min_base}" is not a whole number of units (use e.g. 30, '
             "or 0 to rate every value)"
         )
+    max_by = _whole_number("OMNIKPI_MAX_BY", DEFAULT_MAX_BY, "most breakdown dimensions")
+    max_cells = _whole_number("OMNIKPI_MAX_CELLS", DEFAULT_MAX_CELLS, "most values per request")
     overrides = {
         name: os.environ[variable]
         for name, variable in DATA_SETTING_ENV.items()
@@ -184,5 +204,21 @@ def load_settings(
         catalog_dirs=tuple(dirs),
         target_tolerance=tolerance_value,
         min_base=int(min_base),
+        max_by=max_by,
+        max_cells=max_cells,
         overrides=overrides,
     )
+
+
+def _whole_number(variable: str, default: int, what: str) -> int:
+    """The whole number in environment variable `variable` (`default` when unset); `what`
+    names it in the error (underscores and commas are allowed: 1_000_000)."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    digits = text.replace("_", "").replace(",", "")
+    if not digits.isdigit():
+        raise ConfigError(
+            f'{variable} "{text}" is not a whole number ({what}; use e.g. {default:_})'
+        )
+    return int(digits)

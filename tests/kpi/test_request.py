@@ -55,6 +55,10 @@ def test_a_request_written_as_a_query_reads_back_the_same() -> None:
         ({"kpis": ""}, 'KPI list "" is not valid'),
         ({"grain": "hourly"}, 'grain "hourly" is not valid (allowed: day, week, month'),
         ({"start": "2025-02-30"}, 'start "2025-02-30" is not valid (allowed: YYYY-MM-DD)'),
+        ({"end": "9999-12-31"}, 'end "9999-12-31" is not valid (allowed: a day from 1900-01-01'),
+        ({"start": "0001-01-01"}, "(allowed: a day from 1900-01-01 to 2999-12-31)"),
+        ({"start": "1899-12-31"}, 'start "1899-12-31" is not valid (allowed: a day from'),
+        ({"end": "3000-01-01"}, 'end "3000-01-01" is not valid (allowed: a day from'),
         ({"start": "2025-04-01"}, 'end "2025-03-31" is not valid (allowed: ≥ start 2025-04-01)'),
         # at most 3,660 days: 2025-03-31 minus 3,659 days
         ({"start": "2015-01-01"}, 'start "2015-01-01" is not valid (allowed: ≥ 2015-03-25)'),
@@ -80,6 +84,14 @@ def test_each_mistake_names_the_part_and_what_would_work(
     with pytest.raises(InvalidChoice) as info:
         KpiRequest.parse(*arguments.values(), by=by, filters=filters, compare=compare)  # type: ignore[arg-type]
     assert message in str(info.value)
+
+
+def test_the_first_and_last_allowed_days_are_requests_like_any_other() -> None:
+    first = KpiRequest.parse("revenue", "year", "1900-01-01", "1900-12-31", compare="yoy")
+    last = KpiRequest.parse("revenue", "day", date(2999, 12, 1), date(2999, 12, 31))
+    assert (first.start, last.end) == (date(1900, 1, 1), date(2999, 12, 31))
+    with pytest.raises(InvalidChoice, match='end "3000-01-01" is not valid'):
+        KpiRequest.parse("revenue", "day", date(2999, 12, 31), date(3000, 1, 1))
 
 
 def test_no_comparison_has_three_spellings() -> None:

@@ -24,6 +24,11 @@ from omnikpi.kpi.periods import Comparison, Grain, check_comparison
 FilterItems = tuple[tuple[str, tuple[str, ...]], ...]
 #: The longest range a request may span (ten years of days).
 MAX_SPAN_DAYS = 3660
+#: The first and last day any date of a request may be: beyond them periods, comparisons
+#: a year back and the calendar's own limits (year 1, year 9999) are not worth reaching.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+DAY_RANGE = f"a day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
 
 
 def parse_ids(ids: str | Sequence[str]) -> tuple[str, ...]:
@@ -42,13 +47,23 @@ def parse_grain(value: str | Grain) -> Grain:
 
 
 def parse_day(value: str | date, param: str) -> date:
-    """A YYYY-MM-DD date."""
+    """A YYYY-MM-DD date from FIRST_DAY to LAST_DAY (InvalidChoice naming `param` and the
+    form or the bounds otherwise: `end "9999-12-31" is not valid (allowed: a day from
+    1900-01-01 to 2999-12-31)`).
+
+    >>> parse_day("2025-12-31", "end")
+    datetime.date(2025, 12, 31)
+    """
     if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidChoice(param, value, "YYYY-MM-DD") from None
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidChoice(param, value, "YYYY-MM-DD") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidChoice(param, day.isoformat(), DAY_RANGE)
+    return day
 
 
 def check_range(start: date, end: date) -> None:

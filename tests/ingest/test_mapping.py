@@ -190,3 +190,99 @@ def test_the_documented_example_mapping_is_valid() -> None:
         "앱": "app",
         "매장": "store",
     }
+
+
+SHOP_YAML = """\
+currency: EUR
+tables:
+  orders:
+    columns:
+      order_id: "No"
+      channel: {{value: web}}
+      placed_at: {placed_at}
+      status: {{column: Status, map: {{Bezahlt: paid, Storniert: cancelled}}}}
+      status_changed_at: Date
+      fulfilment: {{value: delivery}}
+      gross_amount: Amount
+      discount_amount: {{value: 0}}
+      net_amount: Amount
+      shipping_amount: {{value: 0}}
+      tax_amount: {{value: 0}}
+      total_amount: Amount
+"""
+
+
+def write_orders_mapping(tmp_path: Path, placed_at: str) -> Path:
+    """shop.yaml mapping orders, with `placed_at` as given on its line 7."""
+    return write(tmp_path / "shop.yaml", SHOP_YAML.format(placed_at=placed_at))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "problem"),
+    [
+        ("%Y-%m-%d %Q", '"%Q" is no strptime code'),
+        ("%d.%m.%Y %", 'a lone "%" ends it (write %% for a percent sign)'),
+        ("yyyy-MM-dd", "it has no strptime code, so it would only match itself"),
+        ("%-d.%-B.%Y", '"%-B" is no strptime code ("%-" goes with H, I, M, S, d, j, m, y)'),
+    ],
+)
+def test_a_bad_format_fails_with_the_mapping_line_before_any_file_is_read(
+    tmp_path: Path, fmt: str, problem: str
+) -> None:
+    path = write_orders_mapping(tmp_path, f"{{column: Date, format: '{fmt}'}}")
+    with pytest.raises(ConfigError) as raised:
+        load_mapping(path)
+    assert str(raised.value) == (
+        f'shop.yaml line 7: tables.orders.columns.placed_at.format: "{fmt}" is not a format '
+        f"DuckDB can read: {problem} (strptime codes: %Y year, %m month, %d day, %H hour, "
+        "%M minute, %S second, %z UTC offset, …)"
+    )
+
+
+def test_default_formats_and_lists_of_formats_are_checked_too(tmp_path: Path) -> None:
+    document = mapping()
+    document["dates"] = {"format": ["%d/%m/%Y", "%d/%m/%Y %q"]}
+    with pytest.raises(ConfigError, match=r'dates\.format\.1: "%d/%m/%Y %q" is not a format'):
+        parse_mapping(document)
+    mixed = ["%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M"]
+    with pytest.raises(ConfigError, match=r"placed_at.format: list formats either all with %z"):
+        parse_mapping(
+            mapping(orders={"columns": dict(ORDERS, placed_at={"column": "D", "format": mixed})})
+        )
+
+
+def test_unknown_fields_and_constants_name_their_line(tmp_path: Path) -> None:
+    path = write_orders_mapping(tmp_path, "{column: Date, formt: '%Y'}")
+    with pytest.raises(ConfigError) as raised:
+        load_mapping(path)
+    assert str(raised.value) == (
+        "shop.yaml line 7: tables.orders.columns.placed_at.formt: unknown field "
+        '"formt" (did you mean "format"?)'
+    )
+    path = write_orders_mapping(tmp_path, "{value: 2024-01-01}")
+    with pytest.raises(ConfigError) as raised:
+        load_mapping(path)
+    assert str(raised.value) == (
+        "shop.yaml line 7: tables.orders.columns.placed_at.value: dates cannot be "
+        "constants; map a source column"
+    )
+
+
+def test_earliest_and_latest_are_dates_on_date_and_year_columns() -> None:
+    columns = dict(ORDERS, placed_at={"column": "Date", "earliest": "last year"})
+    with pytest.raises(ConfigError, match=r'placed_at\.earliest: "last year" is not a date limit'):
+        parse_mapping(mapping(orders={"columns": columns}))
+    columns = dict(ORDERS, gross_amount={"column": "Amount", "latest": "today"})
+    with pytest.raises(ConfigError, match="only date, timestamp and year columns take earliest"):
+        parse_mapping(mapping(orders={"columns": columns}))
+    columns = dict(ORDERS, placed_at={"column": "Date", "earliest": "today + 2 years"})
+    with pytest.raises(ConfigError, match=r"orders\.placed_at: earliest is after latest"):
+        parse_mapping(mapping(orders={"columns": columns}))
+    columns = dict(ORDERS, placed_at={"column": "Date", "earliest": "1950-01-01"})
+    assert (
+        parse_mapping(mapping(orders={"columns": columns}))
+        .tables["orders"]
+        .columns["placed_at"]
+        .earliest
+        == "1950-01-01"
+    )

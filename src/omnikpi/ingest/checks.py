@@ -1,4 +1,5 @@
-"""Checks of one row on its own: types, required values, categories, plausibility, the clock.
+"""Checks of one row on its own: types, bounds, required values, categories, plausibility,
+the clock.
 
 They are compiled into the statement that stages a table (`validate.py`), so a table is
 converted and checked in one pass over its source: each row gets the list of its
@@ -11,16 +12,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from omnikpi.ingest.expressions import ColumnPlan, StagePlan, is_placeholder_checked
+from omnikpi.ingest.bounds import Bounds, column_bounds, has_bounds
+from omnikpi.ingest.expressions import (
+    PLACEHOLDER_TEXT,
+    ColumnPlan,
+    StagePlan,
+    is_placeholder_checked,
+)
 from omnikpi.ingest.rules import ROW_RULES, RowRule
 from omnikpi.ingest.sql import Params, ident
 
 #: How far ahead of the load's clock a timestamp may be (client and server clocks drift).
 FUTURE_TOLERANCE = timedelta(minutes=10)
+#: What the model's numeric types hold, for the reason of a value beyond them.
+_NUMBER_LIMITS = {
+    "int": "whole numbers from -9,223,372,036,854,775,808 to 9,223,372,036,854,775,807",
+    "money": "amounts up to 9,999,999,999,999,999.99 (DECIMAL(18,2))",
+    "float": "finite numbers",
+}
 #: DuckDB type of a row's problems: what `problems_sql` gives.
-#: Source text of a placeholder date: a year 0001 or 9999 standing alone (0001-01-01,
-#: 31.12.9999, 9999-12-31 23:59:59) or leading a compact date (99991231).
-PLACEHOLDER_TEXT = r"(^|[^0-9])(0001|9999)([^0-9]|$)|^(0001|9999)[0-9]{4}"
 PROBLEM_LIST = 'STRUCT("column" VARCHAR, "value" VARCHAR, reason VARCHAR, set_aside BOOLEAN)[]'
 
 
@@ -37,7 +47,7 @@ class RowCheck:
 
 def row_checks(stage: StagePlan, now: datetime, params: Params) -> list[RowCheck]:
     """Every check of one row, in the order their problems are reported."""
-    checks = [c for plan in stage.columns for c in _column_checks(stage, plan, params)]
+    checks = [c for plan in stage.columns for c in _column_checks(stage, plan, now, params)]
     for rule in ROW_RULES:
         if rule.table == stage.table.name:
             checks += _rule_check(stage, rule, params)
@@ -85,7 +95,9 @@ def _problem_struct(column: str, value: str, reason: str, *, set_aside: bool = F
     )
 
 
-def _column_checks(stage: StagePlan, plan: ColumnPlan, params: Params) -> list[RowCheck]:
+def _column_checks(
+    stage: StagePlan, plan: ColumnPlan, now: datetime, params: Params
+) -> list[RowCheck]:
     if plan.source_sql is None:
         return []  # constants were checked with the mapping; unmapped columns are null
     column = plan.column
@@ -103,7 +115,15 @@ def _column_checks(stage: StagePlan, plan: ColumnPlan, params: Params) -> list[R
         fails = f"{text} IS NOT NULL AND {name} IS NULL"
         if placeholder:
             fails += f" AND NOT {placeholder}"
-        checks.append(RowCheck(label, value, params.add(plan.failure), fails))
+        reason = params.add(plan.failure)
+        if column.type in _NUMBER_LIMITS:
+            reason = _number_reason(column.type, text, reason, params)
+        checks.append(RowCheck(label, value, reason, fails))
+    if column.type == "float":  # NaN and infinity convert; no KPI can add them up
+        reason = params.add(f"is not a finite number ({_NUMBER_LIMITS['float']} only)")
+        checks.append(RowCheck(label, value, reason, f"NOT isfinite({name})"))
+    if has_bounds(stage.table.name, column.name, column.type):
+        checks.append(_bounds_check(stage, plan, now, params))
     if not column.nullable:
         reason = f"is empty, but {stage.table.name}.{column.name} is required"
         fails = f"{name} IS NULL AND {text} IS NULL"
@@ -122,6 +142,43 @@ def _column_checks(stage: StagePlan, plan: ColumnPlan, params: Params) -> list[R
         fails = f"{name} IS NOT NULL AND NOT list_contains({params.add(allowed)}, {name})"
         checks.append(RowCheck(label, value, params.add(reason), fails))
     return checks
+
+
+def _number_reason(kind: str, text: str, reason: str, params: Params) -> str:
+    """SQL of the reason a number failed: beyond its type, not finite, or not a number
+    (only rows that failed compute it)."""
+    separators = params.add(r"[\s,_']")
+    number = f"TRY_CAST(regexp_replace({text}, {separators}, '', 'g') AS DOUBLE)"
+    return (
+        f"CASE WHEN {number} IS NULL THEN {reason} "
+        f"WHEN isfinite({number}) THEN {params.add(f'is beyond the {_NUMBER_LIMITS[kind]}')} "
+        f"ELSE {params.add('is not a finite number (NaN or infinity)')} END"
+    )
+
+
+def _bounds_check(stage: StagePlan, plan: ColumnPlan, now: datetime, params: Params) -> RowCheck:
+    """The value lies within its column's bounds (`bounds.py`): the mapping's, else the
+    defaults on the load's day."""
+    table, column = stage.table.name, plan.column
+    bounds = column_bounds(table, column.name, now.date(), plan.earliest, plan.latest)
+    name = f"s.{ident(column.name)}"
+    fails = f"{name} NOT BETWEEN {_limit_sql(bounds, column.type, params)}"
+    field = f"tables.{table}.columns.{column.name}"
+    reason = (
+        f"is outside {bounds.describe()}, the range of {table}.{column.name} "
+        f"(set earliest: or latest: under {field} in the mapping to change it)"
+    )
+    return RowCheck(params.add(plan.label), shown_value(plan), params.add(reason), fails)
+
+
+def _limit_sql(bounds: Bounds, column_type: str, params: Params) -> str:
+    """`low AND high` for BETWEEN: dates, UTC instants (the latest day whole) or years."""
+    if column_type == "timestamp":
+        last = bounds.end_instant() - timedelta(microseconds=1)
+        return f"{params.add(bounds.first_instant())} AND {params.add(last)}"
+    if column_type == "date":
+        return f"{params.add(bounds.earliest)} AND {params.add(bounds.latest)}"
+    return f"{params.add(bounds.earliest.year)} AND {params.add(bounds.latest.year)}"
 
 
 def _qualify(plan: ColumnPlan) -> str:

@@ -12,8 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from omnikpi.errors import ConfigError, DataError
-from omnikpi.ingest.mapping import EPOCH_FORMATS, ColumnSpec, Mapping, TableMapping, closest
+from omnikpi.errors import DataError
+from omnikpi.ingest.bounds import Limit
+from omnikpi.ingest.formats import EPOCH_FORMATS, is_zoned
+from omnikpi.ingest.locations import Where
+from omnikpi.ingest.mapping import ColumnSpec, Mapping, TableMapping
+from omnikpi.ingest.mapping_checks import closest
 from omnikpi.ingest.readers import SourceTable
 from omnikpi.ingest.sql import Params, ident
 from omnikpi.model import Column, Table
@@ -34,8 +38,12 @@ FLAG_COLUMNS = ("_problem", "_problem_column", "_problem_value")
 #: (a stock adjustment written as an invoice); its value is the reason the report counts.
 SET_ASIDE_COLUMN = "_set_aside"
 _OFFSET_PATTERN = r"\d[T ]\d.*(Z|[+-]\d{2}(:?\d{2})?)$"
-#: Times outside these bounds are placeholders for "no date" (0001-01-01, 9999-12-31, in
-#: any zone), loaded as unknown (NULL): they are no time and no engine could date them.
+#: Source text of a placeholder date: a year 0001 or 9999 standing alone (0001-01-01,
+#: 31.12.9999, 9999-12-31 23:59:59) or leading a compact date (99991231).
+PLACEHOLDER_TEXT = r"(^|[^0-9])(0001|9999)([^0-9]|$)|^(0001|9999)[0-9]{4}"
+#: Times outside these bounds written as placeholders for "no date" (0001-01-01,
+#: 9999-12-31, in any zone) are loaded as unknown (NULL): they are no time and no engine
+#: could date them. Other times out there are quarantined by the column's bounds.
 PLACEHOLDER_BEFORE = datetime(2, 1, 2, tzinfo=UTC)
 PLACEHOLDER_FROM = datetime(9998, 12, 31, tzinfo=UTC)
 
@@ -51,6 +59,8 @@ class ColumnPlan:
     source_column: str | None = None
     failure: str | None = None
     source_is_text: bool = True
+    earliest: Limit | None = None
+    latest: Limit | None = None
 
     @property
     def label(self) -> str:
@@ -115,12 +125,11 @@ class StagePlan:
 
 @dataclass(frozen=True)
 class Context:
-    """What the conversions need beyond the mapping: zones, pseudonymization key, origin."""
+    """What the conversions need beyond the mapping: zone and pseudonymization key."""
 
     mapping: Mapping
     time_zone: str
     hash_key: str | None
-    origin: str
 
 
 def plan_stage(
@@ -130,14 +139,14 @@ def plan_stage(
     # a source whose stage numbers its rows is read whole: a filter would skip some
     assert source.read_when_staged is None or spec.filter is None
     params = Params()
-    where = f"{context.origin}: tables.{table.name}.columns"
+    where = context.mapping.where("tables", table.name, "columns")
     inner = ["_source", "_row"]
     middle = ["*"]
     plans = []
     converted: dict[str, str] = {}
     for column in table.columns:
         column_spec = spec.columns.get(column.name)
-        at = f"{where}.{column.name}"
+        at = where.at(column.name)
         plan = _plan_column(column, column_spec, source, context, params, at, converted)
         if plan.source_sql is not None:
             inner.append(f"{plan.source_sql} AS {ident(plan.raw_name)}")
@@ -152,7 +161,7 @@ def plan_stage(
     outer += [f"{p.value} AS {ident(p.column.name)}" for p in plans]
     outer += [ident(p.raw_name) for p in plans if p.source_sql is not None]
     outer += [ident(p.text_name) for p in plans if p.text is not None]
-    filter_sql = _filter(spec, source, params, context.origin)
+    filter_sql = _filter(spec, source, params, context.mapping.where("tables", table.name))
     select = (
         f"SELECT {', '.join(outer)} "
         f"FROM (SELECT {', '.join(middle)} FROM (SELECT {', '.join(inner)} "
@@ -181,7 +190,8 @@ def is_placeholder_checked(plan: ColumnPlan) -> bool:
 
 
 def _without_placeholders(plans: list[ColumnPlan], params: Params) -> str:
-    """SQL replacing placeholder times (years 1 and 9999) by NULL in converted rows."""
+    """SQL replacing placeholder times (years 1 and 9999 written so) by NULL in converted
+    rows; the text of a time is only matched when the time lies in those years."""
     replaced = []
     for plan in plans:
         name = ident(plan.column.name)
@@ -190,7 +200,12 @@ def _without_placeholders(plans: list[ColumnPlan], params: Params) -> str:
             low, high = params.add(before.date()), params.add(after.date())
         else:
             low, high = params.add(before), params.add(after)
-        replaced.append(f"CASE WHEN {name} >= {low} AND {name} < {high} THEN {name} END AS {name}")
+        text = plan.checked_text
+        placeholder = f"regexp_matches({text}, {params.add(PLACEHOLDER_TEXT)})"
+        replaced.append(
+            f"CASE WHEN {name} >= {low} AND {name} < {high} THEN {name} "
+            f"WHEN {placeholder} THEN NULL ELSE {name} END AS {name}"
+        )
     return ", ".join(replaced)
 
 
@@ -206,7 +221,7 @@ def trimmed_text(text: str) -> str:
     return f"NULLIF(CASE WHEN {needs_trim} THEN TRIM({text}) ELSE {text} END, '')"
 
 
-def source_column_sql(name: str, source: SourceTable, where: str) -> tuple[str, str]:
+def source_column_sql(name: str, source: SourceTable, where: Where) -> tuple[str, str]:
     """SQL and DuckDB type of source column `name` (a.b reads field b of struct a)."""
     if name in source.columns:
         return f"s.{ident(name)}", source.columns[name]
@@ -228,7 +243,7 @@ def _plan_column(
     source: SourceTable,
     context: Context,
     params: Params,
-    where: str,
+    where: Where,
     converted: dict[str, str],
 ) -> ColumnPlan:
     """How to stage `column`. A source value another column converts too (one date for
@@ -239,11 +254,8 @@ def _plan_column(
         if column.name == "currency" and context.mapping.currency:
             return ColumnPlan(column, f"CAST({params.add(context.mapping.currency)} AS VARCHAR)")
         return ColumnPlan(column, f"CAST(NULL AS {sql_type})")
-    if spec.value is not None:
-        value = spec.value
-        if column.type in ("date", "timestamp"):
-            raise ConfigError(f"{where}.value: dates cannot be constants; map a source column")
-        return ColumnPlan(column, f"CAST({params.add(value)} AS {sql_type})")
+    if spec.value is not None:  # the mapping's checks refused dates as constants
+        return ColumnPlan(column, f"CAST({params.add(spec.value)} AS {sql_type})")
     assert spec.column is not None  # the mapping guarantees column or value
     source_sql, source_type = source_column_sql(spec.column, source, where)
     raw_ref = ident(f"{column.name}__raw")
@@ -266,17 +278,23 @@ def _plan_column(
     if not mapped and column.type != "string":
         raw_ref = converted.setdefault(raw, raw_ref)
     x = raw_ref if typed else ident(f"{column.name}__text") if mapped else raw_ref
-    value, failure = _convert(column, spec, x, typed, source_type, context, params, where)
-    if spec.divide_by:
-        value = f"CAST({value} / {params.add(spec.divide_by)} AS {sql_type})"
+    value, failure = _convert(column, spec, x, typed, source_type, context, params)
+    if spec.divide_by:  # TRY_CAST: a quotient beyond the type fails the row, not the load
+        value = f"TRY_CAST({value} / {params.add(spec.divide_by)} AS {sql_type})"
     if spec.hash:
-        if not context.hash_key:
-            raise ConfigError(
-                f"{where}.hash: no pseudonymization key is set "
-                "(set OMNIKPI_PSEUDONYM_KEY to a long random secret)"
-            )
+        assert context.hash_key, "mapping_checks.check_hash_key runs before any file is read"
         value = f"sha256({params.add(context.hash_key)} || lower({value}))"
-    return ColumnPlan(column, value, raw, mapped, spec.column, failure, is_text)
+    return ColumnPlan(
+        column,
+        value,
+        raw,
+        mapped,
+        spec.column,
+        failure,
+        is_text,
+        spec.earliest,
+        spec.latest,
+    )
 
 
 def _convert(
@@ -287,14 +305,13 @@ def _convert(
     source_type: str,
     context: Context,
     params: Params,
-    where: str,
 ) -> tuple[str, str | None]:
     """SQL converting `x` to the column's type, and the reason given when it fails."""
     kind = column.type
     if kind == "string":
         return (f"CAST({x} AS VARCHAR)" if typed else x), None
     if kind in ("date", "timestamp"):
-        return _convert_time(column, spec, x, typed, source_type, context, params, where)
+        return _convert_time(column, spec, x, typed, source_type, context, params)
     if kind in _NUMERIC and not typed:
         x = _normalize_number(x, context.mapping, params)
     sql_type = SQL_TYPES[kind]
@@ -327,7 +344,6 @@ def _convert_time(
     source_type: str,
     context: Context,
     params: Params,
-    where: str,
 ) -> tuple[str, str | None]:
     dates = context.mapping.dates
     is_date = column.type == "date"
@@ -350,13 +366,12 @@ def _convert_time(
     if formats and formats[0] in EPOCH_FORMATS:
         number = f"TRY_CAST({x} AS DOUBLE)"
         divisor = {"epoch_s": "1", "epoch_ms": "1000", "epoch_us": "1000000"}[formats[0]]
-        instant = f"to_timestamp({number} / {divisor})"
+        # try(): an epoch beyond DuckDB's timestamps fails its row (to_timestamp raises)
+        instant = f"try(to_timestamp({number} / {divisor}))"
         reason = f"is not a Unix time in {formats[0].removeprefix('epoch_')}"
         return (f"CAST(timezone({zone}, {instant}) AS DATE)" if is_date else instant), reason
     if formats:
-        zoned = [("%z" in f or "%Z" in f) for f in formats]
-        if any(zoned) and not all(zoned):
-            raise ConfigError(f"{where}.format: list formats either all with %z or all without")
+        zoned = [is_zoned(f) for f in formats]  # all or none (the mapping's checks)
         text = f"CAST({x} AS VARCHAR)" if typed else x
         # One try_strptime per format: DuckDB 1.5 accepts 2024-02-30 when given a list with %z
         tries = [f"try_strptime({text}, {params.add(fmt)})" for fmt in formats]
@@ -389,11 +404,10 @@ def _convert_typed_time(is_date: bool, x: str, source_type: str, zone: str) -> s
     return f"timezone({zone}, TRY_CAST({text} AS TIMESTAMP))"
 
 
-def _filter(spec: TableMapping, source: SourceTable, params: Params, origin: str) -> str:
+def _filter(spec: TableMapping, source: SourceTable, params: Params, where: Where) -> str:
     if spec.filter is None:
         return ""
-    where = "filter.column"
-    column_sql, _ = source_column_sql(spec.filter.column, source, f"{origin}: {where}")
+    column_sql, _ = source_column_sql(spec.filter.column, source, where.at("filter", "column"))
     text = f"TRIM(CAST({column_sql} AS VARCHAR))"
     if spec.filter.in_ is not None:
         values = [_text(v) for v in spec.filter.in_]

@@ -6,7 +6,7 @@ typo fails before any data is read, with the file, the field and the fix in the 
 
 from __future__ import annotations
 
-import difflib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -22,13 +22,12 @@ from pydantic import (
 )
 
 from omnikpi.errors import ConfigError
-from omnikpi.model import TABLES, Column, Table
-from omnikpi.settings import validate_time_zone
+from omnikpi.ingest.bounds import Limit
+from omnikpi.ingest.locations import Where, yaml_lines
+from omnikpi.ingest.mapping_checks import as_text, check_mapping, suggest
 
 Scalar = str | int | float | bool
 FileFormat = Literal["csv", "parquet", "jsonl", "xlsx"]
-#: `format` values that read numbers as Unix epochs instead of text dates.
-EPOCH_FORMATS = ("epoch_s", "epoch_ms", "epoch_us")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -46,17 +45,21 @@ def _column_shorthand(value: Any) -> Any:
     return {"column": value} if isinstance(value, str) else value
 
 
+def _date_as_text(value: Any) -> Any:
+    """YAML reads `2024-01-01` as a date; a mapping's values are text, numbers or booleans
+    (a date as a constant is refused with its own message, see mapping_checks)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+#: A constant, default or value of a mapping.
+Value = Annotated[Scalar, BeforeValidator(_date_as_text)]
+
+
 def _text_keys(value: Any) -> Any:
     """YAML reads `1: web` with an integer key; value maps compare text."""
     if isinstance(value, dict):
-        return {_as_text(key): item for key, item in value.items()}
+        return {as_text(key): item for key, item in value.items()}
     return value
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 class ReadOptions(_Strict):
@@ -93,13 +96,19 @@ class ColumnSpec(_Strict):
     """Where one canonical column comes from and how its values are converted."""
 
     column: str | None = None
-    value: Scalar | None = None
-    map: Annotated[dict[str, Scalar | None] | None, BeforeValidator(_text_keys)] = None
-    default: Scalar | None = None
+    value: Value | None = None
+    map: Annotated[dict[str, Value | None] | None, BeforeValidator(_text_keys)] = None
+    default: Value | None = None
     format: str | tuple[str, ...] | None = None
     time_zone: str | None = None
     divide_by: float | None = Field(None, gt=0)
     hash: bool = False
+    earliest: Limit | None = Field(
+        None, description="First allowed date or time (YYYY-MM-DD, today, today - 30 days)."
+    )
+    latest: Limit | None = Field(
+        None, description="Last allowed date or time (YYYY-MM-DD, today, today + 1 year)."
+    )
 
     @model_validator(mode="after")
     def _one_origin(self) -> ColumnSpec:
@@ -120,8 +129,8 @@ class FilterSpec(_Strict):
     report counts the others as set aside, with `reason`."""
 
     column: str
-    in_: tuple[Scalar, ...] | None = Field(None, alias="in")
-    not_in: tuple[Scalar, ...] | None = None
+    in_: tuple[Value, ...] | None = Field(None, alias="in")
+    not_in: tuple[Value, ...] | None = None
     reason: str | None = Field(None, description="Why the other rows are left out.")
 
     @property
@@ -171,6 +180,7 @@ class Mapping(_Strict):
     """A user's mapping file."""
 
     _origin: str = PrivateAttr("mapping")
+    _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
 
     version: Literal[1] = 1
     name: str | None = None
@@ -186,6 +196,10 @@ class Mapping(_Strict):
     def origin(self) -> str:
         """Where the mapping came from (its file name), for messages."""
         return self._origin
+
+    def where(self, *path: str) -> Where:
+        """A field of the mapping, for messages: file, line and path."""
+        return Where(self._origin, self._lines).at(*path)
 
 
 class SettingsViews(_Strict):
@@ -218,29 +232,39 @@ def load_mapping(path: Path) -> Mapping:
     """Read, validate and check a mapping file; ConfigError names the file, field and fix."""
     if not path.exists():
         raise ConfigError(f"mapping file {path} does not exist (check the --mapping path)")
-    return parse_mapping(_read_yaml(path), origin=path.name)
+    document, lines = read_yaml(path)
+    return parse_mapping(document, origin=path.name, lines=lines)
 
 
-def parse_mapping(document: Any, origin: str = "mapping") -> Mapping:
-    """Validate a parsed YAML document as a user mapping."""
-    mapping = _validate(Mapping, document, origin)
-    check_mapping(mapping, origin)
+def parse_mapping(
+    document: Any, origin: str = "mapping", lines: dict[tuple[str, ...], int] | None = None
+) -> Mapping:
+    """Validate a parsed YAML document as a user mapping; `lines` (see `read_yaml`) let
+    messages name the line of a field."""
+    mapping = _validate(Mapping, document, origin, lines or {})
+    check_mapping(mapping)
     return mapping
 
 
-def parse_preset(document: Any, origin: str) -> PresetMapping:
+def parse_preset(
+    document: Any, origin: str, lines: dict[tuple[str, ...], int] | None = None
+) -> PresetMapping:
     """Validate a packaged preset document."""
-    preset = _validate(PresetMapping, document, origin)
-    check_mapping(preset, origin)
+    preset = _validate(PresetMapping, document, origin, lines or {})
+    check_mapping(preset)
     for field, view in preset.data_settings.model_dump().items():
         if view is not None and view not in preset.views:
-            raise ConfigError(f'{origin}: data_settings.{field}: "{view}" is not one of its views')
+            where = preset.where("data_settings", field)
+            raise ConfigError(f'{where}: "{view}" is not one of its views')
     return preset
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """A YAML file's document and the line of each of its fields; ConfigError names the
+    line of a syntax error."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return yaml.safe_load(text), yaml_lines(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -250,30 +274,43 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path.name}: mapping files must be UTF-8 text") from None
 
 
-def _validate(model: type[M], document: Any, origin: str) -> M:
+def _validate(model: type[M], document: Any, origin: str, lines: dict[tuple[str, ...], int]) -> M:
     if not isinstance(document, dict):
         raise ConfigError(f"{origin}: a mapping is a YAML document with a tables: section")
     try:
         parsed = model.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, origin, model)) from None
+        raise ConfigError(_describe(exc, Where(origin, lines), model)) from None
     if isinstance(parsed, Mapping):
         parsed._origin = origin
+        parsed._lines = lines
     return parsed
 
 
-def _describe(exc: ValidationError, origin: str, model: type[BaseModel]) -> str:
-    problems = []
-    for error in exc.errors()[:3]:
+def _describe(exc: ValidationError, where: Where, model: type[BaseModel]) -> str:
+    """The first problems pydantic found, the first with its line: one line in all."""
+    found: dict[str, str] = {}  # field → message, a union's failed members once
+    for error in exc.errors():
         loc = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
-        field = ".".join(loc) or "(top level)"
-        message = error["msg"].removeprefix("Value error, ")
+        if loc and loc[-1] in _SCALAR_MEMBERS and error["type"] in _SCALAR_ERRORS:
+            loc, message = loc[:-1], "is not text, a number or true/false"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = f'unknown field "{loc[-1]}"{_suggest(loc[-1], _field_names(model, loc))}'
-        problems.append(f"{field}: {message}")
-    more = len(exc.errors()) - len(problems)
+            message = f'unknown field "{loc[-1]}"{suggest(loc[-1], _field_names(model, loc))}'
+        found.setdefault(".".join(loc) or "(top level)", message)
+    problems = [f"{field}: {message}" for field, message in list(found.items())[:3]]
+    more = len(found) - len(problems)
     tail = f" (and {more} more)" if more > 0 else ""
-    return f"{origin}: " + "; ".join(problems) + tail
+    first = next(iter(found), "")
+    line = where.at(*first.split(".")).line
+    place = where.origin if line is None else f"{where.origin} line {line}"
+    return f"{place}: " + "; ".join(problems) + tail
+
+
+#: How pydantic names the members of `Scalar` in an error's location, and their errors.
+_SCALAR_MEMBERS = ("str", "int", "float", "bool")
+_SCALAR_ERRORS = ("string_type", "int_type", "float_type", "bool_type")
 
 
 def _field_names(model: type[BaseModel], loc: list[str]) -> list[str]:
@@ -293,120 +330,3 @@ def _field_names(model: type[BaseModel], loc: list[str]) -> list[str]:
         for name, info in candidate.model_fields.items():
             names.add(info.alias or name)
     return sorted(names)
-
-
-def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-def closest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
-    """The choice most similar to `word`, if any is similar enough (difflib)."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    if close:
-        return close[0]
-    lowered = {choice.lower(): choice for choice in choices}
-    return lowered.get(word.lower())
-
-
-# -- checks against the canonical model -----------------------------------------------------
-_TABLES = {table.name: table for table in TABLES if table.kind != "system"}
-
-
-def check_mapping(mapping: Mapping, origin: str) -> None:
-    """Check table and column names, required columns, constants and formats."""
-    for zone in (mapping.dates.time_zone,):
-        if zone:
-            _zone(zone, f"{origin}: dates.time_zone")
-    for table_name, spec in mapping.tables.items():
-        where = f"{origin}: tables.{table_name}"
-        if table_name not in _TABLES:
-            raise ConfigError(
-                f'{where}: "{table_name}" is not a canonical table'
-                f"{_suggest(table_name, tuple(_TABLES))} (see docs/data-model.md)"
-            )
-        table = _TABLES[table_name]
-        _check_source(mapping, spec, where)
-        for column_name, column_spec in spec.columns.items():
-            if not table.has_column(column_name):
-                raise ConfigError(
-                    f'{where}.columns: {table_name} has no column "{column_name}"'
-                    f"{_suggest(column_name, table.column_names)}"
-                )
-            _check_column(table.column(column_name), column_spec, f"{where}.columns.{column_name}")
-        _check_required(mapping, table, spec, where)
-
-
-def _check_source(mapping: Mapping, spec: TableMapping, where: str) -> None:
-    names = list(mapping.sources) + list(getattr(mapping, "views", {}))
-    if spec.source is None:
-        if len(names) > 1:
-            raise ConfigError(f"{where}: set source: to one of {', '.join(names)}")
-        return
-    if spec.source not in names:
-        raise ConfigError(
-            f'{where}.source: "{spec.source}" is not a source of this mapping'
-            f"{_suggest(spec.source, names)} (declare it under sources:)"
-        )
-
-
-def _check_column(column: Column, spec: ColumnSpec, where: str) -> None:
-    allowed = column.allowed_values
-    if spec.value is not None:
-        _check_constant(column, spec.value, f"{where}.value")
-    if spec.default is not None:
-        _check_constant(column, spec.default, f"{where}.default")
-    if spec.map and allowed:
-        for source_value, target in spec.map.items():
-            if target is not None and _as_text(target) not in allowed:
-                raise ConfigError(
-                    f'{where}.map: "{source_value}" maps to "{target}", which is not an allowed '
-                    f"{column.name} (use one of {', '.join(allowed)})"
-                )
-    if spec.formats and column.type not in ("date", "timestamp"):
-        raise ConfigError(f"{where}.format: only date and timestamp columns take a format")
-    if spec.time_zone:
-        _zone(spec.time_zone, f"{where}.time_zone")
-    if spec.hash and column.type != "string":
-        raise ConfigError(f"{where}.hash: only text columns can be pseudonymized")
-    if spec.divide_by and column.type not in ("int", "float", "money"):
-        raise ConfigError(f"{where}.divide_by: only numeric columns can be divided")
-    if any(fmt in EPOCH_FORMATS for fmt in spec.formats) and len(spec.formats) > 1:
-        raise ConfigError(f"{where}.format: an epoch format cannot be combined with others")
-
-
-def _check_constant(column: Column, value: Scalar, where: str) -> None:
-    allowed = column.allowed_values
-    if allowed and _as_text(value) not in allowed:
-        raise ConfigError(
-            f'{where}: "{value}" is not an allowed {column.name} (use one of {", ".join(allowed)})'
-        )
-    numeric = column.type in ("int", "float", "money")
-    if numeric and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise ConfigError(f'{where}: "{value}" is not a number')
-    if column.type == "bool" and not isinstance(value, bool):
-        raise ConfigError(f'{where}: "{value}" is not true or false')
-
-
-def _check_required(mapping: Mapping, table: Table, spec: TableMapping, where: str) -> None:
-    for column in table.columns:
-        if column.nullable or column.name in spec.columns:
-            continue
-        if column.name == "currency" and mapping.currency:
-            continue
-        example = (
-            f"{{value: {column.allowed_values[0]}}}" if column.allowed_values else "SourceColumn"
-        )
-        hint = (
-            "set currency: at the top of the mapping, or map a column"
-            if column.name == "currency"
-            else f"map a source column or set a constant, e.g. {column.name}: {example}"
-        )
-        raise ConfigError(f'{where}: required column "{column.name}" is not mapped ({hint})')
-
-
-def _zone(name: str, where: str) -> None:
-    try:
-        validate_time_zone(name)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None

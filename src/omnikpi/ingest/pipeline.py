@@ -22,6 +22,7 @@ from omnikpi.ingest.expressions import Context, plan_stage
 from omnikpi.ingest.load import TableLoad, ensure_ingest_tables, record_load, upsert
 from omnikpi.ingest.macros import create_macros
 from omnikpi.ingest.mapping import Mapping, PresetMapping
+from omnikpi.ingest.mapping_checks import check_hash_key
 from omnikpi.ingest.quarantine import (
     Problem,
     ReasonCount,
@@ -126,6 +127,7 @@ def run_load(
     (`Warehouse.changed_tables`); refreshing what depends on them is the caller's part.
     The first load into an empty warehouse stores the source's data settings with it.
     """
+    check_hash_key(mapping, options.hash_key)  # before any file is read
     started = time.perf_counter()
     now = options.now or datetime.now(UTC)
     batch_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -193,9 +195,7 @@ def _validate(
     A source read when its table is staged gets its row count in `sources` then.
     """
     views = mapping.views if isinstance(mapping, PresetMapping) else {}
-    context = Context(
-        mapping=mapping, time_zone=time_zone, hash_key=options.hash_key, origin=mapping.origin
-    )
+    context = Context(mapping=mapping, time_zone=time_zone, hash_key=options.hash_key)
     create_problems(warehouse)
     validated: list[ValidatedTable] = []
     left_out: dict[str, list[ReasonCount]] = {}
@@ -209,7 +209,8 @@ def _validate(
         elif name in sources:
             source = sources[name]
         else:
-            raise ConfigError(f'{context.origin}: tables.{table.name}: no input for "{name}"')
+            where = mapping.where("tables", table.name)
+            raise ConfigError(f'{where}: no input for "{name}"')
         stage = plan_stage(table, spec, source, context)
         done = [v.table.name for v in validated]
         try:

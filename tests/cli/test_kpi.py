@@ -120,6 +120,13 @@ def test_query_filters_and_table_output(shop: Path, capsys: pytest.CaptureFixtur
         (["revenue", "--filter", "channel"], 'filter "channel" is not valid (allowed: DIM=VALUE'),
         (["revenue", "--compare", "lastyear"], 'compare "lastyear" is not valid'),
         (["revenue", "--start", "2025-02-30"], 'start "2025-02-30" is not valid (allowed: YYYY'),
+        (["revenue", "--end", "9999-12-31"], 'end "9999-12-31" is not valid (allowed: a day from'),
+        (["revenue", "--start", "0001-01-01"], "(allowed: a day from 1900-01-01 to 2999-12-31)"),
+        (
+            ["revenue", *("--by", "channel", "--by", "store", "--by", "member", "--by", "region")],
+            "by asks for 4 dimensions (channel, store, member, region), more than the limit "
+            "of 3 (OMNIKPI_MAX_BY): break down by fewer",
+        ),
         (["revenue", "--filter", "channel=fax"], 'channel "fax" does not exist (closest'),
         (["revenue,,orders"], 'KPI list "revenue,,orders" is not valid'),
     ],
@@ -138,6 +145,23 @@ def test_query_errors_are_one_line(
     assert run_cli("kpi", "query", *positional, *flat, "--warehouse", str(shop)) == 2
     err = capsys.readouterr().err.strip()
     assert message in err
+    assert "\n" not in err
+
+
+def test_a_query_over_the_cell_limit_is_refused_in_one_line_before_it_runs(
+    shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMNIKPI_MAX_CELLS", "60")
+    args = ["kpi", "query", "revenue", "--grain", "day", "--warehouse", str(shop)]
+    march = ["--start", "2025-03-01", "--end", "2025-03-31"]
+    assert run_cli(*args, *march) == 0  # 31 days × 1 KPI
+    capsys.readouterr()
+    # 31 days × (the member filter's 2 values): 62 values, though March has fewer rows.
+    member = ["--by", "member", "--filter", "member=member", "--filter", "member=non_member"]
+    assert run_cli(*args, *march, *member) == 2
+    err = capsys.readouterr().err.strip()
+    assert "this request asks for up to 62 values (31 days × 1 KPI × 2 member values)" in err
+    assert "more than the limit of 60 (OMNIKPI_MAX_CELLS): ask for a coarser grain" in err
     assert "\n" not in err
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
 
-from omnikpi.services.export import Table, file_name, write_csv, write_xlsx
+from omnikpi.services.export import Table, csv_chunks, file_name, write_csv, write_xlsx
 from tests.services.xlsx import read_xlsx
 
 TABLE = Table(
@@ -30,7 +31,7 @@ def test_a_csv_for_spreadsheets_starts_with_a_byte_order_mark_and_has_the_header
     assert rows == [
         ["KPI id", "KPI 이름", "Value (number)", "Period start"],
         ["revenue", "총 매출", "1250.5", "2025-12-01"],
-        ["nps", "=HYPERLINK(1)", "", "2025-12-29"],
+        ["nps", "'=HYPERLINK(1)", "", "2025-12-29"],
         ["aov", "", "-3", ""],
     ]
 
@@ -56,8 +57,76 @@ def test_a_workbook_has_a_sheet_per_table_with_a_bold_frozen_header_and_typed_ce
     # Text that looks like a formula stays text; None and "" are blank cells.
     assert kpis.rows[2] == ["nps", "=HYPERLINK(1)", None, date(2025, 12, 29)]
     assert kpis.formulas == set()
+    assert kpis.quoted == {"B3"}
     assert kpis.rows[3][:3] == ["aov", None, -3.0]
     assert sheets["View_ _week_"].records() == [{"Setting": "Grain", "Value": None}]
+
+
+#: Cells a spreadsheet would run as formulas (OWASP CSV injection), and harmless ones that
+#: start the same way: numbers, and text that is only a number.
+DANGEROUS = ("=1+1", "+1+1", "-1+1", "@SUM(A1)", "\tcmd", "\rcmd", "=cmd|' /C calc'!A0")
+HARMLESS: tuple[object, ...] = (-3, -0.25, 1e-9, "-12.5", "+3", "web", "총 매출", "a=b", "")
+
+
+def test_a_csv_cell_that_would_start_a_formula_is_text_and_numbers_stay_numbers() -> None:
+    columns = [f"c{i}" for i in range(len(DANGEROUS) + len(HARMLESS))]
+    text = write_csv(columns, [dict(zip(columns, (*DANGEROUS, *HARMLESS), strict=True))])
+    header, row = csv.reader(io.StringIO(text))
+    assert header == columns
+    assert row[: len(DANGEROUS)] == [f"'{cell}" for cell in DANGEROUS]
+    assert row[len(DANGEROUS) :] == [
+        "-3",
+        "-0.25",
+        "1e-09",
+        "-12.5",
+        "+3",
+        "web",
+        "총 매출",
+        "a=b",
+        "",
+    ]
+    # The headers are neutralised too.
+    assert write_csv(["a"], [], headers=["=HEADER()"]) == "'=HEADER()\r\n"
+
+
+def test_a_workbook_cell_that_would_start_a_formula_is_quote_prefixed_text() -> None:
+    cells = (*DANGEROUS, *HARMLESS)
+    headers = {f"c{i}": f"c{i}" for i in range(len(cells))}
+    row = dict(zip(headers, cells, strict=True))
+    sheet = read_xlsx(write_xlsx([Table("cells", headers, (row,))]))["cells"]
+    letters = [chr(ord("A") + i) for i in range(len(cells))]
+    # Dangerous text keeps its value, as text Excel will not run, even when edited.
+    # (XML reads a carriage return as a line feed, XML 1.0 §2.11.)
+    assert sheet.rows[1][: len(DANGEROUS)] == [c.replace("\r", "\n") for c in DANGEROUS]
+    assert sheet.quoted == {f"{letter}2" for letter in letters[: len(DANGEROUS)]}
+    assert sheet.formulas == set()
+    # Numbers stay numbers; text that is only a number, or harmless, is plain text.
+    assert sheet.rows[1][len(DANGEROUS) :] == [
+        -3.0,
+        -0.25,
+        1e-9,
+        "-12.5",
+        "+3",
+        "web",
+        "총 매출",
+        "a=b",
+    ]
+
+
+def test_a_streamed_csv_is_the_whole_csv_in_pieces_read_as_they_are_asked_for() -> None:
+    read: list[int] = []
+
+    def rows() -> Iterator[dict[str, object]]:
+        for number in range(2500):
+            read.append(number)
+            yield {"n": number}
+
+    chunks = csv_chunks(["n"], rows())
+    assert next(chunks) == "n\r\n" + "".join(f"{n}\r\n" for n in range(1000))
+    assert len(read) == 1000  # no row was read before its piece
+    rest = list(chunks)
+    assert len(rest) == 2
+    assert "".join(rest) == "".join(f"{n}\r\n" for n in range(1000, 2500))
 
 
 @pytest.mark.parametrize(

@@ -24,12 +24,14 @@ Cell = str | float | date | None
 @dataclass(frozen=True)
 class Sheet:
     """A worksheet as read: its rows of cells (None: blank), whether the first row is
-    frozen, which cells are bold, and which cells hold formulas."""
+    frozen, which cells are bold, which hold formulas and which are text with Excel's
+    quote prefix (what a person's leading ' makes: never read as a formula, §18.8.45)."""
 
     rows: list[list[Cell]]
     frozen_header: bool
     bold: set[str]
     formulas: set[str]
+    quoted: set[str]
 
     def records(self) -> list[dict[str, Cell]]:
         """The rows after the first, by the first row's headers (blank cells at the end of
@@ -75,8 +77,10 @@ def read_xlsx(data: bytes) -> dict[str, Sheet]:
     assert fonts is not None
     assert cell_styles is not None
     bold_fonts = [font.find(f"{MAIN}b") is not None for font in fonts]
-    dates, bolds = set(), set()
+    dates, bolds, quoted = set(), set(), set()
     for index, style in enumerate(cell_styles):
+        if style.get("quotePrefix") in ("1", "true"):
+            quoted.add(index)
         number_format = int(style.get("numFmtId", "0"))
         if number_format in BUILTIN_DATE_FORMATS or "yy" in formats.get(number_format, ""):
             dates.add(index)
@@ -89,15 +93,21 @@ def read_xlsx(data: bytes) -> dict[str, Sheet]:
     sheets = {}
     for entry in xml("xl/workbook.xml").iter(f"{MAIN}sheet"):
         target = targets[entry.get(RELATIONSHIP)].removeprefix("/xl/")
-        sheets[str(entry.get("name"))] = _read_sheet(xml(f"xl/{target}"), shared, dates, bolds)
+        sheets[str(entry.get("name"))] = _read_sheet(
+            xml(f"xl/{target}"), shared, dates, bolds, quoted
+        )
     return sheets
 
 
 def _read_sheet(
-    root: ElementTree.Element, shared: list[str], dates: set[int], bolds: set[int]
+    root: ElementTree.Element,
+    shared: list[str],
+    dates: set[int],
+    bolds: set[int],
+    quoted_styles: set[int],
 ) -> Sheet:
     rows: list[list[Cell]] = []
-    bold, formulas = set(), set()
+    bold, formulas, quoted = set(), set(), set()
     for row in root.iter(f"{MAIN}row"):
         cells: list[Cell] = []
         for cell in row.iter(f"{MAIN}c"):
@@ -107,6 +117,8 @@ def _read_sheet(
             style = int(cell.get("s", "0"))
             if style in bolds:
                 bold.add(reference)
+            if style in quoted_styles:
+                quoted.add(reference)
             if cell.find(f"{MAIN}f") is not None:
                 formulas.add(reference)
             kind = cell.get("t", "n")
@@ -128,4 +140,4 @@ def _read_sheet(
         rows.append(cells)
     pane = root.find(f"{MAIN}sheetViews/{MAIN}sheetView/{MAIN}pane")
     frozen = pane is not None and pane.get("state") == "frozen" and pane.get("ySplit") == "1"
-    return Sheet(rows, frozen, bold, formulas)
+    return Sheet(rows, frozen, bold, formulas, quoted)

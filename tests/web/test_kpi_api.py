@@ -17,6 +17,7 @@ from omnikpi.settings import load_settings
 from omnikpi.web.app import create_app
 from tests.web.conftest import NOW, fixed_now
 from tests.web.kpi_targets import planted_status, tier_kpis
+from tests.web.test_pages import choose
 
 CATALOG = load_catalog()
 EXECUTIVE = parse_role("executive")
@@ -135,6 +136,32 @@ def test_series_filters_and_their_mistakes(kpi_clients: dict[UserRole, TestClien
     malformed = kpi_clients[ANALYST].get("/api/v1/kpis/revenue/series?filter=region")
     assert malformed.status_code == 400
     assert "DIM=VALUE" in malformed.json()["detail"]
+
+
+def test_a_series_too_large_or_out_of_the_calendar_is_a_translated_400(
+    kpi_clients: dict[UserRole, TestClient],
+) -> None:
+    client = kpi_clients[ANALYST]
+    choose(client.app, "analyst", "ko")  # type: ignore[arg-type]
+    by = "&".join(f"by={d}" for d in ("channel", "store", "member", "region", "device"))
+    refused = client.get(f"/api/v1/kpis/revenue/series?{by}")
+    problem = refused.json()
+    assert (refused.status_code, problem["code"]) == (400, "bad_request")
+    assert problem["detail"] == (
+        "이 요청은 5개 차원으로 나눕니다. 최대 3개까지 나눌 수 있습니다. "
+        "차원을 줄이거나 일부는 필터로 지정하세요."
+    )
+    assert problem["note"].startswith("by asks for 5 dimensions (channel, store, member, region,")
+    assert refused.headers["content-security-policy"].startswith("default-src 'self'")
+    huge = client.get("/api/v1/kpis/revenue/series?grain=week&end=99999-01-01")
+    assert huge.status_code == 400
+    assert huge.json()["note"] == 'end "99999-01-01" is not valid (allowed: YYYY-MM-DD)'
+    choose(client.app, "analyst", "en")  # type: ignore[arg-type]
+    early = client.get("/api/v1/scorecard?tier=cxo&start=1899-12-31&end=1900-01-31")
+    assert early.status_code == 400
+    assert early.json()["detail"] == (
+        "start “1899-12-31” cannot be used. Allowed: a day from 1900-01-01 to 2999-12-31"
+    )
 
 
 @pytest.mark.parametrize(

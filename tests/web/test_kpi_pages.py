@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from omnikpi.auth import UserRole, parse_role
+from omnikpi.auth import AppStateStore, UserRole, create_demo_users, parse_role
 from omnikpi.i18n import Locale, format_change, format_value
 from omnikpi.kpi import load_catalog, query
-from tests.web.conftest import LOGIN_BY_ROLE
+from omnikpi.settings import load_settings
+from omnikpi.web import create_app
+from tests.web.conftest import LOGIN_BY_ROLE, fixed_now, session_client
 from tests.web.kpi_targets import planted_status, tier_kpis
 from tests.web.test_pages import choose, text_of
 
@@ -221,6 +224,18 @@ def test_the_catalog_searches_both_languages_and_shows_only_what_the_role_may_op
         ("/kpis/no_such_kpi", 404, "There is nothing at this address"),
         ("/scorecard?store=S999", 422, "store “S999” does not exist. Closest valid values: S0"),
         ("/kpis/revenue?channel=nosuch", 422, "channel “nosuch” does not exist. Closest"),
+        (
+            "/kpis/revenue?end=9999-12-31",
+            400,
+            "end “9999-12-31” cannot be used. Allowed: a day from 1900-01-01 to 2999-12-31",
+        ),
+        ("/scorecard?start=0001-01-01", 400, "start “0001-01-01” cannot be used. Allowed: a day"),
+        ("/stages?grain=day&start=2025-12-01&end=3000-01-01", 400, "end “3000-01-01” cannot be"),
+        (
+            "/kpis/revenue/csv?by=channel&by=store&by=member&by=region",
+            400,
+            "This request breaks down by 4 dimensions; at most 3 are allowed. Break down by fewer",
+        ),
     ],
 )
 def test_bad_addresses_explain_themselves(
@@ -231,6 +246,28 @@ def test_bad_addresses_explain_themselves(
     response = client.get(url)
     assert response.status_code == status
     assert text in text_of(response.text)
+
+
+def test_a_page_asking_for_more_values_than_allowed_is_refused_before_it_reads(
+    targets_path: Path, tmp_path: Path
+) -> None:
+    settings = replace(load_settings(warehouse=targets_path), max_cells=100)
+    store = AppStateStore.open(tmp_path / "state.sqlite")
+    create_demo_users(store)
+    app = create_app(settings, store=store, now=fixed_now)
+    with session_client(app, "analyst") as client:
+        choose(app, "analyst", "en")
+        view = "grain=day&start=2025-12-01&end=2025-12-31"
+        assert client.get(f"/kpis/revenue?{view}&by=channel").status_code == 200
+        # One day by each of 300 products (and orders of none): 301 values.
+        refused = client.get(f"/kpis/revenue?{view}&by=product")
+        assert client.get(f"/kpis/revenue/csv?{view}&by=product").status_code == 400
+    assert refused.status_code == 400
+    assert (
+        "This request asks for up to 301 values; at most 100 are allowed. Choose a coarser "
+        "grain, a shorter range, fewer KPIs or fewer dimensions, or add a filter."
+    ) in text_of(refused.text)
+    assert "(1 day × 1 KPI × 301 product values)" in text_of(refused.text)  # the note
 
 
 def test_cached_pages_follow_the_data(kpi_clients: dict[UserRole, TestClient]) -> None:

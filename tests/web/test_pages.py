@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 from datetime import date
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import urlsplit
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from omnikpi.auth import UserRole, get_user, parse_role, set_locale
+from omnikpi.auth import AppStateStore, UserRole, get_user, parse_role, set_locale
 from omnikpi.i18n import Locale, LocaleFormat, t
 from omnikpi.kpi import load_catalog
 from omnikpi.services import FilterChoices
 from omnikpi.services.choices import StoreName
+from omnikpi.settings import load_settings
 from omnikpi.warehouse import Warehouse
+from omnikpi.web import create_app
+from omnikpi.web.app import CONTENT_SECURITY_POLICY
 from omnikpi.web.labels import Labels
 from omnikpi.web.rendering import TEMPLATES
+from omnikpi.web.security import requires
 from omnikpi.web.view_params import ViewParams, parse_view_params
-from tests.web.conftest import LOGIN_BY_ROLE, session_client
+from tests.web.conftest import LOGIN_BY_ROLE, fixed_now, serving, session_client
 
 ANALYST = parse_role("analyst")
 EXECUTIVE = parse_role("executive")
@@ -128,12 +138,71 @@ def test_openapi_documents_the_permission_of_each_endpoint(
     assert "/login" not in spec["paths"]  # pages are not part of the API
 
 
-def test_unexpected_errors_show_nothing_internal(web_app: FastAPI) -> None:
-    with TestClient(web_app, raise_server_exceptions=False) as client:
-        client.cookies.set("omnikpi_locale", "en")
-        response = client.get("/static/../../etc/passwd")
-    assert response.status_code == 404
-    assert "root:" not in response.text
+#: The headers every response carries, error pages and problems included (`web/app.py`).
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+}
+
+
+@pytest.fixture(scope="module")
+def failing_app(sim_path: Path, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The app with a page and an API route that fail with an unexpected exception."""
+    store = AppStateStore.open(tmp_path_factory.mktemp("failing") / "state.sqlite")
+    app = create_app(load_settings(warehouse=sim_path), store=store, now=fixed_now)
+
+    @app.get("/test-only/fails", openapi_extra=requires(None))
+    def failing_page() -> None:
+        raise RuntimeError("internal detail /srv/secret.conf")
+
+    @app.get("/api/v1/test-only/fails", openapi_extra=requires(None))
+    def failing_endpoint() -> None:
+        raise RuntimeError("internal detail /srv/secret.conf")
+
+    return app
+
+
+def raw_get(connection: HTTPConnection, path: str) -> tuple[int, dict[str, str], str]:
+    """GET `path` exactly as written (no client normalises `..` away) on a kept connection:
+    the status, the headers (lower-case names) and the body."""
+    connection.request("GET", path, headers={"Cookie": "omnikpi_locale=en"})
+    response = connection.getresponse()
+    body = response.read().decode("utf-8")
+    return response.status, {name.lower(): value for name, value in response.getheaders()}, body
+
+
+def test_errors_keep_the_security_headers_and_the_connection_and_show_nothing_internal(
+    failing_app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    with serving(failing_app) as url, caplog.at_level(logging.ERROR, logger="omnikpi.web"):
+        connection = HTTPConnection(urlsplit(url).netloc, timeout=30)
+        traversal = raw_get(connection, "/static/../../etc/passwd")
+        kept = connection.sock
+        encoded = raw_get(connection, "/static/..%2f..%2f..%2fetc%2fpasswd")
+        page = raw_get(connection, "/test-only/fails")
+        api = raw_get(connection, "/api/v1/test-only/fails")
+        # Every answer came on the one connection: none was dropped after an error.
+        assert raw_get(connection, "/login")[0] == 200
+        assert connection.sock is kept
+        connection.close()
+    for status, headers, body in (traversal, encoded, page, api):
+        assert SECURITY_HEADERS.items() <= headers.items(), (status, headers)
+        assert "root:" not in body
+        assert "secret.conf" not in body
+    assert (traversal[0], encoded[0]) == (404, 404)
+    assert "Page not found" in traversal[2]
+    assert page[0] == 500
+    assert page[1]["content-type"].startswith("text/html")
+    assert "Something went wrong" in page[2]
+    assert page[1]["cache-control"] == api[1]["cache-control"] == "no-store"
+    problem = json.loads(api[2])
+    assert (api[0], problem["status"], problem["code"]) == (500, 500, "internal")
+    assert api[1]["content-type"] == "application/problem+json"
+    # The exception itself is in the log, for the people who run the app.
+    logged = [r for r in caplog.records if r.exc_info and "secret.conf" in str(r.exc_info[1])]
+    assert len(logged) == 2
 
 
 def korean_view_form(view: ViewParams, choices: FilterChoices, labels: Labels) -> str:

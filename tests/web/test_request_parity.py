@@ -87,6 +87,15 @@ ERRORS = [
     Ask("complaint_ratio", filters=("channel=web",), status=400,
         error='dimension "channel" is not allowed for KPI "complaint_ratio"'),
     Ask("revenue", start="2010-01-01", end="2025-12-31", status=400, error='start "2010-01-01"'),
+    Ask("revenue", end="9999-12-31", status=400,
+        error='end "9999-12-31" is not valid (allowed: a day from 1900-01-01 to 2999-12-31)'),
+    Ask("revenue", start="0001-01-01", status=400, error='start "0001-01-01" is not valid'),
+    Ask("revenue", by=("channel", "store", "member", "region"), status=400,
+        error="by asks for 4 dimensions (channel, store, member, region), more than the limit "
+              "of 3 (OMNIKPI_MAX_BY)"),
+    Ask("revenue", grain="day", start="2016-01-02", end="2025-12-31",
+        by=("channel", "store", "product"), status=400,
+        error="more than the limit of 1,000,000 (OMNIKPI_MAX_CELLS): ask for a coarser grain"),
 ]  # fmt: skip
 
 

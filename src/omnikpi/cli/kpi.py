@@ -126,7 +126,8 @@ def query_command(
     with open_reader(settings, catalog, rollups=not no_rollups) as reader:
         result = query_kpis(reader, request)
     if fmt is OutputFormat.CSV:
-        console.file.write(result.csv())
+        for chunk in result.csv_chunks():
+            console.file.write(chunk)
     elif fmt is OutputFormat.JSON:
         render_rows(result.records(), result.columns, "json")
     else:

@@ -14,7 +14,8 @@ from omnikpi.kpi.periods import Comparison, compared_range, period_start
 from omnikpi.kpi.request import KpiRequest, parse_filters
 from omnikpi.kpi.spec import RatioMeasure
 from omnikpi.services.contribution import Contribution, Segment, contributions
-from omnikpi.services.query import KpiRow
+from omnikpi.services.limits import check_request_size
+from omnikpi.services.query import KpiRow, row_dimensions
 from omnikpi.services.reader import Filters, KpiReader, read_ahead
 from omnikpi.services.series import KpiSeries, series_request, view_series
 
@@ -130,6 +131,8 @@ def build_breakdown(
         parts=True,
     )
     request, _ = series_request(reader, role, asked)
+    kpi = reader.catalog.get(kpi_id)
+    check_request_size(reader, request, row_dimensions(request, [kpi]))  # before reading ahead
     before_asked = None
     if request.compare is not None:
         start, last = compared_range(request.start, request.end, request.grain, request.compare)

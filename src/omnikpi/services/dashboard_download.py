@@ -7,7 +7,7 @@ Nothing is computed here: the download is the `Dashboard` the page shows
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from omnikpi.i18n import Locale, LocaleFormat, has_message, t
@@ -48,6 +48,10 @@ class DashboardDownload:
 
     def csv(self) -> str:
         """The cards with the view's settings in columns on every row (for spreadsheets)."""
+        return "".join(self.csv_chunks())
+
+    def csv_chunks(self) -> Iterator[str]:
+        """`csv` a piece at a time, for a download that streams."""
         locale = self.locale
         headers = {
             **self.cards.headers,
@@ -57,7 +61,7 @@ class DashboardDownload:
         }
         shown = {f"view_{s.key}": s.shown for s in self.settings}
         rows = [{**row, **shown} for row in self.cards.rows]
-        return Table(self.cards.name, headers, rows).csv(for_spreadsheets=True)
+        return Table(self.cards.name, headers, rows).csv_chunks(for_spreadsheets=True)
 
     def xlsx(self) -> bytes:
         """A workbook of the cards and, on a second sheet, the view."""

@@ -1,9 +1,9 @@
-"""Errors of the services (OmnikpiErrors the web turns into 403)."""
+"""Errors of the services: a KPI a role may not open (403), a request too large (400)."""
 
 from __future__ import annotations
 
 from omnikpi.auth import UserRole
-from omnikpi.errors import PermissionDenied
+from omnikpi.errors import ConfigError, PermissionDenied
 
 
 class KpiDenied(PermissionDenied):
@@ -17,3 +17,17 @@ class KpiDenied(PermissionDenied):
         self.role = role
         self.kpi_id = kpi_id
         self.tier = tier
+
+
+class RequestTooLarge(ConfigError):
+    """A KPI request asks for more than one answer may hold (HTTP 400): more breakdown
+    dimensions than `Settings.max_by`, or more values than `Settings.max_cells`. The
+    message names the limit, its setting and how to narrow the request."""
+
+    def __init__(self, message: str, *, asked: int, limit: int, dimensions: bool) -> None:
+        super().__init__(message)
+        #: How many dimensions (or values) were asked for, and the most allowed.
+        self.asked = asked
+        self.limit = limit
+        #: Whether the limit is the number of dimensions (else the number of values).
+        self.dimensions = dimensions

@@ -1,6 +1,10 @@
 """Writing tables for people to download: the one CSV writer and the one Excel writer of
 omnikpi, and the one way to name a downloaded file.
 
+Both are safe to open (OWASP "CSV injection"): a text cell that a spreadsheet would read
+as a formula — starting with =, +, -, @, a tab or a carriage return — is written as text
+(`neutralised`), while numbers, negative ones too, stay numbers.
+
 >>> write_csv(["kpi", "value"], [{"kpi": "revenue", "value": 1250.0}])
 'kpi,value\\r\\nrevenue,1250.0\\r\\n'
 """
@@ -11,7 +15,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,32 +28,74 @@ _SHEET_NAME_LENGTH = 31
 _SHEET_NAME_REFUSED = re.compile(r"[\[\]:*?/\\]")
 #: Characters kept in a file name (anything else becomes "_").
 _FILE_NAME_REFUSED = re.compile(r"[^\w.-]+")
+#: How a text cell starts when a spreadsheet would read it as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A text that is only a number ("-12.5", "+3", "1e-3"): a spreadsheet reads it as one.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+#: How many rows of a CSV are written at a time when it is streamed.
+CSV_CHUNK_ROWS = 1000
+
+
+def neutralised(value: object) -> object:
+    """`value` as a spreadsheet may safely read it: a text that would start a formula gets
+    a leading single quote (OWASP); numbers and texts that are only a number do not.
+
+    >>> neutralised("=SUM(A1:A9)"), neutralised("-1+2"), neutralised(-5.0)
+    ("'=SUM(A1:A9)", "'-1+2", -5.0)
+    >>> neutralised("-12.5"), neutralised("@user"), neutralised("web")
+    ('-12.5', "'@user", 'web')
+    """
+    if isinstance(value, str) and is_formula_like(value):
+        return "'" + value
+    return value
+
+
+def is_formula_like(text: str) -> bool:
+    """Whether a spreadsheet would read `text` as a formula (see FORMULA_STARTS)."""
+    return text.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(text)
 
 
 def write_csv(
     columns: Sequence[str],
-    rows: Sequence[Mapping[str, object]],
+    rows: Iterable[Mapping[str, object]],
     *,
     headers: Sequence[str] | None = None,
     for_spreadsheets: bool = False,
 ) -> str:
     """`rows` as CSV with a header of `columns` (None is an empty cell). `headers` names the
     columns for people (default: the column keys); `for_spreadsheets` starts the text with
-    a byte-order mark, so that Excel reads it as UTF-8.
+    a byte-order mark, so that Excel reads it as UTF-8. Text cells that would start a
+    formula are `neutralised`.
 
     >>> write_csv(["kpi"], [{"kpi": "nps"}], headers=["KPI id"])
     'KPI id\\r\\nnps\\r\\n'
     """
+    return "".join(csv_chunks(columns, rows, headers=headers, for_spreadsheets=for_spreadsheets))
+
+
+def csv_chunks(
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, object]],
+    *,
+    headers: Sequence[str] | None = None,
+    for_spreadsheets: bool = False,
+) -> Iterator[str]:
+    """`write_csv` a piece at a time (the header, then CSV_CHUNK_ROWS rows at a time), for
+    a download that streams: rows are read from `rows` only as the pieces are asked for."""
     if headers is not None and len(headers) != len(columns):
         raise ValueError(f"{len(headers)} headers given for {len(columns)} columns")
     buffer = io.StringIO()
+    writer = csv.writer(buffer)
     if for_spreadsheets:
         buffer.write(BYTE_ORDER_MARK)
-    writer = csv.writer(buffer)
-    writer.writerow(headers if headers is not None else columns)
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
-    return buffer.getvalue()
+    writer.writerow([neutralised(h) for h in (headers if headers is not None else columns)])
+    for number, row in enumerate(rows, start=1):
+        writer.writerow(["" if row.get(c) is None else neutralised(row.get(c)) for c in columns])
+        if number % CSV_CHUNK_ROWS == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -67,7 +113,11 @@ class Table:
 
     def csv(self, *, for_spreadsheets: bool = False) -> str:
         """The table as CSV, headed by its headers."""
-        return write_csv(
+        return "".join(self.csv_chunks(for_spreadsheets=for_spreadsheets))
+
+    def csv_chunks(self, *, for_spreadsheets: bool = False) -> Iterator[str]:
+        """The table as CSV a piece at a time (see `csv_chunks`)."""
+        return csv_chunks(
             list(self.headers),
             self.rows,
             headers=list(self.headers.values()),
@@ -77,7 +127,9 @@ class Table:
 
 def write_xlsx(tables: Sequence[Table]) -> bytes:
     """An Excel workbook of one sheet per table: a bold, frozen header row, numbers as
-    numbers, days as dates (yyyy-mm-dd), columns as wide as their text.
+    numbers, days as dates (yyyy-mm-dd), text that would start a formula as text with
+    Excel's quote prefix (the single quote a person types before =), columns as wide as
+    their text.
 
     >>> write_xlsx([Table("KPIs", {"kpi": "KPI id"}, ({"kpi": "nps"},))])[:2]
     b'PK'
@@ -100,8 +152,11 @@ def write_xlsx(tables: Sequence[Table]) -> bytes:
             for index, cell in enumerate(cells):
                 if isinstance(cell.value, date):
                     cell.number_format = "yyyy-mm-dd"
-                elif isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"  # text that only looks like a formula
+                elif isinstance(cell.value, str) and is_formula_like(cell.value):
+                    # Text, marked as Excel marks a typed '=...: never read as a formula,
+                    # not even when the cell is edited (openpyxl took "=..." for one).
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
                 widths[index] = max(widths[index], _width(_shown(cell.value)))
         for index, width in enumerate(widths):
             letter = openpyxl.utils.get_column_letter(index + 1)

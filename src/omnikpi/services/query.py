@@ -10,7 +10,7 @@ base (the units a rate is taken over: its sample size).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -22,7 +22,8 @@ from omnikpi.kpi import KpiSpec
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.spec import ChangeType, ShareMeasure
 from omnikpi.services.access import check_kpi_visible
-from omnikpi.services.export import write_csv
+from omnikpi.services.export import csv_chunks
+from omnikpi.services.limits import check_request_size
 from omnikpi.services.reader import KpiReader
 
 Status = Literal["green", "amber", "red"]
@@ -81,8 +82,12 @@ class KpiResult:
 
     def records(self) -> list[dict[str, object]]:
         """The rows as plain values by column (dates as YYYY-MM-DD; None = no data)."""
-        return [
-            {
+        return list(self.iter_records())
+
+    def iter_records(self) -> Iterator[dict[str, object]]:
+        """`records` one at a time (a streamed download holds one row in hand, not all)."""
+        for row in self.rows:
+            yield {
                 "kpi": row.kpi,
                 "period_start": row.period_start.isoformat(),
                 **dict(zip(self.dimensions, row.keys, strict=True)),
@@ -99,12 +104,14 @@ class KpiResult:
                 "status": row.status,
                 "base": row.base,
             }
-            for row in self.rows
-        ]
 
     def csv(self) -> str:
         """The rows as CSV (an empty cell is no data)."""
-        return write_csv(self.columns, self.records())
+        return "".join(self.csv_chunks())
+
+    def csv_chunks(self) -> Iterator[str]:
+        """The rows as CSV a piece at a time, for a download that streams."""
+        return csv_chunks(self.columns, self.iter_records())
 
 
 def too_few(value: float | None, base: float | None, minimum: int) -> bool:
@@ -120,6 +127,13 @@ def too_few(value: float | None, base: float | None, minimum: int) -> bool:
 def share_dimension(kpi: KpiSpec) -> str | None:
     """The dimension a share KPI splits into (payment_type_share → payment_method)."""
     return kpi.measure.of if isinstance(kpi.measure, ShareMeasure) else None
+
+
+def row_dimensions(request: KpiRequest, kpis: Sequence[KpiSpec]) -> tuple[str, ...]:
+    """The dimension columns of a request's rows: its breakdown, then the dimension each
+    share KPI splits into (payment_type_share: payment_method)."""
+    shares = [d for d in (share_dimension(k) for k in kpis) if d and d not in request.by]
+    return (*request.by, *dict.fromkeys(shares))
 
 
 def number(value: object) -> float | None:
@@ -189,7 +203,8 @@ def query_kpis(reader: KpiReader, request: KpiRequest, role: UserRole | None = N
     """The values `request` asks for. With a `role`, each KPI must be one it may open
     (KpiDenied otherwise); without one (the CLI on the warehouse owner's machine) every KPI
     may be read. Unknown KPIs, dimensions a KPI does not allow, grains finer than a KPI
-    is reported at and filter values that do not exist are errors, never a silent change.
+    is reported at and filter values that do not exist are errors, never a silent change;
+    so is a request larger than the settings allow (`check_request_size`), before it runs.
     """
     kpis = tuple(
         check_kpi_visible(reader.catalog, role, kpi_id)
@@ -197,7 +212,7 @@ def query_kpis(reader: KpiReader, request: KpiRequest, role: UserRole | None = N
         else reader.catalog.get(kpi_id)
         for kpi_id in request.kpis
     )
+    dimensions = row_dimensions(request, kpis)
+    check_request_size(reader, request, dimensions)
     frame = reader.answer(request)
-    shares = [d for d in (share_dimension(k) for k in kpis) if d and d not in request.by]
-    dimensions = (*request.by, *dict.fromkeys(shares))
     return KpiResult(request, kpis, dimensions, result_rows(frame, dimensions))

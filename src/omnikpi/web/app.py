@@ -133,5 +133,5 @@ def create_app(
     for router in (*routers, docs.router, collector_router(events)):
         app.include_router(router)
     install_error_handlers(app)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so on every error too
     return app

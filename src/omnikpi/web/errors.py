@@ -3,6 +3,10 @@
 Pages: not signed in → redirect to /login; denied → 403 page naming what the role may
 not open; unknown → 404 page. API (/api/v1): the same as `application/problem+json`
 with 401, 403, 404, ... Messages are translated; nothing internal is ever shown.
+
+An unexpected exception is answered by `UnexpectedErrors`, a middleware inside the one that
+adds the security headers: Starlette's own last-resort handler answers outside every
+middleware (no security headers) and then re-raises, so the server drops the connection.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnikpi.auth import ActionDenied, NotAuthenticated
 from omnikpi.errors import (
@@ -24,8 +29,9 @@ from omnikpi.errors import (
     PermissionDenied,
     UnknownValue,
 )
-from omnikpi.i18n import Locale, t
+from omnikpi.i18n import Locale, format_number, t
 from omnikpi.services import KpiDenied, WarehouseBusy
+from omnikpi.services.errors import RequestTooLarge
 from omnikpi.web.rendering import render
 from omnikpi.web.security import CsrfFailed, is_api_request, request_locale
 
@@ -90,6 +96,10 @@ def describe(exc: OmnikpiError, locale: Locale) -> Problem:
         close = ", ".join(exc.suggestions) or "-"
         detail = t("errors.unknown_value", locale, param=exc.param, value=exc.value, close=close)
         return Problem(422, "unprocessable", detail, str(exc))
+    if isinstance(exc, RequestTooLarge):
+        key = "errors.too_many_dimensions" if exc.dimensions else "errors.too_many_cells"
+        asked, limit = (format_number(n, locale) for n in (exc.asked, exc.limit))
+        return Problem(400, "bad_request", t(key, locale, asked=asked, limit=limit), str(exc))
     if isinstance(exc, WarehouseBusy):
         return Problem(503, "unavailable", t("errors.unavailable.message", locale))
     code = "not_found" if isinstance(exc, NotFound) else _CODE_BY_STATUS.get(exc.http_status)
@@ -174,9 +184,44 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
+class UnexpectedErrors:
+    """ASGI middleware: an exception no handler took is answered here with the plain 500
+    of `handle_unexpected_error`, and not raised further, so the response passes through
+    the middlewares outside this one (security headers) and the connection stays open.
+    Once a response has started (a download streaming) it can only be cut short."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception as exc:
+            if started:
+                raise
+            request = Request(scope, receive)
+            try:
+                response = await handle_unexpected_error(request, exc)
+            except Exception:  # the error page itself failed: say so without it
+                logger.exception("the error page failed on %s", request.url.path)
+                response = PlainTextResponse("Internal Server Error", status_code=500)
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers above on `app`."""
+    """Register the handlers above on `app`; add `UnexpectedErrors` before the middleware
+    that adds security headers, so that one wraps it."""
     app.add_exception_handler(OmnikpiError, handle_omnikpi_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
-    app.add_exception_handler(Exception, handle_unexpected_error)
+    app.add_middleware(UnexpectedErrors)

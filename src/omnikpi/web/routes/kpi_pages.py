@@ -4,13 +4,14 @@ renders; what a role may see is decided by the permission table and the services
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from markupsafe import Markup
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from omnikpi.auth import Action
 from omnikpi.errors import InvalidChoice
@@ -199,6 +200,16 @@ DOWNLOAD_TYPES = {
 }
 
 
+def csv_response(chunks: Iterable[str], headers: Mapping[str, str]) -> StreamingResponse:
+    """A CSV download streamed a piece at a time (the rows are read before it starts, so
+    an error is still a whole error page, never a file cut short)."""
+    return StreamingResponse(
+        (chunk.encode("utf-8") for chunk in chunks),
+        media_type=DOWNLOAD_TYPES["csv"],
+        headers=headers,
+    )
+
+
 def attachment(name: str) -> dict[str, str]:
     """The Content-Disposition of a download called `name` (RFC 6266: an ASCII name, and
     the name in UTF-8 too when it has other letters)."""
@@ -228,12 +239,10 @@ def _dashboard_download(
         title=t(title, labels.locale),
         worst_first=tier == "lead" and _stage_order(request) == "status",
     )
-    body = download.xlsx() if chosen == "xlsx" else download.csv().encode("utf-8")
-    return Response(
-        body,
-        media_type=DOWNLOAD_TYPES[chosen],
-        headers=attachment(download.file_name(chosen)),
-    )
+    headers = attachment(download.file_name(chosen))
+    if chosen == "csv":
+        return csv_response(download.csv_chunks(), headers)
+    return Response(download.xlsx(), media_type=DOWNLOAD_TYPES[chosen], headers=headers)
 
 
 @router.get("/scorecard/export", openapi_extra=requires(Action.VIEW_SCORECARD))
@@ -382,11 +391,9 @@ def kpi_csv(request: Request, kpi_id: str, principal: Principal = Depends(signed
         if layout == "sheet":
             labels = page_labels(request, reader)
             table = kpi_rows_download(result, locale_format(request), labels)
-            return Response(
-                table.csv(for_spreadsheets=True),
-                media_type=DOWNLOAD_TYPES["csv"],
-                headers=attachment(kpi_rows_file_name(result)),
+            return csv_response(
+                table.csv_chunks(for_spreadsheets=True), attachment(kpi_rows_file_name(result))
             )
     by = "_by_" + "_".join(wanted.by) if wanted.by else ""
     name = f"{kpi_id}_{wanted.grain}{by}_{wanted.start.isoformat()}_{wanted.end.isoformat()}.csv"
-    return Response(result.csv(), media_type=DOWNLOAD_TYPES["csv"], headers=attachment(name))
+    return csv_response(result.csv_chunks(), attachment(name))

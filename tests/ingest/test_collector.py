@@ -252,6 +252,7 @@ BODIES = st.one_of(
 
 @fuzzing(
     max_examples=200,
+    database=None,  # no .hypothesis folder: each run draws afresh
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

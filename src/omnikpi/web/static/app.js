@@ -54,16 +54,25 @@
     return option;
   }
 
+  // Text as HTML shows it: names come from the data (a store, a campaign, a KPI of a
+  // user's catalog) and must never become markup, whatever the Content-Security-Policy.
+  var HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  function escapeHtml(text) {
+    return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) { return HTML_ESCAPES[c]; });
+  }
+
+  // The tooltip is HTML: every name and value in it is escaped; only the marker (ECharts'
+  // own coloured dot) and our tags are markup.
   function tooltip(spec) {
     return {
       trigger: "axis",
       confine: true,
       axisPointer: { type: spec.kind === "line" || spec.kind === "spark" ? "line" : "shadow" },
       formatter: function (items) {
-        var lines = [items[0].name];
+        var lines = [escapeHtml(items[0].name)];
         items.forEach(function (item) {
           var line = spec.series[item.seriesIndex];
-          lines.push(item.marker + line.name + ": <b>" + line.text[item.dataIndex] + "</b>");
+          lines.push(item.marker + escapeHtml(line.name) + ": <b>" + escapeHtml(line.text[item.dataIndex]) + "</b>");
         });
         return lines.join("<br>");
       },

@@ -2,11 +2,11 @@
 
 Events are validated (400 with the reasons per event, 413 when a batch is too large; a
 body nested too deeply, holding NaN, Infinity or a number no column can hold, or an event
-time outside `bounds` is a 400 too, never a 500), appended to a durable log and fsynced
-before the 202 reply, then loaded into
-`sessions` and `events` in batches by a background thread through the same load path
-as every other source. Mount `Collector.router()` in any FastAPI app, or run
-`omnikpi ingest collector` to serve it alone.
+time outside the bounds every load gives `events.occurred_at` (`omnikpi.ingest.bounds`)
+is a 400 too, never a 500), appended to a durable log and fsynced before the 202 reply,
+then loaded into `sessions` and `events` in batches by a background thread through the
+same load path as every other source. Mount `Collector.router()` in any FastAPI app, or
+run `omnikpi ingest collector` to serve it alone.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from omnikpi.errors import OmnikpiError
+from omnikpi.ingest.bounds import Bounds, column_bounds
 from omnikpi.ingest.events import LOG_COLUMNS, BatchRejected, parse_batch
 from omnikpi.ingest.files import file_checksum, open_warehouse
 from omnikpi.ingest.mapping import PresetMapping, parse_preset
@@ -43,8 +44,6 @@ from omnikpi.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type"}
-#: The earliest event time the collector accepts.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 #: Integers a body may hold: what the warehouse's integer columns (BIGINT) can store.
 _INT_LIMIT = 2**63
 _INSTANT: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
@@ -61,21 +60,6 @@ class CollectorLimits:
     max_events: int = 500
     flush_seconds: float = 5.0
     max_depth: int = 8
-
-
-def bounds(today: date) -> tuple[datetime, datetime]:
-    """The instants an event may carry: from 1970-01-01 up to the end of the day a year
-    after `today` (UTC), the default range of every time column a load accepts.
-
-    >>> bounds(date(2026, 1, 15))[1]
-    datetime.datetime(2027, 1, 16, 0, 0, tzinfo=datetime.timezone.utc)
-    """
-    try:
-        next_year = today.replace(year=today.year + 1)
-    except ValueError:  # the 29th of February
-        next_year = today.replace(year=today.year + 1, day=28)
-    end = datetime(next_year.year, next_year.month, next_year.day, tzinfo=UTC)
-    return EARLIEST, end + timedelta(days=1)
 
 
 def collector_mapping() -> PresetMapping:
@@ -119,7 +103,7 @@ class Collector:
             raise BatchRejected(413, f"the body exceeds {self.limits.max_body_bytes:,} bytes")
         now = self.clock()
         document = read_document(body, self.limits.max_depth)
-        check_times(document, *bounds(now.astimezone(UTC).date()))
+        check_times(document, column_bounds("events", "occurred_at", now.astimezone(UTC).date()))
         records = parse_batch(body, self.limits.max_events, now)
         self.spool.append(records)
         return len(records)
@@ -278,9 +262,9 @@ def read_document(body: bytes, max_depth: int) -> Any:
     return document
 
 
-def check_times(document: Any, earliest: datetime, latest: datetime) -> None:
-    """Refuse (400) a batch whose event times fall outside [earliest, latest), naming each
-    such event; times that are not times at all are left for the event's own checks."""
+def check_times(document: Any, bounds: Bounds) -> None:
+    """Refuse (400) a batch whose event times fall outside `bounds` (UTC days), naming
+    each such event; times that are not times at all are left for the event's own checks."""
     events = document.get("events") if isinstance(document, dict) else document
     if not isinstance(events, list):
         return
@@ -292,10 +276,10 @@ def check_times(document: Any, earliest: datetime, latest: datetime) -> None:
             moment = _INSTANT.validate_python(raw["occurred_at"])
         except ValidationError:
             continue
-        if not earliest <= moment < latest:
+        if not bounds.first_instant() <= moment < bounds.end_instant():
             reason = (
-                f"is outside {earliest:%Y-%m-%d %H:%M} … {latest:%Y-%m-%d %H:%M} UTC "
-                "(check the device's clock and the time's UTC offset)"
+                f"is outside {bounds.describe()} (UTC; check the device's clock and the "
+                "time's UTC offset)"
             )
             errors.append({"event": index, "field": "occurred_at", "reason": reason})
     if errors:

@@ -185,16 +185,42 @@ def test_event_times_must_lie_within_the_bounds_of_every_load(
     assert spooled(collector) == []
 
 
-def test_a_log_that_cannot_be_written_is_a_503_to_retry(
-    collector: Collector, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def full(records: object) -> None:
+class FullDisk:
+    """A segment file on a disk that fills up halfway through the next block."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.name = real.name
+
+    def write(self, data: bytes) -> int:
+        self.real.write(data[: len(data) // 2])
+        self.real.flush()
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(collector.spool, "append", full)
-    response = TestClient(create_app(collector)).post("/collect", content=batch(event()))
-    assert (response.status_code, response.headers["retry-after"]) == (503, "5")
-    assert "send the batch again" in response.json()["detail"]
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_log_that_cannot_be_written_is_a_503_and_keeps_no_half_batch(
+    settings: Settings, collector: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = TestClient(create_app(collector))
+    assert client.post("/collect", content=batch(event())).status_code == 202
+    opened = collector.spool._open
+
+    def full_disk() -> Any:
+        return FullDisk(opened())
+
+    monkeypatch.setattr(collector.spool, "_open", full_disk)
+    failed = client.post("/collect", content=batch(event(event_id="e-2"), event(event_id="e-3")))
+    assert (failed.status_code, failed.headers["retry-after"]) == (503, "5")
+    assert "send the batch again" in failed.json()["detail"]
+    monkeypatch.undo()
+    assert client.post("/collect", content=batch(event(event_id="e-4"))).status_code == 202
+    assert [r["event_id"] for r in spooled(collector)] == ["e-1", "e-4"]  # no half line
+    assert len(collector.spool.segments()) == 2  # the next block went to a new segment
+    collector.flush()
+    assert rows(settings, "SELECT event_id FROM events ORDER BY 1") == [("e-1",), ("e-4",)]
 
 
 #: JSON values of every kind, extremes included (NaN, infinities, lone surrogates).

@@ -4,10 +4,13 @@ Accepted events are appended to the open segment and flushed to disk (`os.fsync`
 the collector answers, so an acknowledged event survives a crash. A flush closes the
 open segment and hands the closed ones to the warehouse load; they are deleted only
 after the load committed, and a load repeated after a crash is idempotent (event ids).
+A write that fails (a full disk) is cut back to the end of the block before it, so a
+refused batch leaves nothing in the log and the next one starts on a line of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -33,6 +36,8 @@ class EventSpool:
         self._sync_lock = threading.Lock()
         self._written = 0  # blocks handed to the OS
         self._synced = 0  # blocks known to be on disk
+        self._segment_start = 1  # the first block of the open segment
+        self._left_synced = 0  # blocks on disk in a segment left after a failed write
         for segment in self.segments():
             _drop_torn_tail(segment)
         self._sequence = max((_number(p) for p in self.segments()), default=0)
@@ -50,19 +55,43 @@ class EventSpool:
         )
         with self._write_lock:
             stream = self._open()
-            stream.write(block)
-            stream.flush()
+            start = stream.tell()
+            try:
+                stream.write(block)
+                stream.flush()
+            except OSError:
+                self._drop_partial_block(stream, start)
+                raise
             self._written += 1
             ticket = self._written
         with self._sync_lock:
             if self._synced >= ticket:
                 return
             with self._write_lock:
+                if ticket <= self._left_synced:
+                    return
+                if self._file is None or ticket < self._segment_start:
+                    # its segment was left after a failed write, and could not be synced
+                    raise OSError("the event log could not be synced after a failed write")
                 covered = self._written
-                assert self._file is not None  # closing a segment syncs it first
                 descriptor = self._file.fileno()
             os.fsync(descriptor)
             self._synced = covered
+
+    def _drop_partial_block(self, stream: IO[bytes], start: int) -> None:
+        """After a failed write (a full disk), cut the part of the block that reached the
+        segment, so no later read meets half a line, and leave the segment: the next
+        append opens a new one. Blocks written before stay."""
+        self._file = None
+        with contextlib.suppress(OSError):  # flushing what the buffer holds may fail again
+            stream.close()
+        os.truncate(stream.name, start)  # shrinking a file needs no free space
+        descriptor = os.open(stream.name, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)  # the blocks before this one, not synced yet
+        finally:
+            os.close(descriptor)
+        self._left_synced = self._written
 
     def close_segment(self) -> list[Path]:
         """Close the open segment; every segment now on disk is ready to load."""
@@ -93,6 +122,7 @@ class EventSpool:
             self._sequence += 1
             path = self.folder / f"{_PREFIX}{self._sequence:09d}{_SUFFIX}"
             self._file = path.open("ab")
+            self._segment_start = self._written + 1
             _fsync_folder(self.folder)
         return self._file
 

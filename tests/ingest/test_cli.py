@@ -160,3 +160,61 @@ def test_infer_writes_a_mapping_that_loads(
     out = capsys.readouterr().out
     assert re.search(r"│ products +│ 1 +│ 1 +│ 0 +│", out), out  # 1 source row, inserted
     assert "1 row read, 0 quarantined" in out
+
+
+def test_a_bad_format_is_one_line_naming_the_mapping_line_before_any_file_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping = write(tmp_path / "shop.yaml", SHOP.replace("%d/%m/%Y", "%d/%m/%Y %Q"))
+    code = run_cli("ingest", "--mapping", str(mapping), str(tmp_path / "not-there.csv"))
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err == (
+        'Error: shop.yaml line 4: dates.format: "%d/%m/%Y %Q" is not a format DuckDB can '
+        'read: "%Q" is no strptime code (strptime codes: %Y year, %m month, %d day, %H hour, '
+        "%M minute, %S second, %z UTC offset, …)"
+    )
+
+
+def test_empty_files_and_files_with_a_header_alone(
+    shop_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty file (no byte but white space) has nothing to load and no header to check
+    the mapping against: exit 2 with one line, before the warehouse is made. A header
+    alone is an export with no rows: it loads nothing, and says so."""
+    mapping, _ = shop_files
+    warehouse = tmp_path / "w.duckdb"
+    blank = write(tmp_path / "blank.csv", "\ufeff\r\n\r\n")
+    assert run_cli("ingest", "--mapping", str(mapping), str(blank), "-w", str(warehouse)) == 2
+    assert capsys.readouterr().err.strip() == (
+        "Error: blank.csv holds nothing but white space: there is nothing to load, not even a "
+        "header (export it again, or leave it out of the load)"
+    )
+    assert not warehouse.exists()
+    header = write(tmp_path / "header.csv", HEADER)
+    assert run_cli("ingest", "--mapping", str(mapping), str(header), "-w", str(warehouse)) == 0
+    out = capsys.readouterr().out
+    assert "Note: header.csv: no rows, only a header (nothing to load from it)" in out
+    assert "0 rows read, 0 quarantined" in out
+
+
+def test_a_50_mb_field_is_quarantined_with_its_row_and_the_other_rows_load(
+    shop_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping, _ = shop_files
+    orders = tmp_path / "orders.csv"
+    with orders.open("w") as out:
+        out.write(HEADER + "1001,C1,Online,01/12/2010,Paid,10.00\n")
+        out.write("1002,C1," + "x" * 50_000_000 + ",01/12/2010,Paid,5.00\n")
+        out.write("1003,C2,Online,31/13/2010,Paid,5.00\n1004,C3,Online,02/12/2010,Paid,7.00\n")
+    warehouse = str(tmp_path / "w.duckdb")
+    code = run_cli(
+        "ingest", "--mapping", str(mapping), str(orders), "-w", warehouse, "--max-error-rate", "50%"
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "4 rows read, 2 quarantined (50.00%; limit 50.0%)" in captured.out
+    assert 'orders.csv row 2: row "1002,C1,xxxxxxxxx' in captured.out
+    assert "is longer than 2,000,000 bytes, the longest row a file may hold" in captured.out
+    assert 'orders.csv row 3: column "InvoiceDate" value "31/13/2010" is not a date' in captured.out
+    assert len(captured.out) < 10_000  # the field is not printed

@@ -145,16 +145,29 @@ def test_json_lines_read_where_they_lie_keep_their_numbers(
     assert summary.rows_read == count
 
 
-def test_a_file_read_where_it_lies_that_turns_unreadable_is_named(
-    settings: Settings, tmp_path: Path
+@pytest.mark.parametrize("read", ["copied", "where it lies"])
+def test_a_row_that_is_no_text_in_the_files_encoding_is_quarantined(
+    settings: Settings, tmp_path: Path, read: str
 ) -> None:
-    """DuckDB meets a byte that is no UTF-8 only when the stage reads that far: the load
-    fails as a copy would have, naming the file and what to set."""
+    """DuckDB meets a byte that is no UTF-8 only when it reads that far (for a file read
+    where it lies, when the stage does): that row is quarantined with its number, the
+    others load."""
     good = "".join(f"{100_000 + i},C1,Online,01/12/2010,Paid,10.00\n" for i in range(60_000))
     path = tmp_path / "orders.csv"
-    path.write_bytes((HEADER + good).encode() + b"200000,C\xff,Online,01/12/2010,Paid,1\n")
-    with pytest.raises(DataError, match=r"^orders.csv: cannot be read as csv \(.*read\.encoding"):
-        load(settings, path, orders_only(), references="required")
+    path.write_bytes(
+        (HEADER + good).encode()
+        + b"200000,C\xff,Online,01/12/2010,Paid,1\n"
+        + b"200001,C1,Online,01/12/2010,Paid,1\n"
+    )
+    mapping = shop() if read == "copied" else orders_only()
+    summary = load(settings, path, mapping, references="required")
+    assert [(p.row_number, p.column, p.reason.split(" (")[0]) for p in summary.problems] == [
+        (60_001, "", "is not text in the file's encoding")
+    ]
+    assert summary.problems[0].reason.endswith("; set read.encoding in the mapping)")
+    assert summary.rows_read == 60_002
+    assert value(settings, "SELECT count(*) FROM orders") == 60_001
+    assert value(settings, "SELECT max(order_id) FROM orders") == "200001"
 
 
 def test_each_kind_of_bad_value_gets_its_reason(settings: Settings, tmp_path: Path) -> None:

@@ -243,7 +243,7 @@ def _print_settings(summary: LoadSummary) -> None:
             markup=False,
             highlight=False,
         )
-    for note in summary.settings_notes:
+    for note in (*summary.settings_notes, *summary.notes):
         console.print(f"Note: {note}", markup=False, highlight=False)
 
 

@@ -105,7 +105,8 @@ class StagePlan:
 
     `relation` is the temporary table validation stages the rows in; `numbers_rows` when
     the source leaves `_row` empty (a file read where it lies): the stage, filled in the
-    file's order, numbers them.
+    file's order, numbers them. `rejected`: relations of the source's rows that could not
+    be read as rows (`rejects.py`), quarantined for this table too.
     """
 
     table: Table
@@ -117,6 +118,7 @@ class StagePlan:
     sets_aside: bool = False
     time_zone: str = "UTC"
     numbers_rows: bool = False
+    rejected: tuple[str, ...] = ()
 
     def plan(self, name: str) -> ColumnPlan:
         """The plan of canonical column `name`."""
@@ -181,6 +183,7 @@ def plan_stage(
         sets_aside,
         context.time_zone,
         numbers_rows=source.read_when_staged is not None,
+        rejected=source.rejected,
     )
 
 

@@ -13,7 +13,7 @@ from omnikpi.errors import ConfigError
 from omnikpi.ingest.mapping import Mapping, PresetMapping, TableMapping, load_mapping
 from omnikpi.ingest.pipeline import LoadOptions, LoadSummary, run_load
 from omnikpi.ingest.presets import load_preset
-from omnikpi.ingest.readers import SourceTable, empty_source, read_files
+from omnikpi.ingest.readers import SourceTable, empty_source, read_files, refuse_empty
 from omnikpi.model import TABLES
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
@@ -105,6 +105,8 @@ def _load(
     missing = [f for f in all_files if not f.is_file()]
     if missing:
         raise ConfigError(f"{missing[0]}: no such file")
+    for path in all_files:  # before the warehouse is opened (or made)
+        refuse_empty(path)
 
     once = read_once(mapping, list(inputs))
 

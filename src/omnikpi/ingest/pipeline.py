@@ -6,12 +6,14 @@ event collector); the callers only differ in how they read their sources.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -21,7 +23,7 @@ from omnikpi.ingest.coverage import MissingSource, missing_sources
 from omnikpi.ingest.expressions import Context, plan_stage
 from omnikpi.ingest.load import TableLoad, ensure_ingest_tables, record_load, upsert
 from omnikpi.ingest.macros import create_macros
-from omnikpi.ingest.mapping import Mapping, PresetMapping
+from omnikpi.ingest.mapping import Mapping, PresetMapping, TableMapping
 from omnikpi.ingest.mapping_checks import check_hash_key
 from omnikpi.ingest.quarantine import (
     Problem,
@@ -31,15 +33,21 @@ from omnikpi.ingest.quarantine import (
     replace_quarantine,
     sample_problems,
 )
-from omnikpi.ingest.readers import SourceTable, source_table, unreadable
+from omnikpi.ingest.readers import SourceTable, source_table, staged_with_rejects
 from omnikpi.ingest.source_settings import (
     differences,
     read_source_settings,
     settings_for_empty,
 )
 from omnikpi.ingest.sql import ident, reset_view_values
-from omnikpi.ingest.validate import References, ValidatedTable, create_problems, validate_stage
-from omnikpi.model import TABLES
+from omnikpi.ingest.validate import (
+    References,
+    ValidatedTable,
+    create_problems,
+    discard_problems,
+    validate_stage,
+)
+from omnikpi.model import TABLES, Table
 from omnikpi.warehouse import Warehouse
 
 ReadSources = Callable[[Warehouse, Path], dict[str, SourceTable]]
@@ -73,7 +81,8 @@ class LoadSummary:
 
     `source_settings` are the data settings the source carries; `new_settings` those it
     gives an empty warehouse (stored unless the load is a dry run or rejected);
-    `settings_notes` say how they were found or where they differ from the warehouse's.
+    `settings_notes` say how they were found or where they differ from the warehouse's;
+    `notes` name the files that had a header but no rows.
     """
 
     batch_id: str
@@ -90,6 +99,7 @@ class LoadSummary:
     new_settings: dict[str, str] = field(default_factory=dict)
     settings_notes: tuple[str, ...] = ()
     missing: tuple[MissingSource, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def error_rate(self) -> float:
@@ -144,7 +154,7 @@ def run_load(
                 "time_zone", warehouse.time_zone
             )
             validated, tables = _validate(warehouse, mapping, sources, now, options, zone)
-        rows_read = sum(source.rows for source in sources.values())
+        rows_read = sum(source.rows + source.rejected_rows for source in sources.values())
         summary = LoadSummary(
             batch_id=batch_id,
             source=label,
@@ -160,6 +170,11 @@ def run_load(
             new_settings=new_settings,
             settings_notes=settings.notes + differences(settings, new_settings, warehouse.settings),
             missing=missing_sources(mapping, sources, {v.table.name: v.staged for v in validated}),
+            notes=tuple(
+                f"{source.label}: no rows, only a header (nothing to load from it)"
+                for source in sources.values()
+                if source.files and not (source.rows or source.rejected_rows or source.missing)
+            ),
         )
         if summary.error_rate > options.max_error_rate and not options.dry_run:
             summary = replace(summary, status="rejected")
@@ -206,21 +221,21 @@ def _validate(
         name = spec.source or next(iter(sources))
         if name in views:
             source = source_table(warehouse, name, f"_view_{name}", ())
+            read = _sources_of_view(views, name) & set(sources)
+            rejected = tuple(r for s in sorted(read) for r in sources[s].rejected)
+            source = replace(source, rejected=rejected)
         elif name in sources:
             source = sources[name]
         else:
             where = mapping.where("tables", table.name)
             raise ConfigError(f'{where}: no input for "{name}"')
-        stage = plan_stage(table, spec, source, context)
         done = [v.table.name for v in validated]
-        try:
-            v = validate_stage(warehouse, stage, spec.duplicates, now, options.references, done)
-        except duckdb.Error as exc:  # a file read where it lies is read by its stage
-            if source.read_when_staged is None:
-                raise
-            raise unreadable(source, exc) from None
-        if source.read_when_staged is not None:
-            sources[name] = replace(source, rows=v.staged)
+        validate = partial(_stage_and_check, warehouse, table, spec, context, now, options, done)
+        if source.read_when_staged is None:
+            v = validate(source)
+        else:
+            v, source = _validate_in_place(warehouse, table.name, source, validate)
+            sources[name] = replace(source, rows=v.staged) if source.read_when_staged else source
         validated.append(v)
         reasons = left_out.setdefault(table.name, [])
         if spec.filter is not None and source.rows > v.staged:
@@ -238,13 +253,59 @@ def _validate(
         filtered = sum(r.rows for r in left_out[name] if r.outcome == "set_aside")
         tables[name] = TableLoad(
             name,
-            source_rows=v.staged + filtered,
+            source_rows=v.staged + filtered + v.rejected,
             quarantined=v.problem_rows,
             merged=v.merged,
             set_aside=v.set_aside + filtered,
             reasons=tuple(sorted((*counted.get(name, ()), *left_out[name]), key=_by_rows)),
         )
     return validated, tables
+
+
+def _stage_and_check(
+    warehouse: Warehouse,
+    table: Table,
+    spec: TableMapping,
+    context: Context,
+    now: datetime,
+    options: LoadOptions,
+    done: list[str],
+    source: SourceTable,
+) -> ValidatedTable:
+    """Stage one table from `source` and run its checks (`done`: tables validated before)."""
+    stage = plan_stage(table, spec, source, context)
+    return validate_stage(warehouse, stage, spec.duplicates, now, options.references, done)
+
+
+def _validate_in_place(
+    warehouse: Warehouse,
+    table: str,
+    source: SourceTable,
+    validate: Callable[[SourceTable], ValidatedTable],
+) -> tuple[ValidatedTable, SourceTable]:
+    """Validate a table whose stage reads its file where it lies; a stage that meets an
+    error or rows it cannot read is done again from the file read the usual way (which
+    keeps such rows apart with their numbers, or names the error)."""
+    try:
+        validated = validate(source)
+    except duckdb.Error:
+        pass
+    else:
+        if not staged_with_rejects(warehouse, source):
+            return validated, source
+    assert source.reread is not None
+    discard_problems(warehouse, table)
+    source = source.reread()
+    return validate(source), source
+
+
+def _sources_of_view(views: dict[str, str], name: str) -> set[str]:
+    """The sources a preset view reads (`_src_<name>`), through the views it reads."""
+    sql = views[name]
+    found = set(re.findall(r"\b_src_(\w+)", sql))
+    for view in set(re.findall(r"\b_view_(\w+)", sql)) & set(views) - {name}:
+        found |= _sources_of_view(views, view)
+    return found
 
 
 def _by_rows(reason: ReasonCount) -> tuple[int, str, str, str]:

@@ -48,12 +48,11 @@ class Problem:
     reason: str
 
     def message(self) -> str:
-        """The problem as one line: `orders.csv row 1,204: column "X" value "Y" is …`."""
+        """The problem as one line: `orders.csv row 1,204: column "X" value "Y" is …`, or
+        `… row 7: row "7,d,40,extra" has more fields …` for a row that could not be read."""
         value = "" if self.value is None else self.value
-        return (
-            f'{self.source} row {self.row_number:,}: column "{self.column}" value "{value}" '
-            f"{self.reason}"
-        )
+        where = f'column "{self.column}" value' if self.column else "row"
+        return f'{self.source} row {self.row_number:,}: {where} "{value}" {self.reason}'
 
 
 Outcome = Literal["quarantined", "set_aside", "merged"]

@@ -15,13 +15,19 @@ own `file_row_number`.
 A single text file that only one table reads (no view, no filter) is not even copied: its
 relation reads the file where it lies, and the table's stage, filled in file order on
 every thread, numbers and counts its rows (`SourceTable.read_when_staged`).
+
+Rows a text file holds that cannot be read as rows (too long, too many or too few
+fields, a quote never closed, a line that is no JSON object) are kept apart with their
+row numbers (`rejects.py`) for validation to quarantine; the file's other rows are read.
+An empty file (no byte but white space) is refused: it has no header to check the
+mapping against. A header without rows is an export with no rows, and reads as such.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +35,25 @@ import duckdb
 import pyarrow as pa
 
 from omnikpi.errors import ConfigError, DataError
-from omnikpi.ingest.encoding import open_binary, readable_by_duckdb
+from omnikpi.ingest.encoding import (
+    detect_encoding,
+    normalize_encoding,
+    open_binary,
+    readable_by_duckdb,
+)
 from omnikpi.ingest.mapping import FileFormat, ReadOptions
+from omnikpi.ingest.rejects import (
+    LongLine,
+    collect_rejects,
+    has_rejects,
+    long_lines,
+    read_json_lines,
+    reject_options,
+    rejected_relation,
+    rejects_table,
+    renumbered,
+    without_lines,
+)
 from omnikpi.ingest.sql import Params, ViewValues, ident
 from omnikpi.warehouse import Warehouse
 
@@ -50,6 +73,8 @@ _SUFFIX_FORMATS: dict[str, FileFormat] = {
 _XLSX_BATCH_ROWS = 50_000
 #: Separator no text file uses: a whitespace-separated file is read one line per row.
 _LINE_SEPARATOR = "\x1e"
+#: Bytes read to tell an empty file (white space, byte-order marks) from one with text.
+_EMPTY_SAMPLE_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -59,7 +84,11 @@ class SourceTable:
 
     `read_when_staged`: the format of the one text file the relation reads where it lies;
     its `_row` is empty and `rows` 0 until the table built on it is staged, which numbers
-    and counts the rows (and meets any error further in the file).
+    and counts the rows (and meets any error further in the file); `reread` reads it
+    again the usual way, for a stage that met an error or rows it could not read.
+
+    `rejected`: relations of the rows that could not be read as rows
+    (`rejects.REJECTED_COLUMNS`), `rejected_rows` of them; `rows` counts the others.
     """
 
     name: str
@@ -69,6 +98,9 @@ class SourceTable:
     rows: int
     missing: bool = False
     read_when_staged: FileFormat | None = None
+    rejected: tuple[str, ...] = ()
+    rejected_rows: int = 0
+    reread: Callable[[], SourceTable] | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -108,11 +140,17 @@ def read_files(
     if once and (in_place := _read_in_place(warehouse, name, paths, options, workdir)):
         return in_place
     parts: list[str] = []
+    rejected: list[str] = []
+    rejected_rows = 0
     first_columns: dict[str, str] | None = None
     for index, path in enumerate(paths):
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
-        part = _adjust_columns(warehouse, f"{relation}_{index}", path, options, workdir, False)
+        read = f"{relation}_{index}"
+        part, rejects = _adjust_columns(warehouse, read, path, options, workdir, False)
+        if rejects:
+            rejected.append(rejected_relation(read))
+            rejected_rows += rejects
         columns = describe(warehouse, part)
         if first_columns is not None and set(columns) != set(first_columns):
             missing = sorted(set(first_columns) - set(columns))
@@ -125,7 +163,13 @@ def read_files(
         parts.append(part)
     union = " UNION ALL BY NAME ".join(f"SELECT * FROM {ident(p)}" for p in parts)
     warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident(relation)} AS {union}")
-    return source_table(warehouse, name, relation, paths)
+    source = source_table(warehouse, name, relation, paths)
+    return replace(source, rejected=tuple(rejected), rejected_rows=rejected_rows)
+
+
+def staged_with_rejects(warehouse: Warehouse, source: SourceTable) -> bool:
+    """Whether staging a source read where it lies met rows it could not read."""
+    return source.read_when_staged is not None and has_rejects(warehouse, f"{source.relation}_0")
 
 
 def _read_in_place(
@@ -138,13 +182,22 @@ def _read_in_place(
     fmt = file_format(paths[0], options)
     if fmt not in ("csv", "jsonl") or options.delimiter == "whitespace":
         return None
+    if fmt == "csv" and long_lines(paths[0]):  # read from a copy without them
+        return None
     relation = f"_src_{name}"
-    part = _adjust_columns(warehouse, f"{relation}_0", paths[0], options, workdir, True)
+    try:
+        part, _ = _adjust_columns(warehouse, f"{relation}_0", paths[0], options, workdir, True)
+    except DataError:  # read the usual way, which keeps unreadable rows apart or says why
+        return None
     warehouse.run_sql(f"CREATE OR REPLACE TEMP VIEW {ident(relation)} AS FROM {ident(part)}")
     columns = {
         c: t for c, t in describe(warehouse, relation).items() if c not in ("_source", "_row")
     }
-    return SourceTable(name, relation, paths, columns, 0, read_when_staged=fmt)
+
+    def reread() -> SourceTable:
+        return read_files(warehouse, name, paths, options, workdir)
+
+    return SourceTable(name, relation, paths, columns, 0, read_when_staged=fmt, reread=reread)
 
 
 def _adjust_columns(
@@ -154,9 +207,10 @@ def _adjust_columns(
     options: ReadOptions,
     workdir: Path,
     in_place: bool,
-) -> str:
-    """Read one file, applying `read.rename` and `read.fill_missing`; returns its relation."""
-    _read_file(warehouse, part, path, options, workdir, in_place)
+) -> tuple[str, int]:
+    """Read one file, applying `read.rename` and `read.fill_missing`; returns its relation
+    and how many of its rows could not be read (see `rejects.py`)."""
+    rejected = _read_file(warehouse, part, path, options, workdir, in_place)
     present = describe(warehouse, part)
     renames = [
         f"{ident(old)} AS {ident(new)}"
@@ -166,13 +220,13 @@ def _adjust_columns(
     names = set(present) | {new for old, new in options.rename.items() if old in present}
     added = [f"CAST(NULL AS VARCHAR) AS {ident(c)}" for c in options.fill_missing if c not in names]
     if not renames and not added:
-        return part
+        return part, rejected
     columns = ", ".join([f"* RENAME ({', '.join(renames)})" if renames else "*", *added])
     adjusted = f"{part}_adjusted"
     warehouse.run_sql(
         f"CREATE OR REPLACE TEMP VIEW {ident(adjusted)} AS SELECT {columns} FROM {ident(part)}"
     )
-    return adjusted
+    return adjusted, rejected
 
 
 def read_arrow(
@@ -249,21 +303,32 @@ def _read_file(
     options: ReadOptions,
     workdir: Path,
     in_place: bool = False,
-) -> None:
-    """Read one file into `table`; `in_place`: a view reading a text file where it lies."""
+) -> int:
+    """Read one file into `table`; `in_place`: a view reading a text file where it lies.
+
+    Returns how many rows of a text file could not be read as rows (kept apart in
+    `rejects.rejected_relation(table)`; a file read in place keeps them in
+    `rejects.rejects_table(table)` when it is staged).
+    """
     fmt = file_format(path, options)
-    _drop_temporary(warehouse, table)
+    refuse_empty(path)
+    for name in (table, rejects_table(table), f"{table}_rejects_scan", rejected_relation(table)):
+        _drop_temporary(warehouse, name)  # left by an earlier read of the same part
     if fmt == "xlsx":
         _load_batches(warehouse, table, path.name, _xlsx_batches(path, options), label_column=True)
-        return
+        return 0
     if fmt == "parquet":
         _parquet_view(warehouse, table, path)
-        return
-    if in_place:
+        return 0
+    long: list[LongLine] = []
+    name = path.name
+    if fmt == "csv" and options.delimiter != "whitespace":
+        path, long = _without_long_lines(path, options, workdir)
+    if in_place:  # a file with long lines is not read in place (see _read_in_place)
         values = ViewValues()
-        scan = _text_scan(fmt, path, options, workdir, values)
+        scan = _text_scan(fmt, path, options, workdir, values, table)
         sql = (
-            f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS SELECT {values.add(path.name)} "
+            f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS SELECT {values.add(name)} "
             f"AS _source, CAST(NULL AS BIGINT) AS _row, * FROM {scan}"
         )
         try:
@@ -271,43 +336,98 @@ def _read_file(
             warehouse.run_sql(sql)
         except duckdb.Error as exc:  # the warehouse passes DuckDB's own errors on
             raise DataError(_read_error(path, fmt, exc)) from None
-        return
-    params = Params()
-    scan = _text_scan(fmt, path, options, workdir, params)
+        return 0
     in_order = _keeps_order(warehouse)
     text = f"{table}_text"
     numbered = "" if in_order else "row_number() OVER () AS _row, "
+    params = Params()
+    scan = _text_scan(fmt, path, options, workdir, params, table)
     try:
         warehouse.run_sql(
             f"CREATE OR REPLACE TEMP TABLE {ident(text)} AS SELECT {numbered}* FROM {scan}",
             params.values,
         )
     except duckdb.Error as exc:  # the warehouse passes DuckDB's own errors on
-        raise DataError(_read_error(path, fmt, exc)) from None
+        if fmt != "jsonl":
+            raise DataError(_read_error(path, fmt, exc)) from None
+        # a line read_json cannot read: read the file line by line, keep the bad ones apart
+        try:
+            rejected = read_json_lines(warehouse, text, table, path, workdir)
+        except duckdb.Error as again:
+            raise DataError(_read_error(path, fmt, again)) from None
+        _text_view(warehouse, table, name, f"SELECT * FROM {ident(text)}")
+        return rejected
+    rejected = 0
+    if long or (fmt == "csv" and has_rejects(warehouse, table)):
+        lines_before = options.skip_rows + (1 if options.header else 0)
+        rejected = collect_rejects(warehouse, table, name, lines_before, long)
+    if rejected:
+        rows = renumbered(text, table, numbered=not in_order)
+    elif in_order:
+        rows = f"SELECT rowid + 1 AS _row, * FROM {ident(text)}"
+    else:
+        rows = f"SELECT * FROM {ident(text)}"
+    _text_view(warehouse, table, name, rows)
+    return rejected
+
+
+def _without_long_lines(
+    path: Path, options: ReadOptions, workdir: Path
+) -> tuple[Path, list[LongLine]]:
+    """The file to read (a copy, decompressed, without its lines longer than
+    rejects.MAX_ROW_BYTES, if it has some) and those lines."""
+    long = long_lines(path)
+    if not long:
+        return path, []
+    auto = options.encoding == "auto"
+    codec = detect_encoding(path) if auto else normalize_encoding(options.encoding)
+    if codec == "utf-16":  # two bytes a character: lines cannot be cut out by their bytes
+        return path, []
+    copy = workdir / f"long-rows-out-{path.name.removesuffix('.gz')}"
+    return without_lines(path, long, copy), long
+
+
+def _text_view(warehouse: Warehouse, view: str, file_name: str, rows: str) -> None:
+    """The view of a text file's rows (`_row` and its columns), with `_source`."""
     values = ViewValues()
-    sql = (
-        f"CREATE OR REPLACE TEMP VIEW {ident(table)} AS SELECT {values.add(path.name)} "
-        f"AS _source, {'rowid + 1 AS _row, *' if in_order else '*'} FROM {ident(text)}"
-    )
+    sql = f"CREATE OR REPLACE TEMP VIEW {ident(view)} AS SELECT {values.add(file_name)} "
+    sql += f"AS _source, * FROM ({rows})"
     values.bind(warehouse)  # before the view that reads them is created
     warehouse.run_sql(sql)
 
 
+def refuse_empty(path: Path) -> None:
+    """A file without a byte of text has no header to check a mapping against: DataError.
+
+    White space and byte-order marks are no text; a header without rows is an export with
+    no rows, and reads as such.
+    """
+    with open_binary(path) as stream:
+        sample = stream.read(_EMPTY_SAMPLE_BYTES)
+    if len(sample) == _EMPTY_SAMPLE_BYTES or sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        return
+    what = "is empty (0 bytes)" if not sample else "holds nothing but white space"
+    raise DataError(
+        f"{path.name} {what}: there is nothing to load, not even a header (export it again, "
+        "or leave it out of the load)"
+    )
+
+
 def _text_scan(
-    fmt: FileFormat, path: Path, options: ReadOptions, workdir: Path, params: Params | ViewValues
+    fmt: FileFormat,
+    path: Path,
+    options: ReadOptions,
+    workdir: Path,
+    params: Params | ViewValues,
+    part: str,
 ) -> str:
-    """The table function reading a CSV, whitespace-separated or JSON Lines file."""
+    """The table function reading a CSV, whitespace-separated or JSON Lines file; rows a
+    CSV reader cannot read are kept in `rejects.rejects_table(part)`."""
     if fmt == "csv" and options.delimiter == "whitespace":
         return _whitespace_scan(path, options, workdir, params)
     if fmt == "csv":
-        return _csv_scan(path, options, workdir, params)
+        return _csv_scan(path, options, workdir, params, part)
     return f"read_json({params.add(str(path))}, format = 'auto')"
-
-
-def unreadable(source: SourceTable, exc: duckdb.Error) -> DataError:
-    """The error of a file read where it lies that DuckDB could not read (when staged)."""
-    assert source.read_when_staged is not None
-    return DataError(_read_error(source.files[0], source.read_when_staged, exc))
 
 
 def _keeps_order(warehouse: Warehouse) -> bool:
@@ -346,7 +466,9 @@ def _parquet_view(warehouse: Warehouse, view: str, path: Path) -> None:
         raise DataError(_read_error(path, "parquet", exc)) from None
 
 
-def _csv_scan(path: Path, options: ReadOptions, workdir: Path, params: Params | ViewValues) -> str:
+def _csv_scan(
+    path: Path, options: ReadOptions, workdir: Path, params: Params | ViewValues, part: str
+) -> str:
     readable, encoding = readable_by_duckdb(path, options.encoding, workdir)
     args = [
         params.add(str(readable)),
@@ -354,6 +476,7 @@ def _csv_scan(path: Path, options: ReadOptions, workdir: Path, params: Params | 
         f"header = {params.add(options.header)}",
         f"skip = {params.add(options.skip_rows)}",
         f"encoding = {params.add(encoding)}",
+        *reject_options(part, params),
     ]
     if options.delimiter:
         args.append(f"delim = {params.add(options.delimiter)}")

@@ -11,17 +11,20 @@ stock adjustments written as invoices) are kept there too, marked `set_aside`, s
 load report can count them by reason.
 Checks of a row on its own run while the table is staged (`checks.py`); the checks here
 need the whole batch or the warehouse. The plausibility rules are declared in `rules.py`.
+Rows of the source that could not be read as rows (`rejects.py`) are problems of every
+table the source feeds; having no stage row, they are numbered below zero.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
 from omnikpi.ingest.checks import problems_sql, row_checks, shown_value
 from omnikpi.ingest.expressions import ColumnPlan, StagePlan
+from omnikpi.ingest.rejects import rejected_rows_sql
 from omnikpi.ingest.rules import CROSS_RULES, TimeRule
 from omnikpi.ingest.sql import Params, ident, idents
 from omnikpi.model import Table
@@ -34,7 +37,11 @@ References = Literal["all", "required"]
 
 @dataclass(frozen=True)
 class ValidatedTable:
-    """A staged table after validation: where its good rows are and what was dropped."""
+    """A staged table after validation: where its good rows are and what was dropped.
+
+    `staged` rows were read; `rejected` could not be read as rows (and are among the
+    `problem_rows`).
+    """
 
     table: Table
     good: str
@@ -42,6 +49,7 @@ class ValidatedTable:
     problem_rows: int
     merged: int
     set_aside: int = 0
+    rejected: int = 0
 
 
 def create_problems(warehouse: Warehouse) -> None:
@@ -66,13 +74,19 @@ def validate_stage(
     """Stage one table and run every check; its referenced tables must be validated first."""
     table = stage.table
     _create_stage(warehouse, stage, now)
+    rejected = _record_rejected(warehouse, stage)
     if duplicates == "reject":
         _check_duplicates(warehouse, stage)
     _check_references(warehouse, stage, references, batch_tables)
     for cross in CROSS_RULES:
         if cross.table == table.name and not stage.plan(cross.column).is_empty:
             _check_cross(warehouse, stage, cross, batch_tables)
-    return _good_rows(warehouse, stage, duplicates)
+    return replace(_good_rows(warehouse, stage, duplicates), rejected=rejected)
+
+
+def discard_problems(warehouse: Warehouse, table: str) -> None:
+    """Forget the problems found in `table` (before it is staged again)."""
+    warehouse.run_sql(f"DELETE FROM {PROBLEMS} WHERE table_name = $t", {"t": table})
 
 
 def good_relation(table: str) -> str:
@@ -122,6 +136,20 @@ def _create_stage(warehouse: Warehouse, stage: StagePlan, now: datetime) -> None
         'QUALIFY row_number() OVER (PARTITION BY stage_row, problem."column" ORDER BY nth) = 1',
         {"t": stage.table.name},
     )
+
+
+def _record_rejected(warehouse: Warehouse, stage: StagePlan) -> int:
+    """Record the rows of the source that could not be read as rows; how many there are."""
+    if not stage.rejected:
+        return 0
+    warehouse.run_sql(
+        f"INSERT INTO {PROBLEMS} SELECT $t, -row_number() OVER (ORDER BY _source, _row), "
+        "_source, _row, '', value, reason, false, summary "
+        f"FROM ({rejected_rows_sql(stage.rejected)})",
+        {"t": stage.table.name},
+    )
+    counted = warehouse.fetch_value(f"SELECT count(*) FROM ({rejected_rows_sql(stage.rejected)})")
+    return int(counted or 0)
 
 
 def _no_problem(warehouse: Warehouse, table: str, params: Params) -> str:

@@ -195,3 +195,34 @@ def test_the_cli_reads_postgres(
     )
     assert code == 0
     assert "1,250 rows read, 1 quarantined (0.08%; limit 5.0%)" in capsys.readouterr().out
+
+
+def test_dates_no_python_date_holds_and_nan_are_quarantined(
+    schema: str, settings: Settings
+) -> None:
+    """PostgreSQL holds `infinity`, dates before year 1 and after 9999, and NaN amounts:
+    each is quarantined with its row instead of stopping the load."""
+    query = (
+        "SELECT * FROM (VALUES "
+        "('B-1', '온라인', '2024-03-01 10:00+09'::timestamptz, 'paid', 10.50::numeric), "
+        "('B-2', '온라인', 'infinity'::timestamptz, 'paid', 1), "
+        "('B-3', '온라인', '0044-03-15 12:00 BC'::timestamptz, 'paid', 1), "
+        "('B-4', '온라인', '1500-03-01 10:00+00'::timestamptz, 'paid', 1), "
+        "('B-5', '온라인', '2024-03-02 10:00+00'::timestamptz, 'paid', 'NaN'::numeric)) "
+        "AS t(order_no, channel, ordered_at, status, amount)"
+    )
+    summary = ingest_postgres(
+        settings, DSN, MAPPING, query=query, options=options(max_error_rate=1.0)
+    )
+    assert rows(
+        settings,
+        "SELECT order_id, CAST(timezone('UTC', placed_at) AS VARCHAR), net_amount FROM orders",
+    ) == [("B-1", "2024-03-01 01:00:00", Decimal("10.50"))]
+    found = {p.row_number: (p.column, p.value, p.reason.split(",")[0]) for p in summary.problems}
+    assert found == {
+        2: ("ordered_at", "infinity", "is outside 1970-01-01 … 2027-01-15"),
+        3: ("ordered_at", "0044-03-15 12:00:00+00 BC", found[3][2]),
+        4: ("ordered_at", "1500-03-01 10:00:00+00", "is outside 1970-01-01 … 2027-01-15"),
+        5: ("amount", "NaN", "is not a finite number (NaN or infinity)"),
+    }
+    assert found[3][2].startswith("is not a date and time")

@@ -3,6 +3,11 @@
 Rows arrive in batches of `batch_size` (one batch in Python memory at a time) and go
 into DuckDB as Arrow; from there the load is the same as for files. The connection is
 read-only, and a table name is quoted as an identifier, never pasted into SQL.
+
+Dates and times arrive as PostgreSQL writes them (in UTC), not as Python dates: PostgreSQL
+holds `infinity` and dates before year 1 or after 9999, which no Python date can, and one
+such value would stop the load. The mapping converts them like a file's, so such a value
+is quarantined with its row.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 from psycopg import sql
+from psycopg.types.string import TextLoader
 
 from omnikpi.errors import ConfigError
 from omnikpi.ingest.files import SINGLE_SOURCE, open_warehouse
@@ -32,10 +38,9 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "float4": pa.float64(),
     "float8": pa.float64(),
     "bool": pa.bool_(),
-    "date": pa.date32(),
-    "timestamp": pa.timestamp("us"),
-    "timestamptz": pa.timestamp("us", tz="UTC"),
 }
+#: PostgreSQL types read as their text (ISO, in UTC), not as Python values: see above.
+_TEXT_TYPES = ("date", "timestamp", "timestamptz")
 
 
 def ingest_postgres(
@@ -120,6 +125,10 @@ def _connect(dsn: str) -> psycopg.Connection[Any]:
             "connection string, e.g. postgresql://user@host:5432/database"
         ) from None
     connection.read_only = True
+    for name in _TEXT_TYPES:
+        connection.adapters.register_loader(name, TextLoader)
+    connection.execute("SET TIME ZONE 'UTC'")  # timestamptz as text: in UTC, with +00
+    connection.commit()
     return connection
 
 

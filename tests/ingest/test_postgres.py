@@ -226,3 +226,14 @@ def test_dates_no_python_date_holds_and_nan_are_quarantined(
         5: ("amount", "NaN", "is not a finite number (NaN or infinity)"),
     }
     assert found[3][2].startswith("is not a date and time")
+
+
+def test_a_query_that_finds_no_rows_loads_nothing(schema: str, settings: Settings) -> None:
+    """A query for what changed since the last load may find nothing new."""
+    query = f'SELECT * FROM "{schema}"."shop orders" WHERE false'
+    summary = ingest_postgres(settings, DSN, MAPPING, query=query, options=options())
+    assert (summary.status, summary.rows_read, summary.tables["orders"].source_rows) == (
+        "loaded",
+        0,
+        0,
+    )

@@ -8,10 +8,11 @@ import gzip
 import json
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from omnikpi.errors import DataError
-from omnikpi.ingest import LoadSummary, ingest_preset
+from omnikpi.ingest import LoadSummary, infer_mapping, ingest_preset
 from omnikpi.ingest.rejects import MAX_ROW_BYTES, long_lines
 from omnikpi.settings import Settings
 from tests.ingest.conftest import FIXTURES, options, rows, value, write
@@ -178,3 +179,23 @@ def test_an_empty_file_says_it_is_empty(settings: Settings, tmp_path: Path, suff
         "(export it again, or leave it out of the load)"
     )
     assert not settings.warehouse.exists()  # refused before the warehouse is made
+
+
+def test_a_workbook_whose_sheet_is_empty_says_so(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "orders.xlsx"
+    openpyxl.Workbook().save(path)
+    with pytest.raises(DataError) as raised:
+        load(settings, path)
+    assert str(raised.value) == (
+        "orders.xlsx is empty: no header, no rows (there is nothing to load; export it again, "
+        "or leave it out of the load)"
+    )
+
+
+def test_infer_reads_past_a_long_row(tmp_path: Path) -> None:
+    path = write(tmp_path / "orders.csv", HEADER + "1001,C1,Online,01/12/2010,Paid,10.00\n")
+    with path.open("a") as out:
+        out.write("1002," + HUGE + ",Online,01/12/2010,Paid,5.00\n")
+    proposal = infer_mapping(path)
+    assert "delimiter: ','" in proposal
+    assert "order_id:\n        column: InvoiceNo" in proposal

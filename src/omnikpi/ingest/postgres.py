@@ -95,11 +95,15 @@ def ingest_postgres(
 
 
 def stream_batches(cursor: psycopg.Cursor[Any], batch_size: int) -> Iterator[pa.Table]:
-    """Arrow tables of at most `batch_size` rows from an executed cursor."""
+    """Arrow tables of at most `batch_size` rows from an executed cursor (one without rows
+    when the result has none: a query for what changed may find nothing new)."""
     description = cursor.description or []
     names = [column.name for column in description]
     types = [_arrow_type(cursor, column.type_code) for column in description]
-    while rows := cursor.fetchmany(batch_size):
+    if not (rows := cursor.fetchmany(batch_size)):
+        yield pa.table({n: pa.array([], type=t) for n, t in zip(names, types, strict=True)})
+        return
+    while rows:
         columns = list(zip(*rows, strict=True))
         arrays = [
             pa.array(
@@ -109,6 +113,7 @@ def stream_batches(cursor: psycopg.Cursor[Any], batch_size: int) -> Iterator[pa.
             for values, kind in zip(columns, types, strict=True)
         ]
         yield pa.table(dict(zip(names, arrays, strict=True)))
+        rows = cursor.fetchmany(batch_size)
 
 
 def _arrow_type(cursor: psycopg.Cursor[Any], oid: int) -> pa.DataType:

@@ -278,10 +278,13 @@ def rows_checksum(warehouse: Warehouse, relation: str) -> str:
 
 def sniff_csv(warehouse: Warehouse, path: Path, workdir: Path) -> tuple[str, bool]:
     """The delimiter of a CSV file and whether it has a header, as DuckDB detects them."""
-    readable, encoding = readable_by_duckdb(path, "auto", workdir)
+    refuse_empty(path)
+    sample, _ = _without_long_lines(path, ReadOptions(), workdir)  # they defeat the sniffer
+    readable, encoding = readable_by_duckdb(sample, "auto", workdir)
     try:
         row = warehouse.fetch_row(
-            "SELECT Delimiter, HasHeader FROM sniff_csv($p, encoding = $e)",
+            # ignore_errors: rows the load will quarantine do not hide the dialect
+            "SELECT Delimiter, HasHeader FROM sniff_csv($p, encoding = $e, ignore_errors = true)",
             {"p": str(readable), "e": encoding},
         )
     except duckdb.Error as exc:  # the warehouse passes DuckDB's own errors on
@@ -568,7 +571,10 @@ def _load_batches(
         first = False
         start += rows
     if first:
-        raise DataError(f"{label}: no columns to read")
+        raise DataError(
+            f"{label} is empty: no header, no rows (there is nothing to load; export it "
+            "again, or leave it out of the load)"
+        )
 
 
 def _xlsx_batches(path: Path, options: ReadOptions) -> Iterator[pa.Table]:

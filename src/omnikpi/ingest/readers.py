@@ -25,11 +25,9 @@ mapping against. A header without rows is an export with no rows, and reads as s
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -55,6 +53,7 @@ from omnikpi.ingest.rejects import (
     without_lines,
 )
 from omnikpi.ingest.sql import Params, ViewValues, ident
+from omnikpi.ingest.workbooks import xlsx_batches
 from omnikpi.warehouse import Warehouse
 
 _SUFFIX_FORMATS: dict[str, FileFormat] = {
@@ -70,7 +69,6 @@ _SUFFIX_FORMATS: dict[str, FileFormat] = {
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
 }
-_XLSX_BATCH_ROWS = 50_000
 #: Separator no text file uses: a whitespace-separated file is read one line per row.
 _LINE_SEPARATOR = "\x1e"
 #: Bytes read to tell an empty file (white space, byte-order marks) from one with text.
@@ -318,7 +316,7 @@ def _read_file(
     for name in (table, rejects_table(table), f"{table}_rejects_scan", rejected_relation(table)):
         _drop_temporary(warehouse, name)  # left by an earlier read of the same part
     if fmt == "xlsx":
-        _load_batches(warehouse, table, path.name, _xlsx_batches(path, options), label_column=True)
+        _load_batches(warehouse, table, path.name, xlsx_batches(path, options), label_column=True)
         return 0
     if fmt == "parquet":
         _parquet_view(warehouse, table, path)
@@ -535,7 +533,7 @@ def _read_error(path: Path, fmt: FileFormat, exc: duckdb.Error) -> str:
     return f"{path.name}: cannot be read as {fmt} ({message}; {hints[fmt]})"
 
 
-# -- Arrow batches (spreadsheets, databases) -----------------------------------------------
+# -- Arrow batches (workbooks, databases) ---------------------------------------------------
 def _load_batches(
     warehouse: Warehouse,
     table: str,
@@ -575,70 +573,3 @@ def _load_batches(
             f"{label} is empty: no header, no rows (there is nothing to load; export it "
             "again, or leave it out of the load)"
         )
-
-
-def _xlsx_batches(path: Path, options: ReadOptions) -> Iterator[pa.Table]:
-    """Rows of one worksheet (or of all, for sheet "*") as text columns, in batches."""
-    import openpyxl  # imported here: only spreadsheets need it
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile/KeyError/ValueError variants
-        raise DataError(f"{path.name}: cannot be read as xlsx ({exc})") from None
-    try:
-        if options.sheet and options.sheet != "*" and options.sheet not in book.sheetnames:
-            raise ConfigError(
-                f'{path.name}: no sheet "{options.sheet}" (sheets: {", ".join(book.sheetnames)})'
-            )
-        if options.sheet == "*":
-            sheets = list(book.worksheets)
-        else:
-            sheets = [book[options.sheet] if options.sheet else book.worksheets[0]]
-        for sheet in sheets:
-            for table in _sheet_batches(sheet, options):
-                if len(sheets) > 1:
-                    table = table.append_column("_source", pa.array([sheet.title] * table.num_rows))
-                yield table
-    finally:
-        book.close()
-
-
-def _sheet_batches(sheet: Any, options: ReadOptions) -> Iterator[pa.Table]:
-    rows = sheet.iter_rows(min_row=options.skip_rows + 1, values_only=True)
-    names = list(options.columns or [])
-    if options.header:
-        header = [_cell_text(v) or f"column{i}" for i, v in enumerate(next(rows, ()))]
-        names = names or header
-    chunk: list[tuple[Any, ...]] = []
-    for row in rows:
-        if not names:
-            names = [f"column{i}" for i in range(len(row))]
-        if any(value is not None for value in row):
-            chunk.append(row)
-        if len(chunk) >= _XLSX_BATCH_ROWS:
-            yield _text_table(names, chunk)
-            chunk = []
-    if chunk or names:
-        yield _text_table(names, chunk)
-
-
-def _text_table(names: list[str], rows: list[tuple[Any, ...]]) -> pa.Table:
-    width = len(names)
-    columns = [[_cell_text(row[i]) if i < len(row) else None for row in rows] for i in range(width)]
-    return pa.table(
-        {name: pa.array(col, pa.string()) for name, col in zip(names, columns, strict=True)}
-    )
-
-
-def _cell_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

@@ -12,7 +12,7 @@ import pytest
 from omnikpi.auth import parse_role
 from omnikpi.kpi import Grain, KpiQuery
 from omnikpi.kpi.domains import declared_values
-from omnikpi.services import KpiRequest, build_breakdown, query_kpis
+from omnikpi.services import KpiRequest, build_breakdown, build_dashboard, query_kpis
 from omnikpi.services.errors import RequestTooLarge
 from omnikpi.services.limits import CellEstimate, check_request_size, estimate_cells
 from omnikpi.settings import Settings
@@ -114,3 +114,20 @@ def test_the_default_limits_let_every_dashboard_sized_request_through(engine: Kp
     assert check_request_size(engine, ten_years).cells == 3653 * (channels(engine) + 1)
     with pytest.raises(RequestTooLarge, match="more than the limit of 1,000,000"):
         check_request_size(engine, replace(ten_years, by=("channel", "store", "product")))
+
+
+def test_a_dashboard_adds_up_its_cards_values_before_reading_any(
+    engine: KpiQuery, unanswered: KpiQuery
+) -> None:
+    lead = parse_role("team_lead")
+    weeks = (Grain.WEEK, date(2025, 10, 6), date(2025, 12, 28))
+    with pytest.raises(
+        RequestTooLarge, match=r"\([0-9]+ KPIs, up to [0-9]+ weeks each\)"
+    ) as refused:
+        build_dashboard(unanswered, lead, "lead", *weeks)
+    asked = refused.value.asked
+    board = build_dashboard(limited(engine, max_cells=asked), lead, "lead", *weeks)
+    shown = sum(len(card.trend) + len(card.shares) for card in board.cards)
+    assert 0 < shown <= asked
+    with pytest.raises(RequestTooLarge, match=f"up to {asked:,} values"):
+        build_dashboard(limited(engine, max_cells=asked - 1), lead, "lead", *weeks)

@@ -21,6 +21,7 @@ from omnikpi.kpi import Grain, KpiSpec
 from omnikpi.kpi.periods import Comparison, next_period, period_end, period_start, shift
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.spec import ChangeType
+from omnikpi.services.limits import check_requests_size
 from omnikpi.services.query import (
     Status,
     change_between,
@@ -244,6 +245,12 @@ def build_cards(
             kept, unfiltered[kpi.id] = applicable_filters(reader, kpi.id, filters)
             key = tuple(sorted((name, tuple(values)) for name, values in kept.items()))
             groups.setdefault(key, []).append(kpi.id)
+    shapes = [  # each card's values, with the values a share KPI splits into
+        (KpiRequest((kpi_id,), grain, first_needed, end, filters=key), share_of[kpi_id] or "")
+        for key, ids in groups.items()
+        for kpi_id in ids
+    ]
+    check_requests_size(reader, [(r, (share,) if share else ()) for r, share in shapes])
     rows: dict[str, _Rows] = {}
     compared: dict[str, dict[str, _Rows]] = {}
     for key, ids in groups.items():

@@ -19,7 +19,7 @@ breakdown by two dimensions rarely has every pair of values, but it never has mo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from omnikpi.kpi import Catalog, Grain, KpiQuery
@@ -29,6 +29,7 @@ from omnikpi.kpi.request import KpiRequest
 from omnikpi.services.choices import offered_values
 from omnikpi.services.errors import RequestTooLarge
 from omnikpi.services.reader import CachedKpiReader, KpiReader
+from omnikpi.settings import Settings
 from omnikpi.warehouse import Tables
 
 #: What to do when a request asks for too many values.
@@ -123,13 +124,32 @@ def check_request_size(
             dimensions=True,
         )
     estimate = estimate_cells(reader, request, request.by if dimensions is None else dimensions)
-    if estimate.cells > settings.max_cells:
+    _check_cells(settings, estimate.cells, estimate.describe())
+    return estimate
+
+
+def check_requests_size(
+    reader: KpiReader, shapes: Iterable[tuple[KpiRequest, Sequence[str]]]
+) -> int:
+    """RequestTooLarge unless the requests of a page (a dashboard: one per KPI, with the
+    dimension a share KPI splits into) can give at most `max_cells` values together; else
+    how many they can give."""
+    estimates = [estimate_cells(reader, request, dimensions) for request, dimensions in shapes]
+    total = sum(estimate.cells for estimate in estimates)
+    longest = max((estimate.periods for estimate in estimates), default=0)
+    grain = estimates[0].grain.value if estimates else "period"
+    _check_cells(
+        reader.settings, total, f"{len(estimates):,} KPIs, up to {longest:,} {grain}s each"
+    )
+    return total
+
+
+def _check_cells(settings: Settings, cells: int, factors: str) -> None:
+    if cells > settings.max_cells:
         raise RequestTooLarge(
-            f"this request asks for up to {estimate.cells:,} values ({estimate.describe()}), "
-            f"more than the limit of {settings.max_cells:,} (OMNIKPI_MAX_CELLS): "
-            f"{NARROW_CELLS}",
-            asked=estimate.cells,
+            f"this request asks for up to {cells:,} values ({factors}), more than the limit "
+            f"of {settings.max_cells:,} (OMNIKPI_MAX_CELLS): {NARROW_CELLS}",
+            asked=cells,
             limit=settings.max_cells,
             dimensions=False,
         )
-    return estimate

@@ -64,3 +64,11 @@ class UnknownValue(OmnikpiError):
         self.param = param
         self.value = value
         self.suggestions = suggestions
+
+
+class RefreshFailed(OmnikpiError):
+    """The KPI rollups could not be refreshed after a change; the data stays loaded and the
+    KPIs reading the changed tables are computed directly until a refresh succeeds."""
+
+    exit_code = 3
+    http_status = 500

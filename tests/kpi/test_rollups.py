@@ -270,3 +270,136 @@ def test_a_build_batches_atoms_by_source_and_the_grains_they_are_stored_for(
     funnels = [b for b in batches if b[0].kind == "funnel"]
     assert len(funnels) == 1
     assert len(funnels[0]) == sum(a.kind == "funnel" for a in atoms)
+
+
+def _rollup_rows(warehouse: Warehouse) -> list[tuple[object, ...]]:
+    return warehouse.fetch_rows(
+        "SELECT atom, grain, period_start, dimension, dimension_value, part, round(value, 6) "
+        "FROM kpi_rollups ORDER BY ALL"
+    )
+
+
+def test_a_refresh_from_a_day_leaves_the_rollups_a_full_build_makes(
+    golden_path: Path, tmp_path: Path
+) -> None:
+    """A refresh reads each source only from the earliest day its atoms' periods from the
+    change read, and groups a day apart from its year: every stored row (every atom, grain,
+    dimension value) still equals a build from scratch."""
+    from omnikpi.kpi.rollups import _reads
+
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_path, path)
+    catalog = load_catalog()
+    with Warehouse.open(path) as warehouse:
+        refresh_rollups(warehouse, catalog)
+        _add_order(warehouse, "O21", "2025-03-12 10:00", 8_000)
+        since = date(2025, 3, 12)
+        engine = KpiQuery(catalog, warehouse, rollups=False)
+        from omnikpi.kpi.rollups import catalog_atoms
+
+        atoms = [a for a in catalog_atoms(catalog) if engine.coverage(a) is not None]
+        reads = _reads(engine.computer, atoms, set(), since, date(2025, 3, 31))
+        # Purchases are read from their year's start or before (distinct customers of
+        # 2025; active customers look back a year), not in full, though their level of
+        # customers reads every earlier row: that atom builds its source apart.
+        assert reads["purchases"][1].start <= date(2025, 1, 1)
+        assert reads["purchases"][1].start > date(2023, 1, 1)
+        assert any(a.kind == "level" and a.source == "purchases" for a in atoms)
+        refresh_rollups(warehouse, catalog, since=since)
+        refreshed = _rollup_rows(warehouse)
+        refresh_rollups(warehouse, catalog)
+        built = _rollup_rows(warehouse)
+    # A trailing count whose window emptied for a dimension value (a store with no buyer
+    # in a year) is 0 in a build over all history and absent after a refresh that reads
+    # only the last year: both read as 0. Every other row is the same.
+    assert [r for r in refreshed if r[-1] != 0] == [r for r in built if r[-1] != 0]
+    kinds = {a.key: a.kind for a in atoms}
+    assert {kinds[r[0]] for r in set(built) - set(refreshed)} <= {"trailing_count"}
+    assert not set(refreshed) - set(built)
+    assert len(refreshed) > 1_000
+
+
+def test_a_refresh_runs_the_sql_the_last_one_compiled(
+    golden_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQL a build compiles is kept in the warehouse, so the next refresh (another
+    process: another warehouse object) builds no query; SQL of another catalog is not
+    used."""
+    from omnikpi.kpi import compute
+
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_path, path)
+    catalog = load_catalog()
+    with Warehouse.open(path) as warehouse:
+        refresh_rollups(warehouse, catalog)
+        built = _rollup_rows(warehouse)
+        stored = warehouse.fetch_value("SELECT count(*) FROM kpi_compiled_sql")
+    assert stored > 50
+
+    def no_compiling(*args: object) -> None:
+        raise AssertionError("a query was compiled again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(compute, "compile_shape", no_compiling)
+        patched.setattr(compute, "compile_plain", no_compiling)
+        with Warehouse.open(path) as warehouse:
+            refresh_rollups(warehouse, catalog)
+            assert _rollup_rows(warehouse) == built
+    # A catalog whose sources differ compiles its own SQL (the stored SQL is of the other).
+    from omnikpi.kpi.catalog import _load
+
+    changed = _load.__wrapped__(())
+    spec = changed.sources["purchases"]
+    changed.sources["purchases"] = spec.model_copy(update={"description": "changed"})
+    compiled: list[object] = []
+    original = compute.compile_shape
+
+    def counted(*args: object, **kwargs: object) -> object:
+        compiled.append(args)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compute, "compile_shape", counted)
+    with Warehouse.open(path) as warehouse:
+        refresh_rollups(warehouse, changed)
+        assert _rollup_rows(warehouse) == built
+    assert compiled
+
+
+def test_a_failed_refresh_is_recorded_and_its_kpis_are_read_directly(
+    golden_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refresh that fails keeps the changes marked (the reader computes those atoms
+    directly), records what failed, and says how to finish; the next success clears it."""
+    from omnikpi.errors import RefreshFailed
+    from omnikpi.kpi import rollups
+    from omnikpi.kpi.rollup_store import refresh_failure
+
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_path, path)
+    catalog = load_catalog()
+    with Warehouse.open(path) as warehouse:
+        refresh_rollups(warehouse, catalog)
+        assert refresh_failure(warehouse) is None
+        _add_order(warehouse, "O31", "2025-03-12 10:00", 8_000)
+        warehouse.mark_changed({"orders": date(2025, 3, 12), "order_lines": None}, "b1")
+        build = rollups._build
+
+        def broken(*args: object, **kwargs: object) -> object:
+            raise ValueError("year 0 is out of range")
+
+        monkeypatch.setattr(rollups, "_build", broken)
+        with pytest.raises(RefreshFailed, match=r"orders.*year 0 is out of range.*kpi refresh"):
+            refresh_changes(warehouse, catalog)
+        failure = refresh_failure(warehouse)
+        assert failure is not None
+        assert failure[1:] == ("order_lines, orders", "year 0 is out of range")
+        assert set(warehouse.changed_tables()) == {"orders", "order_lines"}
+        kpis = ["revenue", "orders"]
+        read = KpiQuery(catalog, warehouse).run(kpis, "month", "2025-03-01", "2025-03-31")
+        assert read["value"].tolist() == [79_000, 7]
+        monkeypatch.setattr(rollups, "_build", build)
+        assert refresh_changes(warehouse, catalog) is not None
+        assert refresh_failure(warehouse) is None
+        assert warehouse.changed_tables() == {}
+        again = KpiQuery(catalog, warehouse).run(kpis, "month", "2025-03-01", "2025-03-31")
+        assert again["value"].tolist() == [79_000, 7]

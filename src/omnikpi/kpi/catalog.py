@@ -7,9 +7,11 @@ Users add or override KPIs, sources and dimensions by id in their own YAML files
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -71,6 +73,19 @@ class Catalog:
 
     def source(self, source_id: str) -> SourceSpec:
         return self.sources[source_id]
+
+    @cached_property
+    def sources_digest(self) -> str:
+        """A digest of the sources and dimensions (what SQL compiled from the catalog reads
+        besides the atoms' own definitions, which their keys already digest)."""
+        content = json.dumps(
+            [
+                {k: v.model_dump(mode="json") for k, v in sorted(self.sources.items())},
+                {k: v.model_dump(mode="json") for k, v in sorted(self.dimensions.items())},
+            ],
+            sort_keys=True,
+        )
+        return hashlib.sha256(content.encode()).hexdigest()
 
     def source_dimensions(self, source_id: str) -> dict[str, str]:
         """Dimension id -> expression a source offers, including those of its base source."""

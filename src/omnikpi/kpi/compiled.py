@@ -14,11 +14,13 @@ there as the compiler writes literals.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -111,6 +113,16 @@ class CompiledQuery:
         converted: pd.DataFrame = DuckDBPandasData.convert_table(frame, self.schema)
         return converted
 
+    def record(self) -> tuple[str, str, bool]:
+        """SQL, schema (JSON) and bound flag, to store and read back with `stored`."""
+        schema = json.dumps({name: str(kind) for name, kind in self.schema.items()})
+        return self.sql, schema, self.bounded
+
+    @classmethod
+    def stored(cls, sql: str, schema: str, bounded: bool) -> CompiledQuery:
+        """The query `record` wrote."""
+        return cls(sql, ibis.schema(json.loads(schema)), bounded)
+
 
 def compile_shape(expr: ir.Table, scope: Scope, zone: str) -> CompiledQuery | None:
     """The SQL of `expr`, built for `sentinel_scope(scope)`, with its sentinels made
@@ -151,11 +163,17 @@ def compile_plain(expr: ir.Table) -> CompiledQuery:
 
 class SqlCache:
     """Compiled queries by shape, for one catalog and one set of tables (least recently
-    used dropped beyond `size`); safe to share between threads."""
+    used dropped beyond `size`); safe to share between threads.
+
+    Queries compiled in an earlier process can be handed in with `preload` (by the text of
+    their key, see `stored_key`); `built` lists those this cache compiled itself, to store.
+    """
 
     def __init__(self, size: int = 512) -> None:
         self.size = size
         self._entries: OrderedDict[Hashable, CompiledQuery | None] = OrderedDict()
+        self._stored: dict[str, CompiledQuery | None] = {}
+        self._built: dict[str, CompiledQuery | None] = {}
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, build: Callable[[], CompiledQuery | None]) -> CompiledQuery | None:
@@ -164,12 +182,41 @@ class SqlCache:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
+            text = stored_key(key) if self._stored else None
+            if text is not None and text in self._stored:
+                found = self._entries[key] = self._stored[text]
+                return found
         found = build()
         with self._lock:
             self._entries[key] = found
+            self._built[stored_key(key)] = found
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
         return found
+
+    def preload(self, stored: Mapping[str, CompiledQuery | None]) -> None:
+        """Queries compiled before, by `stored_key`, used instead of compiling them again."""
+        with self._lock:
+            self._stored.update(stored)
+
+    def built(self) -> dict[str, CompiledQuery | None]:
+        """The queries this cache compiled (not preloaded), by `stored_key`."""
+        with self._lock:
+            return dict(self._built)
+
+
+def stored_key(key: Hashable) -> str:
+    """The text a key is stored under: its repr (keys are tuples of strings, numbers,
+    grains and tuples of them, whose repr does not change between processes)."""
+    return repr(key)
+
+
+def fingerprint(*parts: object) -> str:
+    """What stored compiled SQL depends on besides its key (library versions, the
+    catalog's sources, the tables' columns), as one digest to store it under."""
+    return hashlib.sha256(json.dumps([ibis.__version__, *parts], default=str).encode()).hexdigest()[
+        :32
+    ]
 
 
 _CACHES: weakref.WeakKeyDictionary[object, dict[int, tuple[object, SqlCache]]] = (

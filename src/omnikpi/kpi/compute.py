@@ -7,8 +7,10 @@ column per atom part. Dates are local dates in the engine's time zone.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+import operator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -22,6 +24,7 @@ from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.compiled import (
     CompiledQuery,
     cache_for,
+    compile_plain,
     compile_shape,
     run_plain,
     sentinel_scope,
@@ -55,6 +58,16 @@ def _clocked(
     return clocked
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A source computed once for many queries (see `Computer.prepare`)."""
+
+    columns: frozenset[str]
+    table: ir.Table
+    #: Only the rows of some days, not every row.
+    some_days: bool
+
+
 class Computer:
     """Computes atoms for scopes on one engine."""
 
@@ -62,7 +75,7 @@ class Computer:
         self.catalog = catalog
         self.builder = SourceBuilder(catalog, tables)
         self.execute = execute
-        self._prepared: dict[str, tuple[frozenset[str], ir.Table]] = {}
+        self._prepared: dict[str, _Prepared] = {}
 
     @contextmanager
     def clock(self) -> Iterator[LocalClock]:
@@ -76,10 +89,15 @@ class Computer:
         self,
         atoms: Sequence[Atom],
         dimensions: Sequence[str],
-        materialize: Callable[[str, ir.Table], ir.Table],
+        materialize: Callable[[str, str], ir.Table],
+        reads: Mapping[str, tuple[tuple[str, ...], Scope]] | None = None,
     ) -> None:
         """Compute each source the atoms read once, with every column they and `dimensions`
-        need, through `materialize` (e.g. a temporary table); later queries read from it."""
+        need, through `materialize` (source and SQL to e.g. a temporary table); later
+        queries read from it. With `reads` (source -> time expressions and scope), a
+        source keeps only the rows with one of those times in the scope's days, and atoms
+        whose query reads every earlier row (`reads_history`) build it from the tables.
+        The SQL is compiled once per source, columns and time expressions."""
         needed: dict[str, set[str]] = {}
         for atom in atoms:
             offered = self.catalog.source_dimensions(atom.source)
@@ -88,10 +106,50 @@ class Computer:
             )
             needed.setdefault(atom.source, set()).update(self.needed(atom, scope))
         for source, names in needed.items():
-            with self.clock():
-                table = self.builder.build(source, names)
+            times, days = (reads or {}).get(source, ((), None))
+            kept, sql = self._prepared_sql(source, names, times, days)
+            self._prepared[source] = _Prepared(kept, materialize(source, sql), days is not None)
+
+    def _prepared_sql(
+        self, source: str, names: set[str], times: tuple[str, ...], days: Scope | None
+    ) -> tuple[frozenset[str], str]:
+        """The columns and SQL of a prepared source (see `prepare`)."""
+        zone = self.builder.tables.time_zone
+
+        def build() -> CompiledQuery | None:
+            if days is None:
+                return compile_plain(self._prepared_rows(source, names))
+            shaped = self._prepared_rows(source, names, times, sentinel_scope(days))
+            return compile_shape(shaped, days, zone)
+
+        key = ("prepare", source, tuple(sorted(names)), times if days else (), zone)
+        compiled = cache_for(self.catalog, self.builder.tables).get(key, build)
+        sql = None if compiled is None else compiled.sql
+        if compiled is not None and days is not None:
+            sql = compiled.bind(days, zone)
+        if compiled is None or sql is None:
+            # SQL that cannot take these days: compiled with them written in.
+            compiled = compile_plain(self._prepared_rows(source, names, times, days))
+            sql = compiled.sql
+        return frozenset(compiled.schema.names), sql
+
+    def _prepared_rows(
+        self,
+        source: str,
+        names: set[str],
+        times: tuple[str, ...] = (),
+        days: Scope | None = None,
+    ) -> ir.Table:
+        """The source with the columns among `names` it has; with `days`, only the rows
+        one of `times` falls in those days of."""
+        with self.clock():
+            table = self.builder.build(source, names)
             kept = [n for n in table.columns if n in names]
-            self._prepared[source] = (frozenset(kept), materialize(source, table.select(kept)))
+            if days is not None:
+                moments = [compile_expression(time, table) for time in times]
+                conditions = [self.in_days(local_date(m), m, days) for m in moments]
+                table = table.filter(functools.reduce(operator.or_, conditions))
+            return table.select(kept)
 
     def needed(self, atom: Atom, scope: Scope) -> set[str]:
         """Columns of the atom's source that computing it for `scope` reads."""
@@ -121,11 +179,19 @@ class Computer:
                 names |= Expression.parse(text).names
         return names
 
-    def _source(self, source: str, needed: set[str]) -> ir.Table:
-        prepared = self._prepared.get(source)
-        if prepared is not None and needed <= prepared[0]:
-            return prepared[1]
-        return self.builder.build(source, needed)
+    def _source(self, atom: Atom, needed: set[str]) -> ir.Table:
+        prepared = self._usable(atom)
+        if prepared is not None and needed <= prepared.columns:
+            return prepared.table
+        return self.builder.build(atom.source, needed)
+
+    def _usable(self, atom: Atom) -> _Prepared | None:
+        """The atom's prepared source, unless its rows are only some days' and the atom
+        reads every earlier row."""
+        prepared = self._prepared.get(atom.source)
+        if prepared is None or (prepared.some_days and kind_of(atom).reads_history):
+            return None
+        return prepared
 
     # -- public ----------------------------------------------------------------------------
     def compute(self, atoms: Sequence[Atom], scope: Scope) -> pd.DataFrame:
@@ -162,8 +228,8 @@ class Computer:
         """The costly steps of building the atom's rows for `scope` (none when its source
         has been prepared with what it needs)."""
         needed = self.needed(atom, scope)
-        prepared = self._prepared.get(atom.source)
-        if prepared is not None and needed <= prepared[0]:
+        prepared = self._usable(atom)
+        if prepared is not None and needed <= prepared.columns:
             return frozenset()
         return self.builder.costly(atom.source, needed)
 
@@ -210,11 +276,11 @@ class Computer:
 
     def _run_compiled(self, batch: list[Atom], scope: Scope) -> pd.DataFrame | None:
         """A batch through the SQL compiled for its shape (see `omnikpi.kpi.compiled`);
-        None where that does not apply (prepared sources, engines other than DuckDB, a
+        None where that does not apply (engines other than DuckDB, a
         query whose SQL would keep a date derived from the range)."""
         tables = self.builder.tables
         fetch = sql_fetcher(tables)
-        if fetch is None or self._prepared:
+        if fetch is None:
             return None
         zone = tables.time_zone
 
@@ -223,12 +289,18 @@ class Computer:
                 expr = self._query(batch, sentinel_scope(scope))
             return compile_shape(expr, scope, zone)
 
-        key = (tuple(a.key for a in batch), shape_of(scope), zone)
+        key = (tuple(a.key for a in batch), shape_of(scope), zone, self._prepared_key(batch))
         compiled = cache_for(self.catalog, tables).get(key, build)
         sql = None if compiled is None else compiled.bind(scope, zone)
         if compiled is None or sql is None:
             return None
         return compiled.frame(fetch(sql))
+
+    def _prepared_key(self, batch: Sequence[Atom]) -> tuple[str, ...] | None:
+        """The columns of the batch's prepared source (its compiled SQL reads that table),
+        or None when it has none."""
+        prepared = self._usable(batch[0])
+        return None if prepared is None else tuple(sorted(prepared.columns))
 
     def _query(self, batch: list[Atom], scope: Scope) -> ir.Table:
         query = kind_of(batch[0]).query
@@ -247,7 +319,7 @@ class Computer:
                 needed |= Expression.parse(text).names
         for dim in (*scope.by, *(d for d, _ in scope.filters)):
             needed |= Expression.parse(dims[dim]).names
-        table = self._source(atom.source, needed)
+        table = self._source(atom, needed)
         moment = compile_expression(time_text, table)
         table = table.mutate(_day=local_date(moment), _instant=moment)
         names = [f"_dim_{d}" for d in scope.by]
@@ -275,17 +347,29 @@ class Computer:
         instant is also bounded by the instants those days start and end at, so the engine
         can skip the blocks of rows outside the range without computing their days. The
         dates appear only as the scope's start and end, so the SQL compiles per shape."""
+        instant = table._instant if "_instant" in table.columns else None
+        return table.filter(self.in_days(table._day, instant, scope, first, reach_days))
+
+    def in_days(
+        self,
+        day: ir.DateValue,
+        instant: ir.Value | None,
+        scope: Scope,
+        first: ir.DateValue | None = None,
+        reach_days: int = 0,
+    ) -> ir.BooleanValue:
+        """The condition of `in_range` on a local day and its instant."""
         start = ibis.literal(scope.start) if first is None else first
-        kept = table.filter(table._day.between(start, ibis.literal(scope.end)))
-        if "_instant" not in table.columns or not table._instant.type().is_timestamp():
-            return kept
+        condition = day.between(start, ibis.literal(scope.end))
+        if instant is None or not instant.type().is_timestamp():
+            return condition
         bounds = instant_bounds(scope.start, scope.end, self.builder.tables.time_zone)
         if bounds is None:
-            return kept
+            return condition
         low = ibis.literal(bounds[0])
         if reach_days:
             low = low - ibis.interval(days=reach_days)
-        return kept.filter(table._instant >= low, table._instant < bounds[1])
+        return condition & (instant >= low) & (instant < bounds[1])
 
     # -- simple atoms by many dimensions in one pass (rollup builds) ----------------------
     @staticmethod
@@ -307,40 +391,33 @@ class Computer:
         dimension, in one GROUPING SETS query (DuckDB SQL); returns {(grain, dimension or
         ''): frame like `compute`}."""
         wide = Scope(Grain.DAY, start, end, tuple(dimensions))
-        texts = [t for a in batch for t in (a.text("expr"), a.text("filter"))]
-        table, names = self.rows(batch[0], wide, texts)
-        table = self.in_range(table, wide)
+        tables = self.builder.tables
+        zone = tables.time_zone
         periods = {g: f"_p_{g.value}" for g in grains}
-        columns: dict[str, Any] = {p: truncate(table._day, g) for g, p in periods.items()}
+        names = [f"_dim_{d}" for d in dimensions]
+
+        def build() -> CompiledQuery | None:
+            return compile_shape(self._set_inputs(batch, periods, sentinel_scope(wide)), wide, zone)
+
+        shape = ("sets", tuple(a.key for a in batch), tuple(grains), shape_of(wide), zone)
+        compiled = cache_for(self.catalog, tables).get((*shape, self._prepared_key(batch)), build)
+        sql = None if compiled is None else compiled.bind(wide, zone)
+        if sql is None:
+            sql = str(ibis.to_sql(self._set_inputs(batch, periods, wide), dialect="duckdb"))
         aggregates = []
         for i, atom in enumerate(batch):
-            # A filter on `period_start` differs by grain: one input column per grain.
-            suffixes: dict[Grain | None, str] = (
-                {g: f"@{g.value}" for g in grains} if atom.get("period_filter") else {None: ""}
-            )
-            for grain, suffix in suffixes.items():
-                extra = {"period_start": columns[periods[grain]]} if grain else {}
-                found = condition_of(atom, table, extra)
-                condition = (ibis.literal(True) if found is None else found).fill_null(False)
-                c, v = f"_c{i}{suffix}", f"_v{i}{suffix}"
-                columns[c] = ibis.ifelse(condition, 1, 0)
-                value = column_name(atom, "value") + suffix
-                if atom.get("expr") is not None:
-                    expr = compile_expression(atom.text("expr") or "", table)
-                    columns[v] = ibis.ifelse(condition, expr, ibis.null(expr.type()))
-                aggregate = kind_of(atom).set_aggregates
-                assert aggregate is not None  # see `settable`
-                aggregates += aggregate(atom, c, v, value)
-        inputs = table.select(*names, **columns)
+            aggregate = kind_of(atom).set_aggregates
+            assert aggregate is not None  # see `settable`
+            value = column_name(atom, "value")
+            for suffix in _set_suffixes(atom, periods).values():
+                aggregates += aggregate(atom, f"_c{i}{suffix}", f"_v{i}{suffix}", value + suffix)
         groups = [f'("{p}")' for p in periods.values()]
         groups += [f'("{p}", "{n}")' for p in periods.values() for n in names]
         keys = [*periods.values(), *names]
         flags = [f'GROUPING("{k}") AS "_g{k}"' for k in keys]
         selected = ", ".join([*(f'"{k}"' for k in keys), *flags, *aggregates])
-        frame = run_sql(
-            f"SELECT {selected} FROM ({ibis.to_sql(inputs, dialect='duckdb')}) AS _inputs "
-            f"GROUP BY GROUPING SETS ({', '.join(groups)})"
-        )
+        sets = ", ".join(groups)
+        frame = run_sql(f"SELECT {selected} FROM ({sql}) AS _i GROUP BY GROUPING SETS ({sets})")
         result: dict[tuple[Grain, str], pd.DataFrame] = {}
         for grain, period in periods.items():
             for dimension in ["", *dimensions]:
@@ -365,6 +442,24 @@ class Computer:
                 result[(grain, dimension)] = _finish(part.reset_index(drop=True), batch, scope)
         return result
 
+    def _set_inputs(self, batch: list[Atom], periods: dict[Grain, str], wide: Scope) -> ir.Table:
+        """The rows `compute_sets` groups: a period column per grain, the dimensions, and
+        per atom a 0/1 column (`_c<i>`) and a value column (`_v<i>`)."""
+        texts = [t for a in batch for t in (a.text("expr"), a.text("filter"))]
+        table, names = self.rows(batch[0], wide, texts)
+        table = self.in_range(table, wide)
+        columns: dict[str, Any] = {p: truncate(table._day, g) for g, p in periods.items()}
+        for i, atom in enumerate(batch):
+            for grain, suffix in _set_suffixes(atom, periods).items():
+                extra = {"period_start": columns[periods[grain]]} if grain else {}
+                found = condition_of(atom, table, extra)
+                condition = (ibis.literal(True) if found is None else found).fill_null(False)
+                columns[f"_c{i}{suffix}"] = ibis.ifelse(condition, 1, 0)
+                if atom.get("expr") is not None:
+                    expr = compile_expression(atom.text("expr") or "", table)
+                    columns[f"_v{i}{suffix}"] = ibis.ifelse(condition, expr, ibis.null(expr.type()))
+        return table.select(*names, **columns)
+
     # -- row aggregates ---------------------------------------------------------------------
     def _row_aggregates(self, batch: list[Atom], scope: Scope) -> ir.Table:
         """Row aggregates of one source (sums, counts, distinct counts) in one query."""
@@ -382,6 +477,14 @@ class Computer:
             columns.update(metrics(atom, table, condition_of(atom, table, extra), extra))
         grouped = table.group_by(["period_start", *names]).aggregate(**columns)
         return output(grouped, names, scope)
+
+
+def _set_suffixes(atom: Atom, periods: dict[Grain, str]) -> dict[Grain | None, str]:
+    """Column suffixes of an atom in `compute_sets`: a filter on `period_start` differs by
+    grain, so such an atom has columns per grain."""
+    if atom.get("period_filter"):
+        return {g: f"@{g.value}" for g in periods}
+    return {None: ""}
 
 
 def _finish(frame: pd.DataFrame, batch: Sequence[Atom], scope: Scope) -> pd.DataFrame:

@@ -191,6 +191,9 @@ class AtomKind:
     fields: Fields = _measure_fields
     #: The first day the value of the period of `grain` starting on a day reads.
     reads_from: Callable[[Atom, date, Grain], date] = _period_start
+    #: Its query reads every earlier row, not only those from `reads_from` (a level counts
+    #: what opened before the range; a funnel finds each unit's first step).
+    reads_history: bool = False
     #: For kinds with their own query: atoms with the same key run in one query (None:
     #: one query per atom).
     batch_key: Callable[[Atom], tuple[object, ...]] | None = None
@@ -210,7 +213,7 @@ KINDS: dict[str, AtomKind] = {
     "percentile": AtomKind(
         _always("period"), False, False, query=percentile, set_aggregates=_percentile_sets
     ),
-    "level": AtomKind(_always("last"), True, True, query=level),
+    "level": AtomKind(_always("last"), True, True, query=level, reads_history=True),
     # Snapshots take each series' latest row in the period, which a day's value cannot tell.
     "last": AtomKind(_always("period"), True, True, query=last, fields=_snapshot_fields),
     "trailing_count": AtomKind(
@@ -221,7 +224,7 @@ KINDS: dict[str, AtomKind] = {
     ),
     "funnel": AtomKind(
         _always("sum"), False, True, ("started", "converted"), query=funnel,
-        value=_ratio_of("converted", "started"),
+        value=_ratio_of("converted", "started"), reads_history=True,
         batch_key=lambda atom: (atom.source, atom.text("unit"), atom.text("time")),
     ),
     "retention": AtomKind(

@@ -125,7 +125,10 @@ def trailing_count(c: Computer, batch: list[Atom], scope: Scope) -> ir.Table:
     k = atom.integer("min_events", 1)
     entity = atom.text("entity") or ""
     table, names = c.rows(atom, scope, [entity, atom.text("filter")])
-    table = filtered(table, atom)
+    # A day of the range qualifies by runs that start less than `window` days before it:
+    # rows from `window - 1` days before the start are all its values read.
+    first = ibis.literal(scope.start) - ibis.interval(days=window - 1)
+    table = filtered(c.in_range(table, scope, first, reach_days=window - 1), atom)
     table = table.mutate(_entity=compile_expression(entity, table))
     table = table.filter(table._entity.notnull() & table._day.notnull())
     table = table.select("_entity", "_day", *names)
@@ -134,6 +137,9 @@ def trailing_count(c: Computer, batch: list[Atom], scope: Scope) -> ir.Table:
     opened = table._day.lead(k - 1).over(ordered) if k > 1 else table._day
     spans = table.mutate(_open=opened, _close=(table._day + ibis.interval(days=window)))
     spans = spans.filter(spans._open.notnull() & (spans._open < spans._close))
+    # Each interval once: two events of a day give the same interval, and tied rows could
+    # be ordered differently by the two windows below (splitting a spell in two).
+    spans = spans.select(*group, "_open", "_close").distinct()
     by_open = ibis.window(group_by=group, order_by=["_open", "_close"])
     spans = spans.mutate(_previous_close=spans._close.lag().over(by_open))
     spans = spans.mutate(

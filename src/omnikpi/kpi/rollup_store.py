@@ -4,13 +4,16 @@ period and dimension value; which atoms they hold; the coverage of each source."
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
+import duckdb
 import pyarrow as pa
 
+import omnikpi
 from omnikpi.kpi.atoms import Atom
 from omnikpi.kpi.catalog import Catalog
+from omnikpi.kpi.compiled import CompiledQuery, fingerprint
 from omnikpi.kpi.periods import Grain, period_start
 from omnikpi.model import Column, Table
 from omnikpi.warehouse import Warehouse
@@ -56,7 +59,108 @@ COVERAGE = Table(
         Column("last_date", "date", "Last local date with rows.", nullable=True),
     ),
 )
-ROLLUP_TABLES = (ROLLUPS, ROLLUP_STATE, COVERAGE)
+COMPILED = Table(
+    name="kpi_compiled_sql",
+    description=(
+        "SQL the rollup build compiled per query shape, kept for the next refresh (a cache: "
+        "rows of another fingerprint are dropped when it is saved)."
+    ),
+    primary_key=("fingerprint", "shape"),
+    kind="system",
+    group="kpi",
+    columns=(
+        Column("fingerprint", "string", "Library versions, catalog sources and table columns."),
+        Column("shape", "string", "The query shape (atoms, grain, dimensions, filter keys)."),
+        Column("sql", "string", "Compiled SQL with parameters, or none.", nullable=True),
+        Column("result_schema", "string", "Column types of the result (JSON).", nullable=True),
+        Column("bounded", "bool", "Whether rows are bounded by instants.", nullable=True),
+    ),
+)
+REFRESH_FAILURE = Table(
+    name="kpi_refresh_failure",
+    description=(
+        "The last rollup refresh that failed, until one succeeds (the KPIs reading the "
+        "changed tables are computed directly meanwhile)."
+    ),
+    primary_key=("failed_at",),
+    kind="system",
+    group="kpi",
+    columns=(
+        Column("failed_at", "timestamp", "When the refresh failed."),
+        Column("tables", "string", "The changed tables it was refreshing, comma-separated."),
+        Column("error", "string", "What went wrong."),
+    ),
+)
+ROLLUP_TABLES = (ROLLUPS, ROLLUP_STATE, COVERAGE, COMPILED, REFRESH_FAILURE)
+
+
+def record_refresh_failure(warehouse: Warehouse, tables: Sequence[str], error: str) -> None:
+    """Keep the failure of a refresh (only the last one), in its own transaction."""
+    warehouse.create_tables([REFRESH_FAILURE])
+    with warehouse.transaction():
+        warehouse.run_sql("DELETE FROM kpi_refresh_failure")
+        warehouse.run_sql(
+            "INSERT INTO kpi_refresh_failure VALUES (?, ?, ?)",
+            [datetime.now(UTC), ", ".join(sorted(tables)), error],
+        )
+
+
+def refresh_failure(warehouse: Warehouse) -> tuple[datetime, str, str] | None:
+    """The last failed refresh (when, the tables, the error) unless one succeeded since."""
+    if not warehouse.has_table(REFRESH_FAILURE.name):
+        return None
+    row = warehouse.fetch_row("SELECT epoch_us(failed_at), tables, error FROM kpi_refresh_failure")
+    if row is None:
+        return None
+    failed_at = datetime.fromtimestamp(int(row[0]) / 1e6, UTC)
+    return failed_at, str(row[1]), str(row[2])
+
+
+def compile_fingerprint(warehouse: Warehouse, catalog: Catalog) -> str:
+    """What the stored compiled SQL of this warehouse and catalog depends on: library
+    versions, the catalog's sources and dimensions, every table's columns and the zone."""
+    columns = warehouse.fetch_rows(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = 'main' "
+        "ORDER BY table_name, ordinal_position"
+    )
+    return fingerprint(
+        omnikpi.__version__,
+        duckdb.__version__,
+        catalog.sources_digest,
+        warehouse.time_zone,
+        [list(row) for row in columns],
+    )
+
+
+def stored_queries(warehouse: Warehouse, key: str) -> dict[str, CompiledQuery | None]:
+    """Compiled SQL stored under fingerprint `key`, by shape."""
+    rows = warehouse.fetch_rows(
+        "SELECT shape, sql, result_schema, bounded FROM kpi_compiled_sql WHERE fingerprint = ?",
+        [key],
+    )
+    return {
+        shape: None if sql is None else CompiledQuery.stored(sql, schema, bool(bounded))
+        for shape, sql, schema, bounded in rows
+    }
+
+
+def store_queries(
+    warehouse: Warehouse, key: str, queries: Mapping[str, CompiledQuery | None]
+) -> None:
+    """Keep `queries` under fingerprint `key`; rows of other fingerprints are dropped."""
+    warehouse.run_sql("DELETE FROM kpi_compiled_sql WHERE fingerprint <> ?", [key])
+    records = [(shape, q.record() if q else (None, None, None)) for shape, q in queries.items()]
+    table = pa.table(
+        {
+            "fingerprint": [key] * len(records),
+            "shape": [shape for shape, _ in records],
+            "sql": pa.array([r[0] for _, r in records], pa.string()),
+            "result_schema": pa.array([r[1] for _, r in records], pa.string()),
+            "bounded": pa.array([r[2] for _, r in records], pa.bool_()),
+        }
+    )
+    warehouse.replace_rows(COMPILED, table)
 
 
 def rollup_dimensions(catalog: Catalog, atom: Atom) -> list[str]:

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from omnikpi.errors import ConfigError
+from omnikpi.errors import ConfigError, RefreshFailed
 from omnikpi.kpi.atoms import Atom, atoms_of
 from omnikpi.kpi.catalog import Catalog
+from omnikpi.kpi.compiled import cache_for
 from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.engine import KpiQuery
 from omnikpi.kpi.kinds import kind_of
@@ -28,12 +29,16 @@ from omnikpi.kpi.plan import Planner
 from omnikpi.kpi.rollup_store import (
     ROLLUP_TABLES,
     ROLLUPS,
+    compile_fingerprint,
     delete_rows,
     has_rollups,
     record_coverage,
+    record_refresh_failure,
     record_state,
     rollup_dimensions,
+    store_queries,
     stored_atoms,
+    stored_queries,
 )
 from omnikpi.kpi.scope import Scope, column_name
 from omnikpi.warehouse import Warehouse
@@ -80,6 +85,10 @@ def refresh_rollups(
     warehouse.create_tables(ROLLUP_TABLES)
     engine = KpiQuery(catalog, warehouse, rollups=False)
     computer = engine.computer
+    # The SQL compiled by the last refresh is used again (the shapes rarely change).
+    compiled = cache_for(catalog, warehouse)
+    fingerprint = compile_fingerprint(warehouse, catalog)
+    compiled.preload(stored_queries(warehouse, fingerprint))
     everything = catalog_atoms(catalog)
     atoms = [a for a in everything if engine.coverage(a) is not None]
     if tables is not None:
@@ -90,7 +99,10 @@ def refresh_rollups(
     through = engine.data_through()
     dimensions = sorted({d for a in atoms for d in rollup_dimensions(catalog, a)})
     computer.prepare(
-        atoms, dimensions, lambda source, expr: warehouse.temporary(f"_prepared_{source}", expr)
+        atoms,
+        dimensions,
+        lambda source, sql: warehouse.temporary(f"_prepared_{source}", sql),
+        _reads(computer, atoms, fresh, since, through),
     )
     groups = [
         ([a for a in atoms if a.key not in fresh], since),
@@ -113,6 +125,9 @@ def refresh_rollups(
             warehouse.append(ROLLUPS.name, rows, ROLLUPS)
         record_state(warehouse, atoms, {a.key for a in everything})
         record_coverage(warehouse, engine.known_coverage())
+        store_queries(warehouse, fingerprint, compiled.built())
+        if tables is None or not set(warehouse.changed_tables()) - tables:
+            warehouse.run_sql("DELETE FROM kpi_refresh_failure")
         warehouse.clear_changes(tables)
     return RollupReport(len(atoms), 0 if rows is None else rows.num_rows, since)
 
@@ -128,7 +143,17 @@ def refresh_changes(warehouse: Warehouse, catalog: Catalog) -> RollupReport | No
         return None
     dates = list(changed.values())
     since = None if any(d is None for d in dates) else min(d for d in dates if d is not None)
-    return refresh_rollups(warehouse, catalog, since, tables=set(changed))
+    try:
+        return refresh_rollups(warehouse, catalog, since, tables=set(changed))
+    except Exception as exc:
+        # The changes stay marked: readers compute the KPIs of those tables directly.
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        record_refresh_failure(warehouse, list(changed), reason)
+        raise RefreshFailed(
+            f"the KPI rollups of {', '.join(sorted(changed))} could not be refreshed "
+            f"({reason}); the data is loaded and dashboards compute those KPIs from it "
+            "directly until `omnikpi kpi refresh` succeeds"
+        ) from exc
 
 
 def _build(
@@ -149,13 +174,14 @@ def _build(
     dims = rollup_dimensions(catalog, batch[0])
     tables = []
     if all(computer.settable(a) for a in batch):
-        start = min(period_start(first, g) for g in grains)
-        frames = computer.compute_sets(batch, grains, start, through, dims, warehouse.fetch_frame)
-        for (grain, dim), frame in frames.items():
-            scope = Scope(grain, period_start(first, grain), through, (dim,) if dim else ())
-            members = [a for a in batch if grain in _grains(a)]
-            frame = frame[frame["period_start"] >= scope.start]
-            tables.append(_long(frame, members, grain, dim, scope))
+        for start, group in _grain_groups(grains, first, through):
+            fetch = warehouse.fetch_frame
+            frames = computer.compute_sets(batch, group, start, through, dims, fetch)
+            for (grain, dim), frame in frames.items():
+                scope = Scope(grain, period_start(first, grain), through, (dim,) if dim else ())
+                members = [a for a in batch if grain in _grains(a)]
+                frame = frame[frame["period_start"] >= scope.start]
+                tables.append(_long(frame, members, grain, dim, scope))
         return tables
     for grain in grains:
         for dim in ["", *dims]:
@@ -181,6 +207,56 @@ def _batches(computer: Computer, atoms: Sequence[Atom]) -> list[list[Atom]]:
         else:
             others.append([atom])
     return [*groups.values(), *others]
+
+
+def _reads(
+    computer: Computer, atoms: Sequence[Atom], fresh: set[str], since: date | None, through: date
+) -> dict[str, tuple[tuple[str, ...], Scope]]:
+    """The days each source's atoms read when rebuilt from `since`, for
+    `Computer.prepare`: their time expressions and the days from the earliest day any of
+    their periods from `since` reads. Atoms whose query reads every earlier row build their
+    source apart; sources of an atom built from scratch, and all without `since`, are
+    read in full."""
+    if since is None:
+        return {}
+    by_source: dict[str, list[Atom]] = {}
+    for atom in atoms:
+        by_source.setdefault(atom.source, []).append(atom)
+    reads: dict[str, tuple[tuple[str, ...], Scope]] = {}
+    for source, members in by_source.items():
+        if any(a.key in fresh for a in members):
+            continue
+        bounded = [a for a in members if not kind_of(a).reads_history]
+        if not bounded:
+            continue
+        times = sorted({a.text("time") or computer.source_time(source) for a in bounded})
+        first = min(
+            kind_of(a).reads_from(a, period_start(since, g), g) for a in bounded for g in _grains(a)
+        )
+        reads[source] = (tuple(times), Scope(Grain.DAY, first, through))
+    return reads
+
+
+def _grain_groups(
+    grains: Sequence[Grain], first: date, through: date
+) -> list[tuple[date, list[Grain]]]:
+    """Grains grouped into GROUPING SETS queries, each reading from its earliest period's
+    start: a grain whose periods from `first` start much later than another's (a day after
+    a one-day load, against its year) is read on its own, over its shorter range; grains
+    whose ranges are at least half as long as the group's join it.
+
+    >>> day = date(2026, 10, 31)
+    >>> [" ".join(g.value for g in gs) for _, gs in _grain_groups(GRAINS, day, day)]
+    ['year', 'month quarter', 'week', 'day']
+    """
+    starts = sorted((period_start(first, g), g.order, g) for g in grains)
+    groups: list[tuple[date, list[Grain]]] = []
+    for start, _, grain in starts:
+        if groups and 2 * ((through - start).days + 1) >= (through - groups[-1][0]).days + 1:
+            groups[-1][1].append(grain)
+        else:
+            groups.append((start, [grain]))
+    return groups
 
 
 def _grains(atom: Atom) -> tuple[Grain, ...]:

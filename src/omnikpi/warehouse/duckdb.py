@@ -340,11 +340,12 @@ class Warehouse:
     def has_table(self, name: str) -> bool:
         return name in self.table_set()
 
-    def temporary(self, name: str, expr: ir.Table) -> ir.Table:
-        """Materialize `expr` as a temporary table of this connection (gone on close)."""
-        table: ir.Table = self.ibis.create_table(name, expr, temp=True, overwrite=True)
+    def temporary(self, name: str, sql: str) -> ir.Table:
+        """Materialize the result of `sql` as a temporary table of this connection (gone on
+        close), named `name` in the SQL of queries over it."""
+        self.run_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
         self._table_names = None
-        return table
+        return self.ibis.table(name)
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
         """Run an Ibis expression on this warehouse."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,44 @@ def test_a_50_mb_field_is_quarantined_with_its_row_and_the_other_rows_load(
     assert "is longer than 2,000,000 bytes, the longest row a file may hold" in captured.out
     assert 'orders.csv row 3: column "InvoiceDate" value "31/13/2010" is not a date' in captured.out
     assert len(captured.out) < 10_000  # the field is not printed
+
+
+def test_a_load_whose_rollup_refresh_fails_says_so_and_exits_3(
+    shop_files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The data stays loaded; the exit message names what was not refreshed, that the KPIs
+    are computed directly meanwhile and how to finish; data status shows it until then."""
+    from omnikpi.kpi import rollups
+    from omnikpi.services.data_status import warehouse_status
+    from omnikpi.settings import Settings
+
+    mapping, orders = shop_files
+    warehouse = tmp_path / "w.duckdb"
+    load = ("ingest", "--mapping", str(mapping), str(orders), "-w", str(warehouse))
+    assert run_cli(*load, "--max-error-rate", "60%") == 0
+    assert run_cli("kpi", "refresh", "-w", str(warehouse)) == 0
+    capsys.readouterr()
+    more = write(tmp_path / "more.csv", HEADER + "1003,C3,Online,02/12/2010,Paid,7.00\n")
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ValueError("year 0 is out of range")
+
+    monkeypatch.setattr(rollups, "_build", broken)
+    code = run_cli("ingest", "--mapping", str(mapping), str(more), "-w", str(warehouse))
+    captured = capsys.readouterr()
+    assert code == 3
+    assert "Loaded shop: more.csv" in captured.out
+    error = " ".join(captured.err.split())
+    assert "rollups of customers, orders could not be refreshed (year 0 is out of range)" in error
+    assert "`omnikpi kpi refresh` succeeds" in error
+    status = warehouse_status(Settings(warehouse=warehouse), date(2026, 1, 1))
+    assert status.pending_refresh == ("customers", "orders")
+    assert status.refresh_failure is not None
+    assert status.refresh_failure[1:] == ("customers, orders", "year 0 is out of range")
+    monkeypatch.undo()
+    assert run_cli("kpi", "refresh", "-w", str(warehouse)) == 0
+    status = warehouse_status(Settings(warehouse=warehouse), date(2026, 1, 1))
+    assert (status.pending_refresh, status.refresh_failure) == ((), None)

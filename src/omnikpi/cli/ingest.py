@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import InfoFormat, console, error_console, render_rows
-from omnikpi.errors import ConfigError, DataError
+from omnikpi.errors import ConfigError, DataError, RefreshFailed
 from omnikpi.settings import load_settings
 
 if TYPE_CHECKING:  # a load imports ingestion when it runs (not for --help)
@@ -109,6 +109,8 @@ def ingest(
             f"{summary.max_error_rate:.1%}; {done} (fix the rows listed above, see "
             "`omnikpi ingest status`, or raise --max-error-rate)"
         )
+    if result.refresh_error:
+        raise RefreshFailed(result.refresh_error)
 
 
 def _run(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from omnikpi.cli.options import WarehouseOption, warehouse_path
 from omnikpi.cli.output import console
+
+if TYPE_CHECKING:
+    from omnikpi.settings import Settings
 
 HostOption = typer.Option("127.0.0.1", "--host", help="Interface to listen on.")
 PortOption = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on.")
@@ -31,6 +35,25 @@ def run_server(path: Path, host: str, port: int) -> None:
 
     settings = load_settings(warehouse=path)
     warehouse_info(settings)  # a missing or unreadable warehouse is refused before serving
+    _finish_refresh(settings)
     app = create_app(settings)
     console.print(f"omnikpi is running on http://{host}:{port}  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _finish_refresh(settings: Settings) -> None:
+    """Refresh the KPI rollups a load left undone (killed, or its refresh failed) before
+    serving; if it fails again, say so and serve anyway (those KPIs are read directly)."""
+    from omnikpi.errors import RefreshFailed
+    from omnikpi.services.ingest import refresh_changed
+
+    try:
+        report = refresh_changed(settings)
+    except RefreshFailed as exc:
+        console.print(f"[yellow]warning:[/] {exc}", highlight=False)
+        return
+    if report is not None:
+        console.print(
+            f"Refreshed the KPI rollups a load had left to do ({report.atoms} atoms).",
+            highlight=False,
+        )

@@ -15,6 +15,7 @@ from omnikpi.errors import InvalidChoice
 from omnikpi.ingest.load import LOAD_LOG
 from omnikpi.ingest.quarantine import QUARANTINE
 from omnikpi.ingest.status import quarantine_counts, recent_loads
+from omnikpi.kpi.rollup_store import refresh_failure
 from omnikpi.model import TABLES, Table, TableKind
 from omnikpi.services.warehouse import read_warehouse
 from omnikpi.settings import Settings
@@ -74,6 +75,12 @@ class DataStatus:
     age_days: int | None
     #: Whether the simulator wrote the data (`omnikpi demo`): it has no loads to list.
     simulated: bool = False
+    #: Tables changed since the KPI rollups were last refreshed (their KPIs are computed
+    #: from the tables meanwhile).
+    pending_refresh: tuple[str, ...] = ()
+    #: The last rollup refresh that failed, unless one succeeded since: when, the
+    #: tables it was refreshing, and the error.
+    refresh_failure: tuple[datetime, str, str] | None = None
 
     @property
     def total_rows(self) -> int:
@@ -173,6 +180,8 @@ def read_data_status(warehouse: Warehouse, today: date) -> DataStatus:
         latest_data=latest_data,
         age_days=(today - latest_data).days if latest_data else None,
         simulated=counts.get("simulation_truth", 0) > 0,
+        pending_refresh=tuple(sorted(warehouse.changed_tables())),
+        refresh_failure=refresh_failure(warehouse),
     )
 
 

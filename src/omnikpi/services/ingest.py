@@ -12,11 +12,13 @@ would have filled; `refresh_changed` rebuilds what reads the changed tables and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omnikpi.errors import RefreshFailed
 from omnikpi.ingest.coverage import MissingSource
 from omnikpi.ingest.files import ingest_files as load_files
 from omnikpi.ingest.files import ingest_preset as load_preset_files
@@ -55,6 +57,9 @@ class IngestResult:
     summary: LoadSummary
     rollups: RollupReport | None
     kpis_without_data: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Why the rollup refresh after the load failed (the data stays loaded; the KPIs of
+    #: the changed tables are computed directly until a refresh succeeds).
+    refresh_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,12 +95,15 @@ def _finish(settings: Settings, summary: LoadSummary) -> IngestResult:
     from omnikpi.kpi import kpis_reading, load_catalog
 
     catalog = load_catalog(settings.catalog_dirs)
-    rollups = refresh_changed(settings, catalog) if refresh else None
     without = {
         missing.source: tuple(kpis_reading(catalog, set(missing.tables)))
         for missing in summary.missing
         if missing.tables
     }
+    try:
+        rollups = refresh_changed(settings, catalog) if refresh else None
+    except RefreshFailed as exc:
+        return IngestResult(summary, None, without, refresh_error=str(exc))
     return IngestResult(summary, rollups, without)
 
 
@@ -146,7 +154,10 @@ def run_collector(
 
     def refresh(summary: LoadSummary) -> None:
         if summary.changed:
-            refresh_changed(settings)
+            try:
+                refresh_changed(settings)
+            except RefreshFailed as exc:  # recorded; data status and the next load show it
+                logging.getLogger("omnikpi.collector").warning("%s", exc)
 
     serve_collector(
         settings, host=host, port=port, spool=spool, flush_seconds=flush_seconds, on_load=refresh

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import subprocess
 from dataclasses import replace
 from datetime import datetime
@@ -23,6 +22,7 @@ from omnikpi.ingest.bounds import column_bounds
 from omnikpi.ingest.events import CollectedEvent, parse_batch
 from omnikpi.settings import Settings
 from tests.ingest.conftest import FIXTURES, NOW, rows, value
+from tests.prerequisites import require_node
 
 EVENT: dict[str, Any] = {
     "event_id": "e-1",
@@ -387,8 +387,8 @@ def test_the_app_flushes_on_shutdown_and_the_router_mounts_anywhere(
     assert "window.omnikpi" in script.text
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the snippet")
 def test_the_javascript_snippet_sends_batches_the_collector_accepts() -> None:
+    require_node()
     harness = FIXTURES / "collector" / "harness.js"
     snippet = Path(__file__).parents[2] / "src" / "omnikpi" / "ingest" / "static" / "collect.js"
     result = subprocess.run(

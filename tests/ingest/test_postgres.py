@@ -25,6 +25,7 @@ from omnikpi.errors import ConfigError
 from omnikpi.ingest import ingest_postgres, parse_mapping
 from omnikpi.settings import Settings
 from tests.ingest.conftest import options, rows, value
+from tests.prerequisites import missing_postgres
 
 DSN = "postgresql://postgres@127.0.0.1:5432/test"
 ROWS = 1_250
@@ -66,7 +67,7 @@ def _connect() -> psycopg.Connection[Any]:
         try:
             return psycopg.connect(DSN, connect_timeout=10, autocommit=True)
         except psycopg.OperationalError as exc:
-            pytest.skip(f"no PostgreSQL server at 127.0.0.1:5432 ({exc})")
+            missing_postgres(str(exc))
 
 
 @pytest.fixture(scope="module")

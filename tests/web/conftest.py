@@ -29,6 +29,7 @@ from omnikpi.settings import load_settings
 from omnikpi.web import create_app
 from omnikpi.web.security import CSRF_COOKIE, SESSION_COOKIE
 from tests.conftest import SIM_END
+from tests.prerequisites import require_chromium
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, OpenPage, assert_all_local
 from tests.web.kpi_targets import shared_targets_copy
 
@@ -175,8 +176,7 @@ def kpi_server(kpi_app: FastAPI) -> Iterator[str]:
 # -- the browser (Debian's chromium, driven by Playwright) ------------------------------
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (run scripts/test-deps.sh)")
+    require_chromium(CHROMIUM)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched

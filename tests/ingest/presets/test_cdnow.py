@@ -11,12 +11,16 @@ import pytest
 from omnikpi.ingest import ingest_preset
 from omnikpi.settings import Settings
 from tests.ingest.conftest import options, rows, value
+from tests.prerequisites import require_cdnow
 
 DATA = Path(__file__).parents[4] / "shared" / "data" / "cdnow"
 MASTER = DATA / "CDNOW_master.txt"
 SAMPLE = DATA / "CDNOW_sample.txt"
 
-pytestmark = pytest.mark.skipif(not MASTER.exists(), reason="needs ../shared/data/cdnow")
+
+@pytest.fixture(autouse=True)
+def _cdnow_files() -> None:
+    require_cdnow(DATA)
 
 
 def totals(path: Path, header: bool) -> tuple[int, int, Decimal, int]:

@@ -79,7 +79,16 @@ def test_token_is_printed_once_and_works(
         "--warehouse", str(warehouse),
     )  # fmt: skip
     assert code == 0
-    secret = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = capsys.readouterr()
+    secret = printed.out.strip().splitlines()[-1]
+    assert secret.startswith("okpi_")
+    # Printed exactly once, and never again: not by the listing, not in the stored state.
+    assert (printed.out + printed.err).count(secret) == 1
+    assert run_cli("users", "list", "--format", "json", "--warehouse", str(warehouse)) == 0
+    assert secret not in capsys.readouterr().out
+    stored = [path.read_bytes() for path in warehouse.parent.iterdir() if path.is_file()]
+    assert stored
+    assert not any(secret.encode() in data for data in stored)  # the state and its WAL
     found = authenticate_token(AppStateStore.open(app_state_path(warehouse)), secret)
     assert found is not None
     assert [s.value for s in found[1]] == ["view_data_status"]

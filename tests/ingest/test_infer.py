@@ -41,6 +41,21 @@ def test_us_dates_are_told_apart_from_iso(tmp_path: Path) -> None:
         "quantity": "Quantity",
         "unit_price": "UnitPrice",
     }
+    # Online Retail's invoice dates are month first (12/1/2010 alone could be either; a day
+    # past the 12th settles it); the same invoices written as ISO dates are read as ISO.
+    header = "InvoiceNo,CustomerID,InvoiceDate\n"
+    us = write(
+        tmp_path / "us.csv", header + "536365,17850,12/1/2010 8:26\n536366,17850,12/13/2010 18:28\n"
+    )
+    iso = write(
+        tmp_path / "iso.csv",
+        header + "536365,17850,2010-12-01 08:26:00\n536366,17850,2010-12-13 18:28:00\n",
+    )
+    for path, inferred in ((us, "%m/%d/%Y %H:%M"), (iso, "%Y-%m-%d %H:%M:%S")):
+        text = infer_mapping(path)
+        placed_at = yaml.safe_load(text)["tables"]["orders"]["columns"]["placed_at"]
+        assert placed_at == {"column": "InvoiceDate", "format": inferred}, path.name
+        assert "TODO: or" not in text, path.name  # one format fits: no alternative offered
 
 
 def test_day_first_and_month_first_dates_are_flagged_when_ambiguous(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from omnikpi.errors import OmnikpiError
 from omnikpi.ingest.bounds import Bounds, column_bounds
+from omnikpi.ingest.checks import FUTURE_TOLERANCE
 from omnikpi.ingest.events import LOG_COLUMNS, BatchRejected, parse_batch
 from omnikpi.ingest.files import file_checksum, open_warehouse
 from omnikpi.ingest.mapping import PresetMapping, parse_preset
@@ -41,6 +42,7 @@ from omnikpi.ingest.readers import SourceTable, read_arrow
 from omnikpi.ingest.spool import EventSpool, read_records
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse.duckdb import writing
 
 log = logging.getLogger(__name__)
 _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type"}
@@ -103,7 +105,8 @@ class Collector:
             raise BatchRejected(413, f"the body exceeds {self.limits.max_body_bytes:,} bytes")
         now = self.clock()
         document = read_document(body, self.limits.max_depth)
-        check_times(document, column_bounds("events", "occurred_at", now.astimezone(UTC).date()))
+        bounds = column_bounds("events", "occurred_at", now.astimezone(UTC).date())
+        check_times(document, bounds, now + FUTURE_TOLERANCE)
         records = parse_batch(body, self.limits.max_events, now)
         self.spool.append(records)
         return len(records)
@@ -167,7 +170,11 @@ class Collector:
             return {"events": read_arrow(warehouse, "events", "collector", [table])}
 
         options = LoadOptions(max_error_rate=1.0, references="required", now=self.clock())
-        with open_warehouse(self.settings, dry_run=False) as warehouse:
+        # One write session at a time in this process (a server's loads and refreshes).
+        with (
+            writing(self.settings.warehouse),
+            open_warehouse(self.settings, dry_run=False) as warehouse,
+        ):
             return run_load(
                 warehouse,
                 self._mapping,
@@ -262,9 +269,10 @@ def read_document(body: bytes, max_depth: int) -> Any:
     return document
 
 
-def check_times(document: Any, bounds: Bounds) -> None:
-    """Refuse (400) a batch whose event times fall outside `bounds` (UTC days), naming
-    each such event; times that are not times at all are left for the event's own checks."""
+def check_times(document: Any, bounds: Bounds, latest: datetime | None = None) -> None:
+    """Refuse (400) a batch whose event times fall outside `bounds` (UTC days) or after
+    `latest` (what a load would quarantine as in the future), naming each such event;
+    times that are not times at all are left for the event's own checks."""
     events = document.get("events") if isinstance(document, dict) else document
     if not isinstance(events, list):
         return
@@ -280,6 +288,12 @@ def check_times(document: Any, bounds: Bounds) -> None:
             reason = (
                 f"is outside {bounds.describe()} (UTC; check the device's clock and the "
                 "time's UTC offset)"
+            )
+            errors.append({"event": index, "field": "occurred_at", "reason": reason})
+        elif latest is not None and moment > latest:
+            reason = (
+                f"is in the future (after {latest:%Y-%m-%d %H:%M} UTC; check the device's clock "
+                "and the time's UTC offset)"
             )
             errors.append({"event": index, "field": "occurred_at", "reason": reason})
     if errors:

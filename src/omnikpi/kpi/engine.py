@@ -110,7 +110,12 @@ class KpiQuery:
         self._data_through: date | None = None
         self.reader = RollupReader(catalog, engine) if rollups else None
         if self.reader is not None:
+            stale = self.reader.stale
             for (source, time), found in self.reader.coverage().items():
+                # A source reading a table changed since the refresh has new dates: its
+                # coverage is found again, as its atoms are computed directly.
+                if source in catalog.sources and stale & self.computer.builder.tables_read(source):
+                    continue
                 self._coverage[(source, time or None)] = found
 
     # -- validation ---------------------------------------------------------------------------

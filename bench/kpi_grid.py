@@ -178,27 +178,38 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build_seconds(built: BuiltWarehouse, catalog: Catalog) -> tuple[float, float]:
+def build_seconds(built: BuiltWarehouse, catalog: Catalog) -> tuple[float, float, float]:
     """Seconds of a full rollup build (every atom, all history) on a copy of the
     warehouse, as `omnikpi kpi refresh` runs it, and of the refresh a load of the last
-    day into every table with a time column then takes (`refresh_changes`)."""
+    day into every table with a time column then takes (`refresh_changes`): the first
+    after the build (it compiles the SQL of a refresh's shapes) and the next (the daily
+    case: that SQL is kept in the warehouse)."""
     copy = built.path.with_name(f"{built.path.stem}.build.duckdb")
     shutil.copy(built.path, copy)
+    daily = {t.name: built.config.end for t in TABLES if t.time_column}
     try:
         with Warehouse.open(copy) as warehouse:
             started = time.perf_counter()
             refresh_rollups(warehouse, catalog)
             full = time.perf_counter() - started
-            daily = {t.name: built.config.end for t in TABLES if t.time_column}
-            warehouse.mark_changed(daily, "bench-one-day")
-            started = time.perf_counter()
-            refresh_changes(warehouse, catalog)
-            one_day = time.perf_counter() - started
+        refreshes = []
+        for _ in range(2):
+            # Each refresh in its own process's state: a new warehouse object and cache.
+            with Warehouse.open(copy) as warehouse:
+                warehouse.mark_changed(daily, "bench-one-day")
+                started = time.perf_counter()
+                refresh_changes(warehouse, catalog)
+                refreshes.append(time.perf_counter() - started)
     finally:
         copy.unlink(missing_ok=True)
         Path(f"{copy}.wal").unlink(missing_ok=True)
-    print(f"  full rollup build: {full:.2f} s; after a one-day load: {one_day:.2f} s", flush=True)
-    return full, one_day
+    first, again = refreshes
+    print(
+        f"  full rollup build: {full:.2f} s; after a one-day load: {first:.2f} s first, "
+        f"{again:.2f} s with the SQL kept",
+        flush=True,
+    )
+    return full, first, again
 
 
 def main() -> int:
@@ -285,7 +296,8 @@ def main() -> int:
         load_after=os.getloadavg(),
         versions=versions(),
         build_seconds=None if built_in is None else built_in[0],
-        refresh_seconds=None if built_in is None else built_in[1],
+        first_refresh_seconds=None if built_in is None else built_in[1],
+        refresh_seconds=None if built_in is None else built_in[2],
         peak_rss=peak_rss,
     )
     print(figures.table())

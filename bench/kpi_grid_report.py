@@ -41,8 +41,11 @@ class Figures:
     versions: dict[str, Any]
     #: Seconds of a full rollup build on a copy of the warehouse, in this run (None: skipped).
     build_seconds: float | None = None
-    #: Seconds of the refresh after a one-day load into every table, in this run.
+    #: Seconds of the refresh after a one-day load into every table, in this run, with the
+    #: SQL a refresh compiles kept from an earlier one (the daily case) ...
     refresh_seconds: float | None = None
+    #: ... and the first refresh after the build (compiling that SQL).
+    first_refresh_seconds: float | None = None
     #: Peak resident memory of this process after each step, in MB.
     peak_rss: dict[str, float] | None = None
 
@@ -100,9 +103,13 @@ class Figures:
         if self.build_seconds and self.refresh_seconds is not None:
             share = self.refresh_seconds / self.build_seconds
             verdict = "met" if share < REFRESH_AIM else "NOT met"
+            first = ""
+            if self.first_refresh_seconds is not None:
+                compiling = self.first_refresh_seconds
+                first = f"; the first after the build, compiling its SQL, {compiling:.1f} s"
             lines.append(
                 f"refresh after a one-day load {self.refresh_seconds:.1f} s = {share:.0%} of "
-                f"the full build (aim < {REFRESH_AIM:.0%}): {verdict}"
+                f"the full build (aim < {REFRESH_AIM:.0%}): {verdict}{first}"
             )
         for what, runs in self.dashboard.items():
             ms = statistics.median(runs) * 1000

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -442,3 +442,21 @@ def test_a_failed_refresh_is_recorded_and_its_kpis_are_read_directly(
         assert warehouse.changed_tables() == {}
         again = KpiQuery(catalog, warehouse).run(kpis, "month", "2025-03-01", "2025-03-31")
         assert again["value"].tolist() == [79_000, 7]
+
+
+def test_a_changed_table_with_later_days_is_read_to_its_new_last_day(
+    golden_path: Path, tmp_path: Path
+) -> None:
+    """The rollups keep the coverage of each source as of their refresh; a load of a day
+    after it (not yet refreshed) is read directly, not reported as a day without data."""
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_path, path)
+    catalog = load_catalog()
+    with Warehouse.open(path) as warehouse:
+        refresh_rollups(warehouse, catalog)
+        last = KpiQuery(catalog, warehouse).data_through()
+        later = last + timedelta(days=40)
+        _add_order(warehouse, "O41", f"{later} 10:00", 5_000)
+        warehouse.mark_changed({"orders": later, "order_lines": later}, "b1")
+        read = KpiQuery(catalog, warehouse).run(["revenue", "orders"], "day", later, later)
+    assert read["value"].tolist() == [5_000, 1]

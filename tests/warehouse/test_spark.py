@@ -1,7 +1,8 @@
 """The catalog on Spark: every KPI, month grain, by its channel dimension, equals DuckDB.
 
-Counts must be equal exactly; everything else to 1e-9 relative. Runs in its own CI step
-(`make spark`, marker `spark`) because starting Spark takes a while.
+Counts must be equal exactly; everything else to 1e-9 relative. Only pairs where both engines
+have a value prove anything, so each group of KPIs must bring enough of them. Runs in its own
+CI step (`make spark`, marker `spark`) because starting Spark takes a while.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ pytestmark = pytest.mark.spark
 #: The channel-like dimension a KPI is read by, in order of preference.
 CHANNELS = ("channel", "marketing_channel", "service_channel", "message_channel", "social_platform")
 START, END = date(2025, 3, 1), date(2025, 6, 30)
+#: Fewest pairs of values (both engines answer a number) a group of KPIs must compare; the
+#: smallest group (5 KPIs by message channel) has 32 on this retailer.
+MIN_PAIRS = 25
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,6 @@ def test_every_kpi_by_channel_is_equal_on_spark(warehouse: Warehouse, spark: Spa
     for kpi_id in catalog.kpis:
         allowed = duck.dimensions(kpi_id)
         groups.setdefault(next((d for d in CHANNELS if d in allowed), ""), []).append(kpi_id)
-    compared = 0
     for dimension, kpis in groups.items():
         by = [dimension] if dimension else []
         expected = duck.run(kpis, "month", START, END, by=by)
@@ -66,30 +69,36 @@ def test_every_kpi_by_channel_is_equal_on_spark(warehouse: Warehouse, spark: Spa
             actual, on=keys, how="outer", suffixes=("_duckdb", "_spark"), indicator=True
         )
         assert set(merged["_merge"]) == {"both"}, merged[merged["_merge"] != "both"][keys]
+        pairs: dict[str, int] = dict.fromkeys(kpis, 0)
         for row in merged.itertuples(index=False):
-            compared += 1
-            _assert_same(
+            if _assert_same(
                 row.kpi,
                 row.value_duckdb,
                 row.value_spark,
                 exact=catalog.get(row.kpi).unit == "count",
-            )
-    with_value = expected["value"].notna().sum()
-    assert compared > 400
-    assert with_value > 0
+            ):
+                pairs[row.kpi] += 1
+        group = dimension or "total"
+        assert sum(pairs.values()) >= MIN_PAIRS, (group, pairs)
+        # A KPI with no value on either engine proves nothing; at most one in ten of a group
+        # may lack one (customer lifetime values need more history than 140 days).
+        without = sorted(k for k, n in pairs.items() if n == 0)
+        assert len(without) <= len(kpis) / 10, (group, without)
 
 
-def _assert_same(kpi: str, duckdb: object, spark: object, exact: bool) -> None:
+def _assert_same(kpi: str, duckdb: object, spark: object, exact: bool) -> bool:
+    """Both engines give the same value, or neither gives one; whether there were values."""
     missing = (duckdb is None or pd.isna(duckdb), spark is None or pd.isna(spark))
     assert missing[0] == missing[1], f"{kpi}: {duckdb} on DuckDB, {spark} on Spark"
     if missing[0]:
-        return
+        return False
     assert isinstance(duckdb, int | float)
     assert isinstance(spark, int | float)
     if exact:
         assert duckdb == spark, kpi
     else:
         assert math.isclose(duckdb, spark, rel_tol=1e-9, abs_tol=1e-12), (kpi, duckdb, spark)
+    return True
 
 
 def test_local_dates_follow_the_time_zone_on_spark(
@@ -100,8 +109,10 @@ def test_local_dates_follow_the_time_zone_on_spark(
     days = dict(start=date(2025, 6, 1), end=date(2025, 6, 14))
     duck = KpiQuery(catalog, warehouse, rollups=False).run(["orders"], "day", **days)
     spark_days = KpiQuery(catalog, spark, rollups=False).run(["orders"], "day", **days)
-    assert duck["value"].tolist() == spark_days["value"].tolist()
-    assert sum(duck["value"]) > 0
+    by_day = dict(zip(duck["period_start"], duck["value"], strict=True))
+    assert by_day == dict(zip(spark_days["period_start"], spark_days["value"], strict=True))
+    assert len(by_day) == 14
+    assert all(value > 0 for value in by_day.values())  # every day has orders to misplace
 
 
 def test_export_writes_every_table(warehouse: Warehouse, tmp_path: Path) -> None:

@@ -235,3 +235,33 @@ def test_the_shared_view_form_offers_every_filter_with_the_view_selected() -> No
     assert '<option value="Seoul" selected>서울</option>' in form
     assert '<option value="member" selected>회원</option>' in form
     assert '<option value="week" selected>주</option>' in form
+
+
+def test_status_page_says_when_kpi_rollups_wait_for_a_refresh_or_it_failed(
+    sim_path: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import shutil
+
+    from omnikpi.kpi.rollup_store import record_refresh_failure
+    from tests.web.conftest import worker_store
+
+    path = tmp_path / "w.duckdb"
+    shutil.copy(sim_path, path)
+    app = create_app(
+        load_settings(warehouse=path), store=worker_store(tmp_path_factory), now=fixed_now
+    )
+    client = session_client(app, LOGIN_BY_ROLE[ANALYST])
+    assert 'id="refresh-' not in client.get("/status").text
+    with Warehouse.open(path) as warehouse:
+        warehouse.mark_changed({"orders": date(2025, 12, 30)}, "b1")
+    pending = client.get("/status").text
+    assert 'id="refresh-pending"' in pending
+    # The analyst reads Korean.
+    assert "KPI 롤업을 새로 고친 뒤 orders이(가) 바뀌었습니다" in pending
+    with Warehouse.open(path) as warehouse:
+        record_refresh_failure(warehouse, ["orders"], "year 0 is out of range")
+    failed = client.get("/status").text
+    assert 'id="refresh-failure"' in failed
+    assert "orders의 KPI 롤업을 새로 고치지 못했습니다" in failed
+    assert "(year 0 is out of range)" in failed
+    assert "omnikpi kpi refresh" in failed

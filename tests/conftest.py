@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -35,39 +35,54 @@ def sim_config() -> SimulationConfig:
     return SimulationConfig(customers=SIM_CUSTOMERS, days=SIM_DAYS, end=SIM_END, seed=SIM_SEED)
 
 
-@pytest.fixture(scope="session")
-def sim_path(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """A warehouse built by `omnikpi demo --no-serve` exactly as a user would.
-
-    Built once per test run: parallel workers (pytest-xdist) share it, the first builds it
-    under a file lock. Tests treat it as read-only (copy it to change it).
-    """
+def shared_build(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+    name: str,
+    build: Callable[[Path], object],
+) -> Path:
+    """`name` (a folder, then a file) built by `build` once per test run: parallel workers
+    (pytest-xdist) share it, the first builds it under a file lock, the others wait."""
     base = tmp_path_factory.getbasetemp()
     shared = base if worker_id == "master" else base.parent
-    path = shared / "sim" / "retailer.duckdb"
-    with (shared / "sim.lock").open("w") as lock:
+    path = shared / name
+    with (shared / f"{path.parent.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not path.exists():
                 path.parent.mkdir(exist_ok=True)
-                code = run_cli(
-                    "demo",
-                    "--customers",
-                    str(SIM_CUSTOMERS),
-                    "--days",
-                    str(SIM_DAYS),
-                    "--end",
-                    SIM_END.isoformat(),
-                    "--seed",
-                    str(SIM_SEED),
-                    "--warehouse",
-                    str(path),
-                    "--no-serve",
-                )
-                assert code == 0
+                build(path)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path
+
+
+@pytest.fixture(scope="session")
+def sim_path(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A warehouse built by `omnikpi demo --no-serve` exactly as a user would.
+
+    Built once per test run and shared by parallel workers (`shared_build`). Tests treat it
+    as read-only (copy it to change it).
+    """
+
+    def demo(path: Path) -> None:
+        code = run_cli(
+            "demo",
+            "--customers",
+            str(SIM_CUSTOMERS),
+            "--days",
+            str(SIM_DAYS),
+            "--end",
+            SIM_END.isoformat(),
+            "--seed",
+            str(SIM_SEED),
+            "--warehouse",
+            str(path),
+            "--no-serve",
+        )
+        assert code == 0
+
+    return shared_build(tmp_path_factory, worker_id, "sim/retailer.duckdb", demo)
 
 
 @pytest.fixture

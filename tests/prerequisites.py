@@ -38,7 +38,7 @@ def require(name: str, available: bool, how_to_install: str, *, detail: str = ""
 
 def missing(name: str, how_to_install: str, *, detail: str = "") -> NoReturn:
     """Skip the test because `name` is missing, or fail it under CI."""
-    found = f" ({detail})" if detail else ""
+    found = f" ({' '.join(detail.split())})" if detail else ""  # on one line
     message = f"{name} is missing{found}; install it with: {how_to_install}"
     if in_ci():
         pytest.fail(f"CI=true and a test prerequisite is missing: {message}", pytrace=False)

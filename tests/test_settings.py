@@ -50,5 +50,5 @@ def test_a_bad_request_limit_names_the_variable_and_the_fix(
 
 def test_a_request_limit_below_one_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMNIKPI_MAX_BY", "0")
-    with pytest.raises(ConfigError, match="set OMNIKPI_MAX_BY to e.g. 3"):
+    with pytest.raises(ConfigError, match=r"set OMNIKPI_MAX_BY to e\.g\. 3"):
         load_settings()

@@ -35,12 +35,6 @@ def test_the_app_mounts_a_collector_logging_beside_its_warehouse(tmp_path: Path)
     assert collector.spool.folder == collector_spool(settings) == tmp_path / "shop.duckdb.collector"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 21 item 3: the app reads the warehouse read-only while the mounted "
-    "collector opens it for writing in the same process, which DuckDB refuses ('different "
-    "configuration'); the fix is one writer in the server that readers share",
-)
 def test_pages_answer_while_the_mounted_collector_flushes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -90,8 +90,10 @@ def ingest(
             "say how to read the files: --mapping MAP.yaml or --preset NAME "
             "(or --infer FILE to propose a mapping)"
         )
+    from omnikpi.cli.handoff import hand_off
     from omnikpi.services.ingest import LoadOptions
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse loads it, its pages answering
     settings = load_settings(warehouse)
     options = LoadOptions(
         dry_run=dry_run,
@@ -251,13 +253,16 @@ def _print_settings(summary: LoadSummary) -> None:
 
 @app.command("status")
 def status(
+    ctx: typer.Context,
     warehouse: Path | None = WarehouseOption,
     limit: int = typer.Option(20, "--limit", min=1, help="Loads to show."),
     fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="Output format."),
 ) -> None:
     """Recent loads (JSON: with each table's report) and what is in quarantine."""
+    from omnikpi.cli.handoff import hand_off
     from omnikpi.services.ingest import load_status
 
+    hand_off(ctx, warehouse)
     found = load_status(load_settings(warehouse), limit)
     loads = found.loads
     if fmt == InfoFormat.JSON:

@@ -166,11 +166,16 @@ def _formatted(result: KpiResult, currency: str) -> list[dict[str, object]]:
 
 @app.command("refresh")
 def refresh(
+    ctx: typer.Context,
     since: str | None = typer.Option(None, "--since", help="Rebuild from this day (default: all)."),
     warehouse: Path | None = WarehouseOption,
     catalog_dir: Path | None = CatalogOption,
 ) -> None:
-    """Rebuild the KPI rollups that dashboards read."""
+    """Rebuild the KPI rollups that dashboards read (by the server, when one runs on the
+    warehouse)."""
+    from omnikpi.cli.handoff import hand_off
+
+    hand_off(ctx, warehouse)
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
     catalog = load_catalog(settings.catalog_dirs)
     first = parse_day(since, "--since") if since else None

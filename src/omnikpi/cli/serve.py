@@ -29,6 +29,7 @@ def serve(
 def run_server(path: Path, host: str, port: int) -> None:
     import uvicorn
 
+    from omnikpi.cli.handoff import COMMANDS
     from omnikpi.services import warehouse_info
     from omnikpi.settings import load_settings
     from omnikpi.web.app import create_app
@@ -36,7 +37,8 @@ def run_server(path: Path, host: str, port: int) -> None:
     settings = load_settings(warehouse=path)
     warehouse_info(settings)  # a missing or unreadable warehouse is refused before serving
     _finish_refresh(settings)
-    app = create_app(settings)
+    # The app owns the warehouse: reads never wait for a load, and the CLI hands it loads.
+    app = create_app(settings, own_warehouse=True, handoff_port=port, commands=COMMANDS)
     console.print(f"omnikpi is running on http://{host}:{port}  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

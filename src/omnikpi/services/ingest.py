@@ -27,6 +27,7 @@ from omnikpi.ingest.pipeline import LoadOptions, LoadSummary
 from omnikpi.ingest.status import quarantine_counts, recent_loads
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse.duckdb import writing
 
 if TYPE_CHECKING:  # the KPI engine is imported when a load changed tables, not before
     from omnikpi.kpi import Catalog
@@ -81,8 +82,9 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
     if not settings.warehouse.exists():
         return None
     chosen = catalog or load_catalog(settings.catalog_dirs)
-    # Rollups keep the warehouse's own local dates: no time-zone override here.
-    with Warehouse.open(settings.warehouse) as warehouse:
+    # Rollups keep the warehouse's own local dates: no time-zone override here. One write
+    # at a time in this process (a server's collector flushes and handed-over loads).
+    with writing(settings.warehouse), Warehouse.open(settings.warehouse) as warehouse:
         return refresh_changes(warehouse, chosen)
 
 
@@ -111,14 +113,18 @@ def ingest_files(
     settings: Settings, mapping: Path, files: Sequence[Path], options: LoadOptions
 ) -> IngestResult:
     """Load `files` with the mapping file `mapping`, then refresh rollups."""
-    return _finish(settings, load_files(settings, mapping, files, options))
+    with writing(settings.warehouse):
+        summary = load_files(settings, mapping, files, options)
+    return _finish(settings, summary)
 
 
 def ingest_preset(
     settings: Settings, preset: str, paths: Sequence[Path], options: LoadOptions
 ) -> IngestResult:
     """Load the files (or folders) of a well-known export, then refresh rollups."""
-    return _finish(settings, load_preset_files(settings, preset, paths, options))
+    with writing(settings.warehouse):
+        summary = load_preset_files(settings, preset, paths, options)
+    return _finish(settings, summary)
 
 
 def ingest_postgres(
@@ -134,9 +140,10 @@ def ingest_postgres(
     """Load a PostgreSQL table or query with a mapping, then refresh rollups."""
     from omnikpi.ingest.postgres import ingest_postgres as load_postgres
 
-    summary = load_postgres(
-        settings, dsn, mapping, table=table, query=query, batch_size=batch_size, options=options
-    )
+    with writing(settings.warehouse):
+        summary = load_postgres(
+            settings, dsn, mapping, table=table, query=query, batch_size=batch_size, options=options
+        )
     return _finish(settings, summary)
 
 

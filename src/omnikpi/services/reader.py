@@ -212,13 +212,21 @@ class SharedEngine:
     def _acquire(self) -> EngineLease:
         with self._lock:
             current = self._current
-            if current is not None and current.users == 0 and not self._reopened(current):
-                current.opened.close()
-                self._current = current = None
+            if current is not None and not self._fresh(current):
+                if current.users == 0:
+                    current.opened.close()
+                self._current = current = None  # a busy one closes when its last user ends
             if current is None:
                 current = self._current = self._build()
             current.users += 1
             return current
+
+    def _fresh(self, engine: EngineLease) -> bool:
+        """Whether the engine reads the data as it is now. An engine in use keeps the file
+        open, so only this process (a server owning the warehouse) can have changed it."""
+        if engine.users:
+            return self.read_version() == engine.version
+        return self._reopened(engine)
 
     def _reopened(self, engine: EngineLease) -> bool:
         """Whether the idle engine's warehouse is open again, on the data it was built on."""
@@ -233,13 +241,16 @@ class SharedEngine:
             engine.users -= 1
             if engine.users == 0 and engine is self._current:
                 engine.warehouse.release()  # the file is free for writers until the next lease
+            elif engine.users == 0:  # replaced by the engine of newer data
+                engine.opened.close()
 
     def _build(self) -> EngineLease:
+        # Read before opening: a write committed in between gives the engine newer data
+        # than its version says, and the next request, seeing the newer version, a new one.
+        version = self.read_version()
         opened = ExitStack()
         warehouse = opened.enter_context(self.open_warehouse())
         try:
-            # The file is open, so no other process can change it: this is its version.
-            version = self.read_version()
             query = KpiQuery(self.catalog, warehouse, self.settings)
         except BaseException:
             opened.close()

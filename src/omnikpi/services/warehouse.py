@@ -1,9 +1,13 @@
 """The warehouse as the interfaces see it: opening it, what it holds, its data settings.
 
-Pages open the file read-only for one request and close it (a few milliseconds): DuckDB
-lets one process write a database file only while no other process has it open, so a
-server holding a connection would block `omnikpi ingest`. While a load holds the write
-lock a read is retried briefly and then refused with `WarehouseBusy` (HTTP 503).
+DuckDB lets one process open a database file read-write and then no other process at all.
+While `omnikpi serve` runs it owns the file (`omnikpi.warehouse.duckdb.own`): reads
+(`read_warehouse`) share its database, each thread on its own connection in a read-only
+transaction, so they see the last committed state while a load writes and are never
+blocked by one; writes (`write_warehouse`, loads, refreshes) run one at a time
+(`writing`). Without an owner a read opens the file read-only for the request and closes
+it; while another process holds the write lock it is retried briefly and then refused
+with `WarehouseBusy` (HTTP 503).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from omnikpi.kpi.targets import TARGETS
 from omnikpi.model import TABLES
 from omnikpi.settings import DATA_SETTING_KEYS, DataSettings, Settings
 from omnikpi.warehouse import SYSTEM_TABLES, Warehouse
+from omnikpi.warehouse.duckdb import writing
 
 _ATTEMPTS = 5
 _BACKOFF_SECONDS = 0.1
@@ -66,8 +71,9 @@ def read_warehouse(settings: Settings) -> Iterator[Warehouse]:
 @contextmanager
 def write_warehouse(settings: Settings) -> Iterator[Warehouse]:
     """The existing warehouse of `settings`, open for writing (in its own data settings:
-    what is written, such as rollups, keeps them whatever this process overrides)."""
-    with Warehouse.open(settings.warehouse) as warehouse:
+    what is written, such as rollups, keeps them whatever this process overrides); one
+    write session of this process at a time (another thread's waits)."""
+    with writing(settings.warehouse), Warehouse.open(settings.warehouse) as warehouse:
         yield warehouse
 
 
@@ -123,7 +129,7 @@ def set_data_setting(settings: Settings, name: str, value: str) -> DataSettings:
     key = SETTING_NAMES.get(name)
     if key is None:
         raise InvalidChoice("setting", name, ", ".join(SETTING_NAMES))
-    with Warehouse.open(settings.warehouse) as warehouse:
+    with write_warehouse(settings) as warehouse:
         before = warehouse.stored_settings().get(key)
         stored = warehouse.store_settings({key: value.strip()})
         if key == "time_zone" and before != stored.time_zone:

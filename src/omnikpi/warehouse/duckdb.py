@@ -7,6 +7,13 @@ A `Warehouse` may be shared by threads (the web app's requests): a DuckDB connec
 one query at a time, so each thread gets its own connection to the same database (a
 `cursor` of the first). `release` closes them all, letting another process write the file,
 and the next use opens it again.
+
+DuckDB lets one process open a file read-write and then no other process at all; inside
+that process a read-only open is refused too ("different configuration"). So a read-only
+`Warehouse` of a file this process has open for writing (`own`, or a load in progress)
+joins that database instead, each of its connections in a `READ ONLY` transaction: it
+reads the last committed state while a write runs, is never blocked by one, and cannot
+write. `writing` serialises the write sessions of one process on a file.
 """
 
 from __future__ import annotations
@@ -41,13 +48,66 @@ DUCKDB_CONFIG: dict[str, Any] = {
 }
 Params = Sequence[object] | Mapping[str, object]
 
+_registry_lock = threading.Lock()
+#: Files this process keeps open for writing (`own`), with how many owners each has.
+_owners: dict[str, int] = {}
+#: One lock per file: the write sessions of this process on it, one at a time.
+_write_locks: dict[str, threading.RLock] = {}
+
+
+def _file_key(path: Path) -> str:
+    return str(Path(path).resolve())
+
+
+def is_owned(path: Path) -> bool:
+    """Whether this process keeps `path` open for writing (see `own`)."""
+    with _registry_lock:
+        return _owners.get(_file_key(path), 0) > 0
+
+
+@contextmanager
+def own(path: Path) -> Iterator[Warehouse]:
+    """Keep the warehouse at `path` open for writing while the block runs (a server owns
+    its file so): read-only opens in this process then share it, reading the last committed
+    state, and other processes cannot open it.
+
+    >>> with own(Path("shop.duckdb")) as owned:  # doctest: +SKIP
+    ...     Warehouse.open(Path("shop.duckdb"), read_only=True)  # shares `owned`'s file
+    """
+    key = _file_key(path)
+    warehouse = Warehouse.open(path)
+    with _registry_lock:
+        _owners[key] = _owners.get(key, 0) + 1
+    try:
+        yield warehouse
+    finally:
+        with _registry_lock:
+            _owners[key] -= 1
+            if not _owners[key]:
+                del _owners[key]
+        warehouse.close()
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Run the block as this process's only write session on `path`: another thread's
+    waits for it to end (the same thread may nest). Readers are never held up."""
+    key = _file_key(path)
+    with _registry_lock:
+        lock = _write_locks.setdefault(key, threading.RLock())
+    with lock:
+        yield
+
 
 @dataclass
 class _Session:
-    """One thread's connection to the warehouse, its Ibis backend and transaction state."""
+    """One thread's connection to the warehouse, its Ibis backend and transaction state
+    (`pinned`: a read-only connection to a file this process writes, held in one `READ
+    ONLY` transaction until it is closed)."""
 
     ibis: IbisDuckDB
     in_transaction: bool = False
+    pinned: bool = False
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -141,20 +201,40 @@ class Warehouse:
                 cursor = ibis.duckdb.from_connection(self._main.con.cursor())
                 session = self._cursors[thread] = _Session(cursor)
                 self._set_time_zone(session)
+                if self._main.pinned:
+                    self._pin(session)
             return session
 
     def _open(self) -> _Session:
         database = ":memory:" if str(self.path) == ":memory:" else str(self.path)
+        shared = self.read_only and database != ":memory:" and is_owned(self.path)
         try:
-            backend = ibis.duckdb.connect(database, read_only=self.read_only, **DUCKDB_CONFIG)
+            backend = ibis.duckdb.connect(
+                database, read_only=self.read_only and not shared, **DUCKDB_CONFIG
+            )
         except duckdb.IOException as exc:
             raise ConfigError(
                 f"cannot open warehouse {self.path}: {exc} "
                 "(is another omnikpi process writing to it? stop it or use another --warehouse)"
             ) from exc
+        except duckdb.ConnectionException as exc:
+            if not self.read_only or "different configuration" not in str(exc):
+                raise  # writing a file this process reads: wait until the reads end
+            # This process is writing the file (a load): read it through that database.
+            backend = ibis.duckdb.connect(database, read_only=False, **DUCKDB_CONFIG)
+            shared = True
         session = _Session(backend)
         self._set_time_zone(session)
+        if shared:
+            self._pin(session)
         return session
+
+    @staticmethod
+    def _pin(session: _Session) -> None:
+        """Hold a read-only connection to a file this process writes in a READ ONLY
+        transaction: it reads one committed state and refuses to write."""
+        session.con.execute("BEGIN TRANSACTION READ ONLY")
+        session.in_transaction = session.pinned = True
 
     def _set_time_zone(self, session: _Session) -> None:
         # Local calendar dates and hours are taken in this zone (TIMESTAMPTZ -> DATE casts);

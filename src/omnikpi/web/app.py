@@ -7,7 +7,7 @@ vendored under `static/vendor/`, and the Content-Security-Policy forbids any oth
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -23,10 +23,11 @@ from omnikpi.auth.store import now_utc
 from omnikpi.services import ResultCache, load_catalog
 from omnikpi.services.collector import Collector, event_collector
 from omnikpi.services.reader import SharedEngine
+from omnikpi.services.writer import CommandRunner, announced, owned_warehouse
 from omnikpi.settings import Settings
 from omnikpi.web.context import WebContext
 from omnikpi.web.errors import install_error_handlers
-from omnikpi.web.routes import api, docs, kpi_api, kpi_pages, pages, session
+from omnikpi.web.routes import api, docs, internal, kpi_api, kpi_pages, pages, session
 from omnikpi.web.security import authorize, requires, verify_csrf
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -87,12 +88,20 @@ def create_app(
     store: AppStateStore | None = None,
     now: Callable[[], datetime] = now_utc,
     collector: Collector | None = None,
+    own_warehouse: bool = False,
+    handoff_port: int | None = None,
+    commands: CommandRunner | None = None,
 ) -> FastAPI:
     """The app serving `settings.warehouse`, with users from its app-state store.
 
     `store` defaults to the SQLite file beside the warehouse; `now` is the clock;
     `collector` receives events at `POST /collect` (default: one logging beside the
-    warehouse, loading it every few seconds while the app runs).
+    warehouse, loading it every few seconds while the app runs); with `own_warehouse`
+    (as `omnikpi serve` runs it) the app keeps the warehouse open for writing while it
+    runs, so its reads share the database its loads write (`owned_warehouse`); with
+    `handoff_port` and `commands` too it announces itself beside the warehouse, so that the
+    CLI hands its loads to the app's local endpoint on 127.0.0.1:`handoff_port`
+    (`internal`), which runs them with `commands`.
     """
     state = store or AppStateStore.open(app_state_path(settings.warehouse))
     events = collector or event_collector(settings)
@@ -101,12 +110,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        events.start()
-        try:
-            yield
-        finally:
-            await run_in_threadpool(events.stop)
-            engines.close()
+        with ExitStack() as owner:
+            if own_warehouse:
+                owner.enter_context(owned_warehouse(settings))
+                if handoff_port is not None and commands is not None:
+                    app.state.handoff_token = owner.enter_context(announced(settings, handoff_port))
+            events.start()
+            try:
+                yield
+            finally:
+                await run_in_threadpool(events.stop)
+                engines.close()
 
     app = FastAPI(
         title="omnikpi",
@@ -132,6 +146,9 @@ def create_app(
     routers = (session.router, pages.router, kpi_pages.router, api.router, kpi_api.router)
     for router in (*routers, docs.router, collector_router(events)):
         app.include_router(router)
+    if own_warehouse and commands is not None:
+        app.state.commands = commands
+        app.include_router(internal.router)
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)  # added last: outermost, so on every error too
     return app

@@ -1,0 +1,150 @@
+"""The warehouse a server owns: while `omnikpi serve` runs, its process keeps the file open
+for writing, its pages and API read the last committed state on their own connections
+(never blocked by a load, never a 503), and its writes — the mounted collector's flushes,
+loads, refreshes — run one at a time.
+
+No other process can open the file meanwhile, so the server says where it listens in
+`<warehouse>.server.json` (pid and port) with an admin token in `<warehouse>.server.token`
+(mode 0600); `omnikpi ingest`, `targets`, `kpi` find it (`find_server`) and hand their
+command to its local endpoint (`omnikpi.cli.handoff`).
+
+    >>> with owned_warehouse(settings):  # doctest: +SKIP
+    ...     uvicorn.run(app)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from omnikpi.settings import Settings
+from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse.duckdb import is_owned, own
+
+__all__ = [
+    "HANDOFF_PATH",
+    "TOKEN_HEADER",
+    "CommandRunner",
+    "ServerInfo",
+    "announced",
+    "discovery_path",
+    "find_server",
+    "owned_warehouse",
+    "serves_warehouse",
+    "token_path",
+]
+
+
+@contextmanager
+def owned_warehouse(settings: Settings) -> Iterator[Warehouse]:
+    """Own the settings' (existing) warehouse while the block runs: `read_warehouse` and
+    `write_warehouse` of this process then share its database."""
+    with own(settings.warehouse) as warehouse:
+        yield warehouse
+
+
+def serves_warehouse(settings: Settings) -> bool:
+    """Whether this process owns the settings' warehouse (a server is running in it)."""
+    return is_owned(settings.warehouse)
+
+
+# -- handing commands to the server --------------------------------------------------------
+#: The server's endpoint that runs a handed-off command (local clients only).
+HANDOFF_PATH = "/internal/run"
+#: Header carrying the server's admin token.
+TOKEN_HEADER = "X-Omnikpi-Admin-Token"
+
+
+class CommandRunner(Protocol):
+    """What runs the commands the CLI hands to a server (`omnikpi.cli.handoff.COMMANDS`)."""
+
+    def allowed(self, argv: Sequence[str]) -> bool:
+        """Whether the server runs this command line."""
+        ...
+
+    def run(
+        self, argv: Sequence[str], env: Mapping[str, str], width: int | None
+    ) -> Iterator[bytes]:
+        """Run it here, yielding what it prints and its exit code as NDJSON lines."""
+        ...
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A running server that owns a warehouse: its process, its loopback port and the
+    admin token its local endpoint takes."""
+
+    pid: int
+    port: int
+    token: str
+
+
+def discovery_path(warehouse: Path) -> Path:
+    """`<warehouse>.server.json`: the running server's pid and port."""
+    return warehouse.with_name(f"{warehouse.name}.server.json")
+
+
+def token_path(warehouse: Path) -> Path:
+    """`<warehouse>.server.token`: the running server's admin token (mode 0600)."""
+    return warehouse.with_name(f"{warehouse.name}.server.token")
+
+
+@contextmanager
+def announced(settings: Settings, port: int) -> Iterator[str]:
+    """Say, beside the warehouse, that this process serves it on 127.0.0.1:`port`, with a
+    new random admin token (readable by its owner only); removed when the block ends.
+    Yields the token."""
+    token = secrets.token_urlsafe(32)
+    secret = token_path(settings.warehouse)
+    secret.unlink(missing_ok=True)
+    descriptor = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(token)
+    discovery = discovery_path(settings.warehouse)
+    discovery.write_text(json.dumps({"pid": os.getpid(), "port": port}), encoding="utf-8")
+    try:
+        yield token
+    finally:
+        if _read_json(discovery).get("pid") == os.getpid():  # not a newer server's
+            discovery.unlink(missing_ok=True)
+            secret.unlink(missing_ok=True)
+
+
+def find_server(settings: Settings) -> ServerInfo | None:
+    """The server running for the settings' warehouse, if another process announced one
+    and is still alive (a file left by a dead one is ignored); None in the server itself."""
+    if is_owned(settings.warehouse):
+        return None
+    found = _read_json(discovery_path(settings.warehouse))
+    pid, port = found.get("pid"), found.get("port")
+    if not isinstance(pid, int) or not isinstance(port, int) or not _alive(pid):
+        return None
+    try:
+        token = token_path(settings.warehouse).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return ServerInfo(pid, port, token)
+
+
+def _read_json(path: Path) -> dict[str, object]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive, but not one to hand work to
+        return False
+    return True

@@ -182,3 +182,26 @@ def test_a_server_that_died_is_ignored(shop: Path) -> None:
     token_path(shop).write_text("stale")
     assert find_server(Settings(warehouse=shop)) is None
     assert run_cli("ingest", "status", "-w", str(shop)) == 0
+
+
+def test_reading_commands_beside_a_server_answer_through_it(shop: Path) -> None:
+    """`kpi query`, `kpi show` and `warehouse info` cannot open a warehouse a server owns:
+    the server answers them, as it would itself; `warehouse set` stores through it."""
+    folder = shop.parent
+    query = ("kpi", "query", "orders", "--grain", "day", "--start", "2020-12-24")
+    args = (*query, "--end", "2021-01-31", "--format", "csv", "-w", shop.name)
+    alone = cli(*args, cwd=folder)
+    assert alone.returncode == 0, alone.stderr
+    with serving(shop):
+        beside = cli(*args, cwd=folder)
+        info = cli("warehouse", "info", "--format", "json", "-w", shop.name, cwd=folder)
+        shown = cli("kpi", "show", "orders", "-w", shop.name, cwd=folder)
+        stored = cli("warehouse", "set", "currency", "USD", "-w", shop.name, cwd=folder)
+    assert (beside.returncode, beside.stdout) == (0, alone.stdout)
+    assert info.returncode == 0, info.stderr
+    assert json.loads(info.stdout)["warehouse"] == str(shop.absolute())
+    assert shown.returncode == 0, shown.stderr
+    assert "orders" in shown.stdout
+    assert stored.returncode == 0, stored.stderr
+    after = cli("warehouse", "info", "--format", "json", "-w", shop.name, cwd=folder)
+    assert json.loads(after.stdout)["settings"]["currency"] == "USD"

@@ -44,6 +44,10 @@ HANDED_OFF = frozenset(
         ("targets", "import"),
         ("targets", "list"),
         ("kpi", "refresh"),
+        ("kpi", "show"),
+        ("kpi", "query"),
+        ("warehouse", "info"),
+        ("warehouse", "set"),
     }
 )
 #: Environment variables of the CLI that the command reads, sent with it.

@@ -72,11 +72,15 @@ def list_command(
 
 @app.command("show")
 def show(
+    ctx: typer.Context,
     kpi_id: str = typer.Argument(..., metavar="ID", help="KPI id."),
     warehouse: Path | None = WarehouseOption,
     catalog_dir: Path | None = CatalogOption,
 ) -> None:
     """A KPI's definition in English and Korean, its formula and the SQL that computes it."""
+    from omnikpi.cli.handoff import hand_off
+
+    hand_off(ctx, warehouse)  # a server owning the warehouse answers (it alone can open it)
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
     found = describe_kpi(settings, load_catalog(settings.catalog_dirs), kpi_id)
     k = found.kpi
@@ -98,6 +102,7 @@ def show(
 
 @app.command("query")
 def query_command(
+    ctx: typer.Context,
     ids: str = typer.Argument(..., metavar="ID[,ID...]", help="KPI ids, comma-separated."),
     grain: str = typer.Option(..., "--grain", help="day, week, month, quarter or year."),
     start: str = typer.Option(..., "--start", help="First day, YYYY-MM-DD (inclusive)."),
@@ -118,6 +123,9 @@ def query_command(
     ),
 ) -> None:
     """KPI values by grain, range, dimensions and filters, with comparison and targets."""
+    from omnikpi.cli.handoff import hand_off
+
+    hand_off(ctx, warehouse)  # a server owning the warehouse answers (it alone can open it)
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
     request = KpiRequest.parse(
         ids, grain, start, end, by=by, filters=filters, compare=compare, parts=parts

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from omnikpi.cli.handoff import hand_off
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import InfoFormat, console, render_rows
 from omnikpi.services import SETTING_NAMES, set_data_setting, warehouse_info
@@ -16,10 +17,12 @@ app = typer.Typer(help="Inspect the warehouse and set its data settings.", no_ar
 
 @app.command("info")
 def info(
+    ctx: typer.Context,
     warehouse: Path | None = WarehouseOption,
     fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="Output format."),
 ) -> None:
     """Tables of the warehouse with their row counts, and its data settings."""
+    hand_off(ctx, warehouse)  # a server owning the warehouse answers (it alone can open it)
     found = warehouse_info(load_settings(warehouse=warehouse))
     rows = [{"table": t.name, "rows": t.rows, "kind": t.kind} for t in found.tables]
     settings = [
@@ -49,6 +52,7 @@ def info(
 
 @app.command("set")
 def set_setting(
+    ctx: typer.Context,
     name: str = typer.Argument(..., metavar="NAME", help=", ".join(SETTING_NAMES) + "."),
     value: str = typer.Argument(
         ..., metavar="VALUE", help="e.g. Europe/London, GBP, 02-01 (February 1)."
@@ -57,6 +61,7 @@ def set_setting(
 ) -> None:
     """Store a data setting in the warehouse: time-zone (IANA name), currency (ISO 4217)
     or fiscal-year-start (MM-DD). Environment variables still override it per process."""
+    hand_off(ctx, warehouse)  # a server owning the warehouse stores it, its pages answering
     settings = load_settings(warehouse=warehouse)
     stored = set_data_setting(settings, name, value)
     console.print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,14 @@ from omnikpi.settings import Settings
 from tests.ingest.conftest import options, rows, value
 from tests.prerequisites import require_cdnow
 
-DATA = Path(__file__).parents[4] / "shared" / "data" / "cdnow"
+#: The workplace's shared data beside the checkout (../shared), or where OMNIKPI_SHARED_DATA
+#: or the workplace's own folder puts it when the checkout lives elsewhere (a CI clone).
+_CANDIDATES = [
+    Path(__file__).parents[4] / "shared" / "data",
+    *([Path(os.environ["OMNIKPI_SHARED_DATA"])] if os.environ.get("OMNIKPI_SHARED_DATA") else []),
+    Path("/work/shared/data"),
+]
+DATA = next((c / "cdnow" for c in _CANDIDATES if (c / "cdnow").is_dir()), _CANDIDATES[0] / "cdnow")
 MASTER = DATA / "CDNOW_master.txt"
 SAMPLE = DATA / "CDNOW_sample.txt"
 

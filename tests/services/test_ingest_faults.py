@@ -9,6 +9,7 @@ commit while the rollups refresh.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -31,33 +32,14 @@ from omnikpi.services.rollups import rebuild_rollups
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 from tests.ingest.conftest import options, write
+from tests.ingest.test_bounds import ORDERS
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-MAPPING = {
-    "name": "shop",
-    "currency": "KRW",
-    "dates": {"format": "%Y-%m-%d %H:%M", "time_zone": "Asia/Seoul"},
-    "tables": {
-        "orders": {
-            "columns": {
-                "order_id": "id",
-                "channel": "channel",
-                "placed_at": "placed",
-                "status": {"value": "completed"},
-                "status_changed_at": "placed",
-                "fulfilment": {"value": "delivery"},
-                "gross_amount": "amount",
-                "discount_amount": {"value": 0},
-                "net_amount": "amount",
-                "shipping_amount": {"value": 0},
-                "tax_amount": {"value": 0},
-                "total_amount": "amount",
-            }
-        }
-    },
-}
+#: The bounds tests' orders mapping, with the channel read from the file.
+MAPPING = copy.deepcopy(ORDERS)
+MAPPING["tables"]["orders"]["columns"]["channel"] = "channel"
 FIRST_DAY = date(2025, 10, 1)
 #: The child: load one file through the service layer, killing itself at `phase`.
 CHILD = textwrap.dedent(

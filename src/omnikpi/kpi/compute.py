@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -114,24 +114,33 @@ class Computer:
         self, source: str, names: set[str], times: tuple[str, ...], days: Scope | None
     ) -> tuple[frozenset[str], str]:
         """The columns and SQL of a prepared source (see `prepare`)."""
+        if days is None:
+            key = ("prepare", source, tuple(sorted(names)), (), self.builder.tables.time_zone)
+            found = cache_for(self.catalog, self.builder.tables).get(
+                key, lambda: compile_plain(self._prepared_rows(source, names))
+            )
+            assert found is not None  # plain queries always compile
+            return frozenset(found.schema.names), found.sql
+        shaped_key = ("prepare", source, tuple(sorted(names)), times, self.builder.tables.time_zone)
+        compiled = self._shaped_sql(
+            shaped_key, days, lambda scope: self._prepared_rows(source, names, times, scope)
+        )
+        return frozenset(compiled.schema.names), compiled.sql
+
+    def _shaped_sql(
+        self, key: Hashable, scope: Scope, shaped: Callable[[Scope], ir.Table]
+    ) -> CompiledQuery:
+        """The SQL of `shaped(scope)`: compiled once per `key` with sentinels and bound to
+        `scope`, or, where that SQL cannot take the scope, compiled with its values
+        written in."""
         zone = self.builder.tables.time_zone
-
-        def build() -> CompiledQuery | None:
-            if days is None:
-                return compile_plain(self._prepared_rows(source, names))
-            shaped = self._prepared_rows(source, names, times, sentinel_scope(days))
-            return compile_shape(shaped, days, zone)
-
-        key = ("prepare", source, tuple(sorted(names)), times if days else (), zone)
-        compiled = cache_for(self.catalog, self.builder.tables).get(key, build)
-        sql = None if compiled is None else compiled.sql
-        if compiled is not None and days is not None:
-            sql = compiled.bind(days, zone)
+        compiled = cache_for(self.catalog, self.builder.tables).get(
+            key, lambda: compile_shape(shaped(sentinel_scope(scope)), scope, zone)
+        )
+        sql = None if compiled is None else compiled.bind(scope, zone)
         if compiled is None or sql is None:
-            # SQL that cannot take these days: compiled with them written in.
-            compiled = compile_plain(self._prepared_rows(source, names, times, days))
-            sql = compiled.sql
-        return frozenset(compiled.schema.names), sql
+            return compile_plain(shaped(scope))
+        return replace(compiled, sql=sql)
 
     def _prepared_rows(
         self,
@@ -391,19 +400,15 @@ class Computer:
         dimension, in one GROUPING SETS query (DuckDB SQL); returns {(grain, dimension or
         ''): frame like `compute`}."""
         wide = Scope(Grain.DAY, start, end, tuple(dimensions))
-        tables = self.builder.tables
-        zone = tables.time_zone
+        zone = self.builder.tables.time_zone
         periods = {g: f"_p_{g.value}" for g in grains}
         names = [f"_dim_{d}" for d in dimensions]
-
-        def build() -> CompiledQuery | None:
-            return compile_shape(self._set_inputs(batch, periods, sentinel_scope(wide)), wide, zone)
-
         shape = ("sets", tuple(a.key for a in batch), tuple(grains), shape_of(wide), zone)
-        compiled = cache_for(self.catalog, tables).get((*shape, self._prepared_key(batch)), build)
-        sql = None if compiled is None else compiled.bind(wide, zone)
-        if sql is None:
-            sql = str(ibis.to_sql(self._set_inputs(batch, periods, wide), dialect="duckdb"))
+        sql = self._shaped_sql(
+            (*shape, self._prepared_key(batch)),
+            wide,
+            lambda scope: self._set_inputs(batch, periods, scope),
+        ).sql
         aggregates = []
         for i, atom in enumerate(batch):
             aggregate = kind_of(atom).set_aggregates

@@ -22,7 +22,7 @@ from omnikpi.auth import (
     passwords,
     sign_in,
 )
-from omnikpi.auth.store import SCHEMA_VERSION
+from omnikpi.auth.store import _MIGRATIONS, SCHEMA_VERSION
 from tests.auth.test_throttle import Clock
 
 NOW = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
@@ -151,11 +151,16 @@ def test_a_check_that_could_not_run_counts_as_no_failure(
 
 def test_a_store_of_the_previous_version_gains_the_audit_log(tmp_path: Path) -> None:
     path = tmp_path / "old.state.sqlite"
-    AppStateStore.open(path)
     with sqlite3.connect(path) as connection:
-        connection.execute("DROP TABLE audit_log")
+        # The version-1 store: its tables as its migration made them, no audit log.
+        for statement in _MIGRATIONS[0]:
+            connection.execute(statement)
         connection.execute("PRAGMA user_version = 1")
     store = AppStateStore.open(path)
     assert audit_entries(store) == []
     with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(audit_log)")}
+        assert {"entry_hash", "previous_hash", "row_count", "purpose"} <= columns
+        users = {row[1] for row in connection.execute("PRAGMA table_info(users)")}
+        assert {"business_unit", "disabled_at"} <= users

@@ -19,7 +19,7 @@ from pathlib import Path
 from omnikpi.errors import ConfigError
 
 #: Bumped whenever _MIGRATIONS grows; stored in SQLite's user_version.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -66,6 +66,26 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             detail      TEXT NOT NULL
         )""",
         "CREATE INDEX audit_log_by_time ON audit_log (occurred_at)",
+    ),
+    (
+        # The audit log of governance (DESIGN §6): who did what to which customer-level data,
+        # how many rows, why, and a hash chain that makes edits and deletions evident.
+        "ALTER TABLE audit_log ADD COLUMN actor_role TEXT",
+        "ALTER TABLE audit_log ADD COLUMN subject TEXT",
+        "ALTER TABLE audit_log ADD COLUMN row_count INTEGER",
+        "ALTER TABLE audit_log ADD COLUMN purpose TEXT",
+        "ALTER TABLE audit_log ADD COLUMN previous_hash TEXT",
+        "ALTER TABLE audit_log ADD COLUMN entry_hash TEXT",
+        "CREATE INDEX audit_log_by_user ON audit_log (username, occurred_at)",
+        "CREATE INDEX audit_log_by_event ON audit_log (event, occurred_at)",
+    ),
+    (
+        # User administration: a bu_user's business unit, who disabled a user and when, and
+        # when each session was last seen (the sessions list per user).
+        "ALTER TABLE users ADD COLUMN business_unit TEXT",
+        "ALTER TABLE users ADD COLUMN disabled_at TEXT",
+        "ALTER TABLE sessions ADD COLUMN last_seen_at TEXT",
+        "ALTER TABLE sessions ADD COLUMN address TEXT",
     ),
 )
 

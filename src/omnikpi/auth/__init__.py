@@ -1,7 +1,16 @@
 """Users, roles, permissions, sessions, API tokens, sign-in limits and the audit log, kept in
 the app-state store (sign-in limits in memory)."""
 
-from omnikpi.auth.audit import AuditEntry, AuditEvent, audit_entries, record_audit
+from omnikpi.auth.audit import (
+    Actor,
+    AuditEntry,
+    AuditEvent,
+    ChainBreak,
+    ChainReport,
+    audit_entries,
+    record_audit,
+    verify_audit_chain,
+)
 from omnikpi.auth.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoLogin, create_demo_users
 from omnikpi.auth.errors import NotAuthenticated
 from omnikpi.auth.passwords import (
@@ -66,10 +75,13 @@ __all__ = [
     "TOKEN_PREFIX",
     "Action",
     "ActionDenied",
+    "Actor",
     "ApiToken",
     "AppStateStore",
     "AuditEntry",
     "AuditEvent",
+    "ChainBreak",
+    "ChainReport",
     "CookieSigner",
     "DemoLogin",
     "HashPool",
@@ -113,4 +125,5 @@ __all__ = [
     "set_role",
     "sign_in",
     "start_session",
+    "verify_audit_chain",
 ]

@@ -6,11 +6,28 @@ this table to know which status each role must get. Change access here, nowhere 
 
 Aggregates are open to every signed-in role; customer-level rows (customer ids, lists,
 360 profiles, exports, ad-hoc queries) only to analysts and admins (DESIGN §6).
+
+Which KPIs a role may read is one rule, `visible_kpi_ids`, that every route serving KPI
+values asks (through `omnikpi.services.access`):
+
+1. A KPI's tiers (`cxo`, `lead`, `member:<job>`) admit the roles whose `TIERS` include one
+   of them.
+2. A KPI without a tier admits `UNTAGGED_KPI_ROLES` (executive, team lead, analyst, admin:
+   the roles that read the whole business) and, when it is a companion that other KPIs
+   are computed from, every role those KPIs admit (ad spend: performance marketers, who
+   read ROAS and CPC). A formula never widens a KPI that has tiers.
+3. A role reads a KPI only if it is admitted and reads every KPI it is computed from,
+   down to the last one. Otherwise the value and a KPI it may see would give the hidden
+   one back (gross profit and revenue give cogs; complaint ratio and orders give
+   complaints), so it is hidden too.
+
+What a role reads is therefore closed under the catalog's formulas: no visible KPI is
+computed from a hidden one. docs/governance.md ("Who sees what") gives the reasoning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -38,6 +55,8 @@ class Action(StrEnum):
     EXPORT_CUSTOMER_LEVEL = "export_customer_level"
     # administration
     MANAGE_USERS = "manage_users"
+    FORGET_CUSTOMER = "forget_customer"
+    VIEW_AUDIT_LOG = "view_audit_log"
 
 
 class ActionDenied(PermissionDenied):
@@ -76,6 +95,8 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.VIEW_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
         Action.EXPORT_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
         Action.MANAGE_USERS: frozenset({Role.ADMIN}),
+        Action.FORGET_CUSTOMER: frozenset({Role.ADMIN}),
+        Action.VIEW_AUDIT_LOG: frozenset({Role.ADMIN}),
     }
 )
 
@@ -85,7 +106,7 @@ CUSTOMER_LEVEL_ACTIONS: frozenset[Action] = frozenset(
 )
 
 #: KPI tiers each role may open. `member:*` is every member tier; `member:own` is the
-#: tier of the user's own member role. KPIs without a tier are open to every role.
+#: tier of the user's own member role. KPIs without a tier: see `UNTAGGED_KPI_ROLES`.
 TIERS: Mapping[Role, tuple[str, ...]] = MappingProxyType(
     {
         Role.ADMIN: ("cxo", "lead", "member:*"),
@@ -95,6 +116,13 @@ TIERS: Mapping[Role, tuple[str, ...]] = MappingProxyType(
         Role.BU_USER: ("cxo", "lead"),
         Role.MEMBER: ("cxo", "member:own"),
     }
+)
+
+#: Roles that read a KPI without a tier (blended ROAS, gross profit, cogs): those that read
+#: the whole business. Members and business-unit users read one only when a KPI of their
+#: tiers is computed from it (see `visible_kpi_ids`).
+UNTAGGED_KPI_ROLES: frozenset[Role] = frozenset(
+    {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.ADMIN}
 )
 
 
@@ -129,9 +157,61 @@ def may_see_tier(role: UserRole, tier: str) -> bool:
 
 
 def may_see_kpi(role: UserRole, tiers: Iterable[str]) -> bool:
-    """Whether `role` may open a KPI tagged with `tiers` (untagged KPIs are open)."""
+    """Whether the tags `tiers` alone admit `role` (untagged: `UNTAGGED_KPI_ROLES`).
+
+    The whole rule, with companions and formulas, is `visible_kpi_ids`.
+
+    >>> may_see_kpi(UserRole(Role.BU_USER), ["lead"]), may_see_kpi(UserRole(Role.BU_USER), [])
+    (True, False)
+    """
     tags = tuple(tiers)
-    return not tags or any(may_see_tier(role, tier) for tier in tags)
+    if not tags:
+        return role.role in UNTAGGED_KPI_ROLES
+    return any(may_see_tier(role, tier) for tier in tags)
+
+
+def visible_kpi_ids(
+    role: UserRole,
+    tiers: Mapping[str, Sequence[str]],
+    inputs: Mapping[str, Iterable[str]],
+) -> frozenset[str]:
+    """The KPIs `role` may read, given each KPI's tiers and the KPIs it is computed from.
+
+    A KPI is admitted by its tiers (untagged: by `UNTAGGED_KPI_ROLES` or by any KPI
+    computed from it that admits the role) and read only if every KPI it is computed
+    from is read too (the module docstring gives the reasons).
+
+    >>> from omnikpi.auth.roles import parse_role
+    >>> member = parse_role("member:cs_agent")
+    >>> tiers = {"revenue": ["cxo"], "cogs": [], "gross_profit": [], "handled": ["member:cs_agent"],
+    ...          "complaints": ["lead"], "complaint_ratio": ["cxo"]}
+    >>> inputs = {"gross_profit": ["revenue", "cogs"], "complaint_ratio": ["complaints"]}
+    >>> sorted(visible_kpi_ids(member, tiers, inputs))
+    ['handled', 'revenue']
+    """
+    uses: dict[str, list[str]] = {kpi_id: [] for kpi_id in tiers}
+    for kpi_id, used in inputs.items():
+        for input_id in used:
+            uses[input_id].append(kpi_id)
+    admitted: dict[str, bool] = {}
+    readable: dict[str, bool] = {}
+
+    def admits(kpi_id: str) -> bool:  # upwards: a companion takes its users' tiers
+        if kpi_id not in admitted:
+            tags = tiers[kpi_id]
+            admitted[kpi_id] = may_see_kpi(role, tags) or (
+                not tags and any(admits(user) for user in uses[kpi_id])
+            )
+        return admitted[kpi_id]
+
+    def reads(kpi_id: str) -> bool:  # downwards: every input must be read too
+        if kpi_id not in readable:
+            readable[kpi_id] = admits(kpi_id) and all(
+                reads(input_id) for input_id in inputs.get(kpi_id, ())
+            )
+        return readable[kpi_id]
+
+    return frozenset(kpi_id for kpi_id in tiers if reads(kpi_id))
 
 
 def parse_scopes(names: Iterable[str]) -> frozenset[Action]:

@@ -113,13 +113,16 @@ def test_a_locked_account_refuses_even_the_right_password_until_the_lock_out_end
     assert attempt(mina, throttle, "mina") == "failed"  # signing in cleared the count
 
 
-def test_every_slow_down_and_lock_out_is_audited(mina: AppStateStore) -> None:
+def test_every_failure_slow_down_and_lock_out_is_audited(mina: AppStateStore) -> None:
     clock = Clock()
     throttle = LoginThrottle(LIMITS, clock)
     for _ in range(4):
         attempt(mina, throttle, " Mina ")
         clock.now += 60
     entries = list(reversed(audit_entries(mina)))
+    failed = [e for e in entries if e.event is AuditEvent.SIGN_IN_FAILED]
+    assert [(e.username, e.address) for e in failed] == [("Mina", HOME)] * 4
+    entries = [e for e in entries if e.event is not AuditEvent.SIGN_IN_FAILED]
     assert [(e.event, e.username, e.address, e.detail) for e in entries] == [
         (
             AuditEvent.SIGN_IN_THROTTLED,

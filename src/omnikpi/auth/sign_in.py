@@ -41,7 +41,9 @@ def sign_in(
 
     Raises SignInRefused, before any password is checked, while failed attempts make the
     account or the client `address` wait; PasswordCheckBusy when too many passwords are
-    being checked at once. A failure that makes a key wait or locks it out is audited.
+    being checked at once. Every failure is audited, and so is each slow-down and lock-out
+    it causes (attempts refused while waiting are not: they cost an attacker nothing, and
+    the lock-out entry already names the key).
 
     >>> sign_in(store, LoginThrottle(), "mina", "secret!!", address="10.0.0.7")  # doctest: +SKIP
     """
@@ -56,6 +58,14 @@ def sign_in(
     if user is not None:
         throttle.succeeded(username, address)
         return user
+    record_audit(
+        store,
+        AuditEvent.SIGN_IN_FAILED,
+        "wrong username or password, or the user is disabled",
+        username=username.strip(),
+        address=address,
+        now=now,
+    )
     for event in throttle.failed(username, address):
         record_audit(
             store,

@@ -56,6 +56,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "omnikpi.cli.warehouse:app", "Inspect the warehouse and set its data settings."
     ),
     "users": LazyCommand("omnikpi.cli.users:app", "Manage the people who sign in to the web app."),
+    "audit": LazyCommand(
+        "omnikpi.cli.audit:app", "The audit log: list its entries and verify its hash chain."
+    ),
     "ingest": LazyCommand(
         "omnikpi.cli.ingest:app",
         "Load files with a mapping or preset, or a PostgreSQL table or query.",

@@ -22,6 +22,7 @@ from omnikpi.auth import (
     parse_role,
     parse_scopes,
 )
+from omnikpi.auth.permissions import UNTAGGED_KPI_ROLES, visible_kpi_ids
 from omnikpi.errors import ConfigError, PermissionDenied
 
 CS_AGENT = UserRole(Role.MEMBER, MemberRole.CS_AGENT)
@@ -85,10 +86,65 @@ def test_tiers(role: str, tier: str, expected: bool) -> None:
     assert may_see_tier(parse_role(role), tier) is expected
 
 
-def test_untagged_kpis_are_open_and_tagged_need_one_visible_tier() -> None:
-    assert may_see_kpi(CS_AGENT, [])
+def test_untagged_kpis_are_for_the_whole_business_roles_and_tagged_need_one_tier() -> None:
+    assert not may_see_kpi(CS_AGENT, [])
+    assert not may_see_kpi(UserRole(Role.BU_USER), [])
+    assert [r.role for r in ALL_ROLES if may_see_kpi(r, [])] == [
+        r.role for r in ALL_ROLES if r.role in UNTAGGED_KPI_ROLES
+    ]
+    assert {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.ADMIN} == UNTAGGED_KPI_ROLES
     assert may_see_kpi(CS_AGENT, ["lead", "member:cs_agent"])
     assert not may_see_kpi(CS_AGENT, ["lead", "member:logistics"])
+
+
+#: A catalog in miniature: each KPI's tiers, and the KPIs each formula is computed from.
+TIERS_OF = {
+    "revenue": ["cxo", "lead"],
+    "ad_spend": [],  # a companion: used by ROAS and by blended ROAS
+    "roas": ["member:performance_marketer"],
+    "blended_roas": [],  # untagged, used by nothing
+    "cogs": [],
+    "gross_profit": [],
+    "orders": ["cxo", "lead"],
+    "complaints": ["lead", "member:cs_agent"],
+    "complaint_ratio": ["cxo"],
+}
+INPUTS_OF = {
+    "roas": ["ad_spend"],
+    "blended_roas": ["revenue", "ad_spend"],
+    "gross_profit": ["revenue", "cogs"],
+    "complaint_ratio": ["complaints", "orders"],
+}
+
+
+def visible(role: str) -> set[str]:
+    return set(visible_kpi_ids(parse_role(role), TIERS_OF, INPUTS_OF))
+
+
+def test_a_companion_takes_the_tiers_of_the_kpis_computed_from_it() -> None:
+    assert visible("member:performance_marketer") == {"revenue", "orders", "ad_spend", "roas"}
+    assert "ad_spend" not in visible("member:crm_marketer")  # nobody of theirs uses it
+
+
+def test_untagged_kpis_nobody_uses_are_for_the_whole_business_roles() -> None:
+    for role in ("executive", "team_lead", "analyst", "admin"):
+        assert visible(role) == set(TIERS_OF), role
+    for role in ("bu_user", "member:performance_marketer", "member:crm_loyalty"):
+        assert not {"blended_roas", "gross_profit", "cogs"} & visible(role), role
+
+
+def test_a_kpi_that_gives_a_hidden_one_back_is_hidden_too() -> None:
+    # complaint_ratio is a CxO KPI, but with orders it gives complaints back
+    assert visible("member:crm_loyalty") == {"revenue", "orders"}
+    assert {"complaints", "complaint_ratio"} <= visible("member:cs_agent")
+    assert {"complaints", "complaint_ratio"} <= visible("bu_user")  # lead tier
+
+
+def test_what_a_role_reads_is_closed_under_the_formulas() -> None:
+    for role in ALL_ROLES:
+        seen = visible_kpi_ids(role, TIERS_OF, INPUTS_OF)
+        for kpi_id in seen:
+            assert set(INPUTS_OF.get(kpi_id, ())) <= seen, (role, kpi_id)
 
 
 def test_scopes_are_parsed_from_action_names() -> None:

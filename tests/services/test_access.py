@@ -1,10 +1,16 @@
-"""Who sees which KPIs: the permission table's tiers applied to the catalog."""
+"""Who reads which KPIs: the permission table's rule applied to the packaged catalog.
+
+The rule (omnikpi.auth.permissions): tiers admit roles; an untagged KPI admits the
+whole-business roles and, as a companion, the roles of the KPIs computed from it; a role
+reads a KPI only if it reads every KPI the KPI is computed from.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from omnikpi.auth import ALL_ROLES, parse_role
+from omnikpi.auth import ALL_ROLES, UserRole, may_see_kpi, parse_role
+from omnikpi.auth.permissions import UNTAGGED_KPI_ROLES
 from omnikpi.kpi import load_catalog
 from omnikpi.services import (
     KpiDenied,
@@ -14,25 +20,113 @@ from omnikpi.services import (
     tiers_of,
     visible_kpis,
 )
+from omnikpi.services.access import kpi_inputs
 
 CATALOG = load_catalog()
+INPUTS = kpi_inputs(CATALOG)
 UNTAGGED = {k.id for k in CATALOG.kpis.values() if not k.tiers}
+WHOLE_BUSINESS = [r for r in ALL_ROLES if r.role in UNTAGGED_KPI_ROLES]
+NARROW = [r for r in ALL_ROLES if r.role not in UNTAGGED_KPI_ROLES]
 
 
-def test_analysts_and_admins_see_every_kpi() -> None:
-    for role in ("analyst", "admin", "executive", "team_lead"):
-        assert len(visible_kpis(CATALOG, parse_role(role))) == 147
+def readable(role: UserRole) -> set[str]:
+    return {k.id for k in visible_kpis(CATALOG, role)}
 
 
-def test_a_member_sees_the_company_kpis_their_roles_and_the_untagged_ones() -> None:
+def below(kpi_id: str) -> set[str]:
+    """Every KPI `kpi_id` is computed from, down to the last."""
+    found: set[str] = set()
+    for input_id in INPUTS[kpi_id]:
+        found |= {input_id, *below(input_id)}
+    return found
+
+
+def test_inputs_are_the_kpis_a_formula_or_ratio_names() -> None:
+    assert INPUTS["gross_profit"] == ("cogs", "revenue")  # revenue - cogs
+    assert INPUTS["complaint_ratio"] == ("complaints", "orders")
+    assert INPUTS["revenue"] == ()
+    assert UNTAGGED
+    assert len(UNTAGGED) < len(CATALOG.kpis)
+
+
+def test_the_whole_business_roles_read_every_kpi() -> None:
+    assert {str(r) for r in WHOLE_BUSINESS} == {"executive", "team_lead", "analyst", "admin"}
+    for role in WHOLE_BUSINESS:
+        assert readable(role) == set(CATALOG.kpis), role
+
+
+@pytest.mark.parametrize("role", NARROW, ids=str)
+def test_no_back_door_through_untagged_kpis(role: UserRole) -> None:
+    """The issue's back doors: a member denied ROAS read blended ROAS, gross profit, cogs
+    and the loyalty programme's ROI, none of which has a tier."""
+    seen = readable(role)
+    for kpi_id in ("blended_roas", "gross_profit", "cogs", "loyalty_program_roi"):
+        assert kpi_id in UNTAGGED, kpi_id
+        assert kpi_id not in seen, kpi_id
+        with pytest.raises(KpiDenied, match=f'may not open KPI "{kpi_id}"'):
+            check_kpi_visible(CATALOG, role, kpi_id)
+
+
+@pytest.mark.parametrize("role", ALL_ROLES, ids=str)
+def test_nothing_a_role_reads_is_computed_from_a_kpi_it_may_not(role: UserRole) -> None:
+    seen = readable(role)
+    assert seen
+    for kpi_id in seen:
+        assert set(INPUTS[kpi_id]) <= seen, (kpi_id, set(INPUTS[kpi_id]) - seen)
+
+
+@pytest.mark.parametrize("role", NARROW, ids=str)
+def test_an_untagged_kpi_is_read_only_as_the_companion_of_a_kpi_of_the_role(
+    role: UserRole,
+) -> None:
+    seen = readable(role)
+    companions = seen & UNTAGGED
+    own = {k.id for k in CATALOG.kpis.values() if k.tiers and k.id in seen}
+    assert companions == {kpi_id for kpi_id in UNTAGGED if any(kpi_id in below(k) for k in own)}
+
+
+@pytest.mark.parametrize("role", ALL_ROLES, ids=str)
+def test_a_kpi_of_the_role_s_tiers_is_hidden_only_for_a_hidden_input(role: UserRole) -> None:
+    seen = readable(role)
+    for kpi in CATALOG.kpis.values():
+        if kpi.tiers and not may_see_kpi(role, kpi.tiers):
+            assert kpi.id not in seen, kpi.id
+        if kpi.tiers and may_see_kpi(role, kpi.tiers) and kpi.id not in seen:
+            assert below(kpi.id) - seen, kpi.id
+
+
+def test_kpis_of_a_role_s_tiers_that_would_give_a_hidden_kpi_back() -> None:
+    """What the rule takes from tiers the catalog gives (see docs/governance.md)."""
+    # complaint ratio (CxO) with orders (CxO) gives complaints (lead, CS agents)
+    assert "complaint_ratio" not in readable(parse_role("member:crm_loyalty"))
+    assert "complaint_ratio" in readable(parse_role("member:cs_agent"))
+    # cart abandonment (merchandisers) is 1 - basket-to-order rate (lead)
+    assert "cart_abandonment_rate" not in readable(parse_role("member:merchandiser"))
+    # channel CTR (lead) with impressions (lead) gives clicks (performance marketers)
+    assert "channel_ctr" not in readable(parse_role("bu_user"))
+    assert "channel_ctr" in readable(parse_role("member:performance_marketer"))
+
+
+def test_a_companion_is_read_by_the_roles_of_the_kpis_computed_from_it() -> None:
+    marketer = readable(parse_role("member:performance_marketer"))
+    assert {"roas", "cpc", "ad_spend"} <= marketer  # ROAS and CPC are ad spend's users
+    assert "ad_spend" not in readable(parse_role("member:crm_marketer"))
+    assert "ad_spend" not in readable(parse_role("bu_user"))
+
+
+def test_a_tier_lists_only_the_kpis_the_role_reads() -> None:
+    crm_loyalty = parse_role("member:crm_loyalty")
+    cxo = {k.id for k in tier_kpis(CATALOG, crm_loyalty, "cxo")}
+    assert cxo == {k.id for k in CATALOG.select(tier="cxo")} - {"complaint_ratio"}
+    assert "complaint_ratio" in {k.id for k in tier_kpis(CATALOG, parse_role("admin"), "cxo")}
+
+
+def test_a_member_reads_the_company_kpis_and_their_own() -> None:
     role = parse_role("member:cs_agent")
-    own = {k.id for k in CATALOG.select(tier="member:cs_agent")}
-    cxo = {k.id for k in CATALOG.select(tier="cxo")}
-    visible = {k.id for k in visible_kpis(CATALOG, role)}
-    assert visible == own | cxo | UNTAGGED | {
-        k.id for k in CATALOG.kpis.values() if k.id in own | cxo
-    }
-    assert "impressions" not in visible  # lead and performance marketer
+    seen = readable(role)
+    assert {k.id for k in CATALOG.select(tier="member:cs_agent")} <= seen
+    assert {k.id for k in CATALOG.select(tier="cxo")} <= seen
+    assert "impressions" not in seen  # lead and performance marketer
     with pytest.raises(KpiDenied):
         check_kpi_visible(CATALOG, role, "impressions")
     assert check_kpi_visible(CATALOG, role, "backlog").id == "backlog"

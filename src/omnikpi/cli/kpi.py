@@ -1,4 +1,9 @@
-"""`omnikpi kpi`: list, show and query KPIs; refresh their rollups."""
+"""`omnikpi kpi`: list, show and query KPIs; refresh their rollups.
+
+The CLI runs as the owner of the warehouse file, who can read every table of it with any
+DuckDB client: it reads every KPI. `--role ROLE` answers as that role would be answered
+on the server (the same rule, `omnikpi.services.access`), to check what a role sees.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from omnikpi.auth import UserRole, parse_role
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import OutputFormat, console, progress_bar, render_rows
 from omnikpi.i18n.formatting import format_change, format_number, format_value
@@ -13,6 +19,7 @@ from omnikpi.services import (
     STAGES,
     KpiRequest,
     KpiResult,
+    check_kpi_visible,
     data_settings,
     describe_kpi,
     list_kpis,
@@ -21,6 +28,7 @@ from omnikpi.services import (
     parse_day,
     query_kpis,
     rebuild_rollups,
+    visible_kpis,
 )
 from omnikpi.settings import load_settings
 
@@ -30,6 +38,11 @@ CatalogOption = typer.Option(
     "--catalog",
     help="Folder of your own catalog YAML files (adds or overrides KPIs).",
     file_okay=False,
+)
+RoleOption = typer.Option(
+    None,
+    "--role",
+    help="Answer as this role (admin, member:cs_agent, ...): only the KPIs it may read.",
 )
 LIST_COLUMNS = [
     "id",
@@ -50,9 +63,12 @@ def list_command(
     stage: str | None = typer.Option(None, "--stage", help=f"One of {', '.join(STAGES)}."),
     fmt: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="Output format."),
     catalog_dir: Path | None = CatalogOption,
+    role_name: str | None = RoleOption,
 ) -> None:
-    """The KPIs of the catalog, optionally of one tier or stage."""
+    """The KPIs of the catalog, optionally of one tier or stage (or those a role reads)."""
+    role = _role(role_name)
     catalog = load_catalog(load_settings(catalog=catalog_dir).catalog_dirs)
+    readable = None if role is None else {k.id for k in visible_kpis(catalog, role)}
     rows = [
         {
             "id": k.id,
@@ -66,6 +82,7 @@ def list_command(
             "tiers": ";".join(k.tiers),
         }
         for k in list_kpis(catalog, tier, stage)
+        if readable is None or k.id in readable
     ]
     render_rows(rows, LIST_COLUMNS, fmt.value, title=f"{len(rows)} KPIs")
 
@@ -76,13 +93,18 @@ def show(
     kpi_id: str = typer.Argument(..., metavar="ID", help="KPI id."),
     warehouse: Path | None = WarehouseOption,
     catalog_dir: Path | None = CatalogOption,
+    role_name: str | None = RoleOption,
 ) -> None:
     """A KPI's definition in English and Korean, its formula and the SQL that computes it."""
     from omnikpi.cli.handoff import hand_off
 
+    role = _role(role_name)
     hand_off(ctx, warehouse)  # a server owning the warehouse answers (it alone can open it)
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
-    found = describe_kpi(settings, load_catalog(settings.catalog_dirs), kpi_id)
+    catalog = load_catalog(settings.catalog_dirs)
+    if role is not None:
+        check_kpi_visible(catalog, role, kpi_id)
+    found = describe_kpi(settings, catalog, kpi_id)
     k = found.kpi
     console.print(f"[bold]{k.id}[/bold]  {k.name.en} / {k.name.ko}")
     console.print(
@@ -121,10 +143,12 @@ def query_command(
     parts: bool = typer.Option(
         False, "--parts", help="Also the numerator and denominator of ratio KPIs."
     ),
+    role_name: str | None = RoleOption,
 ) -> None:
     """KPI values by grain, range, dimensions and filters, with comparison and targets."""
     from omnikpi.cli.handoff import hand_off
 
+    role = _role(role_name)
     hand_off(ctx, warehouse)  # a server owning the warehouse answers (it alone can open it)
     settings = load_settings(warehouse=warehouse, catalog=catalog_dir)
     request = KpiRequest.parse(
@@ -132,7 +156,7 @@ def query_command(
     )
     catalog = load_catalog(settings.catalog_dirs)
     with open_reader(settings, catalog, rollups=not no_rollups) as reader:
-        result = query_kpis(reader, request)
+        result = query_kpis(reader, request, role)
     if fmt is OutputFormat.CSV:
         for chunk in result.csv_chunks():
             console.file.write(chunk)
@@ -140,6 +164,11 @@ def query_command(
         render_rows(result.records(), result.columns, "json")
     else:
         render_rows(_formatted(result, data_settings(settings).currency), result.columns, "table")
+
+
+def _role(name: str | None) -> UserRole | None:
+    """The role of `--role` (None: the warehouse owner, who reads every KPI)."""
+    return None if name is None else parse_role(name)
 
 
 def _formatted(result: KpiResult, currency: str) -> list[dict[str, object]]:

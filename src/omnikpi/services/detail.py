@@ -9,6 +9,7 @@ from datetime import date
 from omnikpi.auth import UserRole
 from omnikpi.kpi import KpiSpec
 from omnikpi.kpi.request import KpiRequest
+from omnikpi.services.access import check_kpi_visible
 from omnikpi.services.breakdown import (
     Breakdown,
     allowed_dimensions,
@@ -56,7 +57,9 @@ def build_kpi_detail(
     >>> build_kpi_detail(reader, role, asked, breakdown_by="channel")  # doctest: +SKIP
     """
     trend = replace(asked, by=(), parts=False)
-    kpi_spec = reader.catalog.get(asked.kpis[0])
+    # Refused before anything is read; the breakdown's numerator and denominator KPIs are
+    # inputs of this one, which `role` reads only if it reads them too (services.access).
+    kpi_spec = check_kpi_visible(reader.catalog, role, asked.kpis[0])
     breakdown = None
     if breakdown_by:  # read with the trend in one pass
         breakdown = build_breakdown(

@@ -1,4 +1,8 @@
-"""`omnikpi users`: the people who sign in to the web app, kept beside the warehouse."""
+"""`omnikpi users`: the people who sign in to the web app, kept beside the warehouse.
+
+Every change goes through `omnikpi.services.users` as `cli:<os user>` and is audited
+there, as the same change made on the admin pages is.
+"""
 
 from __future__ import annotations
 
@@ -14,25 +18,23 @@ from omnikpi.auth import (
     AppStateStore,
     User,
     app_state_path,
-    create_api_token,
-    create_user,
-    disable_user,
-    enable_user,
-    list_users,
     parse_role,
     parse_scopes,
-    set_role,
 )
+from omnikpi.auth.audit import Actor
 from omnikpi.auth.store import now_utc
 from omnikpi.auth.users import check_username
 from omnikpi.cli.options import WarehouseOption, warehouse_path
 from omnikpi.cli.output import InfoFormat, console, render_rows
 from omnikpi.errors import ConfigError
 from omnikpi.i18n import Locale, parse_locale
+from omnikpi.services import users as service
 
 app = typer.Typer(help="Manage the people who sign in to the web app.", no_args_is_help=True)
 
 _ROLE_HELP = f"Role: {', '.join(ROLE_CHOICES)}."
+_UNIT_HELP = "Business unit of a bu_user (required for bu_user, refused for other roles)."
+_USERNAME_ARGUMENT = typer.Argument(..., help="Sign-in name.")
 
 
 def open_store(warehouse: Path | None) -> AppStateStore:
@@ -44,6 +46,7 @@ def _user_row(user: User) -> dict[str, object]:
     return {
         "username": user.username,
         "role": str(user.role),
+        "business_unit": user.business_unit or "",
         "language": user.locale or "",
         "active": user.active,
         "created": user.created_at.isoformat(timespec="seconds"),
@@ -59,24 +62,50 @@ def _read_password(from_stdin: bool) -> str:
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
+def _print_temporary(username: str, password: str) -> None:
+    console.print(
+        f"Temporary password for {username} (give it to them; it is not shown again, and "
+        "they choose their own at the next sign-in):",
+        markup=False,
+    )
+    console.print(password, markup=False, highlight=False)
+
+
 @app.command("add")
 def add(
-    username: str = typer.Argument(..., help="Sign-in name."),
+    username: str = _USERNAME_ARGUMENT,
     role: str = typer.Option(..., "--role", "-r", help=_ROLE_HELP),
+    business_unit: str | None = typer.Option(None, "--business-unit", help=_UNIT_HELP),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+    temporary: bool = typer.Option(
+        False,
+        "--temporary-password",
+        help="Print a temporary password instead of asking; replaced at the first sign-in.",
     ),
     language: str | None = typer.Option(None, "--language", help="ko or en (default: browser)."),
     warehouse: Path | None = WarehouseOption,
 ) -> None:
-    """Add a user; asks for the password (at least 8 characters)."""
+    """Add a user; asks for the password (at least 8 characters) unless it is temporary."""
     user_role = parse_role(role)
     check_username(username)
     locale: Locale | None = parse_locale(language) if language else None
     store = open_store(warehouse)
-    password = _read_password(password_stdin)
-    user = create_user(store, username, password, user_role, locale=locale)
-    console.print(f"Added {user.username} ({user.role}).", markup=False)
+    password = None if temporary else _read_password(password_stdin)
+    added = service.add_user(
+        store,
+        Actor.cli(),
+        username,
+        user_role,
+        password=password,
+        business_unit=business_unit,
+        locale=locale,
+    )
+    unit = f", {added.user.business_unit}" if added.user.business_unit else ""
+    console.print(f"Added {added.user.username} ({added.user.role}{unit}).", markup=False)
+    if added.temporary_password is not None:
+        _print_temporary(added.user.username, added.temporary_password)
 
 
 @app.command("list")
@@ -84,42 +113,118 @@ def list_command(
     warehouse: Path | None = WarehouseOption,
     fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="Output format."),
 ) -> None:
-    """Every user with role, language and whether they may sign in."""
-    rows = [_user_row(user) for user in list_users(open_store(warehouse))]
+    """Every user with role, business unit, language and whether they may sign in."""
+    rows = [_user_row(user) for user in service.users_of(open_store(warehouse), Actor.cli())]
     shown = [{**row, "active": "yes" if row["active"] else "no"} for row in rows]
-    columns = ["username", "role", "language", "active", "created"]
+    columns = ["username", "role", "business_unit", "language", "active", "created"]
     render_rows(shown, columns, fmt.value, "Users", json_document=rows)
 
 
 @app.command("set-role")
 def set_role_command(
-    username: str = typer.Argument(..., help="Sign-in name."),
+    username: str = _USERNAME_ARGUMENT,
     role: str = typer.Argument(..., help=_ROLE_HELP),
+    business_unit: str | None = typer.Option(None, "--business-unit", help=_UNIT_HELP),
     warehouse: Path | None = WarehouseOption,
 ) -> None:
     """Change a user's role; it applies to their next request."""
-    user = set_role(open_store(warehouse), username, parse_role(role))
-    console.print(f"{user.username} is now {user.role}.", markup=False)
+    user = service.change_role(
+        open_store(warehouse), Actor.cli(), username, parse_role(role), business_unit=business_unit
+    )
+    unit = f" in {user.business_unit}" if user.business_unit else ""
+    console.print(f"{user.username} is now {user.role}{unit}.", markup=False)
+
+
+@app.command("set-unit")
+def set_unit(
+    username: str = _USERNAME_ARGUMENT,
+    business_unit: str = typer.Argument(..., help="The bu_user's new business unit."),
+    warehouse: Path | None = WarehouseOption,
+) -> None:
+    """Move a bu_user to another business unit; it applies to their next request."""
+    user = service.change_business_unit(open_store(warehouse), Actor.cli(), username, business_unit)
+    console.print(f"{user.username} is now in {user.business_unit}.", markup=False)
 
 
 @app.command("disable")
 def disable(
-    username: str = typer.Argument(..., help="Sign-in name."),
+    username: str = _USERNAME_ARGUMENT,
     warehouse: Path | None = WarehouseOption,
 ) -> None:
     """Stop a user from signing in; ends their sessions and API tokens at once."""
-    user = disable_user(open_store(warehouse), username)
+    user = service.disable(open_store(warehouse), Actor.cli(), username)
     console.print(f"{user.username} is disabled.", markup=False)
 
 
 @app.command("enable")
 def enable(
-    username: str = typer.Argument(..., help="Sign-in name."),
+    username: str = _USERNAME_ARGUMENT,
     warehouse: Path | None = WarehouseOption,
 ) -> None:
     """Let a disabled user sign in again."""
-    user = enable_user(open_store(warehouse), username)
+    user = service.enable(open_store(warehouse), Actor.cli(), username)
     console.print(f"{user.username} is enabled.", markup=False)
+
+
+@app.command("reset-password")
+def reset_password(
+    username: str = _USERNAME_ARGUMENT,
+    warehouse: Path | None = WarehouseOption,
+) -> None:
+    """Print a temporary password; the user's sessions end and they choose their own
+    password at the next sign-in."""
+    password = service.reset_password(open_store(warehouse), Actor.cli(), username)
+    _print_temporary(username, password)
+
+
+@app.command("sessions")
+def sessions(
+    username: str = _USERNAME_ARGUMENT,
+    warehouse: Path | None = WarehouseOption,
+    fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="Output format."),
+) -> None:
+    """A user's open sessions: id, when started, last used, from which address."""
+    found = service.sessions_of(open_store(warehouse), Actor.cli(), username)
+    rows = [
+        {
+            "id": session.short_id,
+            "started": session.created_at.isoformat(timespec="seconds"),
+            "last_seen": session.last_seen_at.isoformat(timespec="seconds")
+            if session.last_seen_at
+            else None,
+            "address": session.address,
+            "expires": session.expires_at.isoformat(timespec="seconds"),
+        }
+        for session in found
+    ]
+    columns = ["id", "started", "last_seen", "address", "expires"]
+    render_rows(rows, columns, fmt.value, f"Sessions of {username}")
+
+
+@app.command("revoke-session")
+def revoke_session(
+    username: str = _USERNAME_ARGUMENT,
+    session_id: str = typer.Argument(..., help="The id `omnikpi users sessions` lists."),
+    warehouse: Path | None = WarehouseOption,
+) -> None:
+    """End one of a user's sessions (their browser is signed out at its next request)."""
+    ended = service.revoke_user_session(open_store(warehouse), Actor.cli(), username, session_id)
+    console.print(f"Session {ended.short_id} of {ended.username} ended.", markup=False)
+
+
+@app.command("single-session")
+def single_session(
+    state: str | None = typer.Argument(None, help="on or off (omit to show the setting)."),
+    warehouse: Path | None = WarehouseOption,
+) -> None:
+    """Whether signing in ends the user's other sessions (off by default)."""
+    store = open_store(warehouse)
+    if state is not None:
+        if state not in ("on", "off"):
+            raise ConfigError(f'single-session "{state}" is not valid (use on or off)')
+        service.set_single_session_setting(store, Actor.cli(), state == "on")
+    shown = "on" if service.single_session(store) else "off"
+    console.print(f"single-session is {shown}.", markup=False)
 
 
 @app.command("token")
@@ -136,8 +241,13 @@ def token(
 ) -> None:
     """Create a bearer token for the JSON API; it is printed once and stored hashed."""
     expires = now_utc() + timedelta(days=days) if days else None
-    record, secret = create_api_token(
-        open_store(warehouse), username, name, parse_scopes(scopes), expires_at=expires
+    record, secret = service.create_token(
+        open_store(warehouse),
+        Actor.cli(),
+        username,
+        name,
+        parse_scopes(scopes),
+        expires_at=expires,
     )
     console.print(
         f"Token {record.token_id} for {record.username} "
@@ -146,3 +256,42 @@ def token(
         markup=False,
     )
     console.print(secret, markup=False, highlight=False)
+
+
+@app.command("tokens")
+def tokens(
+    username: str = _USERNAME_ARGUMENT,
+    warehouse: Path | None = WarehouseOption,
+    fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="Output format."),
+) -> None:
+    """A user's API tokens (never their secrets), newest first."""
+    found = service.tokens_of(open_store(warehouse), Actor.cli(), username)
+    rows = [
+        {
+            "id": record.token_id,
+            "name": record.name,
+            "scopes": " ".join(sorted(scope.value for scope in record.scopes)),
+            "created": record.created_at.isoformat(timespec="seconds"),
+            "expires": record.expires_at.isoformat(timespec="seconds")
+            if record.expires_at
+            else None,
+            "last_used": record.last_used_at.isoformat(timespec="seconds")
+            if record.last_used_at
+            else None,
+            "revoked": record.revoked,
+        }
+        for record in found
+    ]
+    columns = ["id", "name", "scopes", "created", "expires", "last_used", "revoked"]
+    render_rows(rows, columns, fmt.value, f"API tokens of {username}")
+
+
+@app.command("revoke-token")
+def revoke_token(
+    username: str = _USERNAME_ARGUMENT,
+    token_id: int = typer.Argument(..., help="The id `omnikpi users tokens` lists."),
+    warehouse: Path | None = WarehouseOption,
+) -> None:
+    """Stop one of a user's API tokens from working."""
+    record = service.revoke_user_token(open_store(warehouse), Actor.cli(), username, token_id)
+    console.print(f"Token {record.token_id} of {record.username} revoked.", markup=False)

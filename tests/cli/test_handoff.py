@@ -205,3 +205,24 @@ def test_reading_commands_beside_a_server_answer_through_it(shop: Path) -> None:
     assert stored.returncode == 0, stored.stderr
     after = cli("warehouse", "info", "--format", "json", "-w", shop.name, cwd=folder)
     assert json.loads(after.stdout)["settings"]["currency"] == "USD"
+
+
+def test_a_command_whose_settings_differ_from_the_servers_is_refused_not_run_differently(
+    shop: Path,
+) -> None:
+    """A time zone (or catalog, limit, ...) the CLI sets would be ignored by the server: the
+    command is refused with both settings named, and runs through it once they agree."""
+    folder = shop.parent
+    query = ("kpi", "query", "orders", "--grain", "day", "--start", "2020-12-24")
+    args = (*query, "--end", "2021-01-31", "-w", shop.name)
+    env = {**os.environ, "COLUMNS": "200", "OMNIKPI_TIME_ZONE": "America/New_York"}
+    with serving(shop):
+        refused = subprocess.run(
+            [*CLI, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=300
+        )
+        agreeing = cli(*args, cwd=folder)
+    assert refused.returncode == 2
+    assert "OMNIKPI_TIME_ZONE unset" in refused.stderr
+    assert "OMNIKPI_TIME_ZONE=America/New_York" in refused.stderr
+    assert refused.stdout == ""
+    assert agreeing.returncode == 0, agreeing.stderr

@@ -52,6 +52,10 @@ HANDED_OFF = frozenset(
 )
 #: Environment variables of the CLI that the command reads, sent with it.
 FORWARDED_ENV = ("OMNIKPI_PSEUDONYM_KEY",)
+#: The CLI's other OMNIKPI_ variables are sent too, and the server runs the command only if
+#: its own are the same (a time zone or catalog of the CLI's would otherwise be ignored
+#: without a word); the warehouse is named on the command line instead.
+_NOT_COMPARED = frozenset({*FORWARDED_ENV, "OMNIKPI_WAREHOUSE"})
 
 
 # -- the CLI's side -------------------------------------------------------------------------
@@ -62,7 +66,7 @@ def hand_off(ctx: Any, warehouse: Path | None) -> None:
     server = find_server(settings)
     if server is None:
         return
-    env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
+    env = {name: value for name, value in os.environ.items() if name.startswith("OMNIKPI_")}
     code = run_on_server(server, command_line(ctx, settings.warehouse), env)
     if code is not None:
         raise typer.Exit(code)
@@ -154,6 +158,11 @@ def run_command(
     """Run an omnikpi command line in this process (one at a time), yielding what it
     prints and then its exit code as NDJSON lines."""
     lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    differing = settings_differing(env)
+    if differing:
+        yield (json.dumps({"stream": "err", "text": f"Error: {differing}\n"}) + "\n").encode()
+        yield (json.dumps({"exit": 2}) + "\n").encode()
+        return
 
     def work() -> None:
         from omnikpi.cli.main import main
@@ -175,6 +184,30 @@ def run_command(
     threading.Thread(target=work, name="omnikpi-handoff", daemon=True).start()
     while (line := lines.get()) is not None:
         yield (json.dumps(line) + "\n").encode()
+
+
+def settings_differing(env: Mapping[str, str]) -> str | None:
+    """Why this server would not run a command as the CLI that sent `env` would have run it
+    (its OMNIKPI_ settings differ), or None.
+
+    >>> settings_differing({"OMNIKPI_TIME_ZONE": "UTC"})  # doctest: +SKIP
+    'the server runs with OMNIKPI_TIME_ZONE unset, this command with OMNIKPI_TIME_ZONE=UTC; ...'
+    """
+    ours = {n: v for n, v in os.environ.items() if n.startswith("OMNIKPI_")}
+    names = sorted((set(ours) | set(env)) - _NOT_COMPARED)
+    different = [name for name in names if ours.get(name) != env.get(name)]
+    if not different:
+        return None
+
+    def shown(values: Mapping[str, str], name: str) -> str:
+        return f"{name}={values[name]}" if name in values else f"{name} unset"
+
+    return (
+        f"the server running on this warehouse runs with "
+        f"{', '.join(shown(ours, name) for name in different)}, this command with "
+        f"{', '.join(shown(env, name) for name in different)}; run the command with the "
+        "server's settings, or stop the server to run it here with yours"
+    )
 
 
 class _Stream:

@@ -87,6 +87,19 @@ class Catalog:
         )
         return hashlib.sha256(content.encode()).hexdigest()
 
+    def source_customer(self, source_id: str) -> str | None:
+        """The expression naming the person a source's rows are about (see
+        `SourceSpec.customer`), inherited from its base source unless it summarizes rows;
+        None when its rows describe no customer.
+
+        >>> load_catalog().source_customer("purchases")  # doctest: +SKIP
+        'coalesce(customer_id, order_id)'
+        """
+        spec = self.sources[source_id]
+        if spec.customer is not None or spec.summarize is not None or spec.source is None:
+            return spec.customer
+        return self.source_customer(spec.source)
+
     def source_dimensions(self, source_id: str) -> dict[str, str]:
         """Dimension id -> expression a source offers, including those of its base source."""
         spec = self.sources[source_id]

@@ -31,6 +31,7 @@ from omnikpi.kpi.periods import (
     shift,
 )
 from omnikpi.kpi.plan import Planner
+from omnikpi.kpi.population import add_populations, population_of, population_terms
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.rollup_reader import RollupReader
 from omnikpi.kpi.scope import Scope, join_atom_frames
@@ -187,7 +188,12 @@ class KpiQuery:
         """
         plans = [self._plan(request) for request in requests]
         evaluator = self._evaluator_of(
-            [(r.kpis, scopes) for r, (_, scopes, _) in zip(requests, plans, strict=True)]
+            [(r.kpis, scopes) for r, (_, scopes, _) in zip(requests, plans, strict=True)],
+            [
+                (r.kpis, scopes)
+                for r, (_, scopes, _) in zip(requests, plans, strict=True)
+                if r.population
+            ],
         )
         targets = self._targets_of(
             [(r.kpis, scope) for r, (scope, _, _) in zip(requests, plans, strict=True)]
@@ -258,6 +264,18 @@ class KpiQuery:
         )
         if request.parts:
             _add_parts(result, {k: evaluator.parts(tree, scope) for k, tree in trees.items()})
+        if request.population:
+            terms = {k: population_terms(self.catalog, tree) for k, tree in trees.items()}
+            populations, *compared_populations = [
+                {k: population_of(evaluator, found, s) for k, found in terms.items()}
+                for s in scopes
+            ]
+            add_populations(
+                result,
+                populations,
+                compared_populations[0] if compared_populations else {},
+                mapping,
+            )
         return result
 
     def values(self, kpi_ids: list[str], scopes: Sequence[Scope]) -> list[dict[str, pd.Series]]:
@@ -271,15 +289,24 @@ class KpiQuery:
         """An evaluator over the atoms every KPI needs in every scope, read together."""
         return self._evaluator_of([(kpi_ids, scopes)])
 
-    def _evaluator_of(self, wanted: Sequence[tuple[Sequence[str], Sequence[Scope]]]) -> Evaluator:
-        """An evaluator over the atoms each group of KPIs needs in its scopes, all read
-        together."""
+    def _evaluator_of(
+        self,
+        wanted: Sequence[tuple[Sequence[str], Sequence[Scope]]],
+        populations: Sequence[tuple[Sequence[str], Sequence[Scope]]] = (),
+    ) -> Evaluator:
+        """An evaluator over the atoms each group of KPIs needs in its scopes, and the
+        population atoms of the groups in `populations`, all read together."""
         needed: dict[Scope, dict[str, Atom]] = {}
         for kpi_ids, scopes in wanted:
             trees = [self.planner.plan(k) for k in kpi_ids]
             for scope in scopes:
                 for tree in trees:
                     _scoped_atoms(tree, scope, needed)
+        for kpi_ids, scopes in populations:
+            for kpi_id in kpi_ids:
+                for term in population_terms(self.catalog, self.planner.plan(kpi_id)):
+                    for scope in scopes:
+                        needed.setdefault(term.scope(scope), {})[term.atom.key] = term.atom
         frames = self._compute_all({s: list(atoms.values()) for s, atoms in needed.items()})
 
         def frame_for(s: Scope) -> pd.DataFrame:

@@ -121,6 +121,10 @@ class KpiRequest:
     #: Also give the numerator and denominator of ratio KPIs (how many visits behind a
     #: conversion rate, how many answers behind a CSAT).
     parts: bool = False
+    #: Also count the distinct customers behind each value and its comparison (columns
+    #: `population`, `comparison_population`; see `omnikpi.kpi.population`): the services
+    #: ask for them to suppress small cells for roles without customer-level access.
+    population: bool = False
 
     @classmethod
     def parse(

@@ -26,6 +26,7 @@ from omnikpi.kpi.engine import KpiQuery
 from omnikpi.kpi.kinds import kind_of
 from omnikpi.kpi.periods import Grain, is_full, period_start
 from omnikpi.kpi.plan import Planner
+from omnikpi.kpi.population import population_atoms
 from omnikpi.kpi.rollup_store import (
     ROLLUP_TABLES,
     ROLLUPS,
@@ -48,11 +49,13 @@ Progress = Callable[[str, int, int], None]
 
 
 def catalog_atoms(catalog: Catalog) -> list[Atom]:
-    """Every atom of every KPI of the catalog, once."""
+    """Every atom of every KPI of the catalog, and the population atoms small-cell
+    suppression reads beside them (`omnikpi.kpi.population`), once."""
     planner = Planner(catalog)
     found: dict[str, Atom] = {}
     for kpi_id in catalog.kpis:
-        for atom in atoms_of(planner.plan(kpi_id)):
+        tree = planner.plan(kpi_id)
+        for atom in [*atoms_of(tree), *population_atoms(catalog, tree)]:
             found.setdefault(atom.key, atom)
     return list(found.values())
 

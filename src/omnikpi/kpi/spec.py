@@ -140,6 +140,11 @@ class SourceSpec(_Model):
     derive: dict[str, str | WindowSpec] = Field(default_factory=dict)
     summarize: SummarizeSpec | None = None
     dimensions: dict[str, str] = Field(default_factory=dict)
+    #: The person each row is about, as an expression (`customer_id`, or
+    #: `coalesce(customer_id, visitor_id)`): small-cell suppression counts the distinct
+    #: values behind a KPI value. A source built on another inherits its base's unless it
+    #: summarizes; None: its rows describe no customer (media spend, stock).
+    customer: str | None = None
 
     @model_validator(mode="after")
     def _one_base(self) -> SourceSpec:

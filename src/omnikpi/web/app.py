@@ -28,6 +28,7 @@ from omnikpi.settings import Settings
 from omnikpi.web.context import WebContext
 from omnikpi.web.errors import install_error_handlers
 from omnikpi.web.routes import api, docs, internal, kpi_api, kpi_pages, pages, session
+from omnikpi.web.routes.audit import router as audit_router
 from omnikpi.web.security import authorize, requires, verify_csrf
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -146,6 +147,7 @@ def create_app(
     routers = (session.router, pages.router, kpi_pages.router, api.router, kpi_api.router)
     for router in (*routers, docs.router, collector_router(events)):
         app.include_router(router)
+    app.include_router(audit_router)
     if own_warehouse and commands is not None:
         app.state.commands = commands
         app.include_router(internal.router)

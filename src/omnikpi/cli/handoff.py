@@ -48,6 +48,7 @@ HANDED_OFF = frozenset(
         ("kpi", "query"),
         ("warehouse", "info"),
         ("warehouse", "set"),
+        ("customers", "forget"),
     }
 )
 #: Environment variables of the CLI that the command reads, sent with it.

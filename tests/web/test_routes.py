@@ -30,6 +30,8 @@ FORMS: dict[str, dict[str, str]] = {
     "/login": {"username": "nobody", "password": "wrong password", "next": "/"},
     "/language": {"locale": "en", "next": "/"},
     "/logout": {},
+    # Without confirm=yes the forget only asks to confirm: the shared warehouse is untouched.
+    "/admin/customers/forget": {"customer_id": "route-check", "reason": "route check"},
 }
 #: Query strings that keep pages on the simulated period.
 QUERIES: dict[str, str] = {"/status": "?start=2025-12-01&end=2025-12-31"}

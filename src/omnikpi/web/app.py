@@ -27,7 +27,16 @@ from omnikpi.services.writer import CommandRunner, announced, owned_warehouse
 from omnikpi.settings import Settings
 from omnikpi.web.context import WebContext
 from omnikpi.web.errors import install_error_handlers
-from omnikpi.web.routes import api, docs, internal, kpi_api, kpi_pages, pages, session
+from omnikpi.web.routes import (
+    admin_customers,
+    api,
+    docs,
+    internal,
+    kpi_api,
+    kpi_pages,
+    pages,
+    session,
+)
 from omnikpi.web.routes.audit import router as audit_router
 from omnikpi.web.security import authorize, requires, verify_csrf
 
@@ -145,7 +154,7 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     routers = (session.router, pages.router, kpi_pages.router, api.router, kpi_api.router)
-    for router in (*routers, docs.router, collector_router(events)):
+    for router in (*routers, admin_customers.router, docs.router, collector_router(events)):
         app.include_router(router)
     app.include_router(audit_router)
     if own_warehouse and commands is not None:

@@ -139,6 +139,65 @@ def check_allowed(role: UserRole, action: Action, scopes: frozenset[Action] | No
         raise ActionDenied(role, action)
 
 
+class UnitDenied(PermissionDenied):
+    """A role the table keeps to its own business unit tried an action for another unit."""
+
+    def __init__(self, role: UserRole, action: Action, own_unit: str | None, unit: str) -> None:
+        super().__init__(
+            f'role "{role}" of business unit "{own_unit or "none"}" may '
+            f'{action.value.replace("_", " ")} only for its own unit, not for "{unit}" '
+            "(ask an admin to move you to that unit if you need this)"
+        )
+        self.role = role
+        self.action = action
+        self.own_unit = own_unit
+        self.unit = unit
+
+
+#: Actions some roles may take only for their own business unit: action → those roles.
+#: Other roles the table allows take the action for any unit. Data packages and audiences
+#: add their actions here (DESIGN §6: a business unit analyses its own packages, nothing
+#: beyond).
+UNIT_SCOPED: Mapping[Action, frozenset[Role]] = MappingProxyType({})
+
+
+def same_unit(own_unit: str | None, unit: str | None) -> bool:
+    """Whether `unit` is the business unit `own_unit` (case-insensitive; none is no unit).
+
+    >>> same_unit("Fashion", "fashion"), same_unit(None, None)
+    (True, False)
+    """
+    return own_unit is not None and unit is not None and own_unit.casefold() == unit.casefold()
+
+
+def is_allowed_for_unit(
+    role: UserRole,
+    own_unit: str | None,
+    action: Action,
+    unit: str,
+    scopes: frozenset[Action] | None = None,
+) -> bool:
+    """Whether `role`, of business unit `own_unit`, may do `action` for something of `unit`:
+    the table allows it, and UNIT_SCOPED does not keep the role to its own unit or `unit`
+    is its own."""
+    if not is_allowed(role, action, scopes):
+        return False
+    return role.role not in UNIT_SCOPED.get(action, frozenset()) or same_unit(own_unit, unit)
+
+
+def check_allowed_for_unit(
+    role: UserRole,
+    own_unit: str | None,
+    action: Action,
+    unit: str,
+    scopes: frozenset[Action] | None = None,
+) -> None:
+    """Raise ActionDenied, or UnitDenied for another unit, unless `is_allowed_for_unit`."""
+    check_allowed(role, action, scopes)
+    if not is_allowed_for_unit(role, own_unit, action, unit, scopes):
+        raise UnitDenied(role, action, own_unit, unit)
+
+
 def allowed_actions(role: UserRole) -> tuple[Action, ...]:
     """Every action `role` may do, in declaration order."""
     return tuple(action for action in Action if is_allowed(role, action))

@@ -41,3 +41,12 @@ def test_running_the_demo_again_restores_the_demo_users(store: AppStateStore) ->
     assert str(lead.role) == "team_lead"
     assert authenticate(store, "executive", "demo") is not None
     assert len(list_users(store)) == len(DEMO_LOGINS)
+
+
+def test_the_demo_bu_user_belongs_to_a_business_unit_and_only_it(store: AppStateStore) -> None:
+    create_demo_users(store)
+    set_role(store, "bu_user", parse_role("bu_user"), business_unit="Elsewhere")
+    create_demo_users(store)  # the demo restores it
+    units = {user.username: user.business_unit for user in list_users(store)}
+    assert units.pop("bu_user") == "Marketing"
+    assert set(units.values()) == {None}

@@ -25,6 +25,8 @@ class DemoLogin:
     username: str
     role: UserRole
     password: str = DEMO_PASSWORD
+    #: A bu_user's business unit (each belongs to one).
+    business_unit: str | None = None
 
 
 #: One demo user per role, in the order the demo prints them.
@@ -33,7 +35,7 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("lead", UserRole(Role.TEAM_LEAD)),
     DemoLogin("analyst", UserRole(Role.ANALYST)),
     DemoLogin("admin", UserRole(Role.ADMIN)),
-    DemoLogin("bu_user", UserRole(Role.BU_USER)),
+    DemoLogin("bu_user", UserRole(Role.BU_USER), business_unit="Marketing"),
     *(DemoLogin(f"member_{member}", UserRole(Role.MEMBER, member)) for member in MemberRole),
 )
 
@@ -43,9 +45,16 @@ def create_demo_users(store: AppStateStore) -> tuple[DemoLogin, ...]:
     existing = {user.username for user in list_users(store)}
     for login in DEMO_LOGINS:
         if login.username in existing:
-            set_role(store, login.username, login.role)
+            set_role(store, login.username, login.role, business_unit=login.business_unit)
             set_password(store, login.username, login.password, check_strength=False)
             enable_user(store, login.username)
         else:
-            create_user(store, login.username, login.password, login.role, check_strength=False)
+            create_user(
+                store,
+                login.username,
+                login.password,
+                login.role,
+                business_unit=login.business_unit,
+                check_strength=False,
+            )
     return DEMO_LOGINS

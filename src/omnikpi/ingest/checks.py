@@ -82,8 +82,10 @@ def problems_sql(stage: StagePlan, checks: list[RowCheck]) -> str:
 
 
 def shown_value(plan: ColumnPlan) -> str:
-    """SQL of a column's value as messages show it: the source text when there is one."""
-    name = plan.raw_name if plan.source_sql is not None else plan.column.name
+    """SQL of a column's value as messages show it: the source text when there is one,
+    but the keyed hash of a pseudonymised column (its source text never reaches the
+    quarantine)."""
+    name = plan.raw_name if plan.source_sql is not None and not plan.hashed else plan.column.name
     return f"s.{ident(name)}"
 
 

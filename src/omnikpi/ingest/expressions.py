@@ -61,6 +61,8 @@ class ColumnPlan:
     source_is_text: bool = True
     earliest: Limit | None = None
     latest: Limit | None = None
+    #: Pseudonymised (`hash: true`): messages show the keyed hash, never the source text.
+    hashed: bool = False
 
     @property
     def label(self) -> str:
@@ -297,6 +299,7 @@ def _plan_column(
         is_text,
         spec.earliest,
         spec.latest,
+        spec.hash,
     )
 
 

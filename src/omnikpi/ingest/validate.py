@@ -142,9 +142,15 @@ def _record_rejected(warehouse: Warehouse, stage: StagePlan) -> int:
     """Record the rows of the source that could not be read as rows; how many there are."""
     if not stage.rejected:
         return 0
+    # A row of a source with pseudonymised columns is not shown: it holds their raw text.
+    shown = (
+        "value, reason"
+        if not any(p.hashed for p in stage.columns)
+        else ("NULL, summary || ' (the row is not shown: its source has pseudonymised columns)'")
+    )
     warehouse.run_sql(
         f"INSERT INTO {PROBLEMS} SELECT $t, -row_number() OVER (ORDER BY _source, _row), "
-        "_source, _row, '', value, reason, false, summary "
+        f"_source, _row, '', {shown}, false, summary "
         f"FROM ({rejected_rows_sql(stage.rejected)})",
         {"t": stage.table.name},
     )
@@ -174,7 +180,10 @@ def _reported_later(stage: StagePlan) -> list[ColumnPlan]:
     return [
         p
         for p in stage.columns
-        if p.column.name in names and p.source_sql is not None and not p.is_source_text
+        if p.column.name in names
+        and p.source_sql is not None
+        and not p.is_source_text
+        and not p.hashed
     ]
 
 

@@ -30,6 +30,8 @@ DEFAULT_FISCAL_YEAR_START = "01-01"
 #: (periods x KPIs x dimension values), unless OMNIKPI_MAX_BY / OMNIKPI_MAX_CELLS say.
 DEFAULT_MAX_BY = 3
 DEFAULT_MAX_CELLS = 1_000_000
+#: Small-cell suppression's threshold: the fewest distinct customers a shown value describes.
+DEFAULT_MIN_CELL_CUSTOMERS = 10
 #: Environment variables that override a data setting for one process.
 DATA_SETTING_ENV = MappingProxyType(
     {
@@ -91,6 +93,9 @@ class Settings:
     target_tolerance: float = 0.05
     #: A rate over fewer units than this (visits, answers, orders) gets no status.
     min_base: int = 30
+    #: Small-cell suppression: a KPI value describing fewer distinct customers than this is
+    #: withheld from roles without customer-level access (DESIGN §6).
+    min_cell_customers: int = DEFAULT_MIN_CELL_CUSTOMERS
     #: The most dimensions one KPI request may break down by (`by`).
     max_by: int = DEFAULT_MAX_BY
     #: The most values one KPI request may ask for: periods x KPIs x dimension values.
@@ -109,6 +114,11 @@ class Settings:
             raise ConfigError(
                 f"minimum base {self.min_base} is negative "
                 "(set OMNIKPI_MIN_BASE to e.g. 30, or 0 to rate every value)"
+            )
+        if self.min_cell_customers < 1:
+            raise ConfigError(
+                f"fewest customers per shown value {self.min_cell_customers} is below 1 (set "
+                f"OMNIKPI_MIN_CELL_CUSTOMERS to e.g. {DEFAULT_MIN_CELL_CUSTOMERS})"
             )
         if self.max_by < 1:
             raise ConfigError(
@@ -193,6 +203,9 @@ def load_settings(
             "or 0 to rate every value)"
         )
     max_by = _whole_number("OMNIKPI_MAX_BY", DEFAULT_MAX_BY, "most breakdown dimensions")
+    min_cell_customers = _whole_number(
+        "OMNIKPI_MIN_CELL_CUSTOMERS", DEFAULT_MIN_CELL_CUSTOMERS, "fewest customers per value"
+    )
     max_cells = _whole_number("OMNIKPI_MAX_CELLS", DEFAULT_MAX_CELLS, "most values per request")
     overrides = {
         name: os.environ[variable]
@@ -204,6 +217,7 @@ def load_settings(
         catalog_dirs=tuple(dirs),
         target_tolerance=tolerance_value,
         min_base=int(min_base),
+        min_cell_customers=min_cell_customers,
         max_by=max_by,
         max_cells=max_cells,
         overrides=overrides,

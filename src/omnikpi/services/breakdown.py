@@ -18,6 +18,7 @@ from omnikpi.services.limits import check_request_size
 from omnikpi.services.query import KpiRow, row_dimensions
 from omnikpi.services.reader import Filters, KpiReader, read_ahead
 from omnikpi.services.series import KpiSeries, series_request, view_series
+from omnikpi.services.suppression import checked_request
 
 #: The channel dimensions, most specific to the sale first: a KPI is broken down "by channel"
 #: by the first of these it allows (sales channel for sales and web KPIs, marketing channel
@@ -138,7 +139,8 @@ def build_breakdown(
         start, last = compared_range(request.start, request.end, request.grain, request.compare)
         before_asked = replace(asked, grain=request.grain, start=start, end=last, compare=None)
     views = [asked, *(() if before_asked is None else [before_asked])]
-    read_ahead(reader, [*read_with, *(series_request(reader, role, v)[0] for v in views)])
+    ahead = [*read_with, *(series_request(reader, role, v)[0] for v in views)]
+    read_ahead(reader, [checked_request(r, role) for r in ahead])
     series = view_series(reader, role, asked)
     found: tuple[Contribution, ...] = ()
     if before_asked is not None:
@@ -165,12 +167,19 @@ def _part_kpis(catalog: Catalog, kpi: KpiSpec) -> tuple[KpiSpec | None, KpiSpec 
 
 
 def _segments(now: KpiSeries, before: KpiSeries) -> list[Segment]:
-    """Each value of the dimension now and in the compared period (a share KPI: none)."""
+    """Each value of the dimension now and in the compared period (a share KPI: none).
+    A value withheld from the role (small-cell suppression) has no contribution, and a
+    ratio with one has none at all: its weights would need the withheld parts."""
     if len(now.dimensions) != 1:
+        return []
+    withheld = {r.keys[0] for r in (*now.rows, *before.rows) if r.suppressed is not None}
+    if withheld and any(r.suppressed is None and r.denominator is not None for r in now.rows):
         return []
     earlier = {row.keys[0]: row for row in before.rows}
     segments = []
     for key in dict.fromkeys([*(r.keys[0] for r in now.rows), *earlier]):
+        if key in withheld:
+            continue
         row = next((r for r in now.rows if r.keys[0] == key), None)
         old = earlier.get(key)
         ratio = any(r is not None and r.denominator is not None for r in (row, old))

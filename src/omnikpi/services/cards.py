@@ -6,6 +6,10 @@ values are read from the same query as the trend (the previous and year-ago peri
 it), which is what the engine's own comparison gives for complete periods, in one query
 instead of three. A period cut by the range end (month to date) is compared with the same
 cut of the earlier period by the engine itself.
+
+For a role without customer-level access the values describing too few customers are
+withheld (`omnikpi.services.suppression`): the card, trend point, change or share says
+`suppressed`, and its value is None.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Literal
 
 import pandas as pd
 
+from omnikpi.auth import UserRole
 from omnikpi.kpi import Grain, KpiSpec
 from omnikpi.kpi.periods import Comparison, next_period, period_end, period_start, shift
 from omnikpi.kpi.request import KpiRequest
@@ -32,6 +37,7 @@ from omnikpi.services.query import (
 )
 from omnikpi.services.reader import Filters, KpiReader
 from omnikpi.services.series import applicable_filters
+from omnikpi.services.suppression import read_answer
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,8 @@ class Point:
     period_start: date
     value: float | None
     target: float | None = None
+    #: Whether the value is withheld from the role (too few customers).
+    suppressed: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,8 @@ class Change:
     period_start: date
     value: float | None
     change: float | None
+    #: Whether the earlier value is withheld from the role (too few customers).
+    suppressed: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,8 @@ class Share:
     key: str | None
     value: float | None
     changes: tuple[Change, ...] = ()
+    #: Whether the share is withheld from the role (too few customers).
+    suppressed: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,9 @@ class KpiCard:
     base: float | None = None
     #: Whether `base` is below the minimum a status needs (the status is withheld).
     small_base: bool = False
+    #: Whether the value is withheld from the role: it describes too few customers, or
+    #: would give such a value back (`omnikpi.services.suppression`).
+    suppressed: bool = False
 
     @property
     def withheld(self) -> bool:
@@ -100,10 +115,10 @@ class KpiCard:
 
     @property
     def has_data(self) -> bool:
-        """Whether the period has a value (or any share)."""
+        """Whether the period has a value (or any share), shown or withheld."""
         if self.share_of:
-            return any(share.value is not None for share in self.shares)
-        return self.value is not None
+            return any(share.value is not None or share.suppressed for share in self.shares)
+        return self.value is not None or self.suppressed
 
     def change(self, comparison: Comparison) -> Change | None:
         """The change against `comparison` ("previous", "yoy", ...), if shown."""
@@ -135,6 +150,11 @@ class _Rows:
     def value(self, start: date, key: str | None = None) -> float | None:
         return number(self.get(start, key).get("value"))
 
+    def suppressed(self, start: date, key: str | None = None, column: str = "suppressed") -> bool:
+        """Whether the value (or with `column="comparison_suppressed"` the compared one)
+        is withheld from the role."""
+        return self.get(start, key).get(column) is not None
+
     def keys_at(self, start: date) -> list[str | None]:
         return [key for (day, key) in self.rows if day == start]
 
@@ -153,6 +173,8 @@ def _rows_by_kpi(frame: pd.DataFrame, share_of: Mapping[str, str | None]) -> dic
         "target",
         "status",
         "base",
+        "suppressed",
+        "comparison_suppressed",
     ]
     names = [name for name in wanted if name in frame.columns] + sorted(share_columns)
     columns = {name: frame[name].tolist() for name in names}
@@ -196,10 +218,12 @@ class _View:
                 row = compared.get(self.last, key)
                 before = number(row.get("comparison_value"))
                 change = number(row.get("change"))
+                hidden = compared.suppressed(self.last, key, "comparison_suppressed")
             else:
                 before = found.value(earlier, key)
                 change = change_between(value, before, change_type)
-            changes.append(Change(comparison, earlier, before, change))
+                hidden = found.suppressed(earlier, key)
+            changes.append(Change(comparison, earlier, before, change, hidden))
         return tuple(changes)
 
 
@@ -220,12 +244,14 @@ def build_cards(
     end: date,
     filters: Filters,
     comparisons: Sequence[Comparison],
+    role: UserRole | None = None,
 ) -> list[KpiCard]:
     """A card per KPI for the period of `grain` that ends the range [start, end].
 
     The trend covers the periods from `start` to `end`; filters a KPI cannot be cut by are
     left out for that KPI and named on its card. KPIs reported only at a coarser grain get a
-    card saying so.
+    card saying so. Values describing too few customers are withheld unless `role` has
+    customer-level access (None: the warehouse owner, who has).
     """
     last = period_start(end, grain)
     view = _View(
@@ -263,9 +289,10 @@ def build_cards(
         ) -> KpiRequest:
             return KpiRequest(tuple(ids), grain, first, end, filters=key, compare=compare)
 
-        rows.update(_rows_by_kpi(reader.answer(request(first_needed, None)), share_of))
+        answer = read_answer(reader, request(first_needed, None), role)
+        rows.update(_rows_by_kpi(answer, share_of))
         for comparison in comparisons if not view.complete else ():
-            frame = reader.answer(request(last, comparison))
+            frame = read_answer(reader, request(last, comparison), role)
             for kpi_id, found in _rows_by_kpi(frame, share_of).items():
                 compared.setdefault(kpi_id, {})[comparison] = found
     cards = [
@@ -311,7 +338,12 @@ def _card(
             found.keys_at(view.last), key=lambda k: (-(found.value(view.last, k) or 0.0), str(k))
         )
         shares = tuple(
-            Share(k, found.value(view.last, k), view.changes(found, engine, kpi.change_type, k))
+            Share(
+                k,
+                found.value(view.last, k),
+                view.changes(found, engine, kpi.change_type, k),
+                found.suppressed(view.last, k),
+            )
             for k in keys
         )
         return KpiCard(
@@ -331,7 +363,12 @@ def _card(
     row = found.get(view.last)
     rated = not unfiltered_by
     trend = tuple(
-        Point(day, found.value(day), number(found.get(day).get("target")) if rated else None)
+        Point(
+            day,
+            found.value(day),
+            number(found.get(day).get("target")) if rated else None,
+            found.suppressed(day),
+        )
         for day in view.trend_starts
     )
     base = number(row.get("base"))
@@ -348,4 +385,5 @@ def _card(
         unfiltered_by=unfiltered_by,
         base=base,
         small_base=too_few(number(row.get("value")), base, min_base),
+        suppressed=found.suppressed(view.last),
     )

@@ -25,6 +25,7 @@ from omnikpi.services.cards import KpiCard, build_cards
 from omnikpi.services.periods import default_range
 from omnikpi.services.query import STATUSES, Status
 from omnikpi.services.reader import Filters, KpiReader
+from omnikpi.settings import DEFAULT_MIN_CELL_CUSTOMERS
 
 #: Statuses from the one needing action first (None: no target or no status yet).
 WORST_FIRST: tuple[Status | None, ...] = (*reversed(STATUSES), None)
@@ -60,6 +61,8 @@ class Dashboard:
     comparisons: tuple[Comparison, ...]
     cards: tuple[KpiCard, ...]
     filters: dict[str, list[str]]
+    #: The fewest customers a value shown describes (small-cell suppression, "<10").
+    min_customers: int = DEFAULT_MIN_CELL_CUSTOMERS
 
     @property
     def default_comparisons(self) -> tuple[Comparison, ...]:
@@ -153,7 +156,7 @@ def build_dashboard(
     kpis = tier_kpis(reader.catalog, role, tier)
     chosen = comparisons_for(tier, grain, compare)
     wanted = {name: list(values) for name, values in (filters or {}).items()}
-    cards = build_cards(reader, kpis, grain, start, end, wanted, chosen)
+    cards = build_cards(reader, kpis, grain, start, end, wanted, chosen, role)
     return Dashboard(
         tier=tier,
         grain=grain,
@@ -164,6 +167,7 @@ def build_dashboard(
         comparisons=chosen,
         cards=tuple(cards),
         filters=wanted,
+        min_customers=reader.settings.min_cell_customers,
     )
 
 

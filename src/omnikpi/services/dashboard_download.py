@@ -22,6 +22,7 @@ from omnikpi.services.downloads import (
     view_settings,
 )
 from omnikpi.services.export import Cell, Table, file_name, write_xlsx
+from omnikpi.services.suppression import withheld_marker
 
 #: The columns of each comparison a dashboard shows: the period compared with, its value
 #: and the change (formatted, then the number).
@@ -181,16 +182,20 @@ def _card_rows(
             {
                 **common,
                 "part": labels.value(card.share_of, share.key),
-                **_value_cells(fmt, kpi, share.value),
+                **_value_cells(fmt, kpi, share.value, share.suppressed, board),
                 **_change_cells(fmt, kpi, board, share.changes),
             }
             for share in card.shares
         ]
     status = card.status
+    if card.suppressed:
+        common["notes"] = " ".join(
+            [*notes, t("suppression.small_cell", fmt.locale, n=board.min_customers)]
+        )
     return [
         {
             **common,
-            **_value_cells(fmt, kpi, card.value),
+            **_value_cells(fmt, kpi, card.value, card.suppressed, board),
             "base": card.base,
             "target": "" if card.target is None else fmt.value(card.target, kpi.unit),
             "target_number": card.target,
@@ -223,7 +228,13 @@ def card_notes(card: KpiCard, fmt: LocaleFormat, labels: PageLabels) -> list[str
     return notes
 
 
-def _value_cells(fmt: LocaleFormat, kpi: KpiSpec, value: float | None) -> dict[str, Cell]:
+def _value_cells(
+    fmt: LocaleFormat, kpi: KpiSpec, value: float | None, suppressed: bool, board: Dashboard
+) -> dict[str, Cell]:
+    """The value formatted and as a number; a value withheld from the role is "<10" with
+    an empty number."""
+    if suppressed:
+        return {"value": withheld_marker(fmt.locale, board.min_customers), "value_number": None}
     return {"value": fmt.value(value, kpi.unit), "value_number": value}
 
 
@@ -236,7 +247,11 @@ def _change_cells(
         if change is None:
             continue
         cells[f"{comparison}_compared_period"] = fmt.period(change.period_start, board.grain)
-        cells[f"{comparison}_compared_value"] = fmt.value(change.value, kpi.unit)
+        cells[f"{comparison}_compared_value"] = (
+            withheld_marker(fmt.locale, board.min_customers)
+            if change.suppressed
+            else fmt.value(change.value, kpi.unit)
+        )
         cells[f"{comparison}_compared_value_number"] = change.value
         cells[f"{comparison}_change"] = change_text(fmt, change.change, kpi)
         cells[f"{comparison}_change_number"] = change.change

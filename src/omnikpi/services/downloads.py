@@ -20,6 +20,7 @@ from omnikpi.kpi import Grain, KpiSpec
 from omnikpi.kpi.periods import Comparison
 from omnikpi.services.export import Cell, Table, file_name
 from omnikpi.services.query import KpiResult
+from omnikpi.services.suppression import withheld_marker
 
 #: The view settings every download carries, in the order of the pages' view form.
 VIEW_SETTINGS = ("grain", "start", "end", "compare", "channel", "store", "region", "member")
@@ -132,9 +133,10 @@ _FORMATTED = ("value", "comparison_value", "change", "target", "status")
 def kpi_rows_download(result: KpiResult, fmt: LocaleFormat, labels: PageLabels) -> Table:
     """The rows of a KPI request for people: the engine's columns as `omnikpi kpi query`
     writes them, each KPI's name, period and dimension value, value, comparison, change,
-    target and status also formatted beside the raw one (`value_text`), then the view the
-    rows were asked in (`view_grain` ... `view_member`, as the address writes them). A row
-    with a target but no status is "Not rated", as on the KPI's page (`KpiRow.withheld`).
+    target and status also formatted beside the raw one (`value_text`; "<10" for a value
+    withheld from the role, whose raw cell is empty), then the view the rows were asked in
+    (`view_grain` ... `view_member`, as the address writes them). A row with a target but
+    no status is "Not rated", as on the KPI's page (`KpiRow.withheld`).
 
     >>> kpi_rows_download(result, fmt, labels).headers["value_text"]  # doctest: +SKIP
     'value_text'
@@ -162,14 +164,19 @@ def kpi_rows_download(result: KpiResult, fmt: LocaleFormat, labels: PageLabels) 
     columns += [f"view_{s.key}" for s in settings]
     view = {f"view_{s.key}": s.code for s in settings}
     rows: list[dict[str, object]] = []
+    withheld = withheld_marker(fmt.locale, result.min_customers or 0)
     for record, row in zip(result.records(), result.rows, strict=True):
         kpi = kpis[row.kpi]
         text: dict[str, Cell] = {
             "kpi_name": labels.kpi(kpi),
             "period": fmt.period(row.period_start, request.grain),
-            "value_text": fmt.value(row.value, kpi.unit),
+            "value_text": withheld if row.suppressed else fmt.value(row.value, kpi.unit),
             "comparison_value_text": (
-                "" if row.comparison_value is None else fmt.value(row.comparison_value, kpi.unit)
+                withheld
+                if row.comparison_suppressed
+                else ""
+                if row.comparison_value is None
+                else fmt.value(row.comparison_value, kpi.unit)
             ),
             "change_text": change_text(fmt, row.change, kpi),
             "target_text": "" if row.target is None else fmt.value(row.target, kpi.unit),

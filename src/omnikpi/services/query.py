@@ -4,7 +4,9 @@
 call `query_kpis`, so one request gives the same rows, or the same error, everywhere. The
 rows have the columns of the engine's long table:
 kpi, period_start, <dimensions>, value, comparison_value, change, change_type, target, status,
-base (the units a rate is taken over: its sample size).
+base (the units a rate is taken over: its sample size); for a role without customer-level
+access also suppressed and comparison_suppressed (why a value is withheld, see
+`omnikpi.services.suppression`).
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ from omnikpi.services.access import check_kpi_visible
 from omnikpi.services.export import csv_chunks
 from omnikpi.services.limits import check_request_size
 from omnikpi.services.reader import KpiReader
+from omnikpi.services.suppression import Reason, read_answer, sees_customers
 
 Status = Literal["green", "amber", "red"]
 STATUSES: tuple[Status, ...] = ("green", "amber", "red")
 VALUE_COLUMNS = ("value", "comparison_value", "change", "change_type", "target", "status", "base")
 #: The columns a request for parts adds after `value`.
 PART_COLUMNS = ("numerator", "denominator")
+#: The columns saying why a value or its comparison is withheld (small-cell suppression).
+SUPPRESSION_COLUMNS = ("suppressed", "comparison_suppressed")
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,10 @@ class KpiRow:
     #: For ratio KPIs, when asked for: the summed parts the value is the ratio of.
     numerator: float | None = None
     denominator: float | None = None
+    #: Why the value (with its parts, base, change and status) is withheld from this role,
+    #: and why the compared value is: None when shown (`omnikpi.services.suppression`).
+    suppressed: Reason | None = None
+    comparison_suppressed: Reason | None = None
 
     @property
     def withheld(self) -> bool:
@@ -73,12 +82,18 @@ class KpiResult:
     #: Dimension columns: the breakdown, then the dimension of any share KPI.
     dimensions: tuple[str, ...]
     rows: tuple[KpiRow, ...]
+    #: The fewest customers a value shown describes, when the rows were checked for small
+    #: cells (a role without customer-level access); None: every value is shown.
+    min_customers: int | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
         """The columns of the CSV, the JSON and `omnikpi kpi query`."""
         parts = PART_COLUMNS if self.request.parts else ()
-        return ("kpi", "period_start", *self.dimensions, "value", *parts, *VALUE_COLUMNS[1:])
+        marks = SUPPRESSION_COLUMNS if self.min_customers is not None else ()
+        return (
+            "kpi", "period_start", *self.dimensions, "value", *parts, *VALUE_COLUMNS[1:], *marks,
+        )  # fmt: skip
 
     def records(self) -> list[dict[str, object]]:
         """The rows as plain values by column (dates as YYYY-MM-DD; None = no data)."""
@@ -103,6 +118,14 @@ class KpiResult:
                 "target": row.target,
                 "status": row.status,
                 "base": row.base,
+                **(
+                    {
+                        "suppressed": row.suppressed,
+                        "comparison_suppressed": row.comparison_suppressed,
+                    }
+                    if self.min_customers is not None
+                    else {}
+                ),
             }
 
     def csv(self) -> str:
@@ -149,6 +172,13 @@ def status_of(value: object) -> Status | None:
     return next((status for status in STATUSES if value == status), None)
 
 
+def reason_of(value: object) -> Reason | None:
+    """A result cell as a reason a value is withheld."""
+    if value == "small_cell":
+        return "small_cell"
+    return "complementary" if value == "complementary" else None
+
+
 def change_between(
     value: float | None, comparison: float | None, change_type: ChangeType
 ) -> float | None:
@@ -170,7 +200,9 @@ def result_rows(frame: pd.DataFrame, dimensions: Sequence[str]) -> tuple[KpiRow,
     present = [d for d in dimensions if d in frame.columns]
     columns = {name: frame[name].tolist() for name in ["kpi", "period_start", *present]}
     values = {
-        name: frame[name].tolist() for name in (*VALUE_COLUMNS, *PART_COLUMNS) if name in frame
+        name: frame[name].tolist()
+        for name in (*VALUE_COLUMNS, *PART_COLUMNS, *SUPPRESSION_COLUMNS)
+        if name in frame
     }
     rows = []
     for index, kpi in enumerate(columns["kpi"]):
@@ -194,6 +226,14 @@ def result_rows(frame: pd.DataFrame, dimensions: Sequence[str]) -> tuple[KpiRow,
                 denominator=(
                     number(values["denominator"][index]) if "denominator" in values else None
                 ),
+                suppressed=(
+                    reason_of(values["suppressed"][index]) if "suppressed" in values else None
+                ),
+                comparison_suppressed=(
+                    reason_of(values["comparison_suppressed"][index])
+                    if "comparison_suppressed" in values
+                    else None
+                ),
             )
         )
     return tuple(rows)
@@ -202,8 +242,10 @@ def result_rows(frame: pd.DataFrame, dimensions: Sequence[str]) -> tuple[KpiRow,
 def query_kpis(reader: KpiReader, request: KpiRequest, role: UserRole | None = None) -> KpiResult:
     """The values `request` asks for. With a `role`, each KPI must be one it may open
     (KpiDenied otherwise); without one (the CLI on the warehouse owner's machine) every KPI
-    may be read. Unknown KPIs, dimensions a KPI does not allow, grains finer than a KPI
-    is reported at and filter values that do not exist are errors, never a silent change;
+    may be read; a role without customer-level access gets values describing too few
+    customers withheld (`omnikpi.services.suppression`). Unknown KPIs, dimensions a KPI
+    does not allow, grains finer than a KPI is reported at and filter values that do not
+    exist are errors, never a silent change;
     so is a request larger than the settings allow (`check_request_size`), before it runs.
     """
     kpis = tuple(
@@ -214,5 +256,6 @@ def query_kpis(reader: KpiReader, request: KpiRequest, role: UserRole | None = N
     )
     dimensions = row_dimensions(request, kpis)
     check_request_size(reader, request, dimensions)
-    frame = reader.answer(request)
-    return KpiResult(request, kpis, dimensions, result_rows(frame, dimensions))
+    frame = read_answer(reader, request, role)
+    checked = None if sees_customers(role) else reader.settings.min_cell_customers
+    return KpiResult(request, kpis, dimensions, result_rows(frame, dimensions), checked)

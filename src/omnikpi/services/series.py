@@ -133,7 +133,7 @@ def view_series(reader: KpiReader, role: UserRole, asked: KpiRequest) -> KpiSeri
     if dropped:  # the total is not held to the filtered view's targets
         rows = tuple(replace(row, target=None, status=None) for row in result.rows)
         result = replace(result, rows=rows)
-    empty = all(row.value is None for row in result.rows)
+    empty = all(row.value is None and row.suppressed is None for row in result.rows)
     return KpiSeries(
         result=result,
         unfiltered_by=dropped,

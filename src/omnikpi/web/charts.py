@@ -4,6 +4,8 @@ language. The browser only draws them (ECharts); every number shown is formatted
 A spec is `{"kind": "spark" | "line" | "bar" | "hbar", "axis": "percent" | "currency" |
 "number", "currency": "KRW", "labels": [...], "series": [{"name", "role", "values",
 "text"}]}`; a series' role ("value", "target", "comparison", "share") picks its style.
+A value withheld from the role (small-cell suppression) is not plotted (null) and its text
+is the marker ("<10").
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from omnikpi.i18n import LocaleFormat, t
 from omnikpi.services import Breakdown, KpiCard, KpiSeries, KpiSpec
+from omnikpi.services.suppression import withheld_marker
 from omnikpi.web.labels import Labels
 
 Spec = dict[str, Any]
@@ -25,13 +28,20 @@ def axis_of(kpi: KpiSpec) -> str:
 
 
 def _series(
-    name: str, role: str, values: Sequence[float | None], kpi: KpiSpec, fmt: LocaleFormat
+    name: str,
+    role: str,
+    values: Sequence[float | None],
+    kpi: KpiSpec,
+    fmt: LocaleFormat,
+    withheld: Sequence[str | None] = (),
 ) -> dict[str, Any]:
+    """A series; `withheld[i]` is the marker of a value withheld from the role."""
+    marks = list(withheld) or [None] * len(values)
     return {
         "name": name,
         "role": role,
-        "values": list(values),
-        "text": [fmt.value(v, kpi.unit) for v in values],
+        "values": [None if mark else v for v, mark in zip(values, marks, strict=True)],
+        "text": [mark or fmt.value(v, kpi.unit) for v, mark in zip(values, marks, strict=True)],
     }
 
 
@@ -45,37 +55,47 @@ def _spec(kind: str, kpi: KpiSpec, fmt: LocaleFormat, labels: list[str], series:
     }
 
 
-def sparkline(card: KpiCard, fmt: LocaleFormat, labels: Labels) -> Spec | None:
-    """The small trend of a card (None when it has no trend or no data at all)."""
+def sparkline(card: KpiCard, fmt: LocaleFormat, labels: Labels, minimum: int = 0) -> Spec | None:
+    """The small trend of a card (None when it has no trend or no data at all); points
+    withheld from the role show as "<`minimum`"."""
     if not card.trend or all(point.value is None for point in card.trend):
         return None
     periods = [fmt.period(point.period_start, card.grain) for point in card.trend]
     values = [point.value for point in card.trend]
+    marker = withheld_marker(fmt.locale, minimum)
+    withheld = [marker if point.suppressed else None for point in card.trend]
     return _spec(
         "spark",
         card.kpi,
         fmt,
         periods,
-        [_series(labels.kpi(card.kpi), "value", values, card.kpi, fmt)],
+        [_series(labels.kpi(card.kpi), "value", values, card.kpi, fmt, withheld)],
     )
 
 
-def spark_label(card: KpiCard, fmt: LocaleFormat, labels: Labels) -> str:
+def spark_label(card: KpiCard, fmt: LocaleFormat, labels: Labels, minimum: int = 0) -> str:
     """What the sparkline shows, for screen readers."""
     first, last = card.trend[0], card.trend[-1]
+    latest = (
+        withheld_marker(fmt.locale, minimum)
+        if last.suppressed
+        else fmt.value(last.value, card.kpi.unit)
+    )
     return t(
         "kpi.spark_label",
         fmt.locale,
         name=labels.kpi(card.kpi),
         start=fmt.period(first.period_start, card.grain),
         end=fmt.period(last.period_start, card.grain),
-        value=fmt.value(last.value, card.kpi.unit),
+        value=latest,
     )
 
 
-def trend_chart(series: KpiSeries, fmt: LocaleFormat, labels: Labels) -> Spec:
-    """The KPI detail's trend: the value, its target and comparison; a line per share."""
+def trend_chart(series: KpiSeries, fmt: LocaleFormat, labels: Labels, minimum: int = 0) -> Spec:
+    """The KPI detail's trend: the value, its target and comparison; a line per share
+    (values withheld from the role are not plotted: "<`minimum`")."""
     kpi = series.kpi
+    marker = withheld_marker(fmt.locale, minimum)
     starts = series.period_starts()
     periods = [fmt.period(start, series.grain) for start in starts]
     lines: list[Any] = []
@@ -83,23 +103,35 @@ def trend_chart(series: KpiSeries, fmt: LocaleFormat, labels: Labels) -> Spec:
         dimension = series.dimensions[-1]
         keys = sorted({row.keys[-1] for row in series.rows}, key=lambda k: str(k))
         for key in keys:
-            by_period = {row.period_start: row.value for row in series.rows if row.keys[-1] == key}
-            values = [by_period.get(start) for start in starts]
-            lines.append(_series(labels.value(dimension, key), "share", values, kpi, fmt))
+            by_period = {row.period_start: row for row in series.rows if row.keys[-1] == key}
+            found = [by_period.get(start) for start in starts]
+            values = [row.value if row else None for row in found]
+            withheld = [marker if row and row.suppressed else None for row in found]
+            name = labels.value(dimension, key)
+            lines.append(_series(name, "share", values, kpi, fmt, withheld))
         return _spec("line", kpi, fmt, periods, lines)
     rows = {row.period_start: row for row in series.rows}
 
     def column(name: str) -> list[float | None]:
         return [getattr(rows[start], name) if start in rows else None for start in starts]
 
-    lines.append(_series(labels.kpi(kpi), "value", column("value"), kpi, fmt))
+    def marks(name: str) -> list[str | None]:
+        return [
+            marker if start in rows and getattr(rows[start], name) else None for start in starts
+        ]
+
+    value = column("value")
+    lines.append(_series(labels.kpi(kpi), "value", value, kpi, fmt, marks("suppressed")))
     if any(value is not None for value in column("target")):
         lines.append(
             _series(t("detail.target_line", fmt.locale), "target", column("target"), kpi, fmt)
         )
     if series.compare is not None:
         name = t(f"comparisons.{series.compare}", fmt.locale)
-        lines.append(_series(name, "comparison", column("comparison_value"), kpi, fmt))
+        compared = column("comparison_value")
+        lines.append(
+            _series(name, "comparison", compared, kpi, fmt, marks("comparison_suppressed"))
+        )
     return _spec("line", kpi, fmt, periods, lines)
 
 

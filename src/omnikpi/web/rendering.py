@@ -84,6 +84,8 @@ def page_context(request: Request, locale: Locale | None = None) -> dict[str, An
         "csrf_header": CSRF_HEADER,
         "csrf_token": csrf_token(request),
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        # Small-cell suppression shows a withheld value as "<10" (macros/kpi.html).
+        "min_cell_customers": web_context(request).settings.min_cell_customers,
     }
 
 

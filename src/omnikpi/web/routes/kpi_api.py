@@ -27,6 +27,7 @@ from omnikpi.services import (
     share_dimension,
     tier_grain,
 )
+from omnikpi.services.suppression import reason_text
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import kpi_reader
 from omnikpi.web.routes.api import PROBLEMS
@@ -90,6 +91,16 @@ class SeriesRowBody(BaseModel):
     denominator: float | None = Field(
         None, description="With parts=true, for ratio KPIs: the summed denominator"
     )
+    suppressed: bool = Field(
+        False,
+        description="The value (and its parts, base, change and status) is withheld: it "
+        "describes fewer customers than the threshold, or would give such a value back "
+        "(small-cell suppression; analysts and admins see every value)",
+    )
+    reason: str | None = Field(None, description="Why the value is withheld")
+    comparison_suppressed: bool = Field(
+        False, description="The compared value (and the change) is withheld likewise"
+    )
 
 
 class SeriesBody(BaseModel):
@@ -114,18 +125,21 @@ class ChangeBody(BaseModel):
     period_start: date = Field(description="The earlier period compared with")
     value: float | None
     change: float | None
+    suppressed: bool = Field(False, description="The earlier value is withheld (too few customers)")
 
 
 class PointBody(BaseModel):
     period_start: date
     value: float | None
     target: float | None
+    suppressed: bool = Field(False, description="The value is withheld (too few customers)")
 
 
 class ShareBody(BaseModel):
     key: str | None = Field(description="The value of the share dimension")
     value: float | None
     changes: list[ChangeBody]
+    suppressed: bool = Field(False, description="The share is withheld (too few customers)")
 
 
 class CardBody(BaseModel):
@@ -152,6 +166,12 @@ class CardBody(BaseModel):
     missing_tables: list[str] = Field(description="The tables without data it waits for")
     base: float | None = Field(description="For rates: the units it is taken over")
     small_base: bool = Field(description="Whether the base is too small for a status")
+    suppressed: bool = Field(
+        False,
+        description="The value is withheld: it describes fewer customers than the threshold "
+        "(small-cell suppression; analysts and admins see every value)",
+    )
+    reason: str | None = Field(None, description="Why the value is withheld")
 
 
 class ScorecardBody(BaseModel):
@@ -206,13 +226,17 @@ def _kpi_body(kpi: KpiSpec) -> KpiBody:
 def _changes(changes: tuple[Change, ...]) -> list[ChangeBody]:
     return [
         ChangeBody(
-            comparison=c.comparison, period_start=c.period_start, value=c.value, change=c.change
+            comparison=c.comparison,
+            period_start=c.period_start,
+            value=c.value,
+            change=c.change,
+            suppressed=c.suppressed,
         )
         for c in changes
     ]
 
 
-def _card_body(card: KpiCard) -> CardBody:
+def _card_body(card: KpiCard, minimum: int) -> CardBody:
     return CardBody(
         kpi=card.kpi.id,
         name=Names(en=card.kpi.name.en, ko=card.kpi.name.ko),
@@ -224,18 +248,25 @@ def _card_body(card: KpiCard) -> CardBody:
         status=card.status,
         changes=_changes(card.changes),
         trend=[
-            PointBody(period_start=p.period_start, value=p.value, target=p.target)
+            PointBody(
+                period_start=p.period_start, value=p.value, target=p.target, suppressed=p.suppressed
+            )
             for p in card.trend
         ],
         share_of=card.share_of,
         shares=[
-            ShareBody(key=s.key, value=s.value, changes=_changes(s.changes)) for s in card.shares
+            ShareBody(
+                key=s.key, value=s.value, changes=_changes(s.changes), suppressed=s.suppressed
+            )
+            for s in card.shares
         ],
         unfiltered_by=list(card.unfiltered_by),
         unavailable=card.unavailable,
         missing_tables=list(card.missing_tables),
         base=card.base,
         small_base=card.small_base,
+        suppressed=card.suppressed,
+        reason=reason_text("small_cell", minimum) if card.suppressed else None,
     )
 
 
@@ -316,6 +347,9 @@ def kpi_series(
                 base=row.base,
                 numerator=row.numerator,
                 denominator=row.denominator,
+                suppressed=row.suppressed is not None,
+                reason=reason_text(row.suppressed, result.min_customers or 0),
+                comparison_suppressed=row.comparison_suppressed is not None,
             )
             for row in result.rows
         ],
@@ -351,5 +385,5 @@ def scorecard(
         trend_start=board.trend_start,
         data_through=board.data_through,
         filters=board.filters,
-        kpis=[_card_body(card) for card in board.cards],
+        kpis=[_card_body(card, board.min_customers) for card in board.cards],
     )

@@ -38,6 +38,7 @@ from omnikpi.services import (
 )
 from omnikpi.services.dashboard_download import dashboard_download
 from omnikpi.services.downloads import kpi_rows_download, kpi_rows_file_name
+from omnikpi.services.suppression import sees_customers
 from omnikpi.web.charts import breakdown_chart, spark_label, sparkline, trend_chart
 from omnikpi.web.context import web_context
 from omnikpi.web.kpi_reader import filter_choices, kpi_reader
@@ -75,9 +76,10 @@ def _dashboard_values(
 ) -> dict[str, Any]:
     labels = page_labels(request, reader)
     fmt = locale_format(request)
-    sparks = {card.kpi.id: sparkline(card, fmt, labels) for card in board.cards}
+    minimum = reader.settings.min_cell_customers
+    sparks = {card.kpi.id: sparkline(card, fmt, labels, minimum) for card in board.cards}
     spark_labels = {
-        card.kpi.id: spark_label(card, fmt, labels) for card in board.cards if card.trend
+        card.kpi.id: spark_label(card, fmt, labels, minimum) for card in board.cards if card.trend
     }
     return {
         "board": board,
@@ -128,8 +130,9 @@ def view_dashboard(
 
 
 def _dashboard_page(request: Request, principal: Principal, tier: str, grain: Grain) -> Response:
-    """A dashboard of `tier`. Its content depends only on the data, the tier, the view and
-    the language, so it is kept for the data version: the same view is rendered once."""
+    """A dashboard of `tier`. Its content depends only on the data, the tier, the view, the
+    language and whether the role sees values of few customers (small-cell suppression),
+    so it is kept for the data version: the same view is rendered once."""
     template, title, charts = DASHBOARD_PAGES[tier.split(":")[0]]
     locale = request_locale(request)
     with kpi_reader(request) as reader:
@@ -143,7 +146,8 @@ def _dashboard_page(request: Request, principal: Principal, tier: str, grain: Gr
                 values["worst_first"] = _stage_order(request) == "status"
             return str(render_fragment(request, template, values))
 
-        html = reader.remember(("page", tier, locale, request.url.query), content)
+        every_value = sees_customers(principal.user.role)
+        html = reader.remember(("page", tier, locale, request.url.query, every_value), content)
     values = {"content": Markup(html), "title": t(title, locale), "charts": charts}
     return render(request, "dashboard_page.html", values)
 
@@ -336,7 +340,7 @@ def kpi_detail(
         "view": view,
         "choices": choices,
         "labels": labels,
-        "trend": trend_chart(detail.series, fmt, labels),
+        "trend": trend_chart(detail.series, fmt, labels, reader.settings.min_cell_customers),
         "breakdown_chart": (
             breakdown_chart(detail.breakdown, fmt, labels) if detail.breakdown else None
         ),

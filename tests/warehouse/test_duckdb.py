@@ -201,3 +201,46 @@ def test_release_lets_another_connection_write_and_the_next_use_reads_it(
         reader.fetch_value("SELECT 1")
     with Warehouse.create(Path(":memory:")) as memory, pytest.raises(ConfigError, match="lost"):
         memory.release()
+
+
+def test_a_writable_warehouse_looks_its_tables_up_again_only_when_they_may_have_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Table names are looked up once per connection and catalog change, not per check; a
+    table created in a transaction is seen by its own thread at once and by another thread
+    once it commits; a dropped one is gone."""
+    with Warehouse.create(tmp_path / "w.duckdb") as wh:
+        lookups: list[int] = []
+        backend = type(wh.ibis)
+        list_tables = backend.list_tables
+
+        def counted(self: object, *args: object, **kwargs: object) -> list[str]:
+            lookups.append(threading.get_ident())
+            return list_tables(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(backend, "list_tables", counted)
+        for _ in range(5):
+            assert wh.has_table("orders")
+        assert len(lookups) == 1
+        seen_by_other: list[bool] = []
+
+        def other() -> None:
+            seen_by_other.append(wh.has_table("scratch"))
+
+        with wh.transaction():
+            wh.run_sql("CREATE TABLE scratch (x INTEGER)")
+            assert wh.has_table("scratch")
+            thread = threading.Thread(target=other)
+            thread.start()
+            thread.join()
+        assert seen_by_other == [False]  # not committed yet
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert seen_by_other == [False, True]
+        wh.run_sql("DROP TABLE scratch")
+        assert not wh.has_table("scratch")
+        before = len(lookups)
+        assert wh.has_table("orders")
+        assert wh.has_table("customers")
+        assert len(lookups) == before

@@ -18,6 +18,7 @@ write. `writing` serialises the write sessions of one process on a file.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -99,6 +100,12 @@ def writing(path: Path) -> Iterator[None]:
         yield
 
 
+#: Statements after which the tables a connection sees may differ.
+_CHANGES_CATALOG = re.compile(
+    r"\s*(CREATE|DROP|ALTER|ATTACH|DETACH|IMPORT|COMMIT|ROLLBACK)\b", re.I
+)
+
+
 @dataclass
 class _Session:
     """One thread's connection to the warehouse, its Ibis backend and transaction state
@@ -108,6 +115,9 @@ class _Session:
     ibis: IbisDuckDB
     in_transaction: bool = False
     pinned: bool = False
+    #: The table names this connection saw, and the warehouse's catalog generation then.
+    table_names: frozenset[str] | None = None
+    generation: int = -1
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -136,6 +146,10 @@ class Warehouse:
         self.path = path
         self.read_only = read_only
         self._table_names: frozenset[str] | None = None
+        #: Bumped whenever the tables a connection sees may have changed (DDL, a commit or
+        #: rollback): no other process can change a file this process writes, so each
+        #: connection looks its table names up again only then (`table_set`).
+        self._generation = 0
         self._lock = threading.Lock()
         #: The connection that opened the file (used by the thread that opened it) and a
         #: cursor of it for each other thread that has used the warehouse since.
@@ -289,11 +303,11 @@ class Warehouse:
 
     def create_tables(self, tables: Iterable[Table]) -> None:
         """Create each table from its declaration unless it exists."""
-        existing = set(self.ibis.list_tables())
+        existing = self.table_set()
         for table in tables:
             if table.name not in existing:
                 self.ibis.create_table(table.name, schema=table.ibis_schema())
-                self._table_names = None
+                self._catalog_changed()
 
     def upgrade_tables(self, tables: Iterable[Table]) -> None:
         """`create_tables`; an optional column the declaration has gained since the table
@@ -315,7 +329,7 @@ class Warehouse:
                     self.run_sql(
                         f'ALTER TABLE main."{table.name}" ADD COLUMN "{column.name}" {kind}'
                     )
-        self._table_names = None
+        self._catalog_changed()
         optional = {(t.name, c.name) for t in declared for c in t.columns if c.nullable}
         required = self.fetch_rows(
             "SELECT table_name, column_name FROM information_schema.columns "
@@ -408,14 +422,26 @@ class Warehouse:
         return self.ibis.table(name)
 
     def table_set(self) -> set[str]:
-        """Names of the tables (looked up once on a read-only warehouse: no one else can
-        add tables to the file while it is open, and `temporary` forgets the names)."""
-        if self._table_names is not None:
-            return set(self._table_names)
-        names = set(self.ibis.list_tables())
+        """Names of the tables the calling thread's connection sees. Looked up once on a
+        read-only warehouse (no one else can add tables to the file while it is open;
+        `temporary` forgets the names); on a writable one, again after each change of the
+        catalog by this process (`_catalog_changed`), the only one that can change it."""
         if self.read_only:
-            self._table_names = frozenset(names)
-        return names
+            if self._table_names is None:
+                self._table_names = frozenset(self.ibis.list_tables())
+            return set(self._table_names)
+        session = self._session()
+        generation = self._generation
+        if session.table_names is None or session.generation != generation:
+            session.table_names = frozenset(session.ibis.list_tables())
+            session.generation = generation
+        return set(session.table_names)
+
+    def _catalog_changed(self) -> None:
+        """The tables some connection sees may have changed: every connection looks again."""
+        with self._lock:
+            self._generation += 1
+            self._table_names = None
 
     def has_table(self, name: str) -> bool:
         return name in self.table_set()
@@ -424,7 +450,6 @@ class Warehouse:
         """Materialize the result of `sql` as a temporary table of this connection (gone on
         close), named `name` in the SQL of queries over it."""
         self.run_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
-        self._table_names = None
         return self.ibis.table(name)
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
@@ -446,6 +471,8 @@ class Warehouse:
     def run_sql(self, sql: str, params: Params | None = None) -> None:
         """Run one statement; values go in `params` (`?` or `$name`), never into `sql`."""
         self._con.execute(sql, params)
+        if _CHANGES_CATALOG.match(sql):
+            self._catalog_changed()
 
     def fetch_rows(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
         """Every row of a query."""
@@ -530,6 +557,8 @@ class Warehouse:
             session.con.execute("COMMIT")
         finally:
             session.in_transaction = False
+            # Tables it created or dropped are now seen (or gone) by the other connections.
+            self._catalog_changed()
 
     def checkpoint(self) -> None:
         self.run_sql("CHECKPOINT")

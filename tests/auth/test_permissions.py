@@ -108,8 +108,11 @@ TIERS_OF = {
     "orders": ["cxo", "lead"],
     "complaints": ["lead", "member:cs_agent"],
     "complaint_ratio": ["cxo"],
+    "basket_to_order_rate": ["lead"],
+    "cart_abandonment_rate": ["member:merchandiser"],
 }
 INPUTS_OF = {
+    "cart_abandonment_rate": ["basket_to_order_rate"],
     "roas": ["ad_spend"],
     "blended_roas": ["revenue", "ad_spend"],
     "gross_profit": ["revenue", "cogs"],
@@ -136,8 +139,16 @@ def test_untagged_kpis_nobody_uses_are_for_the_whole_business_roles() -> None:
 def test_a_kpi_that_gives_a_hidden_one_back_is_hidden_too() -> None:
     # complaint_ratio is a CxO KPI, but with orders it gives complaints back
     assert visible("member:crm_loyalty") == {"revenue", "orders"}
+    assert "complaints" not in visible("member:merchandiser")  # a cxo tag widens nothing
     assert {"complaints", "complaint_ratio"} <= visible("member:cs_agent")
     assert {"complaints", "complaint_ratio"} <= visible("bu_user")  # lead tier
+
+
+def test_a_kpi_chosen_for_a_job_brings_what_it_is_computed_from() -> None:
+    # cart abandonment is 1 - basket-to-order rate: the job given the one has the other
+    assert {"cart_abandonment_rate", "basket_to_order_rate"} <= visible("member:merchandiser")
+    assert not {"cart_abandonment_rate", "basket_to_order_rate"} & visible("member:cs_agent")
+    assert "cart_abandonment_rate" not in visible("bu_user")  # not its tier
 
 
 def test_what_a_role_reads_is_closed_under_the_formulas() -> None:

@@ -16,7 +16,12 @@ values asks (through `omnikpi.services.access`):
    the roles that read the whole business) and, when it is a companion that other KPIs
    are computed from, every role those KPIs admit (ad spend: performance marketers, who
    read ROAS and CPC). A formula never widens a KPI that has tiers.
-3. A role reads a KPI only if it is admitted and reads every KPI it is computed from,
+3. A KPI tagged with a member's own job (`member:merchandiser`) is chosen for that job,
+   and so is everything it is computed from: the KPIs under it are admitted for that job
+   whatever their tiers (cart abandonment is 1 - basket-to-order rate: a merchandiser
+   given the one has the other). They are read, not listed: the job's dashboard shows
+   its own tier only. Broad tiers (`cxo`, `lead`) never widen a KPI that has tiers.
+4. A role reads a KPI only if it is admitted and reads every KPI it is computed from,
    down to the last one. Otherwise the value and a KPI it may see would give the hidden
    one back (gross profit and revenue give cogs; complaint ratio and orders give
    complaints), so it is hidden too.
@@ -237,8 +242,9 @@ def visible_kpi_ids(
     """The KPIs `role` may read, given each KPI's tiers and the KPIs it is computed from.
 
     A KPI is admitted by its tiers (untagged: by `UNTAGGED_KPI_ROLES` or by any KPI
-    computed from it that admits the role) and read only if every KPI it is computed
-    from is read too (the module docstring gives the reasons).
+    computed from it that admits the role; any: by a KPI of the role's own job computed
+    from it) and read only if every KPI it is computed from is read too (the module
+    docstring gives the reasons).
 
     >>> from omnikpi.auth.roles import parse_role
     >>> member = parse_role("member:cs_agent")
@@ -252,14 +258,23 @@ def visible_kpi_ids(
     for kpi_id, used in inputs.items():
         for input_id in used:
             uses[input_id].append(kpi_id)
+    own_job = f"member:{role.member_role}" if role.member_role else None
     admitted: dict[str, bool] = {}
+    chosen: dict[str, bool] = {}
     readable: dict[str, bool] = {}
+
+    def for_job(kpi_id: str) -> bool:  # upwards: tagged with the job, or under such a KPI
+        if kpi_id not in chosen:
+            chosen[kpi_id] = own_job in tiers[kpi_id] or any(for_job(user) for user in uses[kpi_id])
+        return chosen[kpi_id]
 
     def admits(kpi_id: str) -> bool:  # upwards: a companion takes its users' tiers
         if kpi_id not in admitted:
             tags = tiers[kpi_id]
-            admitted[kpi_id] = may_see_kpi(role, tags) or (
-                not tags and any(admits(user) for user in uses[kpi_id])
+            admitted[kpi_id] = (
+                may_see_kpi(role, tags)
+                or (not tags and any(admits(user) for user in uses[kpi_id]))
+                or (own_job is not None and for_job(kpi_id))
             )
         return admitted[kpi_id]
 

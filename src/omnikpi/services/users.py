@@ -240,14 +240,15 @@ def change_role(
     now: datetime | None = None,
 ) -> User:
     """Give `username` the role `role` (a bu_user with `business_unit`, which they keep if
-    they were one already); takes effect on their next request."""
+    they were one already); takes effect on their next request. A bu_user given their own
+    role with another unit is moved (`change_business_unit`)."""
     _may_manage(actor)
     user = get_user(store, username)
     if role.role is Role.BU_USER and not business_unit:
         business_unit = user.business_unit
     unit = _business_unit(role, business_unit)
-    if (user.role, user.business_unit) == (role, unit):
-        return user
+    if user.role == role:  # the same role: at most the business unit moves
+        return change_business_unit(store, actor, username, unit, now=now) if unit else user
     if user.role.role is Role.ADMIN and role.role is not Role.ADMIN:
         _keep_an_admin(store, actor, user, "demote")
     changed = set_role(store, user.username, role, business_unit=unit)

@@ -37,6 +37,7 @@ from omnikpi.web.routes import (
     pages,
     session,
 )
+from omnikpi.web.routes.admin_users import router as admin_users_router
 from omnikpi.web.routes.audit import router as audit_router
 from omnikpi.web.security import authorize, requires, verify_csrf
 
@@ -157,6 +158,7 @@ def create_app(
     for router in (*routers, admin_customers.router, docs.router, collector_router(events)):
         app.include_router(router)
     app.include_router(audit_router)
+    app.include_router(admin_users_router)
     if own_warehouse and commands is not None:
         app.state.commands = commands
         app.include_router(internal.router)

@@ -29,6 +29,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("kpis", "/kpis", Action.EXPLORE_KPI_CATALOG),
     NavItem("status", "/status", Action.VIEW_DATA_STATUS),
     NavItem("api_docs", "/api/docs", Action.VIEW_API_DOCS),
+    NavItem("users", "/admin/users", Action.MANAGE_USERS),
     NavItem("audit", "/admin/audit", Action.VIEW_AUDIT_LOG),
 )
 

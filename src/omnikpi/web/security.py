@@ -120,7 +120,12 @@ def current_principal(request: Request) -> Principal | None:
         principal = Principal(found[0], found[1])
     else:
         token = session_token(request)
-        user = session_user(context.store, token, now=context.now()) if token else None
+        address = request.client.host if request.client else None
+        user = (
+            session_user(context.store, token, now=context.now(), address=address)
+            if token
+            else None
+        )
         principal = Principal(user) if user else None
     request.state.principal = principal
     return principal

@@ -3,6 +3,10 @@
 Failed sign-ins are limited per account and per client address (`omnikpi.auth.throttle`):
 an attempt that must wait gets the form again with 429 and Retry-After, before any
 password is checked; when too many passwords are being checked at once, 503.
+
+A temporary password (an admin reset it) starts no session: the user gets a form to choose
+their own, carrying a signed ticket of that temporary password, valid for
+`PASSWORD_TICKET_SECONDS` and once (`POST /login/password`).
 """
 
 from __future__ import annotations
@@ -19,13 +23,15 @@ from omnikpi.auth import (
     LoginThrottle,
     PasswordCheckBusy,
     SignInRefused,
+    User,
     end_session,
     set_locale,
     sign_in,
-    start_session,
 )
+from omnikpi.auth.users import PasswordChangeExpired, get_user, temporary_password_stamp
 from omnikpi.errors import InvalidChoice
 from omnikpi.i18n import LOCALES, Locale, is_locale, t
+from omnikpi.services.users import UserChangeRefused, begin_session, choose_password
 from omnikpi.web.context import web_context
 from omnikpi.web.navigation import landing_page
 from omnikpi.web.rendering import render
@@ -44,6 +50,9 @@ from omnikpi.web.security import (
 
 router = APIRouter(include_in_schema=False)
 _THROTTLE_LOCK = threading.Lock()
+#: How long the form to replace a temporary password stays valid.
+PASSWORD_TICKET_SECONDS = 15 * 60
+_TICKET_PURPOSE = "password-change"
 
 
 def login_throttle(request: Request) -> LoginThrottle:
@@ -103,6 +112,14 @@ def login(
         return _login_form(request, next, username, error, 503, exc.retry_after)
     if user is None:
         return _login_form(request, next, username, t("login.failed", locale), 400)
+    if user.password_temporary:
+        return _password_form(request, user, next)
+    return _signed_in(request, user, next)
+
+
+def _signed_in(request: Request, user: User, next: str) -> Response:
+    """Start a session for `user`, who just proved who they are, and go on to `next`."""
+    context = web_context(request)
     chosen = request.cookies.get(LOCALE_COOKIE)
     if user.locale is None and is_locale(chosen):
         set_locale(context.store, user.user_id, chosen)
@@ -111,7 +128,8 @@ def login(
     if target == "/":  # no page asked for: straight to the role's own (one redirect, not two)
         target = landing_page(user.role).path
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(request, response, start_session(context.store, user, now=context.now()))
+    token = begin_session(context.store, user, address=client_address(request), now=context.now())
+    set_session_cookie(request, response, token)
     # A new sign-in gets a new CSRF token: one planted in the browser before (a login-CSRF
     # or fixation attempt) no longer validates.
     request.state.csrf_token = secrets.token_urlsafe(32)
@@ -136,6 +154,50 @@ def _login_form(
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def _password_form(
+    request: Request, user: User, next: str, error: str | None = None, status_code: int = 200
+) -> Response:
+    """The form to replace a temporary password, with a signed ticket for it ("<username>
+    <stamp>": a browser would turn a newline in a form field into CRLF)."""
+    stamp = temporary_password_stamp(web_context(request).store, user.username)
+    ticket = web_context(request).signer.sign(f"{user.username} {stamp}", _TICKET_PURPOSE)
+    values = {"ticket": ticket, "next": safe_next(next), "username": user.username, "error": error}
+    return render(request, "password.html", values, status_code=status_code)
+
+
+@router.post("/login/password", openapi_extra=requires(None))
+def replace_password(
+    request: Request,
+    ticket: str = Form(""),
+    password: str = Form(""),
+    repeated: str = Form(""),
+    next: str = Form("/"),
+) -> Response:
+    """Replace a temporary password with one the user chose, then sign them in."""
+    context = web_context(request)
+    locale = request_locale(request)
+    opened = context.signer.unsign(ticket, _TICKET_PURPOSE, PASSWORD_TICKET_SECONDS)
+    username, _, stamp = (opened or "").partition(" ")
+    try:
+        if opened is None:
+            raise PasswordChangeExpired("the form to choose a password has expired")
+        user = choose_password(
+            context.store,
+            username,
+            stamp,
+            password,
+            repeated,
+            address=client_address(request),
+            now=context.now(),
+        )
+    except UserChangeRefused as exc:
+        error = t(f"password.refused.{exc.reason}", locale, **exc.params)
+        return _password_form(request, get_user(context.store, username), next, error, 400)
+    except PasswordChangeExpired:
+        return _login_form(request, next, username, t("password.expired", locale), 400)
+    return _signed_in(request, user, next)
 
 
 def _wait_message(seconds: int, locale: Locale) -> str:

@@ -1,8 +1,10 @@
 """Every route, as every role, answers as the permission table says.
 
 The routes are read from the app and the expected answers from `omnikpi.auth.PERMISSIONS`,
-so a new route is covered the moment it exists: signed out → the login page (pages) or
-401 (API); allowed → 200; not allowed → 403. Public routes never answer 401 or 403.
+so a new route is covered the moment it exists: signed out, or signed in as a user
+disabled since → the login page (pages) or 401 (API); allowed → 200; not allowed → 403.
+Public routes never answer 401 or 403. A route that declares no action of the table
+fails here before it can be called; a path parameter without a value in PATH_VALUES too.
 """
 
 from __future__ import annotations
@@ -15,16 +17,34 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from omnikpi.auth import ALL_ROLES, Action, AppStateStore, UserRole, is_allowed
+from omnikpi.auth import (
+    ALL_ROLES,
+    PERMISSIONS,
+    Action,
+    AppStateStore,
+    UserRole,
+    create_api_token,
+    create_user,
+    disable_user,
+    is_allowed,
+    parse_role,
+)
 from omnikpi.settings import load_settings
 from omnikpi.web import create_app
 from omnikpi.web.navigation import NAV_ITEMS, landing_page
 from omnikpi.web.security import declared_permission
-from tests.web.conftest import LOGIN_BY_ROLE, csrf_cookie_token, fixed_now, session_client
+from tests.web.conftest import (
+    LOGIN_BY_ROLE,
+    NOW,
+    csrf_cookie_token,
+    fixed_now,
+    session_client,
+)
 
 #: A value for each path parameter a route may have (add one with each new parameter).
 #: `revenue` is a CxO KPI, which every role's tiers include (members and BU users too).
-PATH_VALUES: dict[str, str] = {"kpi_id": "revenue"}
+#: `analyst` is a demo user; the admin's form below gives them the role they have.
+PATH_VALUES: dict[str, str] = {"kpi_id": "revenue", "username": "analyst"}
 #: Form fields for the routes that take a form.
 FORMS: dict[str, dict[str, str]] = {
     "/login": {"username": "nobody", "password": "wrong password", "next": "/"},
@@ -32,9 +52,30 @@ FORMS: dict[str, dict[str, str]] = {
     "/logout": {},
     # Without confirm=yes the forget only asks to confirm: the shared warehouse is untouched.
     "/admin/customers/forget": {"customer_id": "route-check", "reason": "route check"},
+    "/admin/users": {"change": "add", "username": "route_check", "role": "analyst"},
+    "/admin/users/{username}": {"change": "role", "role": "analyst"},
 }
 #: Query strings that keep pages on the simulated period.
 QUERIES: dict[str, str] = {"/status": "?start=2025-12-01&end=2025-12-31"}
+#: An admin disabled after signing in: every protected route treats them as signed out.
+DISABLED = "disabled_admin"
+
+
+@pytest.fixture(scope="module")
+def disabled_login(web_app: FastAPI) -> str:
+    """The name of a disabled admin. `session_client` starts their session in the store
+    after they were disabled, so only the session lookup can refuse it."""
+    store = web_app.state.context.store
+    create_user(
+        store,
+        DISABLED,
+        "a long enough password",
+        parse_role("admin"),
+        check_strength=False,
+        now=NOW,
+    )
+    disable_user(store, DISABLED, now=NOW)
+    return DISABLED
 
 
 @dataclass(frozen=True)
@@ -93,7 +134,7 @@ def check(endpoint: Endpoint, role: UserRole | None, status: int, headers: dict[
     content_type = headers.get("content-type", "")
     if endpoint.action is None:
         return "" if status < 500 and status not in (401, 403) else f"public route gave {status}"
-    if role is None:
+    if role is None:  # signed out, or disabled since signing in
         if endpoint.is_api:
             ok = status == 401 and "problem+json" in content_type
             return "" if ok and headers.get("www-authenticate") == "Bearer" else f"gave {status}"
@@ -111,19 +152,65 @@ def check(endpoint: Endpoint, role: UserRole | None, status: int, headers: dict[
     return "" if expected in content_type else f"403 as {content_type}"
 
 
-def test_every_route_answers_every_role_as_the_permission_table_says(web_app: FastAPI) -> None:
+def test_every_route_declares_an_action_of_the_permission_table(web_app: FastAPI) -> None:
+    """A page, API route or export added without `openapi_extra=requires(...)`, or with an
+    action the table has no line for, is named here."""
+    missing = []
+    for path, route in api_routes(web_app):
+        try:
+            action = declared_permission(route)
+        except LookupError as exc:
+            missing.append(str(exc))
+            continue
+        if action is not None and action not in PERMISSIONS:
+            missing.append(f"route {path} needs {action}, which PERMISSIONS does not list")
+    assert missing == []
+
+
+def test_every_route_answers_every_role_as_the_permission_table_says(
+    web_app: FastAPI, disabled_login: str
+) -> None:
     failures = []
-    roles: list[UserRole | None] = [None, *ALL_ROLES]
+    # (who, their role as the table sees it: None for signed out or disabled)
+    callers: list[tuple[str | None, UserRole | None]] = [
+        (None, None),
+        (disabled_login, None),
+        *((LOGIN_BY_ROLE[role], role) for role in ALL_ROLES),
+    ]
     for endpoint in endpoints(web_app):
-        for role in roles:
-            username = LOGIN_BY_ROLE[role] if role else None
+        for username, role in callers:
             status, headers, _ = call(web_app, endpoint, username)
             problem = check(endpoint, role, status, headers)
             if problem:
                 failures.append(
-                    f"{endpoint.method} {endpoint.path} as {role or 'nobody'}: {problem}"
+                    f"{endpoint.method} {endpoint.path} as {username or 'nobody'} "
+                    f"({role or 'signed out'}): {problem}"
                 )
     assert failures == []
+
+
+def test_a_user_disabled_after_signing_in_is_refused_at_the_next_request(
+    web_app: FastAPI,
+) -> None:
+    """The session cookie and the API token still verify; the user behind them is not
+    active, so the page asks to sign in and the API answers 401."""
+    store = web_app.state.context.store
+    name = "disabled_mid_session"
+    create_user(
+        store, name, "a long enough password", parse_role("analyst"), check_strength=False, now=NOW
+    )
+    _, token = create_api_token(store, name, "script", frozenset({Action.READ_KPIS}), now=NOW)
+    bearer = {"Authorization": f"Bearer {token}"}
+    with session_client(web_app, name) as browser:
+        assert browser.get("/kpis").status_code == 200
+        assert browser.get("/api/v1/kpis", headers=bearer).status_code == 200
+        disable_user(store, name, now=NOW)
+        page = browser.get("/kpis")
+        assert page.status_code == 303
+        assert page.headers["location"].startswith("/login?next=")
+        api = browser.get("/api/v1/kpis", headers=bearer)
+        assert api.status_code == 401
+        assert "revenue" not in api.text
 
 
 def test_the_table_is_not_trivial_here(web_app: FastAPI) -> None:

@@ -90,6 +90,9 @@ class Settings:
 
     warehouse: Path = Path(DEFAULT_WAREHOUSE)
     catalog_dirs: tuple[Path, ...] = field(default_factory=tuple)
+    #: Folders of YAML files overriding the packaged lifecycle-segment rules
+    #: (OMNIKPI_SEGMENTS, `--segments`; see omnikpi/customers/segments.yaml).
+    segment_dirs: tuple[Path, ...] = field(default_factory=tuple)
     target_tolerance: float = 0.05
     #: A rate over fewer units than this (visits, answers, orders) gets no status.
     min_base: int = 30
@@ -215,6 +218,9 @@ def load_settings(
     return Settings(
         warehouse=resolve_warehouse(warehouse),
         catalog_dirs=tuple(dirs),
+        segment_dirs=tuple(
+            Path(p) for p in os.environ.get("OMNIKPI_SEGMENTS", "").split(os.pathsep) if p
+        ),
         target_tolerance=tolerance_value,
         min_base=int(min_base),
         min_cell_customers=min_cell_customers,

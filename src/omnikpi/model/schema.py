@@ -11,7 +11,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
-TableKind = Literal["core", "secondary", "system"]
+TableKind = Literal["core", "secondary", "system", "derived"]
 
 #: Column types of the model and their Ibis / Arrow equivalents.
 #: Money is DECIMAL(18, 2); timestamps are UTC instants; dates are local calendar dates.

@@ -75,9 +75,11 @@ class LoadStatus:
 
 def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> RollupReport | None:
     """Rebuild the KPI rollups of every table changed since their last refresh, with the
-    settings' catalog (packaged plus `--catalog` / OMNIKPI_CATALOG folders)."""
+    settings' catalog (packaged plus `--catalog` / OMNIKPI_CATALOG folders), and the
+    customer profiles where the warehouse keeps them."""
     from omnikpi.kpi import load_catalog
     from omnikpi.kpi.rollups import refresh_changes
+    from omnikpi.services.customers import refresh_profiles_after_change
 
     if not settings.warehouse.exists():
         return None
@@ -85,7 +87,10 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
     # Rollups keep the warehouse's own local dates: no time-zone override here. One write
     # at a time in this process (a server's collector flushes and handed-over loads).
     with writing(settings.warehouse), Warehouse.open(settings.warehouse) as warehouse:
-        return refresh_changes(warehouse, chosen)
+        changed = set(warehouse.changed_tables())
+        report = refresh_changes(warehouse, chosen)
+        refresh_profiles_after_change(warehouse, settings, changed)
+        return report
 
 
 def _finish(settings: Settings, summary: LoadSummary) -> IngestResult:

@@ -1,0 +1,80 @@
+"""Derived tables: computed from the canonical tables and rebuilt after each load (never
+loaded from a source, so not among the canonical TABLES)."""
+
+from __future__ import annotations
+
+from omnikpi.model.schema import Column, Table
+
+#: Customer 360 (omnikpi.customers.profile), rebuilt after each load by services.customers.
+CUSTOMER_PROFILES = Table(
+    name="customer_profiles",
+    description=(
+        "Customer 360, derived: one row per customer with order, visit, service and loyalty "
+        "features, lifecycle segment, RFM scores and CLV as of `as_of`; rebuilt from the "
+        "canonical tables after each load."
+    ),
+    primary_key=("customer_id",),
+    kind="derived",
+    group="customers",
+    columns=(
+        Column("customer_id", "string", "Customer.", references="customers.customer_id"),
+        Column("as_of", "date", "Local date the profile describes (end of day)."),
+        Column("signed_up_at", "timestamp", "When the customer record was created (UTC)."),
+        Column("acquisition_channel", "string", "Channel of the first contact."),
+        Column("region", "string", "Home region.", nullable=True),
+        Column("home_store_id", "string", "Home store.", nullable=True),
+        Column("orders", "int", "Orders not cancelled."),
+        Column("revenue", "money", "Net revenue of those orders."),
+        Column("gross_profit", "money", "Line net minus unit cost (costed lines).", nullable=True),
+        Column("average_order_value", "float", "Revenue / orders.", nullable=True),
+        Column("first_order_at", "timestamp", "First order (UTC).", nullable=True),
+        Column("last_order_at", "timestamp", "Latest order (UTC).", nullable=True),
+        Column("days_since_signup", "int", "Local days from sign-up to as_of."),
+        Column("days_since_first_order", "int", "Days from the first order.", nullable=True),
+        Column("days_since_last_order", "int", "Days from the latest order.", nullable=True),
+        Column("orders_window", "int", "Orders in the value window."),
+        Column("revenue_window", "money", "Revenue in the value window."),
+        Column(
+            "revenue_window_percentile",
+            "float",
+            "Share of customers who spent less in the value window (0-1).",
+        ),
+        Column("first_channel", "string", "Channel of the first order.", nullable=True),
+        Column("first_store_id", "string", "Store of the first order.", nullable=True),
+        Column("channels", "string", "Channels ordered in, comma-separated.", nullable=True),
+        Column("stores", "string", "Stores ordered in, comma-separated.", nullable=True),
+        Column("categories", "string", "Categories bought, comma-separated.", nullable=True),
+        Column("visits", "int", "Web and app sessions signed in."),
+        Column("visits_recent", "int", "Sessions in the recent window."),
+        Column("last_visit_at", "timestamp", "Latest session (UTC).", nullable=True),
+        Column("tickets", "int", "Service tickets."),
+        Column("complaints", "int", "Complaint tickets."),
+        Column("complaints_recent", "int", "Complaints in the recent window."),
+        Column("late_deliveries", "int", "Late deliveries."),
+        Column("late_deliveries_recent", "int", "Late deliveries promised in the window."),
+        Column("reviews", "int", "Reviews written."),
+        Column("average_rating", "float", "Mean stars of the reviews.", nullable=True),
+        Column("bad_reviews_recent", "int", "Bad reviews in the recent window."),
+        Column("last_nps_score", "int", "Latest NPS answer (0-10).", nullable=True),
+        Column("last_nps_at", "timestamp", "When it was given (UTC).", nullable=True),
+        Column("detractor_recent", "bool", "Latest NPS answer in the window is a detractor's."),
+        Column("last_cart_at", "timestamp", "Latest add-to-cart in the window.", nullable=True),
+        Column("cart_abandoned", "bool", "That cart came after the latest order."),
+        Column("is_member", "bool", "Loyalty member at as_of."),
+        Column("member_tier", "string", "Tier (as the data holds it now).", nullable=True),
+        Column("points_balance", "int", "Points earned and adjusted minus burned and expired."),
+        Column("email_consent", "bool", "E-mail marketing consent at as_of."),
+        Column("sms_consent", "bool", "SMS consent at as_of."),
+        Column("push_consent", "bool", "App-push consent at as_of."),
+        Column("segment", "string", "Lifecycle segment (customers/segments.yaml)."),
+        Column("recency_score", "int", "RFM recency score (1-bins).", nullable=True),
+        Column("frequency_score", "int", "RFM frequency score.", nullable=True),
+        Column("monetary_score", "int", "RFM monetary score.", nullable=True),
+        Column("rfm_group", "string", "Named RFM group.", nullable=True),
+        Column("clv", "float", "Predicted CLV (customer_scores).", nullable=True),
+        Column("p_alive", "float", "Probability alive (customer_scores).", nullable=True),
+    ),
+)
+
+
+DERIVED_TABLES = (CUSTOMER_PROFILES,)

@@ -18,6 +18,7 @@ array([0.73])
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "expected_purchases_new_customer",
     "fit_bgnbd",
     "probability_alive",
+    "purchases_curve",
 ]
 
 NAMES = ("r", "alpha", "a", "b")
@@ -65,22 +67,49 @@ class BgNbdFit:
     customers: int
 
 
+@dataclass(frozen=True)
+class _Customers:
+    """(x, t_x, T) with a weight per row, and the distinct frequencies: every term of eq. 6
+    that depends on x alone (Γ, B and their digammas) is computed once per frequency."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    age: np.ndarray
+    weights: np.ndarray
+    levels: np.ndarray
+    inverse: np.ndarray
+    level_weights: np.ndarray
+
+    @classmethod
+    def of(
+        cls, x: np.ndarray, t_x: np.ndarray, age: np.ndarray, weights: np.ndarray | None = None
+    ) -> _Customers:
+        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+        levels, inverse = np.unique(x, return_inverse=True)
+        return cls(x, t_x, age, w, levels, inverse, np.bincount(inverse, weights=w))
+
+
 def _terms(
-    params: tuple[float, float, float, float], x: np.ndarray, t_x: np.ndarray, age: np.ndarray
+    params: tuple[float, float, float, float], data: _Customers
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """log of the eq. 6 pieces: A1 (shared factor), A2 (alive at T), A3 (dropped after the
-    last purchase; −inf for x = 0), and the log-likelihood per customer."""
+    """log L per customer (eq. 6) as A1 + A2 + log(1 + e^gap), gap = A3 − A2 the log-ratio
+    of the "dropped after the last purchase" branch to the "alive at T" one (−inf for
+    x = 0); also log(α+T) and log(α+t_x)."""
     r, alpha, a, b = params
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    levels, inverse = data.levels, data.inverse
     beta_ab = special.betaln(a, b)
-    a2 = special.betaln(a, b + x) - beta_ab - (r + x) * np.log(alpha + age)
-    repeat = x > 0
-    a3 = np.full_like(a2, -np.inf)
-    xr = x[repeat]
-    a3[repeat] = (
-        special.betaln(a + 1, b + xr - 1) - beta_ab - (r + xr) * np.log(alpha + t_x[repeat])
-    )
-    return a1, a2, a3, a1 + np.logaddexp(a2, a3)
+    head = special.gammaln(r + levels) - special.gammaln(r) + r * np.log(alpha)
+    alive = special.betaln(a, b + levels) - beta_ab
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dropped = np.where(
+            levels > 0, special.betaln(a + 1, np.maximum(b + levels - 1, 1e-300)) - beta_ab, -np.inf
+        )
+    log_at = np.log(alpha + data.age)
+    log_atx = np.log(alpha + data.t_x)
+    rx = r + data.x
+    gap = (dropped - alive)[inverse] - rx * (log_atx - log_at)
+    per_customer = (head + alive)[inverse] - rx * log_at + np.logaddexp(0.0, gap)
+    return per_customer, gap, log_at, log_atx
 
 
 def bgnbd_log_likelihood(
@@ -91,34 +120,40 @@ def bgnbd_log_likelihood(
     weights: np.ndarray | None = None,
 ) -> float:
     """Σ log L (eq. 6) over the customers (optionally weighted by a count per row)."""
-    x, t_x, age_ = _arrays(frequency, recency, age)
-    *_, per_customer = _terms((params.r, params.alpha, params.a, params.b), x, t_x, age_)
-    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-    return float(np.sum(w * per_customer))
+    data = _Customers.of(*_arrays(frequency, recency, age), weights)
+    per_customer, *_ = _terms((params.r, params.alpha, params.a, params.b), data)
+    return float(np.dot(data.weights, per_customer))
 
 
-def _negative_log_likelihood(
-    log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray, age: np.ndarray, w: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """−Σ w log L and its gradient in log-parameters (digamma derivatives of eq. 6)."""
+def _negative_log_likelihood(log_params: np.ndarray, data: _Customers) -> tuple[float, np.ndarray]:
+    """−Σ w log L and its gradient in log-parameters (digamma derivatives of eq. 6).
+
+    With s the share of the dropped branch in L: ∂/∂a adds s/a to the alive branch's
+    ψ(a+b) − ψ(a+b+x), ∂/∂b subtracts s/(b+x−1) from ψ(b+x) − ψ(a+b+x) − ψ(b) + ψ(a+b).
+    """
     r, alpha, a, b = (float(v) for v in np.exp(log_params))
-    a1, a2, _, ll = _terms((r, alpha, a, b), x, t_x, age)
-    share2 = np.exp(a1 + a2 - ll)  # the weight of each branch in L
-    share3 = 1.0 - share2
+    per_customer, gap, log_at, log_atx = _terms((r, alpha, a, b), data)
+    w, levels, level_w = data.weights, data.levels, data.level_weights
+    dropped_share = special.expit(gap)
+    weighted_share = w * dropped_share
     psi = special.digamma
-    log_at = np.log(alpha + age)
-    log_atx = np.log(alpha + t_x)
-    d_r = psi(r + x) - psi(r) + np.log(alpha) - share2 * log_at - share3 * log_atx
-    d_alpha = r / alpha - share2 * (r + x) / (alpha + age) - share3 * (r + x) / (alpha + t_x)
-    psi_ab, psi_abx = psi(a + b), psi(a + b + x)
-    d_a = share2 * (psi_ab - psi_abx) + share3 * (psi(a + 1) - psi(a) + psi_ab - psi_abx)
-    d_b2 = psi(b + x) - psi_abx - psi(b) + psi_ab
-    d_b3 = np.where(x > 0, psi(np.maximum(b + x - 1, 1e-12)) - psi_abx - psi(b) + psi_ab, 0.0)
-    d_b = share2 * d_b2 + share3 * d_b3
-    gradient = np.array(
-        [np.dot(w, d_r) * r, np.dot(w, d_alpha) * alpha, np.dot(w, d_a) * a, np.dot(w, d_b) * b]
+    rx = r + data.x
+    d_r = (
+        np.dot(level_w, psi(r + levels) - psi(r) + np.log(alpha))
+        - np.dot(w, log_at)
+        - np.dot(weighted_share, log_atx - log_at)
     )
-    return -float(np.dot(w, ll)), -gradient
+    d_alpha = level_w.sum() * r / alpha - np.dot(
+        w * rx, (1.0 - dropped_share) / (alpha + data.age) + dropped_share / (alpha + data.t_x)
+    )
+    psi_ab, psi_abx = psi(a + b), psi(a + b + levels)
+    d_a = np.dot(level_w, psi_ab - psi_abx) + weighted_share.sum() / a
+    repeat = data.x > 0
+    d_b = np.dot(level_w, psi(b + levels) - psi_abx - psi(b) + psi_ab) - np.sum(
+        weighted_share[repeat] / (b + data.x[repeat] - 1)
+    )
+    gradient = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+    return -float(np.dot(w, per_customer)), -gradient
 
 
 def fit_bgnbd(
@@ -139,9 +174,10 @@ def fit_bgnbd(
     if not np.any(x > 0):
         raise NotEnoughCustomers("BG/NBD", 0, 1, "repeat buyers")
     (x, t_x, age_), weights, _ = distinct_rows(x, t_x, age_)
+    data = _Customers.of(x, t_x, age_, weights)
     first = start or BgNbdParameters(r=1.0, alpha=float(np.mean(age_)) or 1.0, a=1.0, b=1.0)
     fit: LikelihoodFit = maximize_likelihood(
-        lambda v: _negative_log_likelihood(v, x, t_x, age_, weights),
+        lambda v: _negative_log_likelihood(v, data),
         NAMES,
         [float(v) for v in np.log([first.r, first.alpha, first.a, first.b])],
         customers=int(weights.sum()),
@@ -180,23 +216,27 @@ def expected_purchases(
     (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]
     / [1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)]
     """
+    return purchases_curve(params, frequency, recency, age)(horizon)
+
+
+def purchases_curve(
+    params: BgNbdParameters, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
+) -> Callable[[float], np.ndarray]:
+    """t ↦ E[Y(t) | x, t_x, T] (eq. 10) for many horizons of the same customers: P(alive)
+    (the reciprocal of eq. 10's denominator) once, and the numerator once per distinct
+    (x, T) pair (whole days or weeks repeat a lot; ₂F₁ is the costly part)."""
     x, t_x, age_ = _arrays(frequency, recency, age)
-    alive = probability_alive(params, x, t_x, age_)
-    return np.asarray(_purchases_if_alive(params, float(horizon), x, age_) * alive)
-
-
-def _purchases_if_alive(
-    params: BgNbdParameters, horizon: float, x: np.ndarray, age: np.ndarray
-) -> np.ndarray:
-    """Eq. 10 without its denominator (which is 1 / P(alive)). It depends on (x, T) only,
-    so it is computed once per distinct pair (whole days or weeks repeat a lot; ₂F₁ is
-    the costly part)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    (xs, ages), _, inverse = distinct_rows(x, age)
-    z = horizon / (alpha + ages + horizon)
-    hyper = special.hyp2f1(r + xs, b + xs, a + b + xs - 1, z)
-    bracket = 1.0 - np.exp((r + xs) * np.log1p(-z)) * hyper
-    return np.asarray(((a + b + xs - 1) / (a - 1) * bracket)[inverse])
+    alive = probability_alive(params, x, t_x, age_)
+    (xs, ages), _, inverse = distinct_rows(x, age_)
+
+    def curve(horizon: float) -> np.ndarray:
+        z = horizon / (alpha + ages + horizon)
+        hyper = special.hyp2f1(r + xs, b + xs, a + b + xs - 1, z)
+        bracket = 1.0 - np.exp((r + xs) * np.log1p(-z)) * hyper
+        return np.asarray(((a + b + xs - 1) / (a - 1) * bracket)[inverse] * alive)
+
+    return curve
 
 
 def expected_purchases_new_customer(params: BgNbdParameters, horizon: float) -> float:

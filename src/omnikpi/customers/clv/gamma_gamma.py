@@ -90,16 +90,64 @@ def gamma_gamma_log_likelihood(
 
 
 def _negative(log_params: np.ndarray, x: np.ndarray, m: np.ndarray) -> tuple[float, np.ndarray]:
-    """−Σ log f and its gradient in log-parameters."""
-    p, q, gamma = (float(v) for v in np.exp(log_params))
-    px = p * x
-    psi = special.digamma
-    d_p = x * (psi(px + q) - psi(px) + np.log(m) + np.log(x) - np.log(gamma + m * x))
-    d_q = psi(px + q) - psi(q) + np.log(gamma) - np.log(gamma + m * x)
-    d_gamma = q / gamma - (px + q) / (gamma + m * x)
-    value = -float(np.sum(_per_customer((p, q, gamma), x, m)))
-    gradient = -np.array([d_p.sum() * p, d_q.sum() * q, d_gamma.sum() * gamma])
-    return value, gradient
+    """−Σ log f and its gradient in log-parameters (for tests; the fit uses `_Repeaters`)."""
+    return _Repeaters.of(x, m).negative(log_params)
+
+
+@dataclass(frozen=True)
+class _Repeaters:
+    """(x, m_x) of the repeat buyers, with what the likelihood needs that no parameter
+    changes (log m_x, log x, Σ…) and the distinct frequencies: the Γ and ψ terms depend on
+    x alone and are computed once per frequency."""
+
+    x: np.ndarray
+    m: np.ndarray
+    mx: np.ndarray
+    levels: np.ndarray
+    inverse: np.ndarray
+    level_counts: np.ndarray
+    sum_x_log_mx: float
+    sum_log_m: float
+
+    @classmethod
+    def of(cls, x: np.ndarray, m: np.ndarray) -> _Repeaters:
+        levels, inverse = np.unique(x, return_inverse=True)
+        return cls(
+            x,
+            m,
+            m * x,
+            levels,
+            inverse,
+            np.bincount(inverse).astype(float),
+            float(np.dot(x, np.log(m) + np.log(x))),
+            float(np.log(m).sum()),
+        )
+
+    def negative(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        p, q, gamma = (float(v) for v in np.exp(log_params))
+        levels, counts, psi = self.levels, self.level_counts, special.digamma
+        pl = p * levels
+        log_spend = np.log(gamma + self.mx)  # log(γ + m_x x)
+        pxq = p * self.x + q
+        # Σ log f = Σ[lnΓ(px+q) − lnΓ(px)] − n lnΓ(q) + n q ln γ + p Σ x(ln m + ln x)
+        #           − Σ ln m − Σ (px+q) ln(γ + m x)
+        total = (
+            np.dot(counts, special.gammaln(pl + q) - special.gammaln(pl))
+            + len(self.x) * (q * np.log(gamma) - special.gammaln(q))
+            + p * self.sum_x_log_mx
+            - self.sum_log_m
+            - np.dot(pxq, log_spend)
+        )
+        psi_plq = psi(pl + q)
+        d_p = (
+            np.dot(counts * levels, psi_plq - psi(pl))
+            + self.sum_x_log_mx
+            - np.dot(self.x, log_spend)
+        )
+        d_q = np.dot(counts, psi_plq) + len(self.x) * (np.log(gamma) - psi(q)) - log_spend.sum()
+        d_gamma = len(self.x) * q / gamma - np.sum(pxq / (gamma + self.mx))
+        gradient = -np.array([d_p * p, d_q * q, d_gamma * gamma])
+        return -float(total), gradient
 
 
 def fit_gamma_gamma(
@@ -117,8 +165,9 @@ def fit_gamma_gamma(
             "Gamma-Gamma", len(x), MIN_CUSTOMERS, "repeat buyers with a positive spend"
         )
     first = start or GammaGammaParameters(p=1.0, q=1.0, gamma=float(np.mean(m)) or 1.0)
+    repeaters = _Repeaters.of(x, m)
     fit = maximize_likelihood(
-        lambda v: _negative(v, x, m),
+        repeaters.negative,
         NAMES,
         [float(v) for v in np.log([first.p, first.q, first.gamma])],
         customers=len(x),

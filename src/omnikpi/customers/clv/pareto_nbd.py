@@ -26,6 +26,7 @@ array([0.299])
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,7 @@ __all__ = [
     "log_hyp2f1_shifted",
     "pareto_nbd_log_likelihood",
     "probability_alive",
+    "purchases_curve",
 ]
 
 NAMES = ("r", "alpha", "s", "beta")
@@ -169,7 +171,7 @@ def probability_alive(
 
 def expected_purchases(
     params: ParetoNbdParameters,
-    horizon: float | np.ndarray,
+    horizon: float,
     frequency: np.ndarray,
     recency: np.ndarray,
     age: np.ndarray,
@@ -177,13 +179,23 @@ def expected_purchases(
     """E[Y(t) | x, t_x, T] (Schmittlein et al. 1987, eq. 22; Fader & Hardie note, eq. 27):
     P(alive) · (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)], and its limit
     (r+x)/(α+T) · (β+T) · log((β+T+t)/(β+T)) at s = 1."""
+    return purchases_curve(params, frequency, recency, age)(horizon)
+
+
+def purchases_curve(
+    params: ParetoNbdParameters, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
+) -> Callable[[float], np.ndarray]:
+    """t ↦ E[Y(t) | x, t_x, T] for many horizons of the same customers (P(alive) once)."""
     x, t_x, age_ = (np.asarray(v, dtype=float) for v in (frequency, recency, age))
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
-    t = np.asarray(horizon, dtype=float)
-    rate = (r + x) / (alpha + age_)
-    log_growth = np.log1p(t / (beta + age_))  # log((β+T+t)/(β+T))
-    if abs(s - 1.0) < 1e-9:
-        alive_purchases = rate * (beta + age_) * log_growth
-    else:
-        alive_purchases = rate * (beta + age_) / (s - 1.0) * -np.expm1(-(s - 1.0) * log_growth)
-    return np.asarray(alive_purchases * probability_alive(params, x, t_x, age_))
+    alive_rate = (r + x) / (alpha + age_) * probability_alive(params, x, t_x, age_)
+
+    def curve(horizon: float) -> np.ndarray:
+        log_growth = np.log1p(horizon / (beta + age_))  # log((β+T+t)/(β+T))
+        if abs(s - 1.0) < 1e-9:
+            return np.asarray(alive_rate * (beta + age_) * log_growth)
+        return np.asarray(
+            alive_rate * (beta + age_) / (s - 1.0) * -np.expm1(-(s - 1.0) * log_growth)
+        )
+
+    return curve

@@ -10,6 +10,7 @@ spend per purchase; `value.discounted_value` puts them together.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -85,10 +86,17 @@ def expected_purchases(
     parameters: PurchaseParameters, horizon: float, summary: pd.DataFrame
 ) -> np.ndarray:
     """E[Y(horizon) | x, t_x, T] per customer of `summary` under the purchase model."""
-    columns = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "age"))
+    return purchases_curve(parameters, summary)(horizon)
+
+
+def purchases_curve(
+    parameters: PurchaseParameters, summary: pd.DataFrame
+) -> Callable[[float], np.ndarray]:
+    """t ↦ E[Y(t) | x, t_x, T] per customer of `summary` (for many horizons)."""
+    columns = [summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "age")]
     if isinstance(parameters, BgNbdParameters):
-        return bgnbd.expected_purchases(parameters, horizon, *columns)
-    return pareto_nbd.expected_purchases(parameters, horizon, *columns)
+        return bgnbd.purchases_curve(parameters, *columns)
+    return pareto_nbd.purchases_curve(parameters, *columns)
 
 
 def probability_alive(parameters: PurchaseParameters, summary: pd.DataFrame) -> np.ndarray:
@@ -119,8 +127,9 @@ def score_customers(
         summary["monetary_value"].to_numpy(dtype=float),
     )
     alive = probability_alive(purchases, summary)
+    curve = purchases_curve(purchases, summary)
     clv = discounted_value(
-        lambda t: expected_purchases(purchases, t, summary),
+        curve,
         spend_each,
         margin_rate,
         settings,
@@ -128,7 +137,7 @@ def score_customers(
     )
     return pd.DataFrame(
         {
-            "expected_purchases": expected_purchases(purchases, horizon, summary),
+            "expected_purchases": curve(horizon),
             "p_alive": alive,
             "expected_spend": spend_each,
             "clv": clv,

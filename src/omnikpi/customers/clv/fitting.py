@@ -117,6 +117,7 @@ def maximize_likelihood(
             value_only,
             result.x,
             method="Nelder-Mead",
+            bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(x0),
             options={"maxiter": 20_000, "xatol": 1e-10, "fatol": 1e-15, "adaptive": True},
         )
         if polished.fun <= result.fun:

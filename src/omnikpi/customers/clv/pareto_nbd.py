@@ -15,9 +15,9 @@ and for α < β (eq. 24)
        − ₂F₁(r+s+x, r+x; r+s+x+1; (β−α)/(β+T)) / (β+T)^(r+s+x).
 
 Everything is computed in logs: log ₂F₁(c−1, b; c; z) uses Euler's transformation
-₂F₁(a, b; c; z) = (1−z)^(−b) ₂F₁(c−a, b; c; z/(z−1)), whose remaining ₂F₁(1, b; c; w ≤ 0)
-lies in (0, 1], so it neither overflows for many purchases nor loses digits as z → 1; the
-difference in A₀ is taken as log a + log(1 − e^(log b − log a)).
+₂F₁(a, b; c; z) = (1−z)^(c−a−b) ₂F₁(c−a, c−b; c; z), whose remaining ₂F₁(1, c−b; c; z)
+lies in [1, 1/(1−z)], so it does not overflow for many purchases or as z → 1 (see
+`log_hyp2f1_shifted`); the difference in A₀ is taken as log u + log(1 − e^(log v − log u)).
 
 >>> params = ParetoNbdParameters(r=0.55, alpha=10.58, s=0.61, beta=11.67)
 >>> probability_alive(params, np.array([0.0]), np.array([0.0]), np.array([38.0])).round(3)
@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
+from scipy import integrate, special
 
 from omnikpi.customers.clv.fitting import (
     MIN_CUSTOMERS,
@@ -74,9 +74,38 @@ class ParetoNbdFit:
 
 
 def log_hyp2f1_shifted(a: np.ndarray, b: np.ndarray | float, z: np.ndarray) -> np.ndarray:
-    """log ₂F₁(a, b; a+1; z) for 0 ≤ z < 1, via Euler's transformation (see the module)."""
-    w = z / (z - 1.0)
-    return np.asarray(-b * np.log1p(-z) + np.log(special.hyp2f1(1.0, b, a + 1.0, w)))
+    """log ₂F₁(a, b; a+1; z) for 0 ≤ z < 1 and 0 < b < a+1, by Euler's transformation
+    (1−z)^(1−b) ₂F₁(1, a+1−b; a+1; z), whose ₂F₁ has positive terms each ≤ z^j and so lies
+    in [1, 1/(1−z)]; where SciPy cannot evaluate it (very large a and b with z near 1), by
+    adaptive quadrature of Euler's integral a ∫₀¹ t^(a−1) ((1−z)/(1−zt))^b dt."""
+    a_, z_ = np.asarray(a, dtype=float), np.asarray(z, dtype=float)
+    b_ = np.broadcast_to(np.asarray(b, dtype=float), a_.shape)
+    with np.errstate(all="ignore"):
+        value = np.asarray(
+            (1.0 - b_) * np.log1p(-z_) + np.log(special.hyp2f1(1.0, a_ + 1.0 - b_, a_ + 1.0, z_)),
+            dtype=float,
+        )
+    bad = ~np.isfinite(value)
+    if np.any(bad):
+        value = value.copy()
+        value[bad] = [
+            _log_hyp2f1_by_quadrature(float(ai), float(bi), float(zi))
+            for ai, bi, zi in zip(a_[bad], b_[bad], z_[bad], strict=True)
+        ]
+    return value
+
+
+def _log_hyp2f1_by_quadrature(a: float, b: float, z: float) -> float:
+    integral, _ = integrate.quad(
+        lambda t: t ** (a - 1.0) * ((1.0 - z) / (1.0 - z * t)) ** b,
+        0.0,
+        1.0,
+        points=[1.0 - 1e-3, 1.0 - 1e-6],
+        epsabs=0.0,
+        epsrel=1e-12,
+        limit=500,
+    )
+    return float(-b * np.log1p(-z) + np.log(a * integral))
 
 
 def _log_a0(

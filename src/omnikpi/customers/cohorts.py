@@ -93,7 +93,7 @@ def cohort_metrics(counts: pd.DataFrame, as_of: date) -> pd.DataFrame:
     for key, group in counts.groupby(keys, sort=True, dropna=False):
         values = key if isinstance(key, tuple) else (key,)
         first = values[0]
-        cohort = first if isinstance(first, date) else pd.Timestamp(str(first)).date()
+        cohort = pd.Timestamp(str(first)).date()  # a Timestamp (an instant) or a date
         start = cohort.year * 12 + cohort.month - 1
         by_month = group.set_index("months_since")
         size = int(group["cohort_customers"].iloc[0])

@@ -12,6 +12,7 @@ from omnikpi.kpi import Catalog, KpiQuery
 from omnikpi.kpi.plans import demo_periods, plan_targets
 from omnikpi.kpi.rollups import refresh_rollups
 from omnikpi.kpi.targets import import_targets
+from omnikpi.services.loyalty import write_loyalty_effects
 from omnikpi.simulate import SimulationConfig, build_warehouse
 from omnikpi.warehouse import Warehouse
 
@@ -52,7 +53,10 @@ def build_demo(
         path,
         force=force,
         progress=report("simulate"),
-        finish=lambda built: refresh_rollups(built, catalog, progress=report("rollups")),
+        finish=lambda built: (
+            write_loyalty_effects(built),
+            refresh_rollups(built, catalog, progress=report("rollups")),
+        ),
     )
     with Warehouse.open(path) as built:
         engine = KpiQuery(catalog, built)

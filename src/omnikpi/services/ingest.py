@@ -80,6 +80,7 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
     from omnikpi.kpi import load_catalog
     from omnikpi.kpi.rollups import refresh_changes
     from omnikpi.services.customers import refresh_profiles_after_change
+    from omnikpi.services.loyalty import write_loyalty_effects_after
 
     if not settings.warehouse.exists():
         return None
@@ -88,6 +89,7 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
     # at a time in this process (a server's collector flushes and handed-over loads).
     with writing(settings.warehouse), Warehouse.open(settings.warehouse) as warehouse:
         changed = set(warehouse.changed_tables())
+        write_loyalty_effects_after(warehouse, changed)
         report = refresh_changes(warehouse, chosen)
         refresh_profiles_after_change(warehouse, settings, changed)
         return report

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from omnikpi.cli.customers_clv import app as clv_app
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import OutputFormat, console, error_console, render_rows
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     help="Customers: segments, transitions, RFM, cohorts, 360; forget one on request.",
     no_args_is_help=True,
 )
+app.add_typer(clv_app, name="clv")
 
 FormatOption = typer.Option(OutputFormat.TABLE, "--format", help="table, csv or json.")
 AsOfOption = typer.Option(

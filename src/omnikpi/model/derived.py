@@ -76,5 +76,59 @@ CUSTOMER_PROFILES = Table(
     ),
 )
 
+#: CLV model output (omnikpi.customers.clv), written by services.clv and after each load.
+CUSTOMER_SCORES = Table(
+    name="customer_scores",
+    description=(
+        "CLV model output: one row per customer scored as of `as_of` (the last day of the "
+        "data the scores read) by a purchase model (BG/NBD or Pareto/NBD) and Gamma-Gamma "
+        "with the parameters in clv_models; rewritten by `omnikpi customers clv predict` "
+        "and after each load of orders."
+    ),
+    primary_key=("customer_id",),
+    kind="derived",
+    group="customers",
+    time_column="scored_at",
+    columns=(
+        Column("customer_id", "string", "Customer.", references="customers.customer_id"),
+        Column("scored_at", "timestamp", "End of the as_of day (UTC): when the scores hold."),
+        Column("as_of", "date", "Last local day of the purchases the scores read."),
+        Column("model", "string", "Purchase model and spend model, e.g. bgnbd+gamma-gamma."),
+        Column("frequency", "int", "Repeat purchase days (x) through as_of."),
+        Column("recency_days", "int", "Days from the first to the last purchase day (t_x)."),
+        Column("age_days", "int", "Days from the first purchase day to as_of (T)."),
+        Column("horizon_days", "int", "Horizon of expected_purchases and clv, in days."),
+        Column("expected_purchases", "float", "Expected purchases within the horizon."),
+        Column("expected_purchases_1y", "float", "Expected purchases within a year."),
+        Column("p_alive", "float", "Probability the customer is still active."),
+        Column("expected_spend", "float", "Expected spend per purchase (Gamma-Gamma)."),
+        Column("margin_rate", "float", "Gross margin share of spend used for the value."),
+        Column("clv", "float", "Discounted gross margin expected within the horizon."),
+        Column("clv_3y", "float", "Discounted gross margin expected within 3 years."),
+    ),
+)
 
-DERIVED_TABLES = (CUSTOMER_PROFILES,)
+#: The fitted CLV models and their settings: a load re-scores customers with them.
+CLV_MODELS = Table(
+    name="clv_models",
+    description=(
+        "Fitted CLV models: parameters, standard errors and fit settings (JSON) per model, "
+        "used to re-score customer_scores after each load without refitting."
+    ),
+    primary_key=("model",),
+    kind="derived",
+    group="customers",
+    columns=(
+        Column("model", "string", "bgnbd, pareto or gamma-gamma."),
+        Column("fitted_at", "timestamp", "When the model was fitted (UTC)."),
+        Column("calibration_end", "date", "Last local day of the purchases fitted."),
+        Column("time_unit", "string", "day or week."),
+        Column("customers", "int", "Customers (or repeat buyers) in the fit."),
+        Column("log_likelihood", "float", "Maximised log-likelihood."),
+        Column("parameters", "string", "Parameter values by name (JSON)."),
+        Column("standard_errors", "string", "Standard errors by name (JSON)."),
+        Column("settings", "string", "Scoring settings: horizon, discount and margin (JSON)."),
+    ),
+)
+
+DERIVED_TABLES = (CUSTOMER_PROFILES, CUSTOMER_SCORES, CLV_MODELS)

@@ -79,6 +79,7 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
     customer profiles where the warehouse keeps them."""
     from omnikpi.kpi import load_catalog
     from omnikpi.kpi.rollups import refresh_changes
+    from omnikpi.services.clv import rescore_after_change
     from omnikpi.services.customers import refresh_profiles_after_change
     from omnikpi.services.loyalty import write_loyalty_effects_after
 
@@ -90,6 +91,7 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
     with writing(settings.warehouse), Warehouse.open(settings.warehouse) as warehouse:
         changed = set(warehouse.changed_tables())
         write_loyalty_effects_after(warehouse, changed)
+        rescore_after_change(warehouse, changed)
         report = refresh_changes(warehouse, chosen)
         refresh_profiles_after_change(warehouse, settings, changed)
         return report

@@ -226,7 +226,12 @@ def member_uplift(
             draws.append(_standardised(data, num, den, weights))
         values = np.concatenate(draws)
         values = values[np.isfinite(values)]
-        low, high = (float(v) for v in np.quantile(values, [0.025, 0.975]))
+        # Replicates that lost a side of every band say nothing: too few, no interval.
+        low, high = (
+            (float(v) for v in np.quantile(values, [0.025, 0.975]))
+            if len(values) >= replicates / 2
+            else (float("nan"), float("nan"))
+        )
     return Interval(estimate, low, high, members, non_members)
 
 

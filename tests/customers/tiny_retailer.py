@@ -17,7 +17,8 @@ Customers (signed up; orders as local date channel [store] net product x quantit
 - D 2024-06-01: 2024-12-01 web 25,000; 2025-05-10 web 25,000.
 - E 2024-05-01: 2025-02-15 web 30,000. Add to cart 2025-06-10.
 - F 2024-01-05: 2024-08-01 store S1 20,000 (acquired in store).
-- G 2024-02-01: no orders.  H 2025-06-20: no orders.
+- G 2024-02-01: no orders.  H 2025-06-20: no orders; a visit on 2025-06-30 (the data's
+  last day).
 - I 2024-04-01: 2025-04-10 web 10,000 (promised 04-12, delivered 04-15: late); 2025-06-01
   web 99,000 cancelled.
 - J 2024-04-01: 2025-01-10 web 10,000. NPS 9 on 2025-06-01.
@@ -238,7 +239,10 @@ def _tables() -> dict[str, list[dict[str, Any]]]:
     ] + [
         dict(session_id="S3", visitor_id="VE", customer_id="E", channel="web",
              device="mobile", started_at=kst("2025-06-10"), traffic_source="direct",
-             landing_page_type="home")
+             landing_page_type="home"),
+        dict(session_id="S4", visitor_id="VH", customer_id="H", channel="app",
+             device="mobile", started_at=kst("2025-06-30 20:00"), traffic_source="direct",
+             landing_page_type="home"),
     ]  # fmt: skip
     rows["events"] = [
         dict(event_id="E1", session_id="S3", visitor_id="VE", customer_id="E",

@@ -28,7 +28,7 @@ app.add_typer(clv_app, name="clv")
 
 FormatOption = typer.Option(OutputFormat.TABLE, "--format", help="table, csv or json.")
 AsOfOption = typer.Option(
-    None, "--as-of", help="Date described, YYYY-MM-DD (default: the latest order day)."
+    None, "--as-of", help="Date described, YYYY-MM-DD (default: the latest day with data)."
 )
 SegmentsOption = typer.Option(
     None,

@@ -112,17 +112,26 @@ def segment_rules(settings: Settings) -> SegmentRules:
     return load_segment_rules(settings.segment_dirs)
 
 
-def latest_order_day(tables: Tables) -> date:
-    """The local date of the latest order: the default `as_of` (the data's today)."""
-    orders = tables.table("orders")
-    latest = tables.execute(orders.placed_at.max().date().name("day"))
-    if latest is None or pd.isna(latest):
+#: The tables whose latest local day is the data's "today" (the default date described).
+THROUGH_TABLES = {"orders": "placed_at", "sessions": "started_at", "tickets": "opened_at"}
+
+
+def data_through(tables: Tables) -> date:
+    """The latest local day with orders, visits or service tickets: the default `as_of`
+    (the data's today, not the wall clock's)."""
+    days = []
+    for name, column in THROUGH_TABLES.items():
+        if tables.has_table(name):
+            latest = tables.execute(tables.table(name)[column].max().date().name("day"))
+            if latest is not None and not pd.isna(latest):
+                days.append(pd.Timestamp(latest).date())
+    if not days:
         raise NotFound("the warehouse has no orders yet (load some with `omnikpi ingest`)")
-    return pd.Timestamp(latest).date()
+    return max(days)
 
 
 def _as_of(tables: Tables, as_of: date | None) -> date:
-    latest = latest_order_day(tables)
+    latest = data_through(tables)
     if as_of is None:
         return latest
     if as_of > latest:
@@ -140,8 +149,8 @@ def segment_sizes(
     by: str | None = None,
 ) -> CustomerTable:
     """Customers per lifecycle segment at each month end from `since` (default: a year
-    before `as_of`) to `as_of` (default: the latest order day, itself the last point when
-    it is not a month end), optionally split `by` one of SEGMENT_BY."""
+    before `as_of`) to `as_of` (default: the data's latest day, itself the last point when it
+    is not a month end), optionally split `by` one of SEGMENT_BY."""
     column = _segment_by(by)
     rules = segment_rules(settings)
     with read_warehouse(settings) as warehouse:
@@ -342,7 +351,7 @@ class ProfileRefresh:
 def refresh_customer_profiles(
     warehouse: Warehouse, settings: Settings, as_of: date | None = None
 ) -> ProfileRefresh:
-    """Rebuild `customer_profiles` in full as of `as_of` (default: the latest order day),
+    """Rebuild `customer_profiles` in full as of `as_of` (default: the data's latest day),
     in one transaction (readers see the old table or the new one)."""
     started = time.perf_counter()
     day = _as_of(warehouse, as_of)

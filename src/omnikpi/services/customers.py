@@ -119,7 +119,7 @@ THROUGH_TABLES = {"orders": "placed_at", "sessions": "started_at", "tickets": "o
 def data_through(tables: Tables) -> date:
     """The latest local day with orders, visits or service tickets: the default `as_of`
     (the data's today, not the wall clock's)."""
-    days = []
+    days: list[date] = []
     for name, column in THROUGH_TABLES.items():
         if tables.has_table(name):
             latest = tables.execute(tables.table(name)[column].max().date().name("day"))
@@ -127,7 +127,8 @@ def data_through(tables: Tables) -> date:
                 days.append(pd.Timestamp(latest).date())
     if not days:
         raise NotFound("the warehouse has no orders yet (load some with `omnikpi ingest`)")
-    return max(days)
+    latest: date = max(days)
+    return latest
 
 
 def _as_of(tables: Tables, as_of: date | None) -> date:

@@ -4,7 +4,8 @@ says (`omnikpi.auth.permissions.visible_kpi_ids`, docs/governance.md "Who sees w
 For each role: the catalog (API and page, and a search) lists exactly the KPIs it reads;
 each of those opens (`/api/v1/kpis/ID`); each other KPI is refused with 403 on every route
 that would serve it (definition, page, CSV, series, stage breakdown), a tier it may not
-open is refused, and `omnikpi kpi show ID --role` refuses what the role does not read. Values are computed for the visible KPIs by tests/web/test_catalog_walk.py.
+open is refused, and `omnikpi kpi show ID --role` refuses what the role does not read.
+Values are computed for the visible KPIs by tests/web/test_catalog_walk.py.
 """
 
 from __future__ import annotations

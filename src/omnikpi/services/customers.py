@@ -127,8 +127,8 @@ def data_through(tables: Tables) -> date:
                 days.append(pd.Timestamp(latest).date())
     if not days:
         raise NotFound("the warehouse has no orders yet (load some with `omnikpi ingest`)")
-    latest: date = max(days)
-    return latest
+    last_day: date = max(days)
+    return last_day
 
 
 def _as_of(tables: Tables, as_of: date | None) -> date:

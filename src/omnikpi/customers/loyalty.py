@@ -440,7 +440,6 @@ def monthly_effects(
     profit over the month, and the month's programme cost (`costs`: `month`, `cost`).
     A comparison one side of which is empty is left empty (NaN), never 0."""
     rows = []
-    previous: dict[str, float] | None = None
     cost_month = _month_start(costs["month"]) if len(costs) else pd.Series(dtype="datetime64[ns]")
     for start in months:
         first = _day(start)
@@ -457,9 +456,7 @@ def monthly_effects(
             for suffix, value in zip(("", "_low", "_high"), values, strict=True):
                 row[f"{measure}_uplift{suffix}"] = value
         try:
-            summary = repeat_purchase_summary(purchases, customers, as_of)
-            rate = fit_member_rate_multiplier(summary, previous)
-            previous = rate.parameters
+            rate = fit_member_rate_multiplier(repeat_purchase_summary(purchases, customers, as_of))
             values = [rate.estimate, rate.low, rate.high]
         except OmnikpiError:  # too few customers, or a fit that did not converge
             values = [np.nan] * 3

@@ -307,6 +307,7 @@ def customer_profiles(tables: Tables, as_of: date, rules: SegmentRules) -> ir.Ta
         profiles = profiles.mutate(clv=ibis.null("float64"), p_alive=ibis.null("float64"))
     else:
         profiles = profiles.left_join(scores, "customer_id").drop("customer_id_right")
+    profiles = profiles.mutate(rules=ibis.literal(rules.fingerprint))
     return profiles.select(
         **{c.name: profiles[c.name].cast(c.ibis_type) for c in CUSTOMER_PROFILES.columns}
     )

@@ -14,6 +14,8 @@ ConfigError naming the file and the segment.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -104,6 +106,22 @@ class SegmentRules:
     def segment_ids(self) -> list[str]:
         """Every segment a customer can get, in precedence order, the fallback last."""
         return [s.id for s in self.ordered()] + [self.fallback.id]
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the rules' content: profiles stored with other rules are stale.
+
+        >>> len(load_segment_rules().fingerprint)
+        16
+        """
+        content = {
+            "parameters": dict(sorted(self.parameters.items())),
+            "segments": [s.model_dump() for s in self.ordered()],
+            "fallback": self.fallback.model_dump(),
+            "rfm": self.rfm.model_dump(),
+        }
+        text = json.dumps(content, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def windows(self) -> Windows:
@@ -209,7 +227,8 @@ def _check(rules: SegmentRules) -> None:
 
 def _feature_schema() -> ibis.Schema:
     derived = {"segment", "recency_score", "frequency_score", "monetary_score", "rfm_group"}
-    names = [c for c in CUSTOMER_PROFILES.columns if c.name not in derived | {"clv", "p_alive"}]
+    later = derived | {"clv", "p_alive", "rules"}
+    names = [c for c in CUSTOMER_PROFILES.columns if c.name not in later]
     return ibis.schema({c.name: c.ibis_type for c in names})
 
 

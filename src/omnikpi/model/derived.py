@@ -73,6 +73,7 @@ CUSTOMER_PROFILES = Table(
         Column("rfm_group", "string", "Named RFM group.", nullable=True),
         Column("clv", "float", "Predicted CLV (customer_scores).", nullable=True),
         Column("p_alive", "float", "Probability alive (customer_scores).", nullable=True),
+        Column("rules", "string", "Fingerprint of the segment rules it was built with."),
     ),
 )
 

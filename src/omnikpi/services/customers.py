@@ -317,16 +317,14 @@ def list_customers(
 def _profiles(
     settings: Settings, as_of: date | None, customer_ids: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Profiles as of `as_of`: from the persisted table when it describes that date, else
-    computed."""
+    """Profiles as of `as_of`: from the persisted table when it describes that date with
+    the same segment rules, else computed."""
     rules = segment_rules(settings)
     with read_warehouse(settings) as warehouse:
         day = _as_of(warehouse, as_of)
         expr = None
-        if warehouse.has_table(CUSTOMER_PROFILES.name):
-            stored = warehouse.table(CUSTOMER_PROFILES.name)
-            if _stored_day(warehouse) == day:
-                expr = stored
+        if _stored(warehouse) == (day, rules.fingerprint):
+            expr = warehouse.table(CUSTOMER_PROFILES.name)
         if expr is None:
             expr = customer_profiles(warehouse, day, rules)
         if customer_ids is not None:
@@ -334,9 +332,14 @@ def _profiles(
         return warehouse.execute(expr)
 
 
-def _stored_day(warehouse: Warehouse) -> date | None:
-    value = warehouse.fetch_value(f'SELECT max(as_of) FROM "{CUSTOMER_PROFILES.name}"')
-    return None if value is None else pd.Timestamp(value).date()
+def _stored(warehouse: Warehouse) -> tuple[date, str] | None:
+    """The date and rules fingerprint of the stored profiles (None: none stored)."""
+    if not warehouse.has_table(CUSTOMER_PROFILES.name):
+        return None
+    row = warehouse.fetch_row(f'SELECT max(as_of), max(rules) FROM "{CUSTOMER_PROFILES.name}"')
+    if row is None or row[0] is None:
+        return None
+    return pd.Timestamp(row[0]).date(), str(row[1])
 
 
 # -- the persisted table ---------------------------------------------------------------------

@@ -65,7 +65,10 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "kpi": LazyCommand("omnikpi.cli.kpi:app", "KPIs: list, show, query; refresh their rollups."),
     "targets": LazyCommand("omnikpi.cli.targets:app", "KPI targets."),
-    "customers": LazyCommand("omnikpi.cli.customers:app", "Customers: forget one on request."),
+    "customers": LazyCommand(
+        "omnikpi.cli.customers:app",
+        "Customers: segments, transitions, RFM, cohorts, 360; forget one on request.",
+    ),
 }
 
 

@@ -29,6 +29,7 @@ from omnikpi.customers.clv.fitting import (
     LikelihoodFit,
     NotEnoughCustomers,
     distinct_rows,
+    dot,
     maximize_likelihood,
 )
 
@@ -122,7 +123,7 @@ def bgnbd_log_likelihood(
     """Σ log L (eq. 6) over the customers (optionally weighted by a count per row)."""
     data = _Customers.of(*_arrays(frequency, recency, age), weights)
     per_customer, *_ = _terms((params.r, params.alpha, params.a, params.b), data)
-    return float(np.dot(data.weights, per_customer))
+    return float(dot(data.weights, per_customer))
 
 
 def _negative_log_likelihood(log_params: np.ndarray, data: _Customers) -> tuple[float, np.ndarray]:
@@ -139,21 +140,21 @@ def _negative_log_likelihood(log_params: np.ndarray, data: _Customers) -> tuple[
     psi = special.digamma
     rx = r + data.x
     d_r = (
-        np.dot(level_w, psi(r + levels) - psi(r) + np.log(alpha))
-        - np.dot(w, log_at)
-        - np.dot(weighted_share, log_atx - log_at)
+        dot(level_w, psi(r + levels) - psi(r) + np.log(alpha))
+        - dot(w, log_at)
+        - dot(weighted_share, log_atx - log_at)
     )
-    d_alpha = level_w.sum() * r / alpha - np.dot(
+    d_alpha = level_w.sum() * r / alpha - dot(
         w * rx, (1.0 - dropped_share) / (alpha + data.age) + dropped_share / (alpha + data.t_x)
     )
     psi_ab, psi_abx = psi(a + b), psi(a + b + levels)
-    d_a = np.dot(level_w, psi_ab - psi_abx) + weighted_share.sum() / a
+    d_a = dot(level_w, psi_ab - psi_abx) + weighted_share.sum() / a
     repeat = data.x > 0
-    d_b = np.dot(level_w, psi(b + levels) - psi_abx - psi(b) + psi_ab) - np.sum(
+    d_b = dot(level_w, psi(b + levels) - psi_abx - psi(b) + psi_ab) - np.sum(
         weighted_share[repeat] / (b + data.x[repeat] - 1)
     )
     gradient = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
-    return -float(np.dot(w, per_customer)), -gradient
+    return -float(dot(w, per_customer)), -gradient
 
 
 def fit_bgnbd(

@@ -25,6 +25,8 @@ __all__ = [
     "FitDidNotConverge",
     "LikelihoodFit",
     "NotEnoughCustomers",
+    "distinct_rows",
+    "dot",
     "maximize_likelihood",
 ]
 
@@ -236,3 +238,13 @@ def distinct_rows(
     starts = np.flatnonzero(new)
     counts = np.diff(np.append(starts, size)).astype(float)
     return tuple(column[order][starts] for column in columns), counts, inverse
+
+
+def dot(weights: np.ndarray, values: np.ndarray) -> float:
+    """Σ weights · values without BLAS: NumPy's `dot` hands long vectors to a threaded BLAS,
+    whose spinning threads make each call 10-100× slower on a busy machine.
+
+    >>> dot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    11.0
+    """
+    return float(np.add.reduce(np.multiply(weights, values)))

@@ -27,7 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from omnikpi.customers.clv.fitting import MIN_CUSTOMERS, NotEnoughCustomers, maximize_likelihood
+from omnikpi.customers.clv.fitting import (
+    MIN_CUSTOMERS,
+    NotEnoughCustomers,
+    dot,
+    maximize_likelihood,
+)
 from omnikpi.errors import DataError
 
 __all__ = [
@@ -119,7 +124,7 @@ class _Repeaters:
             levels,
             inverse,
             np.bincount(inverse).astype(float),
-            float(np.dot(x, np.log(m) + np.log(x))),
+            float(dot(x, np.log(m) + np.log(x))),
             float(np.log(m).sum()),
         )
 
@@ -132,19 +137,15 @@ class _Repeaters:
         # Σ log f = Σ[lnΓ(px+q) − lnΓ(px)] − n lnΓ(q) + n q ln γ + p Σ x(ln m + ln x)
         #           − Σ ln m − Σ (px+q) ln(γ + m x)
         total = (
-            np.dot(counts, special.gammaln(pl + q) - special.gammaln(pl))
+            dot(counts, special.gammaln(pl + q) - special.gammaln(pl))
             + len(self.x) * (q * np.log(gamma) - special.gammaln(q))
             + p * self.sum_x_log_mx
             - self.sum_log_m
-            - np.dot(pxq, log_spend)
+            - dot(pxq, log_spend)
         )
         psi_plq = psi(pl + q)
-        d_p = (
-            np.dot(counts * levels, psi_plq - psi(pl))
-            + self.sum_x_log_mx
-            - np.dot(self.x, log_spend)
-        )
-        d_q = np.dot(counts, psi_plq) + len(self.x) * (np.log(gamma) - psi(q)) - log_spend.sum()
+        d_p = dot(counts * levels, psi_plq - psi(pl)) + self.sum_x_log_mx - dot(self.x, log_spend)
+        d_q = dot(counts, psi_plq) + len(self.x) * (np.log(gamma) - psi(q)) - log_spend.sum()
         d_gamma = len(self.x) * q / gamma - np.sum(pxq / (gamma + self.mx))
         gradient = -np.array([d_p * p, d_q * q, d_gamma * gamma])
         return -float(total), gradient

@@ -36,6 +36,7 @@ from omnikpi.customers.clv.fitting import (
     MIN_CUSTOMERS,
     NotEnoughCustomers,
     distinct_rows,
+    dot,
     maximize_likelihood,
 )
 
@@ -173,7 +174,7 @@ def fit_pareto_nbd(
     def negative(log_params: np.ndarray) -> float:
         r, alpha, s, beta = (float(v) for v in np.exp(log_params))
         per_customer, _ = _log_likelihoods((r, alpha, s, beta), x, t_x, age_)
-        value = -float(np.dot(weights, per_customer))
+        value = -float(dot(weights, per_customer))
         return value if np.isfinite(value) else 1e300
 
     fit = maximize_likelihood(

@@ -227,11 +227,10 @@ def predict_clv(
                 scores = _write_scores(
                     warehouse, summary, end, purchase_fit, spend_fit, chosen, margin
                 )
+            refresh_error = _refresh_readers(warehouse, settings)
         access.rows(len(scores))
-    prediction = ClvPrediction(
-        len(scores), end, purchase_fit, spend_fit, margin, float(scores["clv_3y"].mean())
-    )
-    return _refreshed(settings, prediction)
+    mean_clv = float(scores["clv_3y"].mean())
+    return ClvPrediction(len(scores), end, purchase_fit, spend_fit, margin, mean_clv, refresh_error)
 
 
 def rescore_after_change(warehouse: Warehouse, changed: Iterable[str]) -> int | None:
@@ -413,11 +412,17 @@ def _write_scores(
     return table
 
 
-def _refreshed(settings: Settings, prediction: ClvPrediction) -> ClvPrediction:
-    from omnikpi.services.ingest import refresh_changed
+def _refresh_readers(warehouse: Warehouse, settings: Settings) -> str | None:
+    """Refresh what reads customer_scores (KPI rollups, stored profiles) in the same write
+    session, as `services.ingest.refresh_changed` does after a load (which calls
+    `rescore_after_change`, hence not called from here); the error, if any."""
+    from omnikpi.kpi import load_catalog
+    from omnikpi.kpi.rollups import refresh_changes
+    from omnikpi.services.customers import refresh_profiles_after_change
 
     try:
-        refresh_changed(settings)
+        refresh_changes(warehouse, load_catalog(settings.catalog_dirs))
+        refresh_profiles_after_change(warehouse, settings, {CUSTOMER_SCORES.name})
     except RefreshFailed as exc:  # recorded: data status and the next load show it
-        return ClvPrediction(**{**prediction.__dict__, "refresh_error": str(exc)})
-    return prediction
+        return str(exc)
+    return None

@@ -9,7 +9,12 @@ through the login form like a browser. Figures per page:
 - p50 / p95 under load: `--requests` requests from 8 concurrent clients, once the page's
   results are cached for the warehouse's data version (what users get until the next load);
 - a KPI detail with a new period on every request (`--requests` / 2 of them, 8 clients),
-  so every request runs the KPI engine: its trend, breakdown and compared period.
+  so every request runs the KPI engine: its trend, breakdown and compared period;
+- during a load: `omnikpi ingest` of a `--load-rows` orders file (1M by default) into the
+  served warehouse, which hands it to the server (one writer); 8 clients keep asking for
+  the scorecard and the stage dashboard until the load (its rollup refresh included) ends.
+  Its p95 against the same pages' p95 without a load (issue 21: within 2×), and every
+  answer's status (no 5xx, no 503).
 
 Baseline, in the same run and with the same clients: the sign-in page (a template rendered
 by the same app, no data) and a static file of the app. The server's peak resident memory
@@ -20,6 +25,7 @@ latencies do.
     python bench/web.py                          # builds a 20,000-customer demo, records
     python bench/web.py --warehouse demo.duckdb --requests 200 --no-record
     python bench/web.py --warehouse demo.duckdb --engine-only --no-record   # quick look
+    python bench/web.py --load-rows 0          # without the load in progress
 """
 
 from __future__ import annotations
@@ -35,13 +41,15 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest import machine
+from ingest import CUSTOMER_MAPPING, ORDERS, machine, write_files
 from results import publish
 
 #: (label, user, path) of each page measured.
@@ -59,6 +67,8 @@ BASELINES = [
     ("Static file (app.css)", None, "/static/app.css"),
 ]
 CONCURRENCY = 8
+#: The pages asked for while a load runs, and the users asking.
+DURING_LOAD = [("executive", "/scorecard"), ("lead", "/stages")]
 
 
 def omnikpi(*args: str) -> list[str]:
@@ -72,6 +82,16 @@ def build_demo(folder: Path, customers: int) -> Path:
     command = omnikpi("demo", "--customers", str(customers), "--warehouse", str(path), "--no-serve")
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return path
+
+
+def copied(warehouse: Path, folder: Path) -> Path:
+    """A copy of `warehouse` and its app state (users) in `folder`."""
+    copy = folder / warehouse.name
+    shutil.copy2(warehouse, copy)
+    state = warehouse.with_name(f"{warehouse.stem}.state.sqlite")
+    if state.exists():
+        shutil.copy2(state, copy.with_name(state.name))
+    return copy
 
 
 def free_port() -> int:
@@ -146,6 +166,65 @@ def under_load(base: str, user: str | None, paths: list[str]) -> list[float]:
     return times
 
 
+@dataclass
+class LoadRun:
+    """The dashboard requests answered while a load ran, and the load itself."""
+
+    rows: int
+    seconds: float
+    times: list[float]
+    statuses: dict[int, int]
+    output: str
+
+
+def during_load(base: str, warehouse: Path, folder: Path, rows: int) -> LoadRun:
+    """Dashboard requests from CONCURRENCY clients while `omnikpi ingest` loads `rows` new
+    orders into the served warehouse (the customers they refer to are loaded first, not
+    timed). Requests go on until the load has ended, its rollup refresh included."""
+    orders, _, customers = write_files(folder, rows)
+    mappings = {}
+    for name, mapping in (("orders", ORDERS), ("customers", CUSTOMER_MAPPING)):
+        mappings[name] = folder / f"{name}.yaml"
+        mappings[name].write_text(yaml.safe_dump(mapping))
+    ingest = ["ingest", "--warehouse", str(warehouse), "--max-error-rate", "0", "--mapping"]
+    subprocess.run(omnikpi(*ingest, str(mappings["customers"]), str(customers)), check=True)
+    clients = [signed_in(base, user) for user, _ in DURING_LOAD for _ in range(CONCURRENCY // 2)]
+    paths = [path for _, path in DURING_LOAD for _ in range(CONCURRENCY // 2)]
+    lock = threading.Lock()
+    times: list[float] = []
+    statuses: dict[int, int] = {}
+    loading = threading.Event()
+    loading.set()
+
+    def work(client: httpx.Client, path: str) -> None:
+        while loading.is_set():
+            started = time.perf_counter()
+            status = client.get(path).status_code
+            elapsed = time.perf_counter() - started
+            with lock:
+                times.append(elapsed)
+                statuses[status] = statuses.get(status, 0) + 1
+
+    threads = [
+        threading.Thread(target=work, args=pair) for pair in zip(clients, paths, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    load = subprocess.run(
+        omnikpi(*ingest, str(mappings["orders"]), str(orders)), capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - started
+    loading.clear()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+    if load.returncode != 0:
+        raise SystemExit(f"the load during the run failed: {load.stdout}{load.stderr}")
+    return LoadRun(rows, seconds, times, statuses, (load.stdout + load.stderr).strip())
+
+
 def peak_memory(pid: int) -> int:
     """The peak resident memory of process `pid` so far, in bytes (Linux: VmHWM)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -183,6 +262,9 @@ def main() -> None:
     parser.add_argument("--warehouse", type=Path, help="an existing demo warehouse")
     parser.add_argument("--customers", type=int, default=20_000, help="demo size if built")
     parser.add_argument("--requests", type=int, default=400, help="requests per page")
+    parser.add_argument(
+        "--load-rows", type=int, default=1_000_000, help="orders loaded while pages are read"
+    )
     parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
     parser.add_argument(
         "--engine-only",
@@ -195,6 +277,8 @@ def main() -> None:
     server: subprocess.Popen[bytes] | None = None
     try:
         warehouse = args.warehouse or build_demo(folder, args.customers)
+        if args.warehouse and args.load_rows and not args.engine_only:
+            warehouse = copied(args.warehouse, folder)  # the load must not change the original
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         command = omnikpi("serve", "--warehouse", str(warehouse), "--port", str(port))
@@ -216,6 +300,9 @@ def main() -> None:
         cpu = (cpu_seconds(server.pid) - used) / len(engine)
         label = "KPI detail, a new period on every request (engine)"
         rows.append((label, fresh[0], 0.0, engine, cpu))
+        loaded = None
+        if args.load_rows and not args.engine_only:
+            loaded = during_load(base, warehouse, folder, args.load_rows)
         peak = peak_memory(server.pid)
     finally:
         if server is not None:
@@ -242,12 +329,39 @@ def main() -> None:
             f"| {milliseconds(statistics.median(times))} | {milliseconds(percentile(times, 95))} "
             f"| {percentile(times, 95) / baseline:.1f} | {milliseconds(cpu)} |"
         )
+    if loaded is not None:
+        lines.extend(
+            load_lines(loaded, [row for row in rows if row[1] in dict(DURING_LOAD).values()])
+        )
     lines.append(
         "\nBaseline: the sign-in page of the same app (first row). Aims (DESIGN.md §9, issues "
         "19 and 20): dashboard pages under 300 ms p95 from rollups; the stage dashboard at any "
         "grain under 1 s cold; an uncached KPI detail under 500 ms p95.\n"
     )
     publish("\n".join(lines), record=not (args.no_record or args.engine_only))
+
+
+def load_lines(
+    loaded: LoadRun, idle: list[tuple[str, str, float, list[float], float]]
+) -> list[str]:
+    """The rows of the load in progress: its p95 against the same pages' without a load."""
+    before = percentile([t for row in idle for t in row[3]], 95)
+    during = percentile(loaded.times, 95)
+    statuses = ", ".join(f"{code}: {count:,}" for code, count in sorted(loaded.statuses.items()))
+    return [
+        f"\nDuring a load: `omnikpi ingest` of {loaded.rows:,} new orders (CSV, through a "
+        f"mapping; handed to the server, which owns the warehouse) took {loaded.seconds:,.1f} s "
+        "with its rollup refresh; meanwhile "
+        f"{CONCURRENCY} clients read {' and '.join(p for _, p in DURING_LOAD)}: "
+        f"{len(loaded.times):,} answers ({statuses}).\n",
+        "| pages | p50 | p95 | p95 / p95 without a load |",
+        "|---|---|---|---|",
+        f"| without a load (rows above) | "
+        f"{milliseconds(statistics.median([t for row in idle for t in row[3]]))} "
+        f"| {milliseconds(before)} | 1.0 |",
+        f"| during the load | {milliseconds(statistics.median(loaded.times))} "
+        f"| {milliseconds(during)} | {during / before:.1f} |",
+    ]
 
 
 if __name__ == "__main__":

@@ -116,3 +116,26 @@ def test_errors_are_one_line(warehouse: Path, capsys: pytest.CaptureFixture[str]
     )
     assert code == 2
     assert 'horizon "forever" is not valid' in capsys.readouterr().err
+
+
+def test_holdout_json(warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    code = run_cli(
+        "customers", "clv", "holdout", "--calibration-end", "1997-09-30", "--format", "json",
+        "--warehouse", str(warehouse),
+    )  # fmt: skip
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [b["frequency"] for b in document["buckets"]] == [
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7+",
+    ]
+    assert sum(b["customers"] for b in document["buckets"]) == 2357
+    assert document["holdout_end"] == "1998-06-30"
+    assert round(document["parameters"]["r"], 3) == 0.243

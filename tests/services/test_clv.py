@@ -18,16 +18,19 @@ from omnikpi.auth.permissions import ActionDenied
 from omnikpi.customers.clv import (
     BgNbdParameters,
     GammaGammaParameters,
+    holdout_report,
     score_customers,
     summarize_purchases,
 )
+from omnikpi.customers.clv.bgnbd import expected_purchases
 from omnikpi.errors import ConfigError, InvalidChoice
 from omnikpi.kpi import query
 from omnikpi.services.clv import ScoreSettings, fit_clv, parse_horizon, predict_clv
+from omnikpi.services.clv_holdout import check_clv_holdout
 from omnikpi.services.ingest import ingest_preset
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
-from tests.customers.cdnow import SAMPLE, read_purchases
+from tests.customers.cdnow import SAMPLE, cdnow_summary, read_purchases
 from tests.ingest.conftest import options
 
 ANALYST = Actor("ana", UserRole(Role.ANALYST), "10.0.0.7")
@@ -181,3 +184,27 @@ def test_settings_are_checked() -> None:
         ScoreSettings(model="gamma-gamma")
     with pytest.raises(ConfigError, match="margin rate 35"):
         ScoreSettings(margin_rate=35)
+
+
+def test_holdout_check_from_the_warehouse(settings: Settings, store: AppStateStore) -> None:
+    """Weeks 40-78 of the CDNOW sample: the same report as from the file itself."""
+    result = check_clv_holdout(
+        settings, store, ANALYST, model="bgnbd", calibration_end=date(1997, 9, 30)
+    )
+    assert result.holdout_end == date(1998, 6, 30)
+    summary = cdnow_summary(SAMPLE)
+    fitted = BgNbdParameters(**result.parameters)
+    from_file = holdout_report(
+        summary,
+        expected_purchases(fitted, 39.0, summary.frequency, summary.recency, summary.age),
+    )
+    assert result.report.buckets.frequency.tolist() == from_file.buckets.frequency.tolist()
+    assert result.report.buckets.customers.tolist() == from_file.buckets.customers.tolist()
+    assert result.report.buckets.actual.tolist() == pytest.approx(from_file.buckets.actual.tolist())
+    assert result.report.predicted_total == pytest.approx(from_file.predicted_total)
+    assert result.report.actual_total == summary.holdout_frequency.sum()
+    assert result.as_json()["buckets"][0]["frequency"] == "0"  # type: ignore[index]
+    with pytest.raises(ConfigError, match="no holdout period"):
+        check_clv_holdout(
+            settings, store, ANALYST, model="bgnbd", calibration_end=date(1998, 6, 30)
+        )

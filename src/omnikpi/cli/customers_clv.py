@@ -1,5 +1,6 @@
-"""`omnikpi customers clv`: fit a CLV model and print its parameters (`fit`), or score
-every customer and write `customer_scores` (`predict`). Thin calls of `services.clv`, run
+"""`omnikpi customers clv`: fit a CLV model and print its parameters (`fit`), check it on
+a holdout period (`holdout`), or score every customer and write `customer_scores`
+(`predict`). Thin calls of `services.clv`, run
 as the warehouse owner (`Actor.cli()`); both read customer-level purchases and are audited."""
 
 from __future__ import annotations
@@ -142,3 +143,61 @@ def predict_command(
     if result.refresh_error:
         error_console.print("[yellow]The KPI rollups were not refreshed.[/yellow]")
         raise RefreshFailed(result.refresh_error)
+
+
+@app.command("holdout")
+def holdout_command(
+    calibration_end: str = typer.Option(
+        ..., "--calibration-end", help="Last day fitted, YYYY-MM-DD; the holdout follows it."
+    ),
+    holdout_end: str | None = typer.Option(
+        None, "--holdout-end", help="Last day compared (default: the latest purchase)."
+    ),
+    model: str = typer.Option("bgnbd", "--model", help="bgnbd or pareto."),
+    time_unit: str = TimeUnitOption,
+    fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="table or json."),
+    warehouse: Path | None = WarehouseOption,
+) -> None:
+    """Predicted against actual repeat purchases in the holdout, per calibration frequency.
+
+    \b
+    omnikpi customers clv holdout --calibration-end 1997-09-30 --model pareto
+    """
+    from omnikpi.auth.audit import Actor
+    from omnikpi.services.clv_holdout import check_clv_holdout
+    from omnikpi.settings import load_settings
+
+    settings = load_settings(warehouse)
+    end = _day(calibration_end, "--calibration-end")
+    assert end is not None  # a required option
+    result = check_clv_holdout(
+        settings,
+        _store(settings.warehouse),
+        Actor.cli(),
+        model=model,
+        calibration_end=end,
+        holdout_end=_day(holdout_end, "--holdout-end"),
+        time_unit=time_unit,
+    )
+    if fmt is InfoFormat.JSON:
+        render_rows([], (), "json", json_document=result.as_json())
+        return
+    rows = [
+        {
+            "frequency": row.frequency,
+            "customers": row.customers,
+            "actual": f"{row.actual:.3f}",
+            "predicted": f"{row.predicted:.3f}",
+        }
+        for row in result.report.buckets.itertuples()
+    ]
+    render_rows(
+        rows,
+        ("frequency", "customers", "actual", "predicted"),
+        "table",
+        title=f"{result.model}: repeat purchases {result.calibration_end} → {result.holdout_end}",
+    )
+    console.print(
+        f"total: actual {result.report.actual_total:,.0f}, predicted "
+        f"{result.report.predicted_total:,.1f} ({result.report.error_share:+.1%})"
+    )

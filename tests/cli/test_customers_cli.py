@@ -186,3 +186,17 @@ def test_list_refresh_and_segment_overrides(
     assert run_cli("customers", "segments", "--segments", str(bad), "-w", str(tiny)) == 2
     err = capsys.readouterr().err
     assert 'r.yaml: segment "members" condition "is_membr"' in err
+
+
+@pytest.mark.slow
+def test_beside_a_server_the_server_answers_and_audits(tiny: Path) -> None:
+    with serving(tiny):
+        done = cli("customers", "segments", "--format", "csv", "-w", tiny.name, cwd=tiny.parent)
+        shown = cli("customers", "show", "B", "--format", "json", "-w", tiny.name, cwd=tiny.parent)
+    assert done.returncode == 0, done.stderr
+    assert "2025-06-30,hero,1," in done.stdout
+    assert shown.returncode == 0, shown.stderr
+    assert '"segment": "hero"' in shown.stdout
+    store = AppStateStore.open(app_state_path(tiny))
+    [entry] = audit_entries(store, event=AuditEvent.CUSTOMER_READ)
+    assert entry.subject == "customer B"

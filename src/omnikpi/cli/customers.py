@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from omnikpi.cli.customers_clv import app as clv_app
+from omnikpi.cli.handoff import hand_off
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import OutputFormat, console, error_console, render_rows
 
@@ -91,6 +92,7 @@ def _shown(row: dict[str, object]) -> dict[str, object]:
 
 @app.command("segments")
 def segments_command(
+    ctx: typer.Context,
     as_of: str | None = AsOfOption,
     since: str | None = typer.Option(
         None, "--since", help="First month, YYYY-MM-DD (default: 12 months before --as-of)."
@@ -112,6 +114,7 @@ def segments_command(
     from omnikpi.auth.audit import Actor
     from omnikpi.services.customers import segment_sizes
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse answers
     result = segment_sizes(
         _settings(warehouse, segments),
         Actor.cli(),
@@ -124,6 +127,7 @@ def segments_command(
 
 @app.command("transitions")
 def transitions_command(
+    ctx: typer.Context,
     as_of: str | None = AsOfOption,
     start: str | None = typer.Option(
         None, "--from", help="Earlier date, YYYY-MM-DD (default: the month end before --as-of)."
@@ -140,6 +144,7 @@ def transitions_command(
     from omnikpi.auth.audit import Actor
     from omnikpi.services.customers import segment_transition_matrix
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse answers
     result = segment_transition_matrix(
         _settings(warehouse, segments),
         Actor.cli(),
@@ -151,6 +156,7 @@ def transitions_command(
 
 @app.command("rfm")
 def rfm_command(
+    ctx: typer.Context,
     as_of: str | None = AsOfOption,
     fmt: OutputFormat = FormatOption,
     warehouse: Path | None = WarehouseOption,
@@ -160,12 +166,14 @@ def rfm_command(
     from omnikpi.auth.audit import Actor
     from omnikpi.services.customers import rfm_groups
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse answers
     result = rfm_groups(_settings(warehouse, segments), Actor.cli(), as_of=_day(as_of, "--as-of"))
     _print(result, fmt, "RFM groups")
 
 
 @app.command("cohorts")
 def cohorts_command(
+    ctx: typer.Context,
     as_of: str | None = AsOfOption,
     since: str | None = typer.Option(None, "--since", help="First cohort month, YYYY-MM-DD."),
     by: str | None = typer.Option(
@@ -183,6 +191,7 @@ def cohorts_command(
     from omnikpi.services.customers import cohorts
     from omnikpi.settings import load_settings
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse answers
     result = cohorts(
         load_settings(warehouse),
         Actor.cli(),
@@ -195,6 +204,7 @@ def cohorts_command(
 
 @app.command("show")
 def show_command(
+    ctx: typer.Context,
     customer_id: str = typer.Argument(..., help="The customer's id."),
     as_of: str | None = AsOfOption,
     fmt: OutputFormat = FormatOption,
@@ -210,6 +220,7 @@ def show_command(
     from omnikpi.auth.audit import Actor
     from omnikpi.services.customers import customer_profile
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse answers
     settings = _settings(warehouse, segments)
     store = AppStateStore.open(app_state_path(settings.warehouse))
     profile = customer_profile(
@@ -224,6 +235,7 @@ def show_command(
 
 @app.command("list")
 def list_command(
+    ctx: typer.Context,
     segment: str | None = typer.Option(None, "--segment", help="Lifecycle segment."),
     rfm_group: str | None = typer.Option(None, "--rfm-group", help="Named RFM group."),
     limit: int = typer.Option(100, "--limit", min=1, max=1_000_000, help="Most customers."),
@@ -237,6 +249,7 @@ def list_command(
     from omnikpi.auth.audit import Actor
     from omnikpi.services.customers import list_customers
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse answers
     settings = _settings(warehouse, segments)
     store = AppStateStore.open(app_state_path(settings.warehouse))
     result = list_customers(
@@ -253,6 +266,7 @@ def list_command(
 
 @app.command("refresh")
 def refresh_command(
+    ctx: typer.Context,
     as_of: str | None = AsOfOption,
     warehouse: Path | None = WarehouseOption,
     segments: Path | None = SegmentsOption,
@@ -261,6 +275,7 @@ def refresh_command(
     from omnikpi.services.customers import refresh_customer_profiles
     from omnikpi.services.warehouse import write_warehouse
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse answers
     settings = _settings(warehouse, segments)
     with write_warehouse(settings) as opened:
         done = refresh_customer_profiles(opened, settings, _day(as_of, "--as-of"))
@@ -287,7 +302,6 @@ def forget(
     """
     from omnikpi.auth import AppStateStore, app_state_path
     from omnikpi.auth.audit import Actor
-    from omnikpi.cli.handoff import hand_off
     from omnikpi.errors import RefreshFailed
     from omnikpi.services.forget import forget_customer
     from omnikpi.settings import load_settings

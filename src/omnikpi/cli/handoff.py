@@ -49,6 +49,13 @@ HANDED_OFF = frozenset(
         ("warehouse", "info"),
         ("warehouse", "set"),
         ("customers", "forget"),
+        ("customers", "segments"),
+        ("customers", "transitions"),
+        ("customers", "rfm"),
+        ("customers", "cohorts"),
+        ("customers", "show"),
+        ("customers", "list"),
+        ("customers", "refresh"),
     }
 )
 #: Environment variables of the CLI that the command reads, sent with it.

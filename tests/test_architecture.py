@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "simulate": 4,
     "auth": 4,
     "customers": 4,
+    "marketing": 4,
     "services": 5,
     "web": 6,
     "cli": 6,

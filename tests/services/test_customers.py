@@ -242,3 +242,22 @@ def test_late_deliveries_lower_the_nps_of_the_negative_experience_segment(
     assert truth["delivery.nps.on_time"] == pytest.approx(40.0)
     assert outside > 25
     assert inside < outside - 25
+
+
+def test_a_failed_rebuild_drops_the_stored_profiles_and_says_so(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import omnikpi.services.customers as service
+    from omnikpi.errors import RefreshFailed
+
+    with Warehouse.open(settings.warehouse) as warehouse:
+        refresh_customer_profiles(warehouse, settings)
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(service, "refresh_customer_profiles", broken)
+        # Stale rows could still hold a forgotten customer's id: they go.
+        with pytest.raises(RefreshFailed, match=r"\(disk full\) and were dropped"):
+            refresh_profiles_after_change(warehouse, settings, {"customers"})
+        assert not warehouse.has_table(CUSTOMER_PROFILES.name)

@@ -378,10 +378,12 @@ def refresh_profiles_after_change(
     try:
         return refresh_customer_profiles(warehouse, settings)
     except Exception as exc:  # the data stays loaded; said, not swallowed
+        # Stale rows could keep a forgotten customer's id: none is better than stale.
+        warehouse.run_sql(f'DROP TABLE IF EXISTS "{CUSTOMER_PROFILES.name}"')
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise RefreshFailed(
-            f"the customer profiles could not be rebuilt ({reason}); the data is loaded and "
-            "`omnikpi customers refresh` rebuilds them"
+            f"the customer profiles could not be rebuilt ({reason}) and were dropped; the "
+            "data is loaded and `omnikpi customers refresh` builds them again"
         ) from exc
 
 

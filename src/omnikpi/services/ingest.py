@@ -92,8 +92,10 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
         changed = set(warehouse.changed_tables())
         write_loyalty_effects_after(warehouse, changed)
         rescore_after_change(warehouse, changed)
-        report = refresh_changes(warehouse, chosen)
-        refresh_profiles_after_change(warehouse, settings, changed)
+        try:
+            report = refresh_changes(warehouse, chosen)
+        finally:  # even when the rollups fail: a forgotten customer leaves the profiles
+            refresh_profiles_after_change(warehouse, settings, changed)
         return report
 
 

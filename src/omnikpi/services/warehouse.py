@@ -25,6 +25,7 @@ from omnikpi.kpi.rollup_store import ROLLUP_TABLES
 from omnikpi.kpi.rollups import refresh_changes
 from omnikpi.kpi.targets import TARGETS
 from omnikpi.model import TABLES
+from omnikpi.model.derived import DERIVED_TABLES
 from omnikpi.settings import DATA_SETTING_KEYS, DataSettings, Settings
 from omnikpi.warehouse import SYSTEM_TABLES, Warehouse
 from omnikpi.warehouse.duckdb import writing
@@ -32,7 +33,14 @@ from omnikpi.warehouse.duckdb import writing
 _ATTEMPTS = 5
 _BACKOFF_SECONDS = 0.1
 #: Every table omnikpi declares: the canonical model and the system tables beside it.
-DECLARED_TABLES = (*TABLES, *SYSTEM_TABLES, *INGEST_TABLES, *ROLLUP_TABLES, TARGETS)
+DECLARED_TABLES = (
+    *TABLES,
+    *SYSTEM_TABLES,
+    *INGEST_TABLES,
+    *ROLLUP_TABLES,
+    TARGETS,
+    *DERIVED_TABLES,
+)
 #: The names `omnikpi warehouse set` takes, and the data setting each one sets.
 SETTING_NAMES = {name.replace("_", "-"): name for name in DATA_SETTING_KEYS}
 

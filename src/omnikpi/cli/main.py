@@ -69,6 +69,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "omnikpi.cli.customers:app",
         "Customers: segments, transitions, RFM, cohorts, 360; forget one on request.",
     ),
+    "experiment": LazyCommand(
+        "omnikpi.cli.experiment:app",
+        "Experiments: analyze A/B tests (counts or stored) and size new ones.",
+    ),
     "attribution": LazyCommand(
         "omnikpi.cli.attribution:attribution",
         "Credit each channel with conversions and revenue by one attribution model.",

@@ -27,11 +27,12 @@ __all__ = [
 @dataclass(frozen=True)
 class SampleSize:
     """Units per variant (rounded up) to detect an absolute effect `mde` with `power` at
-    two-sided level `alpha`, and the power those units reach (≥ `power`)."""
+    two-sided level `alpha`, and the power those units reach (≥ `power`); `baseline` is
+    the control's rate or mean when known."""
 
     units_per_variant: int
     total_units: int
-    baseline: float
+    baseline: float | None
     mde: float
     alpha: float
     power: float
@@ -52,7 +53,7 @@ def _rates(baseline: float, mde: float) -> tuple[float, float]:
         raise InvalidChoice(
             "mde",
             str(mde),
-            f"an absolute change ≠ 0 keeping the rate between 0 and 1 (baseline {baseline})",
+            f"an absolute change ≠ 0 with 0 < {baseline} + mde < 1",
         )
     return baseline, baseline + mde
 
@@ -119,7 +120,7 @@ def mean_power(sd: float, mde: float, units: int, alpha: float = 0.05) -> float:
 
 
 def mean_sample_size(
-    sd: float, mde: float, power: float = 0.8, alpha: float = 0.05, baseline: float = 0.0
+    sd: float, mde: float, power: float = 0.8, alpha: float = 0.05, baseline: float | None = None
 ) -> SampleSize:
     """Units per variant for Welch's/Student's t-test to detect a change `mde` of a mean with
     standard deviation `sd`: start from the normal n = 2 (z_{1-α/2} + z_{power})² σ² / δ²

@@ -1,0 +1,234 @@
+"""`omnikpi experiment`: analyze an A/B test from counts or a stored experiment, and size
+one. Thin calls of `services.experiments` and `marketing.experiment_size`; readouts are
+aggregates per variant, run as the warehouse owner."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from omnikpi.cli.options import WarehouseOption
+from omnikpi.cli.output import InfoFormat, console, render_rows
+from omnikpi.errors import InvalidChoice
+
+if TYPE_CHECKING:
+    from omnikpi.marketing.experiments import Counts
+    from omnikpi.services.experiments import TreatmentReadout
+
+app = typer.Typer(
+    help="Experiments: analyze A/B tests (counts or stored) and size new ones.",
+    no_args_is_help=True,
+)
+
+_COUNTS = re.compile(r"\s*(?:(?P<name>[\w.-]+)=)?(?P<conversions>\d+)\s*/\s*(?P<units>\d+)\s*")
+_COUNTS_FORM = "CONV/N with whole numbers 0 ≤ CONV ≤ N and N ≥ 1, e.g. 120/1000"
+_COLUMNS = ("variant", "treatment_rate", "lift", "ci_low", "ci_high", "z", "p_value")
+_COLUMNS_AFTER = ("adjusted_p_value", "prob_b_beats_a")
+
+
+def parse_counts(value: str, option: str) -> tuple[str | None, Counts]:
+    """`[NAME=]CONV/N` → (NAME, Counts); anything else is an `InvalidChoice` naming `option`."""
+    from omnikpi.marketing.experiments import Counts
+
+    match = _COUNTS.fullmatch(value)
+    if not match:
+        raise InvalidChoice(option, value, _COUNTS_FORM)
+    counts = Counts(int(match["conversions"]), int(match["units"]))
+    if counts.units < 1 or counts.conversions > counts.units:
+        raise InvalidChoice(option, value, _COUNTS_FORM)
+    return match["name"], counts
+
+
+def parse_split(value: str | None) -> list[float] | None:
+    """`--split 50,50` → [50.0, 50.0] (shares per variant, control first)."""
+    if value is None:
+        return None
+    try:
+        shares = [float(part) for part in value.split(",")]
+    except ValueError:
+        shares = []
+    if len(shares) < 2 or any(not share > 0 for share in shares):
+        raise InvalidChoice("--split", value, "shares > 0 per variant, control first, e.g. 20,80")
+    return shares
+
+
+def _number(value: object, digits: int = 4) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _percent(value: object) -> str:
+    return "–" if value is None or not isinstance(value, float) else f"{value:+.2%}"
+
+
+def _table(treatments: tuple[TreatmentReadout, ...], title: str) -> None:
+    rows = []
+    for treatment in treatments:
+        row = treatment.row()
+        rows.append(
+            {
+                "variant": row["variant"],
+                "treatment_rate": f"{row['treatment_rate']:.4%}",
+                "lift": _percent(row["lift"]),
+                "ci_low": _percent(row["ci_low"]),
+                "ci_high": _percent(row["ci_high"]),
+                "z": _number(row["z"]),
+                "p_value": _number(row["p_value"]),
+                "adjusted_p_value": _number(row["adjusted_p_value"]),
+                "prob_b_beats_a": _number(row["prob_b_beats_a"]),
+            }
+        )
+    render_rows(rows, (*_COLUMNS, *_COLUMNS_AFTER), "table", title=title)
+
+
+def _srm_line(p_value: float | None, chi_square: float | None) -> str:
+    if p_value is None or chi_square is None:
+        return "sample ratio: not checked (planned split unknown; give --split)"
+    verdict = (
+        "MISMATCH: check the assignment before trusting the result" if p_value < 0.001 else "ok"
+    )
+    return f"sample ratio: chi-square {chi_square:.3f}, srm_p_value {p_value:.4f} ({verdict})"
+
+
+@app.command("analyze")
+def analyze_command(
+    control: str | None = typer.Option(
+        None, "--control", help="Control conversions/units, e.g. 100/1000."
+    ),
+    treatment: list[str] = typer.Option(
+        [],
+        "--treatment",
+        help="Treatment conversions/units, [NAME=]CONV/N (repeatable: creatives, variants).",
+    ),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="A stored experiment's id (instead of counts)."
+    ),
+    split: str | None = typer.Option(
+        None, "--split", help="Planned shares per variant, control first (default equal)."
+    ),
+    alpha: float = typer.Option(0.05, "--alpha", help="Two-sided level; intervals at 1-alpha."),
+    fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="table or json."),
+    warehouse: Path | None = WarehouseOption,
+) -> None:
+    """Test treatments against the control: z, p-value, lift with its interval, Holm-adjusted
+    p-values, P(treatment beats control) and the sample-ratio check.
+
+    \b
+    omnikpi experiment analyze --control 100/1000 --treatment 120/1000
+    omnikpi experiment analyze --experiment EXP-CHECKOUT-1 --format json
+    """
+    if experiment is not None:
+        if control is not None or treatment:
+            raise InvalidChoice(
+                "--experiment", experiment, "either --experiment or --control/--treatment"
+            )
+        _analyze_stored(experiment, parse_split(split), alpha, fmt, warehouse)
+        return
+    if control is None or not treatment:
+        raise InvalidChoice(
+            "--control", control or "", "--control CONV/N with one or more --treatment CONV/N"
+        )
+    from omnikpi.services.experiments import analyze_counts
+
+    _, control_counts = parse_counts(control, "--control")
+    parsed = [parse_counts(value, "--treatment") for value in treatment]
+    names = [name for name, _ in parsed]
+    readout = analyze_counts(
+        control_counts, [c for _, c in parsed], names, split=parse_split(split), alpha=alpha
+    )
+    if fmt is InfoFormat.JSON:
+        render_rows([], (), "json", json_document=readout.as_json())
+        return
+    c = readout.control
+    _table(readout.treatments, f"control {c.conversions:,}/{c.units:,} = {c.rate:.4%}")
+    console.print(_srm_line(readout.srm.p_value, readout.srm.chi_square), markup=False)
+
+
+def _analyze_stored(
+    experiment: str,
+    split: list[float] | None,
+    alpha: float,
+    fmt: InfoFormat,
+    warehouse: Path | None,
+) -> None:
+    from omnikpi.services.experiments import analyze_experiment
+    from omnikpi.settings import load_settings
+
+    readout = analyze_experiment(load_settings(warehouse), experiment, split=split, alpha=alpha)
+    if fmt is InfoFormat.JSON:
+        render_rows([], (), "json", json_document=readout.as_json())
+        return
+    variants: list[dict[str, Any]] = [
+        {
+            "variant": v.variant,
+            "units": f"{v.units:,}",
+            "trials": f"{v.trials:,}",
+            "conversions": f"{v.conversions:,}",
+            "rate": f"{v.rate:.4%}",
+            "revenue_per_unit": f"{v.revenue_per_unit:,.2f}",
+        }
+        for v in readout.variants
+    ]
+    render_rows(
+        variants,
+        ("variant", "units", "trials", "conversions", "rate", "revenue_per_unit"),
+        "table",
+        title=f"{readout.experiment_id} {readout.name}: {readout.primary_metric}, "
+        f"{readout.start_date} → {readout.end_date}",
+    )
+    _table(readout.treatments, f"against {readout.variants[0].variant}")
+    srm = readout.srm
+    console.print(
+        _srm_line(srm.p_value if srm else None, srm.chi_square if srm else None), markup=False
+    )
+
+
+@app.command("size")
+def size_command(
+    mde: float = typer.Option(
+        ..., "--mde", help="Smallest absolute change to detect (rate: 0.02 = 2 points)."
+    ),
+    baseline: float | None = typer.Option(
+        None, "--baseline", help="Control conversion rate, e.g. 0.1 (a rate's test)."
+    ),
+    sd: float | None = typer.Option(
+        None, "--sd", help="Standard deviation of a continuous outcome (a mean's test)."
+    ),
+    power: float = typer.Option(0.8, "--power", help="Chance to detect the change."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Two-sided significance level."),
+    fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="table or json."),
+) -> None:
+    """Units per variant a two-variant test needs to detect --mde with --power.
+
+    \b
+    omnikpi experiment size --baseline 0.1 --mde 0.02
+    omnikpi experiment size --sd 40 --mde 2.5 --power 0.9
+    """
+    from dataclasses import asdict
+
+    from omnikpi.marketing.experiment_size import mean_sample_size, proportion_sample_size
+
+    if (baseline is None) == (sd is None):
+        raise InvalidChoice(
+            "--baseline", str(baseline), "either --baseline (a rate) or --sd (a mean), not both"
+        )
+    if baseline is not None:
+        size = proportion_sample_size(baseline, mde, power, alpha)
+    else:
+        assert sd is not None
+        size = mean_sample_size(sd, mde, power, alpha)
+    document = asdict(size) | {"metric": "proportion" if sd is None else "mean"}
+    if fmt is InfoFormat.JSON:
+        render_rows([], (), "json", json_document=document)
+        return
+    console.print(
+        f"{size.units_per_variant:,} units per variant ({size.total_units:,} in all) to detect "
+        f"{mde:+g} with {power:.0%} power at alpha {alpha:g} (achieved {size.achieved_power:.4f})",
+        markup=False,
+    )

@@ -316,7 +316,8 @@ def main(argv: list[str] | None = None) -> None:
         "(exact: it inverts I − Q; self-transitions dropped, which changes no removal effect "
         'of order 1) and `run_shapley(max_size=10, value_column="conversions")`, whose game '
         "differs from omnikpi's (a set is worth the conversions of journeys with exactly that "
-        "set; omnikpi: with a subset of it), so its Shapley is timed and shown, not compared. "
+        "set; omnikpi: with a subset of it; that game is not monotone, hence its negative "
+        "credits), so its Shapley is timed and shown, not compared. "
         "Both with OPENBLAS_NUM_THREADS=1."
     )
     publish(report(args, ours, baseline, notes), args.record)

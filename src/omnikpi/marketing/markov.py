@@ -29,7 +29,14 @@ import scipy.sparse as sparse
 from scipy.sparse.linalg import spsolve
 
 from omnikpi.errors import ConfigError
-from omnikpi.marketing.paths import NO_TOUCH, FloatArray, IntArray, JourneyPaths, sum_by
+from omnikpi.marketing.paths import (
+    NO_TOUCH,
+    FloatArray,
+    IntArray,
+    JourneyPaths,
+    distinct_codes,
+    sum_by,
+)
 
 #: Above this many transient states the chain is solved with sparse LU, below densely.
 DENSE_STATES = 1_500
@@ -92,7 +99,7 @@ def _build_chain(paths: JourneyPaths, order: int) -> _Chain:
             f"Markov order {order} over {len(paths.channels)} channels is too large (lower --order)"
         )
     codes = _state_codes(paths, order)
-    unique, dense = np.unique(codes[codes >= 0], return_inverse=True)
+    unique, dense = distinct_codes(codes[codes >= 0])
     states = np.full(codes.shape, -1, dtype=np.int64)
     states[codes >= 0] = dense.reshape(-1)
     count = len(unique)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from omnikpi.errors import DataError
 
@@ -74,7 +75,8 @@ def sum_by(index: IntArray, weights: FloatArray, size: int) -> FloatArray:
 
 
 def paths_from_records(records: Iterable[PathRecord]) -> JourneyPaths:
-    """Encode `records`; the same path given twice is counted once with summed counts.
+    """Encode `records`; without touch times the same path given twice is counted once,
+    with summed counts (with them, each record stays a path of its own).
 
     Raises DataError for an empty path, negative counts, revenue or touch times on some
     records but not others, or touch times that do not match the path's length.
@@ -161,8 +163,15 @@ def aggregate_journeys(
     )
 
 
+def distinct_codes(codes: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct values of `codes` (in order of first appearance) and each element's
+    index into them: np.unique's result, by hashing (pandas) rather than sorting."""
+    inverse, unique = pd.factorize(codes)
+    return np.asarray(unique, dtype=np.int64), inverse.astype(np.int64)
+
+
 def _path_keys(touches: IntArray, channel_count: int) -> tuple[IntArray, IntArray]:
-    """One integer key per distinct row and each row's key index (np.unique's inverse):
+    """One integer key per distinct row and each row's index into the keys:
     rows as base-(channels + 1) numbers when they fit in 63 bits, else the rows."""
     width = touches.shape[1]
     base = channel_count + 1
@@ -170,8 +179,7 @@ def _path_keys(touches: IntArray, channel_count: int) -> tuple[IntArray, IntArra
         key = np.zeros(len(touches), dtype=np.int64)
         for column in range(width):
             key = key * base + (touches[:, column] + 1)
-        unique, inverse = np.unique(key, return_inverse=True)
-        return unique, inverse.astype(np.int64)
+        return distinct_codes(key)
     unique_rows, inverse = np.unique(touches, axis=0, return_inverse=True)
     return np.arange(len(unique_rows), dtype=np.int64), inverse.reshape(-1).astype(np.int64)
 

@@ -27,6 +27,7 @@ from omnikpi.errors import ConfigError, InvalidChoice
 from omnikpi.kpi import query
 from omnikpi.services.clv import ScoreSettings, fit_clv, parse_horizon, predict_clv
 from omnikpi.services.clv_holdout import check_clv_holdout
+from omnikpi.services.forget import forget_customer
 from omnikpi.services.ingest import ingest_preset
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
@@ -35,6 +36,7 @@ from tests.ingest.conftest import options
 
 ANALYST = Actor("ana", UserRole(Role.ANALYST), "10.0.0.7")
 LEAD = Actor("lee", UserRole(Role.TEAM_LEAD), "10.0.0.8")
+ADMIN = Actor("ada", UserRole(Role.ADMIN), "10.0.0.5")
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
@@ -208,3 +210,15 @@ def test_holdout_check_from_the_warehouse(settings: Settings, store: AppStateSto
         check_clv_holdout(
             settings, store, ANALYST, model="bgnbd", calibration_end=date(1998, 6, 30)
         )
+
+
+def test_a_forgotten_customer_leaves_the_scores(settings: Settings, store: AppStateStore) -> None:
+    """Forgetting rewrites the orders; the re-scoring after it keeps no trace of the id."""
+    predict_clv(settings, store, ANALYST, ScoreSettings(margin_rate=0.3), now=NOW)
+    result = forget_customer(settings, store, ADMIN, "00004", reason="erasure request #1")
+    assert result.refresh_error is None
+    with Warehouse.open(settings.warehouse, read_only=True) as warehouse:
+        ids = {row[0] for row in warehouse.fetch_rows("SELECT customer_id FROM customer_scores")}
+    assert "00004" not in ids
+    assert result.tombstone in ids
+    assert len(ids) == 2357

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from omnikpi.cli.customers_clv import app as clv_app
+from omnikpi.cli.customers_insights import register_insights
 from omnikpi.cli.handoff import hand_off
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import OutputFormat, console, error_console, render_rows
@@ -322,3 +323,6 @@ def forget(
     if result.refresh_error:
         error_console.print("[yellow]The KPI rollups were not refreshed.[/yellow]")
         raise RefreshFailed(result.refresh_error)
+
+
+register_insights(app)  # `top` and `affinity` (omnikpi.cli.customers_insights)

@@ -41,6 +41,7 @@ from omnikpi.warehouse import Tables
 __all__ = [
     "BASES",
     "LEVELS",
+    "NEXT_BEST_COLUMNS",
     "RULE_COLUMNS",
     "Basis",
     "Level",
@@ -68,6 +69,18 @@ RULE_COLUMNS = (
     "confidence",
     "lift",
     "customers",
+)
+
+#: The columns of the next-best categories, in order.
+NEXT_BEST_COLUMNS = (
+    "segment",
+    "rank",
+    "category",
+    "customers",
+    "segment_customers",
+    "share",
+    "confidence",
+    "lift",
 )
 
 
@@ -182,7 +195,7 @@ def next_best_categories(
         (c, k) not in owned
         for c, k in zip(candidates["customer_id"], candidates["consequent"], strict=True)
     ]
-    candidates = candidates[lacking]
+    candidates = candidates.loc[pd.Series(lacking, index=candidates.index, dtype=bool)]
     other = "lift" if rank_by == "confidence" else "confidence"
     candidates = candidates.sort_values(
         ["customer_id", rank_by, other, "consequent"],
@@ -191,6 +204,8 @@ def next_best_categories(
     )
     best = candidates.drop_duplicates("customer_id", keep="first")
     best = best.merge(segments[["customer_id", "segment"]], on="customer_id")
+    if best.empty:
+        return pd.DataFrame(columns=list(NEXT_BEST_COLUMNS))
     table = (
         best.groupby(["segment", "consequent"])
         .agg(
@@ -209,14 +224,4 @@ def next_best_categories(
         kind="mergesort",
     )
     table["rank"] = table.groupby("segment").cumcount() + 1
-    columns = [
-        "segment",
-        "rank",
-        "category",
-        "customers",
-        "segment_customers",
-        "share",
-        "confidence",
-        "lift",
-    ]
-    return table[columns].reset_index(drop=True)
+    return table[list(NEXT_BEST_COLUMNS)].reset_index(drop=True)

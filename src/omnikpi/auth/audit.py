@@ -57,6 +57,9 @@ class AuditEvent(StrEnum):
     CUSTOMER_EXPORT = "customer_export"
     #: A customer was forgotten (erased or pseudonymised).
     CUSTOMER_FORGOTTEN = "customer_forgotten"
+    #: An admin allowed (or forbade again) a source's personal identifiers in clear.
+    RAW_IDENTIFIERS_ALLOWED = "raw_identifiers_allowed"
+    RAW_IDENTIFIERS_FORBIDDEN = "raw_identifiers_forbidden"
     USER_ADDED = "user_added"
     ROLE_CHANGED = "role_changed"
     USER_DISABLED = "user_disabled"

@@ -61,6 +61,7 @@ class Action(StrEnum):
     # administration
     MANAGE_USERS = "manage_users"
     FORGET_CUSTOMER = "forget_customer"
+    ALLOW_RAW_IDENTIFIERS = "allow_raw_identifiers"
     VIEW_AUDIT_LOG = "view_audit_log"
 
 
@@ -101,6 +102,7 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.EXPORT_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
         Action.MANAGE_USERS: frozenset({Role.ADMIN}),
         Action.FORGET_CUSTOMER: frozenset({Role.ADMIN}),
+        Action.ALLOW_RAW_IDENTIFIERS: frozenset({Role.ADMIN}),
         Action.VIEW_AUDIT_LOG: frozenset({Role.ADMIN}),
     }
 )

@@ -63,6 +63,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "omnikpi.cli.ingest:app",
         "Load files with a mapping or preset, or a PostgreSQL table or query.",
     ),
+    "sources": LazyCommand(
+        "omnikpi.cli.sources:app",
+        "Sources: allow or forbid personal identifiers in clear, per source.",
+    ),
     "kpi": LazyCommand("omnikpi.cli.kpi:app", "KPIs: list, show, query; refresh their rollups."),
     "targets": LazyCommand("omnikpi.cli.targets:app", "KPI targets."),
     "customers": LazyCommand(

@@ -21,6 +21,13 @@ import duckdb
 from omnikpi.errors import ConfigError
 from omnikpi.ingest.coverage import MissingSource, missing_sources
 from omnikpi.ingest.expressions import Context, plan_stage
+from omnikpi.ingest.identifiers import (
+    PersonalColumn,
+    RawAllowance,
+    check_identifiers,
+    kept_note,
+    source_name,
+)
 from omnikpi.ingest.load import TableLoad, ensure_ingest_tables, record_load, upsert
 from omnikpi.ingest.macros import create_macros
 from omnikpi.ingest.mapping import Mapping, PresetMapping, TableMapping
@@ -73,6 +80,9 @@ class LoadOptions:
     references: References = "all"
     hash_key: str | None = None
     sample_size: int = 10
+    #: Sources whose personal identifiers an admin allowed to be stored raw
+    #: (`omnikpi.services.identifiers`); every other such column refuses the load.
+    allowed_identifiers: tuple[RawAllowance, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,8 @@ def run_load(
             zone = warehouse.overrides.get("time_zone") or new_settings.get(
                 "time_zone", warehouse.time_zone
             )
-            validated, tables = _validate(warehouse, mapping, sources, now, options, zone)
+            kept: dict[str, PersonalColumn] = {}
+            validated, tables = _validate(warehouse, mapping, sources, now, options, zone, kept)
         rows_read = sum(source.rows + source.rejected_rows for source in sources.values())
         summary = LoadSummary(
             batch_id=batch_id,
@@ -174,7 +185,8 @@ def run_load(
                 f"{source.label}: no rows, only a header (nothing to load from it)"
                 for source in sources.values()
                 if source.files and not (source.rows or source.rejected_rows or source.missing)
-            ),
+            )
+            + ((kept_note(source_name(mapping), list(kept.values())),) if kept else ()),
         )
         if summary.error_rate > options.max_error_rate and not options.dry_run:
             summary = replace(summary, status="rejected")
@@ -204,10 +216,12 @@ def _validate(
     now: datetime,
     options: LoadOptions,
     time_zone: str,
+    kept: dict[str, PersonalColumn],
 ) -> tuple[list[ValidatedTable], dict[str, TableLoad]]:
     """Stage and check every mapped table; what each table would load, and why not.
 
-    A source read when its table is staged gets its row count in `sources` then.
+    A source read when its table is staged gets its row count in `sources` then; the
+    personal columns an admin allowed raw are added to `kept` (others refuse the load).
     """
     views = mapping.views if isinstance(mapping, PresetMapping) else {}
     context = Context(mapping=mapping, time_zone=time_zone, hash_key=options.hash_key)
@@ -230,7 +244,9 @@ def _validate(
             where = mapping.where("tables", table.name)
             raise ConfigError(f'{where}: no input for "{name}"')
         done = [v.table.name for v in validated]
-        validate = partial(_stage_and_check, warehouse, table, spec, context, now, options, done)
+        validate = partial(
+            _stage_and_check, warehouse, table, spec, context, now, options, done, kept
+        )
         if source.read_when_staged is None:
             v = validate(source)
         else:
@@ -270,11 +286,16 @@ def _stage_and_check(
     now: datetime,
     options: LoadOptions,
     done: list[str],
+    kept: dict[str, PersonalColumn],
     source: SourceTable,
 ) -> ValidatedTable:
-    """Stage one table from `source` and run its checks (`done`: tables validated before)."""
+    """Stage one table from `source` and run its checks (`done`: tables validated before),
+    refusing personal identifiers in clear (`identifiers.py`)."""
     stage = plan_stage(table, spec, source, context)
-    return validate_stage(warehouse, stage, spec.duplicates, now, options.references, done)
+    validated = validate_stage(warehouse, stage, spec.duplicates, now, options.references, done)
+    for found in check_identifiers(warehouse, stage, context.mapping, options.allowed_identifiers):
+        kept[found.target] = found
+    return validated
 
 
 def _validate_in_place(

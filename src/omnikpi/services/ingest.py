@@ -120,12 +120,19 @@ def _finish(settings: Settings, summary: LoadSummary) -> IngestResult:
     return IngestResult(summary, rollups, without)
 
 
+def _allowed(settings: Settings, options: LoadOptions) -> LoadOptions:
+    """`options` with the sources an admin allowed to keep personal identifiers in clear."""
+    from omnikpi.services.identifiers import with_allowances
+
+    return with_allowances(settings, options)
+
+
 def ingest_files(
     settings: Settings, mapping: Path, files: Sequence[Path], options: LoadOptions
 ) -> IngestResult:
     """Load `files` with the mapping file `mapping`, then refresh rollups."""
     with writing(settings.warehouse):
-        summary = load_files(settings, mapping, files, options)
+        summary = load_files(settings, mapping, files, _allowed(settings, options))
     return _finish(settings, summary)
 
 
@@ -134,7 +141,7 @@ def ingest_preset(
 ) -> IngestResult:
     """Load the files (or folders) of a well-known export, then refresh rollups."""
     with writing(settings.warehouse):
-        summary = load_preset_files(settings, preset, paths, options)
+        summary = load_preset_files(settings, preset, paths, _allowed(settings, options))
     return _finish(settings, summary)
 
 
@@ -153,7 +160,13 @@ def ingest_postgres(
 
     with writing(settings.warehouse):
         summary = load_postgres(
-            settings, dsn, mapping, table=table, query=query, batch_size=batch_size, options=options
+            settings,
+            dsn,
+            mapping,
+            table=table,
+            query=query,
+            batch_size=batch_size,
+            options=_allowed(settings, options),
         )
     return _finish(settings, summary)
 

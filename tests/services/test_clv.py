@@ -222,3 +222,22 @@ def test_a_forgotten_customer_leaves_the_scores(settings: Settings, store: AppSt
     assert "00004" not in ids
     assert result.tombstone in ids
     assert len(ids) == 2357
+
+
+def test_predict_with_pareto_nbd(settings: Settings, store: AppStateStore) -> None:
+    result = predict_clv(
+        settings, store, ANALYST, ScoreSettings(model="pareto", margin_rate=0.3, horizon_days=365)
+    )
+    assert result.purchase_fit.model == "pareto"
+    with Warehouse.open(settings.warehouse, read_only=True) as warehouse:
+        models = [row[0] for row in warehouse.fetch_rows("SELECT model FROM clv_models")]
+        scores = warehouse.fetch_frame("SELECT * FROM customer_scores")
+    assert sorted(models) == ["gamma-gamma", "pareto"]
+    assert set(scores.model) == {"pareto+gamma-gamma"}
+    # a 365-day horizon: about the 1-year (365.25 days) purchases, less than 3 years' value
+    assert scores.expected_purchases.tolist() == pytest.approx(
+        scores.expected_purchases_1y.tolist(), rel=1e-3
+    )
+    assert (scores.expected_purchases <= scores.expected_purchases_1y).all()
+    assert (scores.clv <= scores.clv_3y).all()
+    assert ((scores.p_alive > 0) & (scores.p_alive <= 1)).all()

@@ -147,6 +147,13 @@ def test_transitions_for_a_lead_and_an_analyst(settings: Settings) -> None:
     assert moved[("active", "negative_experience")] == 1
     assert moved[("(not yet a customer)", "new")] == 2
     assert sum(moved.values()) == 11
+    # Two monthly steps: 04-30 -> 05-31, then the step above.
+    steps = segment_transition_matrix(settings, ANALYST, months=2)
+    assert sorted({(r["from_date"], r["to_date"]) for r in steps.rows}) == [
+        (date(2025, 4, 30), MONTH_BEFORE),
+        (MONTH_BEFORE, AS_OF),
+    ]
+    assert [r for r in steps.rows if r["to_date"] == AS_OF] == analyst.rows
     lead = segment_transition_matrix(settings, LEAD)
     cells = {(r["from_segment"], r["to_segment"]): r for r in lead.rows}
     assert cells[("active", "negative_experience")]["customers"] is None

@@ -133,6 +133,9 @@ def transitions_command(
     start: str | None = typer.Option(
         None, "--from", help="Earlier date, YYYY-MM-DD (default: the month end before --as-of)."
     ),
+    months: int = typer.Option(
+        1, "--months", min=1, max=120, help="Month-to-month steps up to --as-of (without --from)."
+    ),
     fmt: OutputFormat = FormatOption,
     warehouse: Path | None = WarehouseOption,
     segments: Path | None = SegmentsOption,
@@ -151,6 +154,7 @@ def transitions_command(
         Actor.cli(),
         as_of=_day(as_of, "--as-of"),
         start=_day(start, "--from"),
+        months=months,
     )
     _print(result, fmt, "Segment transitions")
 

@@ -19,6 +19,7 @@ customers the load touched.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -176,25 +177,42 @@ def segment_transition_matrix(
     *,
     as_of: date | None = None,
     start: date | None = None,
+    months: int = 1,
 ) -> CustomerTable:
     """How customers moved between lifecycle segments from `start` (default: the month end
-    before `as_of`) to `as_of`: counts and shares of each from-segment."""
+    before `as_of`) to `as_of`: counts and shares of each from-segment. With `months` > 1
+    (and no `start`), one matrix for each of the last `months` month-to-month steps, each
+    row naming its `from_date` and `to_date`."""
+    if not 1 <= months <= 120:
+        raise InvalidChoice("months", str(months), "1 to 120")
     rules = segment_rules(settings)
     with read_warehouse(settings) as warehouse:
         day = _as_of(warehouse, as_of)
-        before = start or (pd.Timestamp(day).replace(day=1) - pd.Timedelta(days=1)).date()
-        if before >= day:
-            raise InvalidChoice("from", before.isoformat(), f"< {day.isoformat()}")
-        segmented = _segmented(warehouse, [before, day], rules, None)
-    moved = segment_transitions(
-        segmented[segmented["as_of"] == before],
-        segmented[segmented["as_of"] == day],
-        rules.segment_ids,
-    )
-    moved.insert(0, "to_date", day)
-    moved.insert(0, "from_date", before)
+        if start is not None:
+            if start >= day:
+                raise InvalidChoice("from", start.isoformat(), f"< {day.isoformat()}")
+            dates = [start, day]
+        else:
+            first = (pd.Timestamp(day).replace(day=1) - pd.DateOffset(months=months)).date()
+            dates = month_ends(first, day)[-(months + 1) :]
+        segmented = _segmented(warehouse, dates, rules, None)
+    steps = []
+    for before, after in itertools.pairwise(dates):
+        moved = segment_transitions(
+            segmented[segmented["as_of"] == before],
+            segmented[segmented["as_of"] == after],
+            rules.segment_ids,
+        )
+        moved.insert(0, "to_date", after)
+        moved.insert(0, "from_date", before)
+        steps.append(moved)
     frame, withheld = _suppressed(
-        moved, settings, actor.role, ["from_segment", "to_segment"], "to_date", ("share",)
+        pd.concat(steps, ignore_index=True),
+        settings,
+        actor.role,
+        ["from_segment", "to_segment"],
+        "to_date",
+        ("share",),
     )
     return _table(frame, day, settings, actor.role, withheld)
 

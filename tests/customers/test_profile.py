@@ -143,3 +143,9 @@ def test_profiles_have_the_declared_columns_and_scores_join_when_present(
     a = scored[scored["customer_id"] == "A"].iloc[0]
     assert (a["clv"], a["p_alive"]) == (120.0, 0.9)  # the latest scores
     assert scored.loc[scored["customer_id"] == "B", "clv"].isna().all()
+    # As of 2025-06-15 only the first scores had been written.
+    with Warehouse.open(copy, read_only=True) as warehouse:
+        earlier = warehouse.execute(
+            customer_profiles(warehouse, date(2025, 6, 15), load_segment_rules())
+        )
+    assert earlier.loc[earlier["customer_id"] == "A", "clv"].tolist() == [100.0]

@@ -297,12 +297,12 @@ def _consent(opt_in: ir.Value, opt_out: ir.Value, end: ir.Value) -> ir.BooleanVa
 
 def customer_profiles(tables: Tables, as_of: date, rules: SegmentRules) -> ir.Table:
     """The customer 360 as of `as_of`: `customer_features` with the lifecycle segment,
-    the RFM scores and group, and the latest CLV (`clv_3y`) and `p_alive` of
-    `customer_scores` where the CLV models have written it; the columns of
+    the RFM scores and group, and the latest CLV (`clv_3y`) and `p_alive` the CLV models
+    wrote to `customer_scores` by then; the columns of
     CUSTOMER_PROFILES, in order and of its types."""
     features = customer_features(tables, as_of, rules.windows)
     profiles = rfm_scores(assign_segments(features, rules), rules.rfm)
-    scores = _scores(tables)
+    scores = _scores(tables, as_of)
     if scores is None:
         profiles = profiles.mutate(clv=ibis.null("float64"), p_alive=ibis.null("float64"))
     else:
@@ -313,15 +313,18 @@ def customer_profiles(tables: Tables, as_of: date, rules: SegmentRules) -> ir.Ta
     )
 
 
-def _scores(tables: Tables) -> ir.Table | None:
-    """Latest `clv_3y` and `p_alive` per customer from `customer_scores` (none when the
-    table or the column is not there)."""
+def _scores(tables: Tables, as_of: date) -> ir.Table | None:
+    """Latest `clv_3y` and `p_alive` per customer from `customer_scores` scored by the end
+    of `as_of` (none when the table or the column is not there)."""
     if not tables.has_table("customer_scores"):
         return None
     scores = tables.table("customer_scores")
     if "customer_id" not in scores.columns:
         return None
     order = [scores[c].desc() for c in ("scored_at",) if c in scores.columns]
+    if "scored_at" in scores.columns:
+        scores = scores.filter(scores.scored_at < ibis.literal(day_end(as_of, tables.time_zone)))
+        order = [scores.scored_at.desc()]
     ranked = scores.mutate(
         _rank=ibis.row_number().over(group_by=scores.customer_id, order_by=order or None)
     )

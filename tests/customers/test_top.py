@@ -188,10 +188,12 @@ def test_the_profile_on_the_tiny_retailer(tiny: Warehouse) -> None:
 
 
 def test_lookalikes_beat_chance_on_the_simulated_retailer(sim_path: Path) -> None:
-    window = Window(date(2025, 1, 1), date(2025, 12, 31))
+    # The simulation starts 2024-09-08: the second half of 2025 leaves ten months of
+    # history before the window (about 7,000 customers to learn from; measured AUC ~0.8).
+    window = Window(date(2025, 7, 1), date(2025, 12, 31))
     with Warehouse.open(sim_path, read_only=True) as sim:
-        analysis = analyse_top_customers(sim, window, share=0.2, seed=7)
-        before = sim.execute(customer_features(sim, date(2024, 12, 31)))
+        analysis = analyse_top_customers(sim, window, share=0.2, seed=0)
+        before = sim.execute(customer_features(sim, date(2025, 6, 30)))
     model = analysis.model
     assert model is not None
     print(f"holdout AUC {model.holdout_auc:.3f} on {model.holdout_customers} customers")
@@ -204,6 +206,6 @@ def test_lookalikes_beat_chance_on_the_simulated_retailer(sim_path: Path) -> Non
     matrix = lookalike_features(before)
     labels = matrix.index.isin(top).astype(int)
     shuffled = np.random.default_rng(3).permutation(labels)
-    chance = fit_lookalike(matrix, shuffled, seed=7)
+    chance = fit_lookalike(matrix, shuffled, seed=0)
     print(f"shuffled-label AUC {chance.holdout_auc:.3f}")
     assert abs(chance.holdout_auc - 0.5) < 0.08

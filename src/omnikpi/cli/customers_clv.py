@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from omnikpi.cli.handoff import hand_off
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import InfoFormat, console, error_console, render_rows
 
@@ -39,6 +40,7 @@ def _store(warehouse: Path) -> AppStateStore:
 
 @app.command("fit")
 def fit_command(
+    ctx: typer.Context,
     model: str = typer.Option(..., "--model", help="bgnbd, pareto or gamma-gamma."),
     calibration_end: str | None = typer.Option(
         None,
@@ -58,6 +60,7 @@ def fit_command(
     from omnikpi.services.clv import fit_clv
     from omnikpi.settings import load_settings
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse runs it
     settings = load_settings(warehouse)
     result = fit_clv(
         settings,
@@ -87,6 +90,7 @@ def fit_command(
 
 @app.command("predict")
 def predict_command(
+    ctx: typer.Context,
     horizon: str = typer.Option("3y", "--horizon", help="e.g. 3y, 18m, 52w, 90d."),
     model: str = typer.Option("bgnbd", "--model", help="Purchase model: bgnbd or pareto."),
     as_of: str | None = typer.Option(
@@ -116,6 +120,7 @@ def predict_command(
     from omnikpi.services.clv import ScoreSettings, parse_horizon, predict_clv
     from omnikpi.settings import load_settings
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse runs it
     settings = load_settings(warehouse)
     score = ScoreSettings(
         model=model,
@@ -147,6 +152,7 @@ def predict_command(
 
 @app.command("holdout")
 def holdout_command(
+    ctx: typer.Context,
     calibration_end: str = typer.Option(
         ..., "--calibration-end", help="Last day fitted, YYYY-MM-DD; the holdout follows it."
     ),
@@ -167,6 +173,7 @@ def holdout_command(
     from omnikpi.services.clv_holdout import check_clv_holdout
     from omnikpi.settings import load_settings
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse runs it
     settings = load_settings(warehouse)
     end = _day(calibration_end, "--calibration-end")
     assert end is not None  # a required option

@@ -56,6 +56,7 @@ HANDED_OFF = frozenset(
         ("customers", "show"),
         ("customers", "list"),
         ("customers", "refresh"),
+        ("customers", "clv"),
     }
 )
 #: Environment variables of the CLI that the command reads, sent with it.

@@ -50,7 +50,13 @@ def test_planted_effects_within_reported_intervals(
     assert checkout.srm.p_value > 0.001
     assert checkout.srm.observed == (control.units, checkout.variants[1].units)
     assert 0.5 < treatment.bayesian.prob_b_beats_a <= 1
+    # revenue per visitor after CUPED on the pre-assignment revenue: θ fitted on both
+    # variants pooled only removes variance
     assert treatment.revenue is not None
+    assert 0 <= treatment.revenue.variance_reduction < 1
+    assert treatment.revenue.adjusted.p_value == pytest.approx(
+        checkout.as_json()["treatments"][0]["revenue_per_unit_p_value"]
+    )
 
     # The win-back e-mail: 20 % held out; its 14-day conversion effect is planted.
     holdout = analyze_experiment(settings, "EXP-WINBACK-HOLDOUT", split=(20, 80))

@@ -15,8 +15,7 @@ from omnikpi.cli.output import InfoFormat, console, render_rows
 from omnikpi.errors import InvalidChoice
 
 if TYPE_CHECKING:
-    from omnikpi.marketing.experiments import Counts
-    from omnikpi.services.experiments import TreatmentReadout
+    from omnikpi.services.experiments import Counts, TreatmentReadout
 
 app = typer.Typer(
     help="Experiments: analyze A/B tests (counts or stored) and size new ones.",
@@ -31,7 +30,7 @@ _COLUMNS_AFTER = ("adjusted_p_value", "prob_b_beats_a")
 
 def parse_counts(value: str, option: str) -> tuple[str | None, Counts]:
     """`[NAME=]CONV/N` → (NAME, Counts); anything else is an `InvalidChoice` naming `option`."""
-    from omnikpi.marketing.experiments import Counts
+    from omnikpi.services.experiments import Counts
 
     match = _COUNTS.fullmatch(value)
     if not match:
@@ -212,17 +211,9 @@ def size_command(
     """
     from dataclasses import asdict
 
-    from omnikpi.marketing.experiment_size import mean_sample_size, proportion_sample_size
+    from omnikpi.services.experiments import size_experiment
 
-    if (baseline is None) == (sd is None):
-        raise InvalidChoice(
-            "--baseline", str(baseline), "either --baseline (a rate) or --sd (a mean), not both"
-        )
-    if baseline is not None:
-        size = proportion_sample_size(baseline, mde, power, alpha)
-    else:
-        assert sd is not None
-        size = mean_sample_size(sd, mde, power, alpha)
+    size = size_experiment(mde, baseline=baseline, sd=sd, power=power, alpha=alpha)
     document = asdict(size) | {"metric": "proportion" if sd is None else "mean"}
     if fmt is InfoFormat.JSON:
         render_rows([], (), "json", json_document=document)

@@ -17,7 +17,9 @@ The outcome follows the experiment's `primary_metric`:
   `purchase` events). Pooled two-proportion z-test per unit.
 
 Revenue per unit (net merchandise amount of those orders; every unit counts, 0 for none)
-is compared with Welch's t-test beside the primary metric. The sample-ratio check compares
+is compared beside the primary metric with Welch's t-test after CUPED, the covariate being
+the unit's revenue over the same number of days just before its assignment (the test's
+length, or N), which no treatment can have changed. The sample-ratio check compares
 the units per variant with the planned split: the one given, else equal shares for an A/B
 test; a campaign holdout's split is not stored, so it is checked only when given.
 
@@ -38,25 +40,31 @@ import numpy as np
 import pandas as pd
 
 from omnikpi.errors import DataError, InvalidChoice, NotFound
+from omnikpi.marketing.experiment_size import (
+    SampleSize,
+    mean_sample_size,
+    proportion_sample_size,
+)
 from omnikpi.marketing.experiments import (
     BayesianResult,
     Counts,
-    MeanTestResult,
+    CupedResult,
     ProportionTestResult,
     SampleRatioResult,
     beta_binomial,
     check_alpha,
+    cuped_test,
     holm_adjust,
     ratio_metric_test,
     sample_ratio_mismatch,
     two_proportion_test,
-    welch_test,
 )
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 
 __all__ = [
     "CHECKOUT_COMPLETION",
+    "Counts",
     "CountsReadout",
     "ExperimentReadout",
     "TreatmentReadout",
@@ -64,6 +72,7 @@ __all__ = [
     "analyze_counts",
     "analyze_experiment",
     "read_experiment",
+    "size_experiment",
 ]
 
 CHECKOUT_COMPLETION = "checkout_completion_rate"
@@ -88,14 +97,14 @@ class VariantSummary:
 @dataclass(frozen=True)
 class TreatmentReadout:
     """A treatment against the control: the primary test, its Holm-adjusted p-value over all
-    treatments, the Bayesian figures and (stored experiments) revenue per unit."""
+    treatments, the Bayesian figures and (stored experiments) revenue per unit, CUPED."""
 
     variant: str
     test: ProportionTestResult
     adjusted_p_value: float
     significant: bool
     bayesian: BayesianResult
-    revenue: MeanTestResult | None = None
+    revenue: CupedResult | None = None
 
     def row(self) -> dict[str, Any]:
         """The flat row the CLI and API print (rates, z, p, lift with its interval, ...)."""
@@ -119,12 +128,15 @@ class TreatmentReadout:
             "expected_loss_treatment": b.expected_loss_b,
         }
         if self.revenue is not None:
-            r = self.revenue
+            r = self.revenue.adjusted
             row |= {
                 "revenue_per_unit_difference": r.difference,
                 "revenue_per_unit_ci_low": r.difference_ci_low,
                 "revenue_per_unit_ci_high": r.difference_ci_high,
                 "revenue_per_unit_p_value": r.p_value,
+                "revenue_per_unit_p_value_unadjusted": self.revenue.unadjusted.p_value,
+                "cuped_theta": self.revenue.theta,
+                "cuped_variance_reduction": self.revenue.variance_reduction,
             }
         return row
 
@@ -189,7 +201,7 @@ class ExperimentReadout:
 
 def _readouts(
     control: Counts,
-    treatments: Sequence[tuple[str, Counts, ProportionTestResult, MeanTestResult | None]],
+    treatments: Sequence[tuple[str, Counts, ProportionTestResult, CupedResult | None]],
     alpha: float,
     prior: tuple[float, float],
 ) -> tuple[TreatmentReadout, ...]:
@@ -238,7 +250,9 @@ _DEFINITION = """
 SELECT experiment_id, name, kind, unit, variants, start_date, end_date, primary_metric
 FROM experiments WHERE experiment_id = ?
 """
-# Per visitor: checkout sessions on the test's days after assignment, and those purchased.
+# Per visitor: checkout sessions on the test's days after assignment, and those purchased;
+# revenue of those purchases, and before assignment (the CUPED covariate) the revenue of the
+# visitor's purchases over as many days as the test lasts.
 _CHECKOUT_UNITS = """
 WITH assigned AS (
     SELECT unit_id, variant, assigned_at FROM experiment_assignments WHERE experiment_id = ?
@@ -256,22 +270,35 @@ WITH assigned AS (
     JOIN steps st ON st.session_id = s.session_id AND st.checkout
     LEFT JOIN orders o ON o.order_id = st.order_id AND o.status <> 'cancelled'
     WHERE CAST(timezone(?, s.started_at) AS DATE) BETWEEN ? AND ?
+), before AS (
+    SELECT unit_id, sum(net_amount) AS pre_revenue FROM (
+        SELECT DISTINCT a.unit_id, o.order_id, o.net_amount
+        FROM assigned a
+        JOIN events e ON e.visitor_id = a.unit_id AND e.event_type = 'purchase'
+        JOIN orders o ON o.order_id = e.order_id AND o.status <> 'cancelled'
+        WHERE o.placed_at < a.assigned_at AND o.placed_at >= a.assigned_at - to_days(?)
+    ) GROUP BY unit_id
 )
 SELECT a.variant, a.unit_id,
        count(c.unit_id)::BIGINT AS trials,
        count(*) FILTER (WHERE c.purchased)::BIGINT AS conversions,
-       coalesce(sum(c.net_amount) FILTER (WHERE c.purchased), 0)::DOUBLE AS revenue
-FROM assigned a LEFT JOIN checkouts c ON c.unit_id = a.unit_id
+       coalesce(sum(c.net_amount) FILTER (WHERE c.purchased), 0)::DOUBLE AS revenue,
+       coalesce(any_value(p.pre_revenue), 0)::DOUBLE AS pre_revenue
+FROM assigned a
+LEFT JOIN checkouts c ON c.unit_id = a.unit_id
+LEFT JOIN before p ON p.unit_id = a.unit_id
 GROUP BY a.variant, a.unit_id
+ORDER BY a.variant, a.unit_id
 """
-# Per unit: orders (not cancelled) within N days of the assignment.
+# Per unit: orders (not cancelled) within N days after the assignment, and within N days
+# before it (the CUPED covariate).
 _CONVERSION_ORDERS = {
     "customer": """
-        SELECT a.unit_id, o.net_amount FROM assigned a
+        SELECT a.unit_id, o.placed_at, o.net_amount FROM assigned a
         JOIN orders o ON o.customer_id = a.unit_id
     """,
     "visitor": """
-        SELECT DISTINCT a.unit_id, o.order_id, o.net_amount FROM assigned a
+        SELECT DISTINCT a.unit_id, o.order_id, o.placed_at, o.net_amount FROM assigned a
         JOIN events e ON e.visitor_id = a.unit_id AND e.event_type = 'purchase'
         JOIN orders o ON o.order_id = e.order_id
     """,
@@ -280,15 +307,20 @@ _CONVERSION_UNITS = """
 WITH assigned AS (
     SELECT unit_id, variant, assigned_at FROM experiment_assignments WHERE experiment_id = ?
 ), bought AS (
-    SELECT unit_id, net_amount FROM ({orders}
-        WHERE o.status <> 'cancelled' AND o.placed_at >= a.assigned_at
+    SELECT unit_id, placed_at, net_amount FROM ({orders}
+        WHERE o.status <> 'cancelled' AND o.placed_at >= a.assigned_at - to_days(?)
           AND o.placed_at < a.assigned_at + to_days(?))
 )
 SELECT a.variant, a.unit_id, 1::BIGINT AS trials,
-       (count(b.unit_id) > 0)::BIGINT AS conversions,
-       coalesce(sum(b.net_amount), 0)::DOUBLE AS revenue
+       (count(b.unit_id) FILTER (WHERE b.placed_at >= a.assigned_at) > 0)::BIGINT
+           AS conversions,
+       coalesce(sum(b.net_amount) FILTER (WHERE b.placed_at >= a.assigned_at), 0)::DOUBLE
+           AS revenue,
+       coalesce(sum(b.net_amount) FILTER (WHERE b.placed_at < a.assigned_at), 0)::DOUBLE
+           AS pre_revenue
 FROM assigned a LEFT JOIN bought b ON b.unit_id = a.unit_id
-GROUP BY a.variant, a.unit_id
+GROUP BY a.variant, a.unit_id, a.assigned_at
+ORDER BY a.variant, a.unit_id
 """
 
 
@@ -296,7 +328,8 @@ def read_experiment(
     warehouse: Warehouse, experiment_id: str
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The experiment's definition and one row per assigned unit: variant, trials,
-    conversions and revenue as the module docstring defines them."""
+    conversions, revenue and pre-assignment revenue as the module docstring defines them,
+    ordered by variant and unit so that a readout is the same on every run."""
     for table in ("experiments", "experiment_assignments"):
         if not warehouse.has_table(table):
             raise NotFound(f"the warehouse has no {table} table (load experiments first)")
@@ -315,13 +348,15 @@ def read_experiment(
                 f'experiment "{experiment_id}": {metric} needs visitor units, not '
                 f'"{definition["unit"]}"'
             )
+        start, end = definition["start_date"], definition["end_date"]
+        days = (end - start).days + 1
         units = warehouse.fetch_frame(
-            _CHECKOUT_UNITS,
-            [experiment_id, warehouse.time_zone, definition["start_date"], definition["end_date"]],
+            _CHECKOUT_UNITS, [experiment_id, warehouse.time_zone, start, end, days]
         )
     elif conversion and definition["unit"] in _CONVERSION_ORDERS:
         sql = _CONVERSION_UNITS.format(orders=_CONVERSION_ORDERS[str(definition["unit"])])
-        units = warehouse.fetch_frame(sql, [experiment_id, int(conversion.group(1))])
+        days = int(conversion.group(1))
+        units = warehouse.fetch_frame(sql, [experiment_id, days, days])
     else:
         raise DataError(
             f'experiment "{experiment_id}": primary metric "{metric}" for {definition["unit"]} '
@@ -421,9 +456,31 @@ def analyze_experiment(
 
 def _revenue_test(
     control: pd.DataFrame, treatment: pd.DataFrame, alpha: float
-) -> MeanTestResult | None:
-    """Welch on revenue per unit; None when both variants' revenue is constant (e.g. 0)."""
+) -> CupedResult | None:
+    """Welch on revenue per unit after CUPED with the pre-assignment revenue; None when
+    both variants' revenue is constant (e.g. no purchases at all)."""
     a, b = control["revenue"].to_numpy(float), treatment["revenue"].to_numpy(float)
     if a.std() == 0 and b.std() == 0:
         return None
-    return welch_test(a, b, alpha)
+    pre_a, pre_b = control["pre_revenue"].to_numpy(float), treatment["pre_revenue"].to_numpy(float)
+    return cuped_test((a, pre_a), (b, pre_b), alpha)
+
+
+def size_experiment(
+    mde: float,
+    *,
+    baseline: float | None = None,
+    sd: float | None = None,
+    power: float = 0.8,
+    alpha: float = 0.05,
+) -> SampleSize:
+    """Units per variant to detect an absolute change `mde`: of a conversion rate from
+    `baseline`, or of a mean whose standard deviation is `sd` (give exactly one)."""
+    if (baseline is None) == (sd is None):
+        raise InvalidChoice(
+            "--baseline", str(baseline), "either --baseline (a rate) or --sd (a mean), not both"
+        )
+    if sd is not None:
+        return mean_sample_size(sd, mde, power, alpha)
+    assert baseline is not None
+    return proportion_sample_size(baseline, mde, power, alpha)

@@ -268,3 +268,37 @@ def test_a_failed_rebuild_drops_the_stored_profiles_and_says_so(
         with pytest.raises(RefreshFailed, match=r"\(disk full\) and were dropped"):
             refresh_profiles_after_change(warehouse, settings, {"customers"})
         assert not warehouse.has_table(CUSTOMER_PROFILES.name)
+
+
+@pytest.mark.slow
+def test_sizes_and_transitions_add_up_on_the_simulated_retailer(sim_path: Path) -> None:
+    settings = Settings(warehouse=sim_path)
+    sizes = segment_sizes(settings, Actor.cli(), since=date(2025, 10, 1))
+    moved = segment_transition_matrix(settings, Actor.cli())
+    with Warehouse.open(sim_path, read_only=True) as warehouse:
+        signed_up = {
+            day: int(
+                warehouse.fetch_value(
+                    "SELECT count(*) FROM customers WHERE CAST(created_at AS DATE) <= ?", [day]
+                )
+            )
+            for day in (date(2025, 10, 31), date(2025, 11, 30), SIM_END)
+        }
+    totals: dict[date, int] = {}
+    by_segment: dict[tuple[date, str], int] = {}
+    for row in sizes.rows:
+        totals[row["as_of"]] = totals.get(row["as_of"], 0) + row["customers"]
+        by_segment[(row["as_of"], row["segment"])] = row["customers"]
+    assert totals == signed_up  # every customer in exactly one segment
+    # Rows of the matrix add up to the November sizes, columns to December's.
+    rows: dict[str, int] = {}
+    columns: dict[str, int] = {}
+    for row in moved.rows:
+        rows[row["from_segment"]] = rows.get(row["from_segment"], 0) + row["customers"]
+        columns[row["to_segment"]] = columns.get(row["to_segment"], 0) + row["customers"]
+    november = date(2025, 11, 30)
+    assert {s: n for s, n in rows.items() if s != "(not yet a customer)"} == {
+        s: n for (d, s), n in by_segment.items() if d == november
+    }
+    assert rows["(not yet a customer)"] == signed_up[SIM_END] - signed_up[november]
+    assert columns == {s: n for (d, s), n in by_segment.items() if d == SIM_END}

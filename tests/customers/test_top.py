@@ -194,6 +194,7 @@ def test_lookalikes_beat_chance_on_the_simulated_retailer(sim_path: Path) -> Non
     with Warehouse.open(sim_path, read_only=True) as sim:
         analysis = analyse_top_customers(sim, window, share=0.2, seed=0)
         before = sim.execute(customer_features(sim, date(2025, 6, 30)))
+    before = before.sort_values("customer_id", ignore_index=True)
     model = analysis.model
     assert model is not None
     print(f"holdout AUC {model.holdout_auc:.3f} on {model.holdout_customers} customers")

@@ -23,6 +23,10 @@ WindowOption = typer.Option(
     "(default: 12m).",
 )
 FormatOption = typer.Option(OutputFormat.TABLE, "--format", help="table, csv or json.")
+#: The columns of a rule a table shows (the basket counts are in JSON and CSV).
+TABLE_RULE_COLUMNS = frozenset(
+    {"antecedent", "consequent", "both_baskets", "support", "confidence", "lift", "suppressed"}
+)
 
 
 def _plain(value: Any) -> Any:
@@ -193,13 +197,17 @@ def affinity_command(
             window=window,
             limit=limit,
         )
-        title = f"Co-purchase of {level}s over {basis}s"
+        items = "categories" if level == "category" else "products"
+        title = f"Co-purchase of {items} over {basis}s"
     period = f"{answer.window.start}..{answer.window.end}"
     summary = {"window_start": answer.window.start, "window_end": answer.window.end}
+    columns = answer.columns
+    if fmt is OutputFormat.TABLE and not next_best:  # the counts are in JSON and CSV
+        columns = tuple(c for c in columns if c in TABLE_RULE_COLUMNS)
     _render(
         f"{title} ({period})",
         {**summary, **answer.summary},
-        answer.columns,
+        columns,
         answer.rows,
         fmt,
         answer.minimum,

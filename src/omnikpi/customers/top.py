@@ -462,9 +462,10 @@ def analyse_top_customers(
     model: LookalikeModel | None = None
     scores = pd.DataFrame(columns=list(SCORE_COLUMNS))
     if lookalikes:
+        # In customer order: the seeded split must not depend on the order rows come in.
         before = tables.execute(
             customer_features(tables, window.start - timedelta(days=1), windows)
-        )
+        ).sort_values("customer_id", ignore_index=True)
         top_ids = set(ranked.loc[ranked["is_top"], "customer_id"].astype(str))
         labels = before["customer_id"].astype(str).isin(top_ids).astype(int)
         model = fit_lookalike(lookalike_features(before), labels, seed=seed)
@@ -499,6 +500,7 @@ def _scores_table(others: pd.DataFrame, scored: pd.Series, ranked: pd.DataFrame)
     profit = ranked.assign(customer_id=ranked["customer_id"].astype(str)).set_index("customer_id")
     frame["window_gross_profit"] = profit["gross_profit"].reindex(frame.index).fillna(0.0)
     frame = frame.reset_index()
+    frame["days_since_last_order"] = frame["days_since_last_order"].astype("Int64")
     frame = frame.sort_values(
         ["lookalike_score", "customer_id"], ascending=[False, True], kind="mergesort"
     )

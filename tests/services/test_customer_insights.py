@@ -137,6 +137,14 @@ def test_co_purchase_rules_by_hand_and_withheld_for_a_lead(settings: Settings) -
     lead = co_purchase_rules(settings, LEAD, basis="customer", window=HALF, min_support=0)
     # One customer behind the pair: withheld.
     assert all(r["lift"] is None and r["suppressed"] == "small_cell" for r in lead.rows)
+    # Per product (A bought P1 and P2), with the products' names beside their ids.
+    products = co_purchase_rules(
+        settings, ANALYST, level="product", basis="customer", window=HALF, min_support=0
+    )
+    assert [(r["antecedent"], r["antecedent_name"]) for r in products.rows] == [
+        ("P1", "P1"),
+        ("P2", "P2"),
+    ]
     with pytest.raises(InvalidChoice, match="level"):
         co_purchase_rules(settings, ANALYST, level="brand")
 

@@ -25,7 +25,17 @@ WindowOption = typer.Option(
 FormatOption = typer.Option(OutputFormat.TABLE, "--format", help="table, csv or json.")
 #: The columns of a rule a table shows (the basket counts are in JSON and CSV).
 TABLE_RULE_COLUMNS = frozenset(
-    {"antecedent", "consequent", "both_baskets", "support", "confidence", "lift", "suppressed"}
+    {
+        "antecedent",
+        "consequent",
+        "antecedent_name",
+        "consequent_name",
+        "both_baskets",
+        "support",
+        "confidence",
+        "lift",
+        "suppressed",
+    }
 )
 
 

@@ -245,11 +245,20 @@ def co_purchase_rules(
         frame = warehouse.execute(co_purchase(items, min_support, min_baskets))
         counted = warehouse.execute(items.aggregate(baskets=items.basket.nunique()))
         baskets = int(counted["baskets"].iloc[0])
+        products = warehouse.table("products")
+        names = warehouse.execute(products.select("product_id", "name"))
     if limit is not None:
         frame = frame.head(limit)
     withheld = 0
     minimum = settings.min_cell_customers
     columns = [c for c in RULE_COLUMNS if c != "customers"]
+    if chosen_level == "product":  # names beside the ids, for reading
+        named = dict(zip(names["product_id"].astype(str), names["name"], strict=True))
+        frame = frame.assign(
+            antecedent_name=frame["antecedent"].map(named),
+            consequent_name=frame["consequent"].map(named),
+        )
+        columns[2:2] = ["antecedent_name", "consequent_name"]
     if sees_customers(actor.role):
         frame = frame[columns]
     else:

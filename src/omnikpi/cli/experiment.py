@@ -182,6 +182,16 @@ def _analyze_stored(
         f"{readout.start_date} → {readout.end_date}",
     )
     _table(readout.treatments, f"against {readout.variants[0].variant}")
+    for treatment in readout.treatments:
+        if treatment.revenue is not None:
+            r = treatment.revenue.adjusted
+            console.print(
+                f"{treatment.variant}: revenue per unit {r.difference:+,.2f} "
+                f"[{r.difference_ci_low:,.2f}, {r.difference_ci_high:,.2f}], "
+                f"p {r.p_value:.4f} after CUPED (variance "
+                f"-{treatment.revenue.variance_reduction:.1%})",
+                markup=False,
+            )
     srm = readout.srm
     console.print(
         _srm_line(srm.p_value if srm else None, srm.chi_square if srm else None), markup=False

@@ -44,7 +44,12 @@ from tests.web.conftest import (
 #: A value for each path parameter a route may have (add one with each new parameter).
 #: `revenue` is a CxO KPI, which every role's tiers include (members and BU users too).
 #: `analyst` is a demo user; the admin's form below gives them the role they have.
-PATH_VALUES: dict[str, str] = {"kpi_id": "revenue", "username": "analyst"}
+#: `C00000001` is the simulated retailer's first customer (the customer 360 page).
+PATH_VALUES: dict[str, str] = {
+    "kpi_id": "revenue",
+    "username": "analyst",
+    "customer_id": "C00000001",
+}
 #: Form fields for the routes that take a form.
 FORMS: dict[str, dict[str, str]] = {
     "/login": {"username": "nobody", "password": "wrong password", "next": "/"},

@@ -55,7 +55,8 @@ class Action(StrEnum):
     EXPLORE_KPI_CATALOG = "explore_kpi_catalog"
     # The KPI API (catalog, series, scorecards); which KPIs follows TIERS
     READ_KPIS = "read_kpis"
-    # customer-level data (governance, DESIGN §6)
+    # customer analytics: aggregates (segments, cohorts) and customer-level data (DESIGN §6)
+    VIEW_CUSTOMER_AGGREGATES = "view_customer_aggregates"
     VIEW_CUSTOMER_LEVEL = "view_customer_level"
     EXPORT_CUSTOMER_LEVEL = "export_customer_level"
     # administration
@@ -98,6 +99,11 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.VIEW_KPI_DETAIL: _EVERYONE,
         Action.EXPLORE_KPI_CATALOG: _EVERYONE,
         Action.READ_KPIS: _EVERYONE,
+        # Segment sizes, transitions and cohorts, small cells withheld below analysts:
+        # for the roles that read the whole business.
+        Action.VIEW_CUSTOMER_AGGREGATES: frozenset(
+            {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.ADMIN}
+        ),
         Action.VIEW_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
         Action.EXPORT_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
         Action.MANAGE_USERS: frozenset({Role.ADMIN}),

@@ -32,6 +32,7 @@
     if (line.role === "value") color = cssColor("--accent", "#0b5cad");
     if (line.role === "target") color = cssColor("--target", "#b45309");
     if (line.role === "comparison") color = cssColor("--muted", "#586171");
+    if (line.color) color = line.color; // a series with a colour of its own (segments)
     var option = {
       type: kind,
       name: line.name,
@@ -44,6 +45,7 @@
       showSymbol: spec.kind !== "spark",
       barMaxWidth: 28,
     };
+    if (spec.stacked) option.stack = "total"; // parts of one whole (segment sizes)
     if (line.role === "target") option.lineStyle.type = "dashed";
     if (line.role === "comparison") option.lineStyle.type = "dotted";
     if (spec.kind === "spark") {

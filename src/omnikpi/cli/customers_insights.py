@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from omnikpi.cli.handoff import hand_off
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import OutputFormat, console, error_console, render_rows
 
@@ -92,6 +93,7 @@ def _store(warehouse: Path) -> Any:
 
 
 def top_command(
+    ctx: typer.Context,
     share: float = typer.Option(
         0.2, "--share", min=0.01, max=0.99, help="Share of buyers that are top (0.2: 20%)."
     ),
@@ -124,6 +126,7 @@ def top_command(
 
     if show_list and lookalikes:
         raise typer.BadParameter("choose --list or --lookalikes, not both")
+    hand_off(ctx, warehouse)  # a server owning the warehouse runs it
     settings = load_settings(warehouse)
     if show_list:
         answer = insights.top_customer_list(
@@ -162,6 +165,7 @@ def top_command(
 
 
 def affinity_command(
+    ctx: typer.Context,
     level: str = typer.Option("category", "--level", help="category or product."),
     basis: str = typer.Option(
         "order", "--basis", help="order (bought in one order) or customer (by one customer)."
@@ -190,6 +194,7 @@ def affinity_command(
     from omnikpi.services import customer_insights as insights
     from omnikpi.settings import load_settings
 
+    hand_off(ctx, warehouse)  # a server owning the warehouse runs it
     settings = load_settings(warehouse)
     if next_best:
         answer = insights.next_best_category(

@@ -57,6 +57,8 @@ HANDED_OFF = frozenset(
         ("customers", "list"),
         ("customers", "refresh"),
         ("customers", "clv"),
+        ("customers", "top"),
+        ("customers", "affinity"),
     }
 )
 #: Environment variables of the CLI that the command reads, sent with it.

@@ -5,6 +5,7 @@ small cells withheld ("<10") and no customer id; opening a customer's 360 is aud
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from fastapi import FastAPI
@@ -14,10 +15,17 @@ from omnikpi.auth import Role, UserRole
 from omnikpi.auth.audit import Actor, AuditEvent
 from omnikpi.services.audit import AuditFilter, list_audit_log
 from omnikpi.services.customers import (
+    CustomerTable,
     cohorts,
     list_customers,
     segment_sizes,
     segment_transition_matrix,
+)
+from omnikpi.web.routes.customer_pages import (
+    cohort_curve,
+    heat_style,
+    latest_sizes,
+    transition_grid,
 )
 from tests.web.conftest import LOGIN_BY_ROLE
 
@@ -175,3 +183,55 @@ def test_the_clv_page_says_how_to_fit_when_no_model_is_fitted(
     assert page.status_code == 200
     assert 'id="clv-not-fitted"' in page.text
     assert "omnikpi customers clv predict" in page.text
+
+
+# -- the pages' pure helpers, by hand ---------------------------------------------------------
+def test_the_cohort_curve_weights_by_cohort_size_and_skips_partial_or_withheld_months() -> None:
+    rows = [
+        {"months_since": 1, "complete": True, "retention": 0.2, "cohort_customers": 100},
+        {"months_since": 1, "complete": True, "retention": 0.5, "cohort_customers": 300},
+        {"months_since": 1, "complete": False, "retention": 0.9, "cohort_customers": 50},
+        {"months_since": 2, "complete": True, "retention": None, "cohort_customers": 100},
+    ]
+    curve = cohort_curve(rows, "retention", 3)
+    assert curve[0] is None  # no month 0 given
+    assert curve[1] == pytest.approx((0.2 * 100 + 0.5 * 300) / 400)  # 0.425
+    assert curve[2] is None  # only a withheld value
+
+
+def test_the_transition_grid_totals_a_row_only_when_nothing_in_it_is_withheld() -> None:
+    def row(source: str, target: str, customers: int | None) -> dict[str, object]:
+        return {
+            "from_date": date(2025, 11, 30),
+            "to_date": date(2025, 12, 31),
+            "from_segment": source,
+            "to_segment": target,
+            "customers": customers,
+        }
+
+    table = CustomerTable(
+        ("from_segment", "to_segment", "customers"),
+        [row("a", "a", 7), row("a", "b", 3), row("b", "a", None), row("b", "b", 40)],
+        date(2025, 12, 31),
+    )
+    grid = transition_grid(table)
+    assert grid["sources"] == ["a", "b"]
+    assert grid["targets"] == ["a", "b"]
+    assert grid["totals"] == {"a": 10, "b": None}
+    assert grid["from_date"] == date(2025, 11, 30)
+
+
+def test_latest_sizes_give_the_change_since_the_month_before() -> None:
+    def row(day: date, segment: str, customers: int | None) -> dict[str, object]:
+        return {"as_of": day, "segment": segment, "customers": customers, "share": None}
+
+    earlier, later = date(2025, 11, 30), date(2025, 12, 31)
+    rows = [row(earlier, "a", 5), row(earlier, "b", None), row(later, "a", 8), row(later, "b", 9)]
+    latest = latest_sizes(CustomerTable(("as_of", "segment", "customers"), rows, later))
+    assert [(r["segment"], r["change"]) for r in latest] == [("a", 3), ("b", None)]
+
+
+def test_heat_grows_with_the_share_and_dark_cells_get_light_text() -> None:
+    assert heat_style(None) == ""
+    assert heat_style(0.0) == "background-color: rgb(11 92 173 / 0.060)"
+    assert heat_style(1.0) == "color: #fff; background-color: rgb(11 92 173 / 0.900)"

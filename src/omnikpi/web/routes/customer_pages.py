@@ -345,9 +345,11 @@ def cohort_curve(rows: Sequence[Mapping[str, Any]], metric: str, months: int) ->
 
 
 def cohort_chart(grids: Sequence[Mapping[str, Any]], metric: str, fmt: LocaleFormat) -> Spec:
-    """Lines: the size-weighted metric by months since acquisition, one per group."""
+    """Lines: the size-weighted metric by months since acquisition, one per group; the
+    retention curve starts at month 1 (month 0 is 100 % by definition)."""
     unit = COHORT_METRICS[metric]
     months = max((len(grid["months"]) for grid in grids), default=0)
+    first = 1 if metric == "retention" and months > 1 else 0
     series = []
     for grid in grids:
         name = (
@@ -355,14 +357,16 @@ def cohort_chart(grids: Sequence[Mapping[str, Any]], metric: str, fmt: LocaleFor
             if grid["group"] == _ALL
             else label("channels", grid["group"], fmt.locale)
         )
-        values = [*grid["curve"], *([None] * (months - len(grid["curve"])))]
+        values = [*grid["curve"], *([None] * (months - len(grid["curve"])))][first:]
         text = [_metric_text(value, unit, fmt) for value in values]
         series.append({"name": name, "role": "share", "values": values, "text": text})
     return {
         "kind": "line",
         "axis": unit,
         "currency": fmt.currency,
-        "labels": [t("customers.cohorts_page.month_n", fmt.locale, n=m) for m in range(months)],
+        "labels": [
+            t("customers.cohorts_page.month_n", fmt.locale, n=m) for m in range(first, months)
+        ],
         "series": series,
     }
 

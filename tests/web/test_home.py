@@ -16,16 +16,11 @@ from tests.web.test_pages import in_language, text_of
 from tests.web.test_routes import api_routes
 
 #: What the analyst's home once promised and omnikpi does not have yet (issue 19).
+#: Segments, cohorts and lifetime value have their pages since (/customers, issue 23).
 NOT_BUILT = (
-    "segment",
-    "cohort",
-    "lifetime value",
     "target list",
     "experiment",
     "insight",
-    "세그먼트",
-    "코호트",
-    "생애 가치",
     "타깃 리스트",
     "실험",
     "인사이트",

@@ -101,10 +101,12 @@ class Catalog:
         return self.source_customer(spec.source)
 
     def source_dimensions(self, source_id: str) -> dict[str, str]:
-        """Dimension id -> expression a source offers, including those of its base source."""
+        """Dimension id -> expression a source offers, including those of its base source
+        that it does not drop (`channel: null`)."""
         spec = self.sources[source_id]
         inherited = self.source_dimensions(spec.source) if spec.source else {}
-        return {**inherited, **spec.dimensions}
+        merged = {**inherited, **spec.dimensions}
+        return {name: expression for name, expression in merged.items() if expression is not None}
 
 
 def unknown_kpi_message(kpi_id: str, known: Iterable[str]) -> str:

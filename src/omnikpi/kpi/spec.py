@@ -139,7 +139,8 @@ class SourceSpec(_Model):
     filter: str | None = None
     derive: dict[str, str | WindowSpec] = Field(default_factory=dict)
     summarize: SummarizeSpec | None = None
-    dimensions: dict[str, str] = Field(default_factory=dict)
+    #: Dimension id -> expression; null drops a dimension the base source offers.
+    dimensions: dict[str, str | None] = Field(default_factory=dict)
     #: The person each row is about, as an expression (`customer_id`, or
     #: `coalesce(customer_id, visitor_id)`): small-cell suppression counts the distinct
     #: values behind a KPI value. A source built on another inherits its base's unless it

@@ -49,6 +49,7 @@ from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 
 __all__ = [
+    "PURCHASE_MODELS",
     "SCORE_INPUTS",
     "ClvFitResult",
     "ClvPrediction",

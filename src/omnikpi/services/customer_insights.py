@@ -42,6 +42,7 @@ from omnikpi.customers.affinity import (
 from omnikpi.customers.profile import customer_features
 from omnikpi.customers.segments import assign_segments
 from omnikpi.customers.top import (
+    NONE_LABEL,
     SCORE_COLUMNS,
     TopCustomers,
     Window,
@@ -57,6 +58,7 @@ from omnikpi.settings import Settings
 
 __all__ = [
     "DEFAULT_WINDOW",
+    "NONE_LABEL",
     "AffinityTable",
     "TopCustomerAnswer",
     "co_purchase_rules",

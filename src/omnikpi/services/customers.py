@@ -34,6 +34,7 @@ from omnikpi.customers.cohorts import COHORT_BY, cohort_counts, cohort_metrics
 from omnikpi.customers.profile import customer_features, customer_profiles
 from omnikpi.customers.rfm import rfm_group_sizes, rfm_scores
 from omnikpi.customers.segments import (
+    NOT_YET,
     SegmentRules,
     assign_segments,
     load_segment_rules,
@@ -51,6 +52,7 @@ from omnikpi.warehouse import Tables, Warehouse
 
 __all__ = [
     "COHORT_BY",
+    "NOT_YET",
     "PROFILE_INPUTS",
     "SEGMENT_BY",
     "CustomerTable",

@@ -21,12 +21,9 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from omnikpi.auth import Action
-from omnikpi.customers.clv import PURCHASE_MODELS
-from omnikpi.customers.cohorts import COHORT_BY
-from omnikpi.customers.segments import NOT_YET
-from omnikpi.customers.top import NONE_LABEL as NO_VALUE
 from omnikpi.errors import ConfigError, DataError, InvalidChoice
 from omnikpi.i18n import Locale, LocaleFormat, has_message, t
+from omnikpi.services.clv import PURCHASE_MODELS
 from omnikpi.services.clv_holdout import ClvHoldout, check_clv_holdout
 from omnikpi.services.clv_scores import HistogramBin, clv_distribution
 from omnikpi.services.customer_insights import (
@@ -34,7 +31,10 @@ from omnikpi.services.customer_insights import (
     TopCustomerAnswer,
     top_customer_profile,
 )
+from omnikpi.services.customer_insights import NONE_LABEL as NO_VALUE
 from omnikpi.services.customers import (
+    COHORT_BY,
+    NOT_YET,
     CustomerTable,
     cohorts,
     customer_profile,

@@ -81,9 +81,12 @@ def test_every_kpi_by_channel_is_equal_on_spark(warehouse: Warehouse, spark: Spa
         group = dimension or "total"
         assert sum(pairs.values()) >= MIN_PAIRS, (group, pairs)
         # A KPI with no value on either engine proves nothing; at most one in ten of a group
-        # may lack one (customer lifetime values need more history than 140 days).
-        without = sorted(k for k, n in pairs.items() if n == 0)
+        # may lack one, besides those reading what the customer models write after a load
+        # (customer_scores, loyalty_effects), which this simulated warehouse does not run.
+        unwritten = {k for k in kpis if duck.missing_tables(k)}
+        without = sorted(k for k, n in pairs.items() if n == 0 and k not in unwritten)
         assert len(without) <= len(kpis) / 10, (group, without)
+        assert len(unwritten) < len(kpis) / 2, (group, sorted(unwritten))
 
 
 def _assert_same(kpi: str, duckdb: object, spark: object, exact: bool) -> bool:

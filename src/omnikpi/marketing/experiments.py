@@ -175,30 +175,51 @@ def two_proportion_test(
     the rates are equal, z = 0 and p = 1.
     """
     a, b = control.check("control"), treatment.check("treatment")
-    critical = _z(alpha)
     p_a, p_b = a.rate, b.rate
     pooled = (a.conversions + b.conversions) / (a.units + b.units)
     se_pooled = math.sqrt(pooled * (1 - pooled) * (1 / a.units + 1 / b.units))
-    z = (p_b - p_a) / se_pooled if se_pooled > 0 else 0.0
-    se = math.sqrt(p_a * (1 - p_a) / a.units + p_b * (1 - p_b) / b.units)
-    lift = p_b / p_a - 1 if a.conversions else None
-    ci_low = ci_high = None
+    se_log = None
     if a.conversions and b.conversions:
         se_log = math.sqrt(
             max(1 / a.conversions - 1 / a.units + 1 / b.conversions - 1 / b.units, 0.0)
         )
-        log_ratio = math.log(p_b / p_a)
-        ci_low = math.exp(log_ratio - critical * se_log) - 1
-        ci_high = math.exp(log_ratio + critical * se_log) - 1
+    return _rates_result(
+        (p_a, p_b),
+        z=(p_b - p_a) / se_pooled if se_pooled > 0 else 0.0,
+        se=math.sqrt(p_a * (1 - p_a) / a.units + p_b * (1 - p_b) / b.units),
+        se_log=se_log,
+        alpha=alpha,
+    )
+
+
+def _interval(estimate: float, se: float, critical: float) -> tuple[float, float]:
+    """estimate ± critical · se."""
+    return estimate - critical * se, estimate + critical * se
+
+
+def _rates_result(
+    rates: tuple[float, float], z: float, se: float, se_log: float | None, alpha: float
+) -> ProportionTestResult:
+    """Two rates (control, treatment) compared: the difference's Wald interval from its
+    standard error `se`, the two-sided normal p-value of `z`, and the relative lift with the
+    log-ratio interval exp(log(b/a) ± z_{1-α/2} se_log) - 1 (None without `se_log`)."""
+    rate_a, rate_b = rates
+    critical = _z(alpha)
+    difference = rate_b - rate_a
+    ci_low = ci_high = None
+    if se_log is not None:
+        low, high = _interval(math.log(rate_b / rate_a), se_log, critical)
+        ci_low, ci_high = math.exp(low) - 1, math.exp(high) - 1
+    difference_low, difference_high = _interval(difference, se, critical)
     return ProportionTestResult(
-        control_rate=p_a,
-        treatment_rate=p_b,
-        difference=p_b - p_a,
-        difference_ci_low=p_b - p_a - critical * se,
-        difference_ci_high=p_b - p_a + critical * se,
+        control_rate=rate_a,
+        treatment_rate=rate_b,
+        difference=difference,
+        difference_ci_low=difference_low,
+        difference_ci_high=difference_high,
         z=z,
         p_value=float(2 * stats.norm.sf(abs(z))),
-        lift=lift,
+        lift=rate_b / rate_a - 1 if rate_a > 0 else None,
         ci_low=ci_low,
         ci_high=ci_high,
         alpha=alpha,
@@ -214,7 +235,7 @@ def _relative_interval(
         return None, None, None
     ratio = mean_b / mean_a
     se = math.sqrt(se_b**2 / mean_a**2 + mean_b**2 * se_a**2 / mean_a**4)
-    return ratio - 1, ratio - 1 - critical * se, ratio - 1 + critical * se
+    return (ratio - 1, *_interval(ratio - 1, se, critical))
 
 
 def welch_test_from_stats(
@@ -246,12 +267,13 @@ def welch_test_from_stats(
     t = (m_b - m_a) / se
     critical = float(stats.t.ppf(1 - alpha / 2, df))
     lift, ci_low, ci_high = _relative_interval(m_a, m_b, math.sqrt(v_a), math.sqrt(v_b), _z(alpha))
+    difference_low, difference_high = _interval(m_b - m_a, se, critical)
     return MeanTestResult(
         control_mean=m_a,
         treatment_mean=m_b,
         difference=m_b - m_a,
-        difference_ci_low=m_b - m_a - critical * se,
-        difference_ci_high=m_b - m_a + critical * se,
+        difference_ci_low=difference_low,
+        difference_ci_high=difference_high,
         t=t,
         degrees_of_freedom=df,
         p_value=float(2 * stats.t.sf(abs(t), df)),
@@ -335,7 +357,7 @@ def ratio_metric_test(
     The difference's test is z = (R_b - R_a) / sqrt(Var R_a + Var R_b) (unpooled) and the
     lift's interval is exp(log(R_b/R_a) ± z sqrt(Var R_a / R_a² + Var R_b / R_b²)) - 1.
     """
-    critical = _z(alpha)
+    check_alpha(alpha)
     ratios, variances = [], []
     for name, (y, x) in (("control", control), ("treatment", treatment)):
         y_arr, x_arr = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
@@ -354,26 +376,9 @@ def ratio_metric_test(
         variances.append(max(float(variance), 0.0))
     (r_a, r_b), (v_a, v_b) = ratios, variances
     se = math.sqrt(v_a + v_b)
+    se_log = math.sqrt(v_a / r_a**2 + v_b / r_b**2) if r_a > 0 and r_b > 0 else None
     z = (r_b - r_a) / se if se > 0 else 0.0
-    lift = r_b / r_a - 1 if r_a > 0 else None
-    ci_low = ci_high = None
-    if r_a > 0 and r_b > 0:
-        se_log = math.sqrt(v_a / r_a**2 + v_b / r_b**2)
-        ci_low = math.exp(math.log(r_b / r_a) - critical * se_log) - 1
-        ci_high = math.exp(math.log(r_b / r_a) + critical * se_log) - 1
-    return ProportionTestResult(
-        control_rate=r_a,
-        treatment_rate=r_b,
-        difference=r_b - r_a,
-        difference_ci_low=r_b - r_a - critical * se,
-        difference_ci_high=r_b - r_a + critical * se,
-        z=z,
-        p_value=float(2 * stats.norm.sf(abs(z))),
-        lift=lift,
-        ci_low=ci_low,
-        ci_high=ci_high,
-        alpha=alpha,
-    )
+    return _rates_result((r_a, r_b), z=z, se=se, se_log=se_log, alpha=alpha)
 
 
 def prob_beta_greater(x: tuple[float, float], y: tuple[float, float]) -> float:

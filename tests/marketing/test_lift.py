@@ -74,6 +74,9 @@ def test_revenue_interval_needs_the_spread() -> None:
     # no spend: no iROAS, no cost per incremental conversion
     no_spend = conversion_lift(GroupTotals(100, 10), GroupTotals(100, 20))
     assert no_spend.iroas is None
+    # no revenue given (counts only): no incremental revenue at all, not a zero
+    assert no_spend.incremental_revenue.value is None
+    assert no_spend.as_json()["incremental_revenue"]["value"] is None
     assert no_spend.cost_per_incremental_conversion is None
 
 

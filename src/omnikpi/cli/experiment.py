@@ -1,6 +1,7 @@
-"""`omnikpi experiment`: analyze an A/B test from counts or a stored experiment, and size
-one. Thin calls of `services.experiments` and `marketing.experiment_size`; readouts are
-aggregates per variant, run as the warehouse owner."""
+"""`omnikpi experiment`: analyze an A/B test from counts or a stored experiment, size one,
+and read conversion and brand lift (`omnikpi.cli.experiment_lift`). Thin calls of
+`services.experiments` and `services.lift`; readouts are aggregates per variant, run as the
+warehouse owner."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from omnikpi.cli.experiment_lift import brand_lift_command, lift_command
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import InfoFormat, console, render_rows
 from omnikpi.errors import InvalidChoice
@@ -18,9 +20,12 @@ if TYPE_CHECKING:
     from omnikpi.services.experiments import Counts, TreatmentReadout
 
 app = typer.Typer(
-    help="Experiments: analyze A/B tests (counts or stored) and size new ones.",
+    help="Experiments: analyze A/B tests (counts or stored), conversion and brand lift; "
+    "size new tests.",
     no_args_is_help=True,
 )
+app.command("lift")(lift_command)
+app.command("brand-lift")(brand_lift_command)
 
 _COUNTS = re.compile(r"\s*(?:(?P<name>[\w.-]+)=)?(?P<conversions>\d+)\s*/\s*(?P<units>\d+)\s*")
 _COUNTS_FORM = "CONV/N with whole numbers 0 ≤ CONV ≤ N and N ≥ 1, e.g. 120/1000"

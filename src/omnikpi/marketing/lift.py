@@ -68,8 +68,9 @@ _CHUNK = 200
 @dataclass(frozen=True)
 class GroupTotals:
     """One group of a lift study: units (customers reached, or held out), units that
-    converted, their revenue, and the standard deviation of revenue per unit (None when
-    unknown: the revenue's interval is then not given).
+    converted, their revenue (None when unknown: no incremental revenue, no iROAS) and the
+    standard deviation of revenue per unit (None when unknown: the revenue's interval is
+    then not given).
 
     >>> GroupTotals(1000, 50, revenue=2_500_000.0, revenue_sd=12_000.0).rate
     0.05
@@ -77,13 +78,13 @@ class GroupTotals:
 
     units: int
     conversions: int
-    revenue: float = 0.0
+    revenue: float | None = None
     revenue_sd: float | None = None
 
     def check(self, name: str) -> GroupTotals:
         """Itself, or `InvalidChoice` naming `name` when a count or amount is impossible."""
         Counts(self.conversions, self.units).check(name)
-        if not math.isfinite(self.revenue) or self.revenue < 0:
+        if self.revenue is not None and not (math.isfinite(self.revenue) and self.revenue >= 0):
             raise InvalidChoice(f"{name}.revenue", str(self.revenue), "an amount ≥ 0")
         if self.revenue_sd is not None and not (
             math.isfinite(self.revenue_sd) and self.revenue_sd >= 0
@@ -96,8 +97,8 @@ class GroupTotals:
         return self.conversions / self.units
 
     @property
-    def revenue_per_unit(self) -> float:
-        return self.revenue / self.units
+    def revenue_per_unit(self) -> float | None:
+        return None if self.revenue is None else self.revenue / self.units
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,21 @@ def _share(test: ProportionTestResult) -> Estimate:
     return Estimate(value, of(test.ci_low), of(test.ci_high))
 
 
+def _incremental_revenue(h: GroupTotals, e: GroupTotals, alpha: float) -> Estimate:
+    """n_e (r̄_e - r̄_h) with n_e times Welch's interval of the difference when both groups'
+    spread is known (and not both 0)."""
+    per_unit_h, per_unit_e = h.revenue_per_unit, e.revenue_per_unit
+    if per_unit_h is None or per_unit_e is None:
+        return Estimate(None, None, None)
+    n = e.units
+    value = n * (per_unit_e - per_unit_h)
+    sd_h, sd_e = h.revenue_sd, e.revenue_sd
+    if sd_h is None or sd_e is None or min(h.units, e.units) < 2 or not (sd_h or sd_e):
+        return Estimate(value, None, None)
+    welch = welch_test_from_stats((per_unit_h, sd_h, h.units), (per_unit_e, sd_e, e.units), alpha)
+    return Estimate(value, n * welch.difference_ci_low, n * welch.difference_ci_high)
+
+
 def conversion_lift(
     holdout: GroupTotals,
     exposed: GroupTotals,
@@ -225,16 +241,7 @@ def conversion_lift(
     conversions = Estimate(
         n * test.difference, n * test.difference_ci_low, n * test.difference_ci_high
     )
-    revenue_value = n * (e.revenue_per_unit - h.revenue_per_unit)
-    revenue = Estimate(revenue_value, None, None)
-    spread_known = h.revenue_sd is not None and e.revenue_sd is not None
-    if spread_known and h.units >= 2 and e.units >= 2 and (h.revenue_sd or e.revenue_sd):
-        welch = welch_test_from_stats(
-            (h.revenue_per_unit, float(h.revenue_sd or 0.0), h.units),
-            (e.revenue_per_unit, float(e.revenue_sd or 0.0), e.units),
-            alpha,
-        )
-        revenue = Estimate(revenue_value, n * welch.difference_ci_low, n * welch.difference_ci_high)
+    revenue = _incremental_revenue(h, e, alpha)
     return ConversionLift(
         holdout=h,
         exposed=e,

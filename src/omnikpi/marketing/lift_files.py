@@ -8,7 +8,8 @@ and `control` are read as those):
     holdout,1000,50,1500000,150000
 
 `revenue` (the group's total) and `revenue_sd` (the standard deviation of revenue per unit)
-are optional; without `revenue_sd` the revenue's interval is not given.
+are optional: without `revenue` there is no incremental revenue or iROAS, without
+`revenue_sd` no interval for them.
 
 Brand lift, one row per answer (`group` exposed or control; `answer` yes/no, 1/0 or
 true/false):
@@ -98,7 +99,7 @@ def read_lift_groups_csv(file: Path) -> tuple[GroupTotals, GroupTotals]:
         groups[group] = GroupTotals(
             units=int(units),
             conversions=int(conversions),
-            revenue=amount("revenue", False) or 0.0,
+            revenue=amount("revenue", False),
             revenue_sd=amount("revenue_sd", False),
         )
     missing = [g for g in ("exposed", "holdout") if g not in groups]

@@ -75,11 +75,11 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "experiment": LazyCommand(
         "omnikpi.cli.experiment:app",
-        "Experiments: analyze A/B tests (counts or stored) and size new ones.",
+        "Experiments: A/B tests (counts or stored), conversion and brand lift; sizes.",
     ),
     "attribution": LazyCommand(
-        "omnikpi.cli.attribution:attribution",
-        "Credit each channel with conversions and revenue by one attribution model.",
+        "omnikpi.cli.attribution:app",
+        "Attribution: credit channels by one model; explore journeys; match store orders.",
     ),
 }
 

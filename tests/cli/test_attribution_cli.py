@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.marketing.journey_data import write_warehouse
 
 PATHS_CSV = """path,conversions,non_conversions,value
 search > email > direct,2,1,200
@@ -171,7 +172,61 @@ def test_missing_file_and_no_paths(tmp_path: Path, capsys: pytest.CaptureFixture
     missing = tmp_path / "nope.csv"
     assert run_cli("attribution", "--model", "linear", "--paths", str(missing)) == 2
     assert f"paths file {missing} does not exist" in capsys.readouterr().err
-    assert run_cli("attribution", "--model", "linear") == 2
+    absent = tmp_path / "none.duckdb"
+    assert run_cli("attribution", "--model", "linear", "--warehouse", str(absent)) == 2
     err = capsys.readouterr().err
-    assert "journeys from the warehouse come with" in err
-    assert "give --paths FILE.csv" in err
+    assert str(absent) in err
+    assert len(err.strip().splitlines()) == 1
+    assert run_cli("attribution") == 2
+    assert "give --model" in capsys.readouterr().err
+
+
+# -- the warehouse's journeys (tests/marketing/journey_data.py, March 2025, lookback 7) --
+
+
+@pytest.fixture(scope="module")
+def journey_warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(write_warehouse(tmp_path_factory.mktemp("journeys") / "journeys.duckdb"))
+
+
+MARCH = ("--start", "2025-03-01", "--end", "2025-03-31", "--lookback-days", "7")
+
+
+def test_model_on_the_warehouse(journey_warehouse: str, capsys: pytest.CaptureFixture[str]) -> None:
+    document = run_json(capsys, "--model", "last", *MARCH, "--warehouse", journey_warehouse)
+    # Last touches: O1 email (100), O2 and O4 direct (50 + 30), O5 referral (40), O9 search.
+    assert by_channel(document, "revenue") == {
+        "email": 100.0,
+        "direct": 80.0,
+        "search": 60.0,
+        "referral": 40.0,
+        "display": 0.0,
+        "organic_search": 0.0,
+        "social": 0.0,
+    }
+    online = run_json(
+        capsys, "--model", "last", *MARCH, "--online-only", "--warehouse", journey_warehouse
+    )
+    assert by_channel(online, "revenue")["direct"] == 30.0  # the store order O2 is out
+
+
+def test_journeys_and_offline_commands(
+    journey_warehouse: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    args = ("--warehouse", journey_warehouse, "--format", "json")
+    assert run_cli("attribution", "journeys", "--top", "1", *MARCH, *args) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["top_paths"] == [
+        {"path": "direct", "journeys": 2, "conversions": 2, "conversion_rate": 1.0, "revenue": 80.0}
+    ]
+    assert document["time_to_convert"]["median_days"] == pytest.approx(2.0)
+    assert run_cli("attribution", "offline", *MARCH, *args) == 0
+    offline = json.loads(capsys.readouterr().out)
+    assert (offline["store_orders"], offline["matched_orders"]) == (3, 1)
+    assert offline["matched_revenue_share"] == pytest.approx(1 / 3)
+    assert run_cli("attribution", "journeys", *MARCH, "--warehouse", journey_warehouse) == 0
+    table = capsys.readouterr().out
+    assert "display > search > email" in table
+    assert "journeys 8 (5 converting)" in table
+    assert "median 2.0 days, p90 3.2 days" in table

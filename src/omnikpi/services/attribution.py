@@ -1,8 +1,10 @@
 """Attribution for the CLI, the API and the pages: a model run on aggregated paths read
-from a file, and its result as rows and as a JSON document.
+from a file or built from the warehouse's journeys, and its result as rows and as a JSON
+document.
 
 Paths from the file carry no customer, so no customer-level guard applies; journeys read
-from the warehouse (issue 24, item 2) will be built per customer and go through it.
+from the warehouse are built per customer inside `services.journeys` and leave it only as
+aggregated paths.
 
 >>> attribute_paths_file(Path("paths.csv"), "markov").total_conversions  # doctest: +SKIP
 5.0
@@ -15,13 +17,18 @@ from typing import Any
 
 from omnikpi.errors import ConfigError
 from omnikpi.marketing.attribution import MODELS, Attribution, AttributionSettings, attribute
+from omnikpi.marketing.paths import JourneyPaths
 from omnikpi.marketing.paths_file import read_paths_csv
+from omnikpi.services.journeys import JourneyRequest, read_journey_paths
+from omnikpi.settings import Settings
 
 __all__ = [
     "MODELS",
     "Attribution",
     "AttributionSettings",
+    "JourneyRequest",
     "attribute_paths_file",
+    "attribute_warehouse",
     "attribution_document",
     "attribution_rows",
     "journeys_from_warehouse",
@@ -37,13 +44,26 @@ def attribute_paths_file(
     return attribute(read_paths_csv(file), model, settings)
 
 
-def journeys_from_warehouse() -> None:
-    """Attribution on the warehouse's journeys: not built yet, so a clear error."""
-    raise ConfigError(
-        "journeys from the warehouse come with the journeys builder (issue 24, item 2), "
-        "not yet available; give --paths FILE.csv (columns path, conversions, "
-        "non_conversions [, value] [, days])"
-    )
+def journeys_from_warehouse(
+    settings: Settings, request: JourneyRequest | None = None, *, with_days: bool = False
+) -> JourneyPaths:
+    """The warehouse's journeys (see `services.journeys`) as aggregated paths."""
+    return read_journey_paths(settings, request or JourneyRequest(), with_days=with_days)
+
+
+def attribute_warehouse(
+    settings: Settings,
+    model: str,
+    attribution: AttributionSettings | None = None,
+    request: JourneyRequest | None = None,
+) -> Attribution:
+    """Credit each channel of the warehouse's journeys by `model` (time decay reads each
+    touch's days before the conversion unless it counts positions)."""
+    if model not in MODELS:
+        raise ConfigError(f'--model "{model}" is not valid (allowed: {", ".join(MODELS)})')
+    used = attribution or AttributionSettings()
+    timed = model == "time_decay" and not used.positional
+    return attribute(journeys_from_warehouse(settings, request, with_days=timed), model, used)
 
 
 def attribution_rows(result: Attribution) -> list[dict[str, Any]]:

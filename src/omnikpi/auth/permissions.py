@@ -59,6 +59,8 @@ class Action(StrEnum):
     VIEW_CUSTOMER_AGGREGATES = "view_customer_aggregates"
     VIEW_CUSTOMER_LEVEL = "view_customer_level"
     EXPORT_CUSTOMER_LEVEL = "export_customer_level"
+    # marketing measurement: experiment readouts, conversion and brand lift (aggregates)
+    VIEW_EXPERIMENTS = "view_experiments"
     # administration
     MANAGE_USERS = "manage_users"
     FORGET_CUSTOMER = "forget_customer"
@@ -105,6 +107,13 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
             {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.ADMIN}
         ),
         Action.VIEW_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
+        # Experiment and lift readouts are aggregates per variant, small groups withheld
+        # below analysts: for the roles that read the whole business and the business
+        # units' marketers, who read campaign readouts in aggregate (DESIGN §1). Members
+        # read their own KPIs only.
+        Action.VIEW_EXPERIMENTS: frozenset(
+            {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.BU_USER, Role.ADMIN}
+        ),
         Action.EXPORT_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
         Action.MANAGE_USERS: frozenset({Role.ADMIN}),
         Action.FORGET_CUSTOMER: frozenset({Role.ADMIN}),

@@ -19,6 +19,7 @@ from omnikpi.customers.clv import (
     BgNbdParameters,
     GammaGammaParameters,
     holdout_report,
+    probability_alive,
     score_customers,
     summarize_purchases,
 )
@@ -146,6 +147,38 @@ def test_predict_writes_scores_the_kpis_read(settings: Settings, store: AppState
     assert new.value[0] == pytest.approx(scores.clv_3y.mean())  # the whole cohort joined in Q1 1997
     [entry] = audit_entries(store)
     assert (entry.subject, entry.row_count) == ("clv predict bgnbd+gamma-gamma", 2357)
+
+
+def test_soon_to_be_lost_uses_p_alive_once_fitted(settings: Settings, store: AppStateStore) -> None:
+    """Before a fit the KPI counts customers overdue against their own cycle; after predict,
+    customers who bought within 365 days and whose scored P(alive) is below 0.5 — on the
+    scoring day, the same customers `customer_scores` says so of."""
+    day = "1998-06-30"
+    heuristic = query("soon_to_be_lost_customers", "day", day, day, warehouse=settings.warehouse)
+    predict_clv(settings, store, ANALYST, ScoreSettings(margin_rate=0.3), now=NOW)
+    with Warehouse.open(settings.warehouse, read_only=True) as warehouse:
+        expected = warehouse.fetch_value(
+            "SELECT count(*) FROM customer_scores "
+            "WHERE p_alive < 0.5 AND age_days - recency_days <= 364"
+        )
+        overdue = warehouse.fetch_value(
+            "SELECT count(*) FROM customer_scores WHERE age_days - recency_days <= 364"
+        )
+    model = query("soon_to_be_lost_customers", "day", day, day, warehouse=settings.warehouse)
+    assert model.value[0] == expected
+    assert 0 < expected < overdue  # some of the year's buyers, not all of them
+    assert heuristic.value[0] != expected
+    # an earlier day: P(alive) from the purchases through that day at the stored parameters
+    with Warehouse.open(settings.warehouse, read_only=True) as warehouse:
+        stored = warehouse.fetch_value("SELECT parameters FROM clv_models WHERE model = 'bgnbd'")
+    earlier = date(1998, 1, 31)
+    summary = summarize_purchases(read_purchases(SAMPLE), earlier, time_unit="week")
+    alive = probability_alive(BgNbdParameters(**json.loads(str(stored))), summary)
+    recent = (summary.age - summary.recency) * 7 <= 364
+    value = query(
+        "soon_to_be_lost_customers", "day", earlier, earlier, warehouse=settings.warehouse
+    ).value[0]
+    assert value == int(((alive < 0.5) & recent).sum())
 
 
 def test_a_later_load_rescores_with_the_stored_fits(

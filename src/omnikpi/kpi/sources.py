@@ -12,6 +12,8 @@ from omnikpi.errors import ConfigError
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.expressions import Expression, compile_expression
 from omnikpi.kpi.spec import ChildAggregateSpec, JoinSpec, SourceSpec, WindowSpec
+from omnikpi.model.derived import DERIVED_TABLES
+from omnikpi.model.schema import Table
 from omnikpi.warehouse import Tables
 
 
@@ -22,6 +24,17 @@ class SourceMissing(Exception):
         super().__init__(f'source "{source}" needs table "{table}", which is not loaded')
         self.source = source
         self.table = table
+
+
+def _declared(spec: SourceSpec, name: str) -> Table:
+    """The declared table a model writes, whose column types an optional join's nulls take."""
+    for table in DERIVED_TABLES:
+        if table.name == name:
+            return table
+    raise ConfigError(
+        f'source "{spec.id}": an optional join must name a table a model writes '
+        f'({", ".join(t.name for t in DERIVED_TABLES)}), not "{name}"'
+    )
 
 
 def names_of(entry: str | WindowSpec) -> set[str]:
@@ -162,7 +175,7 @@ class SourceBuilder:
         derive, joins, aggregates, need = steps.derive, steps.joins, steps.aggregates, steps.need
         table = self._base(spec, need)
         for join in joins:
-            table = self._join(spec, table, join.table, join.source, join.match, join.columns)
+            table = self._join(spec, table, join)
         for aggregate in aggregates:
             table = self._aggregate(
                 spec, table, aggregate.table, aggregate.match, aggregate.filter, aggregate.columns
@@ -203,19 +216,20 @@ class SourceBuilder:
             raise SourceMissing(spec.id, table_name)
         return self.tables.table(table_name)
 
-    def _join(
-        self,
-        spec: SourceSpec,
-        table: ir.Table,
-        table_name: str | None,
-        source_id: str | None,
-        match: dict[str, str],
-        columns: dict[str, str],
-    ) -> ir.Table:
+    def _join(self, spec: SourceSpec, table: ir.Table, join: JoinSpec) -> ir.Table:
+        table_name, source_id, match, columns = join.table, join.source, join.match, join.columns
         clash = set(columns) & set(table.columns)
         if clash:
             raise ConfigError(
                 f'source "{spec.id}": joined columns {sorted(clash)} already exist (rename them)'
+            )
+        if join.optional and table_name and not self.tables.has_table(table_name):
+            declared = _declared(spec, table_name)
+            return table.mutate(
+                **{
+                    new: ibis.null(declared.column(old).ibis_type.copy(nullable=True))
+                    for new, old in columns.items()
+                }
             )
         right = self._target(
             spec, table_name, source_id, set(match.values()) | set(columns.values())

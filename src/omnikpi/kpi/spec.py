@@ -89,11 +89,16 @@ class JoinSpec(_Model):
     #: Key expressions of these rows -> key columns of the joined table (its unique key).
     match: dict[str, str]
     columns: dict[str, str]
+    #: The joined table is written by a model and may not exist yet: until it does, its
+    #: columns are nulls (of the types the model declares) instead of "no data".
+    optional: bool = False
 
     @model_validator(mode="after")
     def _one_target(self) -> JoinSpec:
         if (self.table is None) == (self.source is None):
             raise ValueError("give exactly one of `table` or `source`")
+        if self.optional and self.table is None:
+            raise ValueError("only a join of a `table` may be `optional`")
         return self
 
 

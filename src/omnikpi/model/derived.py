@@ -132,4 +132,30 @@ CLV_MODELS = Table(
     ),
 )
 
-DERIVED_TABLES = (CUSTOMER_PROFILES, CUSTOMER_SCORES, CLV_MODELS)
+#: When each purchase's customer counts as soon to be lost by the fitted purchase model.
+PURCHASE_LOST_DATES = Table(
+    name="purchase_lost_dates",
+    description=(
+        "Per paid or completed order of a known customer: the first day on which the fitted "
+        "purchase model's P(alive) would fall below 0.5 were there no later purchase "
+        "(`soon_to_be_lost_customers` counts customers from that day until their next "
+        "purchase); written with customer_scores, from the same model and purchases."
+    ),
+    primary_key=("order_id",),
+    kind="derived",
+    group="customers",
+    columns=(
+        Column("order_id", "string", "Order.", references="orders.order_id"),
+        Column("customer_id", "string", "Customer.", references="customers.customer_id"),
+        Column("purchased_on", "date", "Local day of the purchase."),
+        Column(
+            "lost_on",
+            "date",
+            "First local day with P(alive) < 0.5 after the purchase; the purchase day + 365 "
+            "(the activity window's end) when it stays above until then.",
+        ),
+        Column("model", "string", "Purchase model, e.g. bgnbd."),
+    ),
+)
+
+DERIVED_TABLES = (CUSTOMER_PROFILES, CUSTOMER_SCORES, CLV_MODELS, PURCHASE_LOST_DATES)

@@ -39,10 +39,11 @@ from omnikpi.customers.clv import (
     score_customers,
     summarize_purchases,
 )
+from omnikpi.customers.clv.lost import lost_days
 from omnikpi.customers.clv.summary import days_per_unit
 from omnikpi.customers.clv.value import DAYS_PER_YEAR
 from omnikpi.errors import ConfigError, DataError, InvalidChoice, OmnikpiError, RefreshFailed
-from omnikpi.model.derived import CLV_MODELS, CUSTOMER_SCORES
+from omnikpi.model.derived import CLV_MODELS, CUSTOMER_SCORES, PURCHASE_LOST_DATES
 from omnikpi.services.audit import customer_level
 from omnikpi.services.warehouse import read_warehouse, write_warehouse
 from omnikpi.settings import Settings
@@ -65,7 +66,7 @@ __all__ = [
 SCORE_INPUTS = frozenset({"orders", "order_lines"})
 
 _PURCHASES = """
-SELECT o.customer_id, CAST(timezone(?, o.placed_at) AS DATE) AS purchased_on,
+SELECT o.order_id, o.customer_id, CAST(timezone(?, o.placed_at) AS DATE) AS purchased_on,
        CAST(o.net_amount AS DOUBLE) AS amount,
        CAST(l.gross_profit AS DOUBLE) AS gross_profit,
        CAST(l.costed_net AS DOUBLE) AS costed_net
@@ -156,8 +157,8 @@ def parse_horizon(text: str) -> int:
 
 
 def read_purchases(warehouse: Warehouse) -> pd.DataFrame:
-    """Paid and completed orders of known customers: customer_id, purchased_on (local
-    date), amount (net), gross_profit and costed_net (null without unit costs)."""
+    """Paid and completed orders of known customers: order_id, customer_id, purchased_on
+    (local date), amount (net), gross_profit and costed_net (null without unit costs)."""
     if not warehouse.has_table("orders"):
         raise DataError("the warehouse has no orders yet (load some with omnikpi ingest)")
     return warehouse.fetch_frame(_PURCHASES, [warehouse.time_zone])
@@ -226,7 +227,7 @@ def predict_clv(
             with warehouse.transaction():
                 _write_models(warehouse, (purchase_fit, spend_fit), chosen, moment)
                 scores = _write_scores(
-                    warehouse, summary, end, purchase_fit, spend_fit, chosen, margin
+                    warehouse, purchases, summary, end, purchase_fit, spend_fit, chosen, margin
                 )
             refresh_error = _refresh_readers(warehouse, settings)
         access.rows(len(scores))
@@ -260,7 +261,9 @@ def rescore_after_change(warehouse: Warehouse, changed: Iterable[str]) -> int | 
         spend_fit = _stored_result("gamma-gamma", spend_row)
         margin = _margin_rate(purchases, end, chosen.margin_rate)
         with warehouse.transaction():
-            scores = _write_scores(warehouse, summary, end, purchase_fit, spend_fit, chosen, margin)
+            scores = _write_scores(
+                warehouse, purchases, summary, end, purchase_fit, spend_fit, chosen, margin
+            )
     except (OmnikpiError, ValueError) as exc:  # the data stays loaded; said, not swallowed
         raise RefreshFailed(
             f"the customer scores could not be refreshed ({exc}); the data is loaded and "
@@ -348,6 +351,7 @@ def _write_models(
 
 def _write_scores(
     warehouse: Warehouse,
+    purchases: pd.DataFrame,
     summary: pd.DataFrame,
     as_of: date,
     purchase_fit: ClvFitResult,
@@ -356,13 +360,14 @@ def _write_scores(
     margin: float,
 ) -> pd.DataFrame:
     """Score the customers of `summary` (purchases through `as_of`) and replace
-    `customer_scores` with them (inside the caller's transaction), marked changed for the
-    rollups."""
+    `customer_scores` with them and `purchase_lost_dates` with the day each of those
+    purchases' customer counts as soon to be lost (inside the caller's transaction), both
+    marked changed for the rollups."""
     unit = days_per_unit(chosen.time_unit)
-    purchases = parameters_from(purchase_fit.model, purchase_fit.parameters)
+    purchase_model = parameters_from(purchase_fit.model, purchase_fit.parameters)
     spend = parameters_from("gamma-gamma", spend_fit.parameters)
     scored = score_customers(
-        purchases,
+        purchase_model,
         spend,
         summary,
         horizon=chosen.horizon_days / unit,
@@ -374,7 +379,7 @@ def _write_scores(
         ),
     )
     reference = score_customers(
-        purchases,
+        purchase_model,
         spend,
         summary,
         horizon=DAYS_PER_YEAR / unit,
@@ -404,12 +409,26 @@ def _write_scores(
             "clv_3y": reference["clv"].to_numpy(),
         }
     )
-    warehouse.run_sql(f'DROP TABLE IF EXISTS "{CUSTOMER_SCORES.name}"')
-    warehouse.create_tables([CUSTOMER_SCORES])
-    warehouse.append(
-        CUSTOMER_SCORES.name, pa.Table.from_pandas(table, preserve_index=False), CUSTOMER_SCORES
+    through = purchases[pd.to_datetime(purchases["purchased_on"]).dt.date <= as_of]
+    lost = pd.DataFrame(
+        {
+            "order_id": through["order_id"].astype(str),
+            "customer_id": through["customer_id"].astype(str),
+            "purchased_on": pd.to_datetime(through["purchased_on"]).dt.date,
+            "lost_on": lost_days(purchase_model, through, time_unit=chosen.time_unit)[
+                "lost_on"
+            ].dt.date,
+            "model": purchase_fit.model,
+        }
     )
-    warehouse.mark_changed({CUSTOMER_SCORES.name: None}, f"clv-{uuid.uuid4().hex[:12]}")
+    for declared, frame in ((CUSTOMER_SCORES, table), (PURCHASE_LOST_DATES, lost)):
+        warehouse.run_sql(f'DROP TABLE IF EXISTS "{declared.name}"')
+        warehouse.create_tables([declared])
+        warehouse.append(declared.name, pa.Table.from_pandas(frame, preserve_index=False), declared)
+    warehouse.mark_changed(
+        {CUSTOMER_SCORES.name: None, PURCHASE_LOST_DATES.name: None},
+        f"clv-{uuid.uuid4().hex[:12]}",
+    )
     return table
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from omnikpi.errors import ConfigError, InvalidChoice
 
-__all__ = ["DAYS_PER_UNIT", "TimeUnit", "days_per_unit", "summarize_purchases"]
+__all__ = ["DAYS_PER_UNIT", "TimeUnit", "day_numbers", "days_per_unit", "summarize_purchases"]
 
 TimeUnit = Literal["day", "week"]
 #: Days in one time unit of the models.
@@ -69,7 +69,7 @@ def summarize_purchases(
         raise ConfigError(f"purchases lack the columns {missing} (have {list(purchases.columns)})")
     rows = purchases[purchases[customer].notna()]
     codes, ids = pd.factorize(rows[customer], sort=True)
-    days = _day_numbers(rows[when])
+    days = day_numbers(rows[when])
     values = rows[amount].astype(float).to_numpy() if amount else np.zeros(len(rows), dtype=float)
     # one transaction per customer and day; its value is the day's total
     order = np.lexsort((days, codes))
@@ -114,7 +114,7 @@ def summarize_purchases(
     return summary[known]
 
 
-def _day_numbers(column: pd.Series) -> np.ndarray:
+def day_numbers(column: pd.Series) -> np.ndarray:
     """Days since 1970-01-01 of each value (a date, a timestamp or an ISO string)."""
     stamps = pd.to_datetime(column)
     if getattr(stamps.dt, "tz", None) is not None:

@@ -45,6 +45,7 @@ def simulate_chunk(world: World, chunk: int) -> dict[str, pa.Table]:
         store=np.full(k, -1),
         campaign=np.full(k, -1),
         induced=np.zeros(k, dtype=bool),
+        bad_experience=np.zeros(k, dtype=bool),
     )
     purchases = Purchases.concat([organic, crm.induced, web_guests, guest_purchases(rng, world, n)])
     purchases = purchases.take(np.argsort(purchases.time, kind="stable"))

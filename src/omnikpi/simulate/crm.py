@@ -207,9 +207,11 @@ def _win_back(
         store=np.full(k, -1),
         campaign=np.full(k, campaign),
         induced=np.ones(k, dtype=bool),
+        bad_experience=np.zeros(k, dtype=bool),
     )
 
 
 def _no_purchases() -> Purchases:
     empty = np.zeros(0, dtype=np.int64)
-    return Purchases(empty, empty, np.zeros(0), empty, empty, empty, np.zeros(0, bool))
+    none = np.zeros(0, bool)
+    return Purchases(empty, empty, np.zeros(0), empty, empty, empty, none, none)

@@ -52,6 +52,7 @@ def fulfil(
     late_p = np.array([ref.CARRIER_LATE[c] for c in ref.CARRIERS])
     late = rng.random(n) < np.where(peak, late_p[carrier, 1], late_p[carrier, 0])
     late |= shipped + 4 * HOUR > promised_end
+    late |= p.bad_experience  # planted: the purchase that goes badly arrives late
     slack = np.maximum(promised_end - 2 * HOUR - shipped - 4 * HOUR, 0)
     on_time_at = shipped + 4 * HOUR + rng.random(n) * slack
     late_at = (promised_day + rng.integers(1, 4, n)) * DAY + rng.uniform(10, 20, n) * HOUR

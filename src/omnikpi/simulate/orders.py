@@ -126,7 +126,9 @@ def build_orders(
     cancel_time = np.minimum(p.time + rng.uniform(300, 2 * 86_400, n), cal.end_seconds - 1)
     return Orders(
         ids=make_ids("O", first_number + np.arange(n), 10),
-        purchases=Purchases(p.customer, p.visitor, p.time, p.channel, store, p.campaign, p.induced),
+        purchases=Purchases(
+            p.customer, p.visitor, p.time, p.channel, store, p.campaign, p.induced, p.bad_experience
+        ),
         fulfilment=fulfilment,
         cancelled=cancelled,
         cancel_time=cancel_time,

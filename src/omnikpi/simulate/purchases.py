@@ -1,9 +1,15 @@
 """When customers buy and through which channel: BG/NBD repeat buying plus guest purchases.
 
 Repeat purchasing follows the BG/NBD story (Fader, Hardie & Lee 2005): while alive a customer
-buys at rate lambda ~ Gamma(r, alpha); after each purchase she drops out with probability
-p ~ Beta(a, b). Repeat purchases are nudged by up to three days towards busy days (weekends,
-sale events), which keeps inter-purchase times intact at the scale of weeks.
+buys at rate lambda ~ Gamma(r, alpha); after each repeat purchase she drops out with probability
+p ~ Beta(a, b) (never right after the first purchase, as in the model). Repeat purchases are
+nudged by up to three days towards busy days (weekends, sale events), which keeps
+inter-purchase times intact at the scale of weeks.
+
+A repeat purchase goes badly with probability `bad_experience_probability` (planted): it is
+delivered late (so it is an online order) and the customer then drops out with probability
+1 - (1 - p)(1 - `bad_experience_dropout`) instead of p: the negative-experience segment's
+lower retention.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ class Purchases:
     store: np.ndarray
     campaign: np.ndarray
     induced: np.ndarray
+    bad_experience: np.ndarray
 
     @property
     def count(self) -> int:
@@ -51,20 +58,27 @@ def organic_purchases(rng: np.random.Generator, world: World, c: Customers) -> P
     cal = world.calendar
     end = cal.end_seconds
     who = np.nonzero(c.purchaser)[0]
+    planted = world.planted
     t = c.created[who].copy()
     customers = [who]
     times = [t.copy()]
+    bad_flags = [np.zeros(len(who), dtype=bool)]
     alive = np.ones(len(who), dtype=bool)
+    kept = 1 - planted.bad_experience_dropout
     for _ in range(MAX_PURCHASES):
-        alive &= rng.random(len(who)) >= c.dropout[who]
         t = t + rng.exponential(1.0, len(who)) / c.rate[who] * DAY
         alive &= t < end
         if not alive.any():
             break
+        bad = rng.random(len(who)) < planted.bad_experience_probability
         customers.append(who[alive])
         times.append(t[alive])
+        bad_flags.append(bad[alive])
+        stays = np.where(bad, (1 - c.dropout[who]) * kept, 1 - c.dropout[who])
+        alive &= rng.random(len(who)) < stays
     customer = np.concatenate(customers)
     time = np.concatenate(times)
+    bad_experience = np.concatenate(bad_flags)
     first = np.zeros(len(time), dtype=bool)
     first[: len(who)] = True
     # Nudge repeat purchases towards busy days within +-3 days.
@@ -79,6 +93,7 @@ def organic_purchases(rng: np.random.Generator, world: World, c: Customers) -> P
 
     channel = _choose_channel(rng, world, c, customer, day)
     channel = np.where(first, _acquisition_channel_index(c)[customer], channel)
+    channel = np.where(bad_experience & (channel == STORE), WEB, channel)  # late means shipped
     store = np.where(channel == STORE, c.home_store[customer], -1)
     closed = (channel == STORE) & (
         (store < 0) | (world.stores.open_day[np.maximum(store, 0)] > day)
@@ -100,6 +115,7 @@ def organic_purchases(rng: np.random.Generator, world: World, c: Customers) -> P
         store=store[order],
         campaign=np.full(n, -1),
         induced=np.zeros(n, dtype=bool),
+        bad_experience=bad_experience[order],
     )
 
 
@@ -147,4 +163,5 @@ def guest_purchases(rng: np.random.Generator, world: World, n_customers: int) ->
         store=store,
         campaign=np.full(n, -1),
         induced=np.zeros(n, dtype=bool),
+        bad_experience=np.zeros(n, dtype=bool),
     )

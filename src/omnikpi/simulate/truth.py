@@ -39,6 +39,8 @@ class Planted:
     bounce_slow: float = 0.55
     brand_aware_control: float = 0.31
     brand_aware_exposed: float = 0.38
+    bad_experience_probability: float = 0.03
+    bad_experience_dropout: float = 0.5
 
 
 PLANTED = Planted()
@@ -59,6 +61,19 @@ class TruthRecorder:
         self.add("bgnbd.alpha", p.alpha, "days", "BG/NBD purchase-rate scale alpha (days).")
         self.add("bgnbd.a", p.a, "shape", "BG/NBD dropout Beta(a, b) parameter a.")
         self.add("bgnbd.b", p.b, "shape", "BG/NBD dropout Beta(a, b) parameter b.")
+        self.add(
+            "retention.bad_experience.probability",
+            p.bad_experience_probability,
+            "probability",
+            "Each repeat purchase goes badly (delivered late) with this probability.",
+        )
+        self.add(
+            "retention.bad_experience.dropout",
+            p.bad_experience_dropout,
+            "probability",
+            "After a purchase that went badly the customer leaves with this probability on top "
+            "of her BG/NBD dropout: P(stay) = (1 - p)(1 - this).",
+        )
         self.add(
             "members.purchase_rate_multiplier",
             p.member_rate_multiplier,

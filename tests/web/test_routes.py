@@ -45,10 +45,12 @@ from tests.web.conftest import (
 #: `revenue` is a CxO KPI, which every role's tiers include (members and BU users too).
 #: `analyst` is a demo user; the admin's form below gives them the role they have.
 #: `C00000001` is the simulated retailer's first customer (the customer 360 page).
+#: `EXP-CHECKOUT-1` is the simulated retailer's A/B test (the experiment readout).
 PATH_VALUES: dict[str, str] = {
     "kpi_id": "revenue",
     "username": "analyst",
     "customer_id": "C00000001",
+    "experiment_id": "EXP-CHECKOUT-1",
 }
 #: Form fields for the routes that take a form.
 FORMS: dict[str, dict[str, str]] = {

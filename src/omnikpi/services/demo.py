@@ -12,6 +12,7 @@ from omnikpi.kpi import Catalog, KpiQuery
 from omnikpi.kpi.plans import demo_periods, plan_targets
 from omnikpi.kpi.rollups import refresh_rollups
 from omnikpi.kpi.targets import import_targets
+from omnikpi.services.attributed_revenue import write_attributed_revenue
 from omnikpi.services.loyalty import write_loyalty_effects
 from omnikpi.simulate import SimulationConfig, build_warehouse
 from omnikpi.warehouse import Warehouse
@@ -55,6 +56,7 @@ def build_demo(
         progress=report("simulate"),
         finish=lambda built: (
             write_loyalty_effects(built),
+            write_attributed_revenue(built),
             refresh_rollups(built, catalog, progress=report("rollups")),
         ),
     )

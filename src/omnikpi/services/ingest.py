@@ -76,9 +76,11 @@ class LoadStatus:
 def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> RollupReport | None:
     """Rebuild the KPI rollups of every table changed since their last refresh, with the
     settings' catalog (packaged plus `--catalog` / OMNIKPI_CATALOG folders), and the
-    customer profiles where the warehouse keeps them."""
+    customer profiles where the warehouse keeps them; the loyalty effects and the
+    attributed revenue first, as the rollups read them."""
     from omnikpi.kpi import load_catalog
     from omnikpi.kpi.rollups import refresh_changes
+    from omnikpi.services.attributed_revenue import write_attributed_revenue_after
     from omnikpi.services.clv import rescore_after_change
     from omnikpi.services.customers import refresh_profiles_after_change
     from omnikpi.services.loyalty import write_loyalty_effects_after
@@ -91,6 +93,7 @@ def refresh_changed(settings: Settings, catalog: Catalog | None = None) -> Rollu
     with writing(settings.warehouse), Warehouse.open(settings.warehouse) as warehouse:
         changed = set(warehouse.changed_tables())
         write_loyalty_effects_after(warehouse, changed)
+        write_attributed_revenue_after(warehouse, changed)
         rescore_after_change(warehouse, changed)
         try:
             report = refresh_changes(warehouse, chosen)

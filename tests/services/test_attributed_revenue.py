@@ -1,0 +1,103 @@
+"""The attributed_revenue table and the catalog's roas, acquisition_spend and
+roas_last_click on the hand-made warehouse of tests/marketing/journey_data.py with four
+campaigns' March spend (lookback 7 days, as the journey tests)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from omnikpi.kpi import KpiQuery, load_catalog
+from omnikpi.marketing.journeys import JourneySettings
+from omnikpi.services.attributed_revenue import (
+    ATTRIBUTED_REVENUE,
+    write_attributed_revenue,
+    write_attributed_revenue_after,
+)
+from omnikpi.warehouse import Warehouse
+from tests.marketing.journey_data import write_warehouse
+
+WEEK = JourneySettings(lookback_days=7)
+#: (campaign, channel, objective, spend on 2025-03-03)
+CAMPAIGNS = [
+    ("K1", "display", "retention", 100),
+    ("K2", "search", "acquisition", 40),
+    ("K3", "email", "retention", 10),
+    ("K4", "social", "acquisition", 20),
+]
+
+
+@pytest.fixture(scope="module")
+def path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    built = write_warehouse(tmp_path_factory.mktemp("attributed") / "w.duckdb")
+    with Warehouse.open(built) as warehouse:
+        for campaign, channel, objective, spend in CAMPAIGNS:
+            warehouse.run_sql(
+                "INSERT INTO campaigns (campaign_id, name, channel, objective, start_date, "
+                "end_date, currency) VALUES (?, ?, ?, ?, ?, ?, 'KRW')",
+                [campaign, campaign, channel, objective, date(2025, 3, 1), date(2025, 3, 31)],
+            )
+            warehouse.run_sql(
+                "INSERT INTO marketing_daily (date, channel, campaign_id, impressions, clicks, "
+                "spend, currency) VALUES (?, ?, ?, 1000, 10, ?, 'KRW')",
+                [date(2025, 3, 3), channel, campaign, spend],
+            )
+        assert write_attributed_revenue(warehouse, WEEK) == 9
+    return built
+
+
+def test_the_table_sums_the_touched_orders(path: Path) -> None:
+    with Warehouse.open(path, read_only=True) as warehouse:
+        rows = warehouse.fetch_rows(
+            f"SELECT channel, offline, sum(conversions), sum(revenue) FROM {ATTRIBUTED_REVENUE} "
+            "GROUP BY ALL ORDER BY ALL"
+        )
+    # March as in tests/marketing/test_attributed.py, plus O8 (02-27, 25) whose only touch
+    # is C4's display two days before.
+    assert [(c, o, round(n, 6), round(r, 6)) for c, o, n, r in rows] == [
+        ("direct", False, 1.0, 30.0),
+        ("direct", True, 1.0, 50.0),
+        ("display", False, 1.4, 65.0),
+        ("email", False, 0.4, 40.0),
+        ("referral", False, 0.5, 20.0),
+        ("search", False, 1.2, 80.0),
+        ("social", False, 0.5, 20.0),
+    ]
+
+
+def test_roas_reads_attributed_revenue(path: Path) -> None:
+    with Warehouse.open(path, read_only=True) as warehouse:
+        engine = KpiQuery(load_catalog(), warehouse, rollups=False)
+        total = engine.run(["roas", "acquisition_spend"], "month", "2025-03-01", "2025-03-31")
+        values = dict(zip(total["kpi"], total["value"], strict=True))
+        by_channel = engine.run(
+            ["roas"], "month", "2025-03-01", "2025-03-31", by=["marketing_channel"]
+        )
+    # Paid media March: attributed search 80, display 40, social 20 over spend 40 + 100 + 20.
+    assert values["roas"] == pytest.approx(140 / 160)
+    # Acquisition campaigns K2 and K4 only.
+    assert values["acquisition_spend"] == pytest.approx(60.0)
+    channels = dict(zip(by_channel["marketing_channel"], by_channel["value"], strict=True))
+    assert channels["search"] == pytest.approx(2.0)
+    assert channels["display"] == pytest.approx(0.4)
+    assert channels["social"] == pytest.approx(1.0)
+
+
+def test_rewritten_only_when_an_input_changed(path: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(path.read_bytes())
+    with Warehouse.open(copy) as warehouse:
+        warehouse.run_sql("DELETE FROM orders WHERE order_id = 'O9'")
+        assert write_attributed_revenue_after(warehouse, {"tickets"}) == 0
+        before = warehouse.fetch_value(f"SELECT sum(revenue) FROM {ATTRIBUTED_REVENUE}")
+        assert before == pytest.approx(305.0)  # 280 in March + O8 (25)
+        # Rewritten with the default 30-day lookback and without O9 (its search touch now
+        # leads to no order).
+        assert write_attributed_revenue_after(warehouse, {"orders"}) > 0
+        after = warehouse.fetch_value(f"SELECT sum(revenue) FROM {ATTRIBUTED_REVENUE}")
+        # Every order with a touch in 30 days: O1 100, O2 50, O3 80 (the e-mail 14 days
+        # before), O4 30, O5 40, O8 25.
+        assert after == pytest.approx(325.0)
+        assert ATTRIBUTED_REVENUE in warehouse.changed_tables()

@@ -28,7 +28,9 @@ app = typer.Typer(
     invoke_without_command=True,
 )
 
-_StartOption = typer.Option(None, "--start", help="First local day of orders, YYYY-MM-DD.")
+_StartOption = typer.Option(
+    None, "--start", help="First local day of orders, YYYY-MM-DD (default: 90 days to the end)."
+)
 _EndOption = typer.Option(
     None, "--end", help="Last local day of orders (default: the last day with orders)."
 )

@@ -21,6 +21,7 @@ from omnikpi.services.customers import (
     segment_sizes,
     segment_transition_matrix,
 )
+from omnikpi.services.warehouse import read_warehouse
 from omnikpi.web.routes.customer_pages import (
     cohort_curve,
     heat_style,
@@ -129,10 +130,22 @@ def test_the_360_page_shows_the_customer_and_is_audited(
     assert f"Customer {customer_id}" in page.text or f"고객 {customer_id}" in page.text
     assert 'data-field="segment"' in page.text
     assert 'data-field="revenue"' in page.text
+    # the latest orders, newest first, as the warehouse has them through the 360's day
+    with read_warehouse(web_app.state.context.settings) as warehouse:
+        latest = warehouse.fetch_rows(
+            "SELECT order_id FROM orders WHERE customer_id = ? "
+            "ORDER BY placed_at DESC, order_id DESC LIMIT 20",
+            [customer_id],
+        )
+    listed = re.findall(
+        r"<tr>\s*<td>([^<]+)</td>", page.text.split('id="profile-recent-orders"')[1]
+    )
+    assert listed == [str(row[0]) for row in latest]
+    assert len(listed) > 3  # the top customer has a history to show
     entries = list_audit_log(store, Actor.cli(), wanted)
     assert len(entries) == before + 1
     assert entries[0].subject == f"customer {customer_id}"
-    assert entries[0].row_count == 1
+    assert entries[0].row_count == 1 + len(listed)
 
 
 def test_the_search_box_opens_a_customer_and_an_unknown_one_is_not_found(

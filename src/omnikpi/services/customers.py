@@ -19,6 +19,7 @@ customers the load touched.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -31,7 +32,7 @@ import pandas as pd
 from omnikpi.auth import Action, AppStateStore, UserRole
 from omnikpi.auth.audit import Actor
 from omnikpi.customers.cohorts import COHORT_BY, cohort_counts, cohort_metrics
-from omnikpi.customers.profile import customer_features, customer_profiles
+from omnikpi.customers.profile import customer_features, customer_profiles, day_end
 from omnikpi.customers.rfm import rfm_group_sizes, rfm_scores
 from omnikpi.customers.segments import (
     NOT_YET,
@@ -45,6 +46,7 @@ from omnikpi.customers.segments import segment_sizes as count_segments
 from omnikpi.errors import InvalidChoice, NotFound, RefreshFailed
 from omnikpi.model.derived import CUSTOMER_PROFILES
 from omnikpi.services.audit import customer_level
+from omnikpi.services.reader import ResultCache, data_version
 from omnikpi.services.suppression import sees_customers, suppress
 from omnikpi.services.warehouse import read_warehouse
 from omnikpi.settings import Settings
@@ -52,6 +54,7 @@ from omnikpi.warehouse import Tables, Warehouse
 
 __all__ = [
     "COHORT_BY",
+    "MAX_RECENT_ORDERS",
     "NOT_YET",
     "PROFILE_INPUTS",
     "SEGMENT_BY",
@@ -95,6 +98,11 @@ PROFILE_INPUTS = frozenset(
 )
 #: Most months segment sizes go back by default.
 DEFAULT_MONTHS = 13
+
+#: Customers' segments per date, kept per data version and rules (see `_segmented`).
+_SEGMENTS = ResultCache(max_entries=48)
+#: Most orders the customer 360 lists.
+MAX_RECENT_ORDERS = 200
 
 
 @dataclass(frozen=True)
@@ -275,9 +283,16 @@ def customer_profile(
     customer_id: str,
     *,
     as_of: date | None = None,
+    orders: int = 0,
 ) -> dict[str, Any]:
     """One customer's 360 (CUSTOMER_PROFILES columns) as of `as_of` (default: the latest
-    order day), for analysts and admins; audited. NotFound for an unknown customer."""
+    order day), for analysts and admins; audited. NotFound for an unknown customer.
+
+    With `orders` > 0, also `recent_orders`: the customer's latest `orders` orders placed
+    by the end of `as_of` (newest first: order_id, placed_at, channel, store_id, status,
+    net_amount, items), read in the same audited access."""
+    if not 0 <= orders <= MAX_RECENT_ORDERS:
+        raise InvalidChoice("orders", str(orders), f"0 to {MAX_RECENT_ORDERS}")
     with customer_level(
         store, actor, Action.VIEW_CUSTOMER_LEVEL, f"customer {customer_id}", detail="customer 360"
     ) as access:
@@ -285,8 +300,34 @@ def customer_profile(
         if frame.empty:
             access.rows(0)
             raise NotFound(f'no customer "{customer_id}" (as of the date asked, if one was)')
-        access.rows(1)
-        return _plain(frame.iloc[0].to_dict())
+        profile = _plain(frame.iloc[0].to_dict())
+        if orders:
+            profile["recent_orders"] = _recent_orders(settings, customer_id, profile, orders)
+        access.rows(1 + len(profile.get("recent_orders", ())))
+        return profile
+
+
+def _recent_orders(
+    settings: Settings, customer_id: str, profile: Mapping[str, Any], limit: int
+) -> list[dict[str, Any]]:
+    with read_warehouse(settings) as warehouse:
+        if not warehouse.has_table("orders"):
+            return []
+        end = day_end(pd.Timestamp(profile["as_of"]).date(), warehouse.time_zone)
+        lines = warehouse.has_table("order_lines")
+        items = (
+            "(SELECT coalesce(sum(l.quantity), 0) FROM order_lines l WHERE l.order_id = o.order_id)"
+            if lines
+            else "NULL"
+        )
+        frame = warehouse.fetch_frame(
+            "SELECT o.order_id, o.placed_at, o.channel, o.store_id, o.status, "
+            f"CAST(o.net_amount AS DOUBLE) AS net_amount, {items} AS items "
+            "FROM orders o WHERE o.customer_id = ? AND o.placed_at < ? "
+            "ORDER BY o.placed_at DESC, o.order_id DESC LIMIT ?",
+            [customer_id, end, limit],
+        )
+    return [_plain(row) for row in frame.to_dict("records")]
 
 
 def list_customers(
@@ -417,6 +458,31 @@ def _segment_by(by: str | None) -> str | None:
 
 
 def _segmented(
+    warehouse: Warehouse, ends: Sequence[date], rules: SegmentRules, column: str | None
+) -> pd.DataFrame:
+    """Each customer's segment (and `column`) at each of `ends`. A date's rows are kept for
+    the data's version and the rules (`_SEGMENTS`), so the segment page's sizes over 13
+    month ends and its transitions between the last two compute each date once; the dates
+    not kept are computed in one query."""
+    if str(warehouse.path) == ":memory:":
+        return _segment_rows(warehouse, ends, rules, column)
+    version = (str(warehouse.path), data_version(warehouse.path), rules.fingerprint, column)
+    found: dict[date, pd.DataFrame] = {}
+    missing = [day for day in dict.fromkeys(ends) if not _SEGMENTS.has((version, day))]
+    if missing:
+        computed = _segment_rows(warehouse, missing, rules, column)
+        for day in missing:
+            found[day] = computed[computed["as_of"] == day].reset_index(drop=True)
+            _SEGMENTS.put((version, day), found[day])
+    for day in ends:  # kept ones (computed again should one have been dropped meanwhile)
+        if day not in found:
+            found[day] = _SEGMENTS.get_or_compute(
+                (version, day), functools.partial(_segment_rows, warehouse, [day], rules, column)
+            )
+    return pd.concat([found[day] for day in dict.fromkeys(ends)], ignore_index=True)
+
+
+def _segment_rows(
     warehouse: Warehouse, ends: Sequence[date], rules: SegmentRules, column: str | None
 ) -> pd.DataFrame:
     features = customer_features(warehouse, ends, rules.windows)

@@ -602,6 +602,8 @@ def top_page(request: Request, principal: Principal = Depends(signed_in)) -> Res
 
 
 # -- /customers/{customer_id}: one customer's 360 ---------------------------------------------
+#: Orders the 360 page lists.
+RECENT_ORDERS = 20
 #: The 360's facts, in groups: (group key, ((column, kind), ...)); `kind` picks the format.
 PROFILE_FACTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
@@ -731,11 +733,25 @@ def customer_page(
     unknown customer, 403 for roles without customer-level access)."""
     context = web_context(request)
     fmt = locale_format(request)
-    profile = customer_profile(context.settings, context.store, request_actor(request), customer_id)
+    profile = customer_profile(
+        context.settings, context.store, request_actor(request), customer_id, orders=RECENT_ORDERS
+    )
+    orders = [
+        {
+            **order,
+            "placed_at": fmt.moment(order["placed_at"]),
+            "channel": label("channels", order["channel"], fmt.locale),
+            "store_id": order["store_id"] or "—",
+            "status": label("order_statuses", order["status"], fmt.locale),
+            "net_amount": "—" if order["net_amount"] is None else fmt.money(order["net_amount"]),
+            "items": "—" if order["items"] is None else fmt.number(order["items"]),
+        }
+        for order in profile.pop("recent_orders")
+    ]
     groups = [
         (group, [(column, profile_text(profile, column, kind, fmt)) for column, kind in facts])
         for group, facts in PROFILE_FACTS
     ]
     values = _values(request, principal, "profile")
-    values.update(customer_id=customer_id, profile=profile, groups=groups)
+    values.update(customer_id=customer_id, profile=profile, groups=groups, orders=orders)
     return render(request, "customers/profile.html", values)

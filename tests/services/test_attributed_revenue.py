@@ -101,3 +101,17 @@ def test_rewritten_only_when_an_input_changed(path: Path, tmp_path: Path) -> Non
         # before), O4 30, O5 40, O8 25.
         assert after == pytest.approx(325.0)
         assert ATTRIBUTED_REVENUE in warehouse.changed_tables()
+
+
+def test_nothing_is_written_without_a_touched_order(tmp_path: Path) -> None:
+    with Warehouse.create(tmp_path / "empty.duckdb") as warehouse:
+        warehouse.run_sql(
+            "INSERT INTO orders (order_id, channel, placed_at, status, status_changed_at, "
+            "fulfilment, currency, gross_amount, discount_amount, net_amount, "
+            "shipping_amount, tax_amount, total_amount) VALUES ('O1', 'store', "
+            "TIMESTAMPTZ '2025-03-01 10:00:00+00', 'completed', "
+            "TIMESTAMPTZ '2025-03-01 10:00:00+00', 'in_store', 'KRW', 10, 0, 10, 0, 1, 10)"
+        )
+        assert write_attributed_revenue(warehouse) == 0
+        assert not warehouse.has_table(ATTRIBUTED_REVENUE)
+        assert ATTRIBUTED_REVENUE not in warehouse.changed_tables()

@@ -34,7 +34,8 @@ INPUT_TABLES = frozenset({"orders", "sessions", "touchpoints", "messages"})
 
 def write_attributed_revenue(warehouse: Warehouse, settings: JourneySettings | None = None) -> int:
     """Rewrite the table from every order's journey and mark it changed for the rollups;
-    returns its rows (0, and no table, without orders or touches)."""
+    returns its rows (0, and nothing written, when no order has a touch and the table
+    held nothing either)."""
     chosen = settings or JourneySettings()
     if not warehouse.has_table("orders"):
         return 0
@@ -49,6 +50,8 @@ def write_attributed_revenue(warehouse: Warehouse, settings: JourneySettings | N
     except DataError:  # no touch table at all: nothing to attribute
         return 0
     frame = warehouse.execute(credit)
+    if frame.empty and not _has_rows(warehouse):
+        return 0  # nothing credited before or now: no table to write, nothing changed
     frame["model"] = ROAS_MODEL
     frame["lookback_days"] = float(chosen.lookback_days)
     with (
@@ -65,6 +68,12 @@ def write_attributed_revenue(warehouse: Warehouse, settings: JourneySettings | N
         )
         warehouse.mark_changed({ATTRIBUTED_REVENUE: None}, f"attribution-{uuid.uuid4().hex[:12]}")
     return len(frame)
+
+
+def _has_rows(warehouse: Warehouse) -> bool:
+    if not warehouse.has_table(ATTRIBUTED_REVENUE):
+        return False
+    return bool(warehouse.fetch_value(f"SELECT count(*) FROM {ATTRIBUTED_REVENUE}"))
 
 
 def write_attributed_revenue_after(warehouse: Warehouse, changed: set[str]) -> int:

@@ -30,13 +30,15 @@ def test_every_reference_kpi_has_a_value(sim_path: Path) -> None:
             for kpi_id in ids
             if any(catalog.source(a.source).optional for a in atoms_of(engine.planner.plan(kpi_id)))
         }
-    # The loyalty effects are optional too, and the demo writes them after its load.
+    # The loyalty effects and the attributed revenue (roas) are optional too, and the demo
+    # writes them after its load.
     assert optional == {
         "clv",
         "cpo_per_clv",
         "loyalty_member_frequency_uplift",
         "loyalty_member_spend_uplift",
         "loyalty_program_roi",
+        "roas",
     }
     assert missing == {"clv", "cpo_per_clv"}
     assert set(result["kpi"]) == set(ids)

@@ -5,19 +5,19 @@ warehouse owner."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from omnikpi.cli.experiment_counts import parse_counts, parse_split
 from omnikpi.cli.experiment_lift import brand_lift_command, lift_command
 from omnikpi.cli.options import WarehouseOption
 from omnikpi.cli.output import InfoFormat, console, render_rows
 from omnikpi.errors import InvalidChoice
 
 if TYPE_CHECKING:
-    from omnikpi.services.experiments import Counts, TreatmentReadout
+    from omnikpi.services.experiments import TreatmentReadout
 
 app = typer.Typer(
     help="Experiments: analyze A/B tests (counts or stored), conversion and brand lift; "
@@ -27,36 +27,8 @@ app = typer.Typer(
 app.command("lift")(lift_command)
 app.command("brand-lift")(brand_lift_command)
 
-_COUNTS = re.compile(r"\s*(?:(?P<name>[\w.-]+)=)?(?P<conversions>\d+)\s*/\s*(?P<units>\d+)\s*")
-_COUNTS_FORM = "CONV/N with whole numbers 0 ≤ CONV ≤ N and N ≥ 1, e.g. 120/1000"
 _COLUMNS = ("variant", "treatment_rate", "lift", "ci_low", "ci_high", "z", "p_value")
 _COLUMNS_AFTER = ("adjusted_p_value", "prob_b_beats_a")
-
-
-def parse_counts(value: str, option: str) -> tuple[str | None, Counts]:
-    """`[NAME=]CONV/N` → (NAME, Counts); anything else is an `InvalidChoice` naming `option`."""
-    from omnikpi.services.experiments import Counts
-
-    match = _COUNTS.fullmatch(value)
-    if not match:
-        raise InvalidChoice(option, value, _COUNTS_FORM)
-    counts = Counts(int(match["conversions"]), int(match["units"]))
-    if counts.units < 1 or counts.conversions > counts.units:
-        raise InvalidChoice(option, value, _COUNTS_FORM)
-    return match["name"], counts
-
-
-def parse_split(value: str | None) -> list[float] | None:
-    """`--split 50,50` → [50.0, 50.0] (shares per variant, control first)."""
-    if value is None:
-        return None
-    try:
-        shares = [float(part) for part in value.split(",")]
-    except ValueError:
-        shares = []
-    if len(shares) < 2 or any(not share > 0 for share in shares):
-        raise InvalidChoice("--split", value, "shares > 0 per variant, control first, e.g. 20,80")
-    return shares
 
 
 def _number(value: object, digits: int = 4) -> str:

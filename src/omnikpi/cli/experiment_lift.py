@@ -101,7 +101,7 @@ def lift_command(
     omnikpi experiment lift --file lift.csv --spend 2500000 --format json
     omnikpi experiment lift --holdout 50/1000 --exposed 280/4000
     """
-    from omnikpi.cli.experiment import parse_counts
+    from omnikpi.cli.experiment_counts import parse_counts
     from omnikpi.services.lift import GroupTotals, counts_lift, experiment_lift, file_lift
 
     given = [name for name, v in (("--experiment", experiment), ("--file", file)) if v]

@@ -99,7 +99,12 @@ def brand_lift(request: Request, principal: Principal = Depends(signed_in)) -> R
         lambda: brand_lift_page(settings, actor, campaign),
     )
     values = _values("brand_lift")
-    values.update(page=page, points=lambda value: points(locale_format(request), value))
+    fmt = locale_format(request)
+    values.update(
+        page=page,
+        points=lambda value: points(fmt, value),
+        chance=lambda value: probability(fmt, value),
+    )
     return render(request, "experiments/brand_lift.html", values)
 
 
@@ -123,5 +128,6 @@ def experiment_readout(
         verdicts=[(v, verdict_text(v, fmt)) for v in page.verdicts],
         points=lambda value: points(fmt, value),
         ratio=lambda value: fmt.number(value, 2),
+        chance=lambda value: probability(fmt, value),
     )
     return render(request, "experiments/readout.html", values)

@@ -1,5 +1,6 @@
 """Conversion lift and brand lift on tiny data, every expected value worked out by hand from
-the formulas in `omnikpi.marketing.lift` (normal quantile 1.959964 for 95 %)."""
+the formulas in `omnikpi.marketing.lift` and `brand_lift` (normal quantile 1.959964 for
+95 %)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,9 @@ import pytest
 from scipy import integrate, stats
 
 from omnikpi.errors import DataError, InvalidChoice, NotFound
+from omnikpi.marketing.brand_lift import brand_lift, tally_answers
 from omnikpi.marketing.experiments import Counts
-from omnikpi.marketing.lift import (
-    GroupTotals,
-    brand_lift,
-    conversion_lift,
-    conversion_lift_from_units,
-    tally_answers,
-)
+from omnikpi.marketing.lift import GroupTotals, conversion_lift, conversion_lift_from_units
 from omnikpi.marketing.lift_files import read_lift_groups_csv, read_survey_answers_csv
 
 Z = 1.959963984540054

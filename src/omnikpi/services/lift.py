@@ -1,7 +1,7 @@
 """Lift studies through the service layer: conversion lift of a stored experiment (a campaign
 holdout, or any experiment's treatments against its control), of counts given in a file,
 and brand lift from the warehouse's brand-lift surveys or a file of answers. Computations
-are `omnikpi.marketing.lift`; readouts are aggregates per group.
+are `omnikpi.marketing.lift` and `brand_lift`; readouts are aggregates per group.
 
 From the warehouse:
 
@@ -26,15 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from omnikpi.errors import DataError, InvalidChoice, NotFound
+from omnikpi.marketing.brand_lift import BrandLift, brand_lift, tally_answers
 from omnikpi.marketing.experiments import Counts
 from omnikpi.marketing.lift import (
-    BrandLift,
     ConversionLift,
     GroupTotals,
-    brand_lift,
     conversion_lift,
     conversion_lift_from_units,
-    tally_answers,
 )
 from omnikpi.marketing.lift_files import read_lift_groups_csv, read_survey_answers_csv
 from omnikpi.services.experiment_units import read_experiment

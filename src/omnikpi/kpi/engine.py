@@ -52,9 +52,14 @@ COLUMNS = [
     "status",
     "base",
 ]
+#: The dtype of values (a dtype object: pandas looks a string up in its registry each time).
+FLOAT = np.dtype("float64")
 #: Sources whose latest date says how fresh the warehouse is.
 THROUGH_SOURCES = ("orders", "sessions", "marketing", "tickets", "inventory")
 Filters = Mapping[str, str | Sequence[str]]
+#: Results up to this many rows match their targets in a dict (building the indexes of
+#: the vectorised match costs more than looking a hundred rows up).
+_SMALL = 5_000
 
 
 def query(
@@ -424,45 +429,62 @@ class KpiQuery:
         for kpi_id in kpi_ids:
             dims += [d for d in shares_of(self.planner.plan(kpi_id)) if d not in dims]
         columns: dict[str, list[np.ndarray]] = {
-            name: [] for name in ["kpi", "period_start", *dims, "value", "comparison_value", "base"]
+            name: [] for name in ["period_start", *dims, "value", "comparison_value", "base"]
         }
+        # KPIs share their indexes (one per scope and set of dimensions): what depends on an
+        # index only — its levels as arrays, its compared periods, where its rows are in
+        # another index — is found once per index, not once per KPI.
+        levels: dict[tuple[int, str], np.ndarray] = {}
+        shifted: dict[int, pd.Index] = {}
+        found = _Positions()
+        sizes = []
         for kpi_id in kpi_ids:
             series = values[kpi_id]
             index = series.index
             size = len(series)
-            columns["kpi"].append(np.full(size, kpi_id, dtype=object))
+            sizes.append(size)
             for name in ["period_start", *dims]:
-                columns[name].append(
-                    index.get_level_values(name).to_numpy(dtype=object)
-                    if name in index.names
-                    else np.full(size, None, dtype=object)
+                if (id(index), name) not in levels:
+                    levels[id(index), name] = (
+                        index.get_level_values(name).to_numpy(dtype=object)
+                        if name in index.names
+                        else np.full(size, None, dtype=object)
+                    )
+                columns[name].append(levels[id(index), name])
+            columns["value"].append(series.to_numpy(dtype=FLOAT))
+            if kpi_id in comparison:
+                if id(index) not in shifted:
+                    shifted[id(index)] = _shifted(index, compared_period)
+                columns["comparison_value"].append(
+                    found.take(comparison[kpi_id], shifted[id(index)])
                 )
-            columns["value"].append(series.to_numpy(dtype="float64"))
-            columns["comparison_value"].append(
-                comparison[kpi_id].reindex(_shifted(index, compared_period)).to_numpy("float64")
-                if kpi_id in comparison
-                else np.full(size, np.nan)
-            )
+            else:
+                columns["comparison_value"].append(np.full(size, np.nan))
             columns["base"].append(
-                bases[kpi_id].reindex(index).to_numpy("float64")
+                found.take(bases[kpi_id], index)
                 if kpi_id in bases and list(bases[kpi_id].index.names) == list(index.names)
                 else np.full(size, np.nan)
             )
+        specs = [self.catalog.get(k) for k in kpi_ids]
         result = pd.DataFrame(
-            {name: np.concatenate(parts) if parts else [] for name, parts in columns.items()}
+            {
+                "kpi": np.repeat(np.array(kpi_ids, dtype=object), sizes),
+                **{name: np.concatenate(parts) if parts else [] for name, parts in columns.items()},
+            }
         )
         self._targets(result, kpi_ids, scope, targets)
-        comparison_value = result["comparison_value"].astype("float64")
-        value = result["value"].astype("float64")
-        change_type = {k: self.catalog.get(k).change_type for k in kpi_ids}
-        result["change_type"] = result["kpi"].map(change_type)
+        comparison_value = result["comparison_value"].to_numpy(dtype=FLOAT)
+        value = result["value"].to_numpy(dtype=FLOAT)
+        change_type = np.repeat(np.array([k.change_type for k in specs], dtype=object), sizes)
+        result["change_type"] = change_type
         difference = value - comparison_value
-        result["change"] = difference.where(
-            result["change_type"] == "points",
-            difference / comparison_value.abs().where(comparison_value != 0),
-        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relative = difference / np.where(
+                comparison_value != 0, np.abs(comparison_value), np.nan
+            )
+        result["change"] = np.where(change_type == "points", difference, relative)
         ordered = [*COLUMNS[:2], *dims, *COLUMNS[2:]]
-        result["_kpi_order"] = result["kpi"].map({k: i for i, k in enumerate(kpi_ids)})
+        result["_kpi_order"] = np.repeat(np.arange(len(kpi_ids)), sizes)
         result = result.sort_values(
             ["_kpi_order", "period_start", *dims], kind="stable", na_position="last"
         )
@@ -484,7 +506,32 @@ class KpiQuery:
         labels = _dimension_label(result, scope)
         target = np.full(size, np.nan)
         tolerance = np.full(size, default)
-        if targets is not None and len(targets) and size:
+        if targets is not None and len(targets) and size <= _SMALL:
+            # A dashboard's hundred rows: looked up in a dict of the targets (the last row
+            # of a (kpi, period, dimension) wins).
+            at = {
+                key: n
+                for n, key in enumerate(
+                    zip(
+                        targets["kpi"].astype(str).tolist(),
+                        targets["period_start"].tolist(),
+                        targets["dimension"].astype(str).tolist(),
+                        strict=True,
+                    )
+                )
+            }
+            wanted = zip(
+                result["kpi"].tolist(),
+                result["period_start"].tolist(),
+                labels.tolist(),
+                strict=True,
+            )
+            found = np.array([at.get(k, -1) if isinstance(k[2], str) else -1 for k in wanted])
+            hit = found >= 0
+            target[hit] = targets["target"].to_numpy(FLOAT)[found[hit]]
+            own = pd.to_numeric(targets["tolerance"], errors="coerce").to_numpy(FLOAT)
+            tolerance[hit] = np.where(np.isnan(own[found[hit]]), default, own[found[hit]])
+        elif targets is not None and len(targets) and size:
             # The last row of a (kpi, period, dimension) wins, as in a dict built in order.
             stored = targets.drop_duplicates(["kpi", "period_start", "dimension"], keep="last")
             keys = pd.MultiIndex.from_arrays(
@@ -533,6 +580,33 @@ class KpiQuery:
         statuses = found_status.astype(object)
         statuses[withheld] = None
         result["status"] = statuses
+
+
+class _Positions:
+    """A series' values at the labels of another index, the positions found once per pair
+    of indexes (every KPI of a scope has the same index)."""
+
+    def __init__(self) -> None:
+        # (id(source), id(target)) -> (source, target: kept so their ids stay theirs; positions)
+        self._found: dict[tuple[int, int], tuple[pd.Index, pd.Index, np.ndarray]] = {}
+
+    def take(self, series: pd.Series, labels: pd.Index) -> np.ndarray:
+        """`series.reindex(labels)` as floats (NaN where a label is missing).
+
+        >>> _Positions().take(pd.Series([1.0, 2.0], index=["a", "b"]), pd.Index(["b", "c"]))
+        array([ 2., nan])
+        """
+        key = (id(series.index), id(labels))
+        if key not in self._found:
+            if series.index.has_duplicates:
+                raise ValueError("cannot reindex on an axis with duplicate labels")
+            self._found[key] = (series.index, labels, series.index.get_indexer(labels))
+        positions = self._found[key][2]
+        stored = series.to_numpy(dtype=FLOAT)
+        if not len(stored):
+            return np.full(len(labels), np.nan)
+        taken: np.ndarray = np.where(positions >= 0, stored[positions], np.nan)
+        return taken
 
 
 def _elapsed(scope: Scope) -> dict[date, float]:

@@ -18,6 +18,8 @@ from omnikpi.kpi.periods import Period
 from omnikpi.kpi.scope import Scope, column_name
 
 Frames = Callable[[Scope], pd.DataFrame]
+#: The dtype of values (a dtype object: pandas looks a string up in its registry each time).
+FLOAT = np.dtype("float64")
 Coverage = Callable[[Atom], tuple[date, date] | None]
 
 
@@ -28,6 +30,7 @@ class Evaluator:
         self.frames = frames
         self.coverage = coverage
         self._indexed: dict[Scope, pd.DataFrame] = {}
+        self._columns: dict[Scope, tuple[dict[str, int], np.ndarray]] = {}
         self._covered_periods: dict[tuple[str, Scope], dict[date, bool]] = {}
         self._indexes: dict[tuple[object, ...], pd.Index] = {}
         # (scope, id(index)) -> (the index, kept alive so its id stays its own; positions)
@@ -61,7 +64,7 @@ class Evaluator:
         """A tree's values over `index` as an array — one array operation per node —, or
         None when it holds a share (whose parts have other indexes to align)."""
         if isinstance(node, Const):
-            return np.full(len(index), node.value, dtype="float64")
+            return np.full(len(index), node.value, dtype=FLOAT)
         if isinstance(node, Part):
             return self._values(node.atom, node.part, scope, index)
         if isinstance(node, Retained):
@@ -91,7 +94,7 @@ class Evaluator:
         """A tree's values as a series; subtrees with shares align their indexes."""
         values = self._array(node, scope, index)
         if values is not None:
-            return pd.Series(values, index=index, dtype="float64")
+            return pd.Series(values, index=index, dtype=FLOAT)
         if isinstance(node, Negate):
             return -self._eval(node.operand, scope, index)
         if isinstance(node, Share):
@@ -166,7 +169,7 @@ class Evaluator:
         return self._combos[scope]
 
     def _part(self, atom: Atom, part: str, scope: Scope, index: pd.Index) -> pd.Series:
-        return pd.Series(self._values(atom, part, scope, index), index=index, dtype="float64")
+        return pd.Series(self._values(atom, part, scope, index), index=index, dtype=FLOAT)
 
     def _values(self, atom: Atom, part: str, scope: Scope, index: pd.Index) -> np.ndarray:
         """One part of an atom over `index`: no data outside the source's coverage, 0
@@ -179,7 +182,7 @@ class Evaluator:
             if key not in self._positions:
                 self._positions[key] = (index, frame.index.get_indexer(index))
             positions = self._positions[key][1]
-            stored = frame[column].to_numpy(dtype="float64")
+            stored = self._columns[scope][1][:, self._columns[scope][0][column]]
             values = np.where(positions >= 0, stored[positions], np.nan)
         else:
             values = np.full(len(index), np.nan)
@@ -196,12 +199,17 @@ class Evaluator:
             frame = self.frames(scope)
             keys = ["period_start", *scope.by]
             if len(frame):
-                indexed = frame.set_index(keys).astype("float64")
+                indexed = frame.set_index(keys).astype(FLOAT)
                 indexed = indexed[~indexed.index.duplicated()]
             else:
                 indexed = pd.DataFrame(index=pd.MultiIndex.from_arrays([[]] * len(keys)))
                 indexed.index.names = keys
             self._indexed[scope] = indexed
+            # Every column as one float array (a column looked up by its position).
+            self._columns[scope] = (
+                {c: n for n, c in enumerate(indexed.columns)},
+                indexed.to_numpy(dtype=FLOAT),
+            )
         return self._indexed[scope]
 
     def _coverage_mask(self, atom: Atom, scope: Scope, index: pd.Index) -> np.ndarray:

@@ -232,16 +232,17 @@ def load_targets(
         elif dimension is not None:
             sql += " AND starts_with(dimension, $prefix)"
             params["prefix"] = f"{dimension}="
-        frame: pd.DataFrame = fetch(sql, params).to_pandas()
-    else:
-        table = tables.table(TARGETS.name)
-        condition = table.kpi.isin(kpis) & (table.grain == grain.value)
-        if periods is not None:
-            condition &= table.period_start.between(*periods)
-        if dimension == "":
-            condition &= table.dimension == ""
-        elif dimension is not None:
-            condition &= table.dimension.startswith(f"{dimension}=")
-        frame = tables.execute(table.filter(condition).select(*columns))
+        # Arrow's dates arrive as `date` objects, as the rows are matched on.
+        frame: pd.DataFrame = fetch(sql, params).to_pandas(date_as_object=True)
+        return frame
+    table = tables.table(TARGETS.name)
+    condition = table.kpi.isin(kpis) & (table.grain == grain.value)
+    if periods is not None:
+        condition &= table.period_start.between(*periods)
+    if dimension == "":
+        condition &= table.dimension == ""
+    elif dimension is not None:
+        condition &= table.dimension.startswith(f"{dimension}=")
+    frame = tables.execute(table.filter(condition).select(*columns))
     frame["period_start"] = [pd.Timestamp(v).date() for v in frame["period_start"]]
     return frame

@@ -16,6 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from omnikpi.errors import ConfigError, RefreshFailed
 from omnikpi.kpi.atoms import Atom, atoms_of
@@ -121,7 +122,7 @@ def refresh_rollups(
         frames += _build(engine, catalog, warehouse, batch, batch_since, through)
     if progress:
         progress("rollups", len(jobs), len(jobs))
-    rows = pa.concat_tables(frames) if frames else None
+    rows = _ordered(frames)
     with warehouse.transaction():
         delete_rows(warehouse, [a.key for a in atoms], since, fresh)
         if rows is not None and rows.num_rows:
@@ -133,6 +134,32 @@ def refresh_rollups(
             warehouse.run_sql("DELETE FROM kpi_refresh_failure")
         warehouse.clear_changes(tables)
     return RollupReport(len(atoms), 0 if rows is None else rows.num_rows, since)
+
+
+def _ordered(frames: list[pa.Table]) -> pa.Table | None:
+    """The rows of `frames` (emptied) in the order the reader selects them by (dimension,
+    grain, period), so that reading a dashboard scans the few row groups of its dimension
+    and dates (DuckDB skips the others by their min/max) rather than the whole table: 5 ms
+    instead of 21 on a demo. Reordered a column at a time, each old column freed as its
+    new one is made (a full build holds every row). None when there are none.
+
+    >>> _ordered([pa.table({"dimension": ["b", "a"], "grain": ["day"] * 2,
+    ...                     "period_start": [1, 2], "value": [1.0, 2.0]})])["value"].to_pylist()
+    [2.0, 1.0]
+    """
+    if not frames:
+        return None
+    rows = pa.concat_tables(frames)
+    frames.clear()
+    order = pc.sort_indices(
+        rows, sort_keys=[(c, "ascending") for c in ("dimension", "grain", "period_start")]
+    )
+    schema = rows.schema
+    columns = list(rows.columns)
+    del rows
+    for n in range(len(columns)):
+        columns[n] = columns[n].take(order)
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def refresh_changes(warehouse: Warehouse, catalog: Catalog) -> RollupReport | None:

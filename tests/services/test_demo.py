@@ -117,3 +117,13 @@ def test_every_kpi_of_the_demo_lies_within_its_bounds(engine: KpiQuery) -> None:
     ]
     assert outside == []
     assert values["value"].notna().sum() > 1_500
+
+
+def test_the_demo_stores_the_customer_360_of_its_last_day(sim: Warehouse) -> None:
+    """The customer pages read stored profiles when they describe the data's last day with
+    the rules in effect: the demo builds them, one row per customer."""
+    as_of, rows, rules = query(
+        sim, "SELECT max(as_of), count(*), count(DISTINCT rules) FROM customer_profiles"
+    )[0]
+    customers = query(sim, "SELECT count(*) FROM customers")[0][0]
+    assert (as_of, rows, rules) == (SIM_END, customers, 1)

@@ -46,7 +46,8 @@ def demo(
             f"Simulating {config.customers:,} customers from {config.start} to {config.end} "
             f"(seed {config.seed}) into {path}"
         )
-        catalog = load_catalog(load_settings(warehouse=path).catalog_dirs)
+        settings = load_settings(warehouse=path)
+        catalog = load_catalog(settings.catalog_dirs)
         with progress_bar() as progress:
             tasks = {
                 "simulate": progress.add_task("Simulating and loading", total=config.chunks),
@@ -56,6 +57,7 @@ def demo(
                 config,
                 path,
                 catalog,
+                settings=settings,
                 force=force,
                 progress=lambda step, done, total: progress.update(
                     tasks[step], completed=done, total=total

@@ -13,7 +13,9 @@ from omnikpi.kpi.plans import demo_periods, plan_targets
 from omnikpi.kpi.rollups import refresh_rollups
 from omnikpi.kpi.targets import import_targets
 from omnikpi.services.attributed_revenue import write_attributed_revenue
+from omnikpi.services.customers import refresh_customer_profiles
 from omnikpi.services.loyalty import write_loyalty_effects
+from omnikpi.settings import Settings
 from omnikpi.simulate import SimulationConfig, build_warehouse
 from omnikpi.warehouse import Warehouse
 
@@ -37,6 +39,7 @@ def build_demo(
     path: Path,
     catalog: Catalog,
     *,
+    settings: Settings | None = None,
     force: bool = False,
     progress: Progress | None = None,
 ) -> DemoWarehouse:
@@ -44,7 +47,8 @@ def build_demo(
     its rollups with `catalog`, and import the demo plan of targets (for the total and
     each store, region and channel): last year's value
     improved by 5% within the KPI's bounds, from periods the data wholly covers (the rules
-    are in `omnikpi.kpi.plans`)."""
+    are in `omnikpi.kpi.plans`). The customer 360 is stored as of the last day (with the
+    segment rules of `settings`), so the customer pages read it instead of computing it."""
 
     def report(step: str) -> Callable[[str, int, int], None]:
         return lambda _s, done, total: progress(step, done, total) if progress else None
@@ -58,6 +62,7 @@ def build_demo(
             write_loyalty_effects(built),
             write_attributed_revenue(built),
             refresh_rollups(built, catalog, progress=report("rollups")),
+            refresh_customer_profiles(built, settings or Settings(warehouse=path)),
         ),
     )
     with Warehouse.open(path) as built:

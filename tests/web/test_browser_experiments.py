@@ -45,7 +45,7 @@ def test_an_analyst_reads_a_holdout_and_brand_lift(open_page: OpenPage) -> None:
 def test_the_readout_fits_a_phone_in_korean(open_page: OpenPage) -> None:
     page = open_page("/login", viewport=PHONE, lang="ko-KR")
     sign_in(page, "lead", language="한국어")
-    page.goto("/experiments/EXP-CHECKOUT-1")
+    page.goto("/experiments/EXP-CHECKOUT-1", timeout=120_000)  # the first readout is computed
     expect(page.get_by_role("heading", level=1)).to_contain_text(
         "One-page checkout", timeout=120_000
     )

@@ -17,6 +17,7 @@ from omnikpi.i18n import LocaleFormat
 from omnikpi.services.experiment_pages import Verdict, experiment_page
 from omnikpi.web.routes.experiment_pages import verdict_text
 from tests.web.conftest import LOGIN_BY_ROLE, session_client
+from tests.web.test_pages import in_language
 
 LEAD = UserRole(Role.TEAM_LEAD)
 ANALYST = UserRole(Role.ANALYST)
@@ -42,14 +43,14 @@ def test_verdict_in_words() -> None:
 def test_experiment_list_and_readout(
     signed_in_clients: dict[UserRole, TestClient], web_app: FastAPI
 ) -> None:
-    lead = signed_in_clients[LEAD]
+    lead = in_language(signed_in_clients, LEAD, "en")
     listing = lead.get("/experiments")
     assert listing.status_code == 200
     assert 'href="/experiments/EXP-CHECKOUT-1"' in listing.text
     assert 'href="/experiments/EXP-WINBACK-HOLDOUT"' in listing.text
     assert 'href="/experiments"' in listing.text  # the menu entry
 
-    response = lead.get("/experiments/EXP-WINBACK-HOLDOUT", headers={"Accept-Language": "en"})
+    response = lead.get("/experiments/EXP-WINBACK-HOLDOUT")
     assert response.status_code == 200
     settings = web_app.state.context.settings
     actor = Actor(LOGIN_BY_ROLE[LEAD], LEAD, channel="page")
@@ -68,21 +69,18 @@ def test_experiment_list_and_readout(
     assert "Incremental conversions" in shown
 
 
-def test_brand_lift_page_and_korean(
-    signed_in_clients: dict[UserRole, TestClient], web_app: FastAPI
-) -> None:
-    analyst = signed_in_clients[ANALYST]
-    response = analyst.get("/experiments/brand-lift", headers={"Accept-Language": "en"})
+def test_brand_lift_page_and_korean(signed_in_clients: dict[UserRole, TestClient]) -> None:
+    analyst = in_language(signed_in_clients, ANALYST, "en")
+    response = analyst.get("/experiments/brand-lift")
     assert response.status_code == 200
     assert 'data-question="awareness"' in response.text
     assert "<h1>Brand lift</h1>" in response.text
     assert "Awareness" in text(response.text)
-    with session_client(web_app, LOGIN_BY_ROLE[ANALYST]) as client:
-        korean = client.get("/experiments/brand-lift", headers={"Accept-Language": "ko"})
-        assert "<h1>브랜드 리프트</h1>" in korean.text
-        assert "인지도" in text(korean.text)
-        readout = client.get("/experiments/EXP-CHECKOUT-1", headers={"Accept-Language": "ko"})
-        assert "대조군 대비 각 처리군" in readout.text
+    client = in_language(signed_in_clients, ANALYST, "ko")
+    korean = client.get("/experiments/brand-lift")
+    assert "<h1>브랜드 리프트</h1>" in korean.text
+    assert "인지도" in text(korean.text)
+    assert "대조군 대비 각 처리군" in client.get("/experiments/EXP-CHECKOUT-1").text
 
 
 def test_members_may_not_open_experiments(web_app: FastAPI) -> None:

@@ -4,6 +4,7 @@ code; without a server they run as always."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -23,8 +24,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from omnikpi.auth import AppStateStore
-from omnikpi.cli.handoff import COMMANDS
+from omnikpi.cli.handoff import COMMANDS, run_command
+from omnikpi.cli.output import console
 from omnikpi.services.writer import (
+    HANDED_OFF_NICENESS,
     HANDOFF_PATH,
     TOKEN_HEADER,
     discovery_path,
@@ -32,6 +35,8 @@ from omnikpi.services.writer import (
     token_path,
 )
 from omnikpi.settings import Settings
+from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse.duckdb import own
 from omnikpi.web import create_app
 from tests.conftest import run_cli
 from tests.ingest.conftest import write
@@ -226,3 +231,72 @@ def test_a_command_whose_settings_differ_from_the_servers_is_refused_not_run_dif
     assert "OMNIKPI_TIME_ZONE=America/New_York" in refused.stderr
     assert refused.stdout == ""
     assert agreeing.returncode == 0, agreeing.stderr
+
+
+def _nice_of_threads() -> dict[int, int]:
+    """The nice value of each thread of this process (Linux: /proc/self/task)."""
+    found = {}
+    for stat in Path("/proc/self/task").glob("*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        found[int(stat.parent.name)] = int(fields[16])
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own priority")
+def test_a_handed_command_runs_on_one_thread_of_lower_priority_beside_the_readers(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a handed-off command runs, the served database keeps to the command's thread
+    (DuckDB threads = 1), that thread runs at a lower priority, and readers keep answering;
+    afterwards the setting is back and no thread is left at the lower priority (DuckDB's
+    workers are started again from a thread of normal priority)."""
+    cli_main = importlib.import_module("omnikpi.cli.main")  # the module, not its function
+    seen: dict[str, object] = {}
+    running, finish = threading.Event(), threading.Event()
+
+    def command(argv: list[str]) -> None:
+        seen["argv"] = argv
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        with Warehouse.open(shop) as warehouse:  # the command's own connection
+            seen["threads"] = warehouse.database_setting("threads")
+            seen["orders"] = warehouse.fetch_value("SELECT count(*) FROM orders")
+        running.set()
+        assert finish.wait(timeout=60)
+        console.print("done")
+
+    monkeypatch.setattr(cli_main, "main", command)
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    with own(shop) as owner:
+        owner.set_database_setting("threads", 2)
+        argv = ["ingest", "status", "--warehouse", str(shop)]
+        lines: list[dict[str, object]] = []
+        streaming = threading.Thread(
+            target=lambda: lines.extend(json.loads(raw) for raw in run_command(argv, {}))
+        )
+        streaming.start()
+        assert running.wait(timeout=60)
+        with Warehouse.open(shop, read_only=True) as reader:  # a page, meanwhile
+            assert reader.fetch_value("SELECT count(*) FROM orders") == 1
+            assert reader.database_setting("threads") == "1"
+        finish.set()
+        streaming.join(timeout=60)
+        for thread in threading.enumerate():  # the command's lead sets the database back
+            if thread.name.startswith("omnikpi-handoff"):
+                thread.join(timeout=60)
+        assert owner.database_setting("threads") == "2"
+        owner.fetch_value("SELECT sum(range) FROM range(1000000)")  # the workers run again
+        for _ in range(600):  # a joined thread may take a moment more to leave the system
+            if set(_nice_of_threads().values()) == {base}:
+                break
+            time.sleep(0.05)
+        assert set(_nice_of_threads().values()) == {base}
+    assert seen == {
+        "argv": argv,
+        "nice": min(base + HANDED_OFF_NICENESS, 19),
+        "threads": "1",
+        "orders": 1,
+    }
+    assert lines == [{"stream": "out", "text": "done\n"}, {"exit": 0}]

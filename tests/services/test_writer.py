@@ -3,6 +3,8 @@ while a write runs; writes run one at a time; a read cannot write."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from pathlib import Path
 
@@ -12,7 +14,13 @@ import pytest
 from omnikpi.kpi import load_catalog
 from omnikpi.services.reader import SharedEngine
 from omnikpi.services.warehouse import read_warehouse, write_warehouse
-from omnikpi.services.writer import owned_warehouse, serves_warehouse
+from omnikpi.services.writer import (
+    HANDED_OFF_NICENESS,
+    beside_readers,
+    lower_thread_priority,
+    owned_warehouse,
+    serves_warehouse,
+)
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 
@@ -116,3 +124,40 @@ def test_the_shared_engine_of_an_owned_warehouse_follows_each_commit(settings: S
                 assert fresh.warehouse.fetch_value("SELECT count(*) FROM notes") == 2
             assert busy.warehouse.fetch_value("SELECT count(*) FROM notes") == 1
         engines.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own priority")
+def test_lower_thread_priority_lowers_only_the_calling_thread() -> None:
+    """A handed-off command's thread runs at a lower priority than the pages' threads."""
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: dict[str, object] = {}
+
+    def work() -> None:
+        seen["changed"] = lower_thread_priority(HANDED_OFF_NICENESS)
+        seen["mine"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen["unchanged"] = lower_thread_priority(0)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=60)
+    assert seen == {
+        "changed": True,
+        "mine": min(base + HANDED_OFF_NICENESS, 19),
+        "unchanged": False,
+    }
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+
+
+def test_work_beside_the_readers_of_an_owned_warehouse_keeps_to_one_thread(
+    settings: Settings,
+) -> None:
+    with beside_readers(settings.warehouse) as changed:  # not served: left as it is
+        assert changed is False
+    with owned_warehouse(settings) as owner:
+        before = owner.database_setting("threads")
+        with beside_readers(settings.warehouse) as changed:
+            assert changed is True
+            with read_warehouse(settings) as reader:
+                assert reader.database_setting("threads") == "1"
+            assert count(settings) == 1  # readers keep answering
+        assert owner.database_setting("threads") == before

@@ -17,6 +17,7 @@ from omnikpi.errors import ConfigError, NotFound, WarehouseExists
 from omnikpi.model import TABLES, Column, Table
 from omnikpi.settings import DataSettings
 from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse.duckdb import file_version, one_thread, own, read_version, writing
 
 
 def test_create_makes_every_table_and_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -244,3 +245,86 @@ def test_a_writable_warehouse_looks_its_tables_up_again_only_when_they_may_have_
         assert wh.has_table("orders")
         assert wh.has_table("customers")
         assert len(lookups) == before
+
+
+def test_one_thread_keeps_an_owned_database_to_the_calling_threads_and_sets_it_back(
+    tmp_path: Path,
+) -> None:
+    """A load handed to the server runs with DuckDB's `threads` at 1 for the whole
+    database (readers see it too, and keep answering); nested blocks keep it until the
+    last ends, an error inside still sets it back, and a file not owned is left alone."""
+    path = tmp_path / "w.duckdb"
+    with Warehouse.create(path) as wh:
+        wh.run_sql("CREATE TABLE notes (n INTEGER)")
+        wh.run_sql("INSERT INTO notes VALUES (1), (2), (3)")
+    with one_thread(path) as changed:  # no server owns it: nothing to change
+        assert changed is False
+    with own(path) as owner:
+        before = owner.database_setting("threads")
+        owner.set_database_setting("threads", 3)  # not the default, so a reset is seen
+        reader = Warehouse.open(path, read_only=True)
+        try:
+            with one_thread(path) as changed:
+                assert changed is True
+                assert reader.database_setting("threads") == "1"
+                with one_thread(path):
+                    assert owner.database_setting("threads") == "1"
+                assert reader.database_setting("threads") == "1"  # the outer block still runs
+                answers: list[object] = []
+                thread = threading.Thread(
+                    target=lambda: answers.append(reader.fetch_value("SELECT sum(n) FROM notes"))
+                )
+                thread.start()
+                thread.join(timeout=60)
+                assert answers == [6]
+            assert reader.database_setting("threads") == "3"
+            with pytest.raises(RuntimeError), one_thread(path):
+                raise RuntimeError("the load failed")
+            assert owner.database_setting("threads") == "3"
+        finally:
+            reader.close()
+        owner.set_database_setting("threads", before)
+
+
+def test_database_settings_are_named_and_checked(tmp_path: Path) -> None:
+    with Warehouse.create(tmp_path / "w.duckdb") as wh:
+        wh.set_database_setting("threads", 1)
+        assert wh.database_setting("threads") == "1"
+        with pytest.raises(ConfigError, match="no setting 'threads; DROP'"):
+            wh.set_database_setting("threads; DROP", 1)
+        with pytest.raises(ConfigError, match="no setting"):
+            wh.database_setting("no_such_setting")
+
+
+def test_readers_keep_the_version_a_write_session_began_on_until_it_ends(
+    tmp_path: Path,
+) -> None:
+    """A load writes the file before it commits (and a rollup refresh commits many
+    times): other threads keep the version the session began on, the writing thread sees
+    the file as it is, and once the session ends everyone sees the new version."""
+    path = tmp_path / "w.duckdb"
+    with Warehouse.create(path) as wh:
+        wh.run_sql("CREATE TABLE notes (n BIGINT, s VARCHAR)")
+        wh.checkpoint()
+    before = file_version(path)
+    assert read_version(path) == before
+    seen: list[tuple[int, ...]] = []
+
+    def read() -> None:
+        seen.append(read_version(path))
+
+    with writing(path), Warehouse.open(path) as wh, wh.transaction():
+        wh.run_sql("INSERT INTO notes SELECT range, range::VARCHAR FROM range(1000000)")
+        changed = file_version(path)
+        assert changed != before  # written, not yet committed
+        assert read_version(path) == changed  # the writer sees its own writes
+        with writing(path):  # nested: still the same session
+            thread = threading.Thread(target=read)
+            thread.start()
+            thread.join(timeout=60)
+    assert seen == [before]
+    assert read_version(path) == file_version(path) != before
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join(timeout=60)
+    assert seen == [before, file_version(path)]

@@ -33,7 +33,14 @@ from typing import Any, TextIO, cast
 import typer
 
 from omnikpi.errors import ConfigError
-from omnikpi.services.writer import HANDOFF_PATH, TOKEN_HEADER, ServerInfo, find_server
+from omnikpi.services.writer import (
+    HANDOFF_PATH,
+    TOKEN_HEADER,
+    ServerInfo,
+    beside_readers,
+    find_server,
+    lower_thread_priority,
+)
 from omnikpi.settings import load_settings
 
 #: The commands a server runs for the CLI (their first words).
@@ -179,6 +186,7 @@ def run_command(
         from omnikpi.cli.main import main
 
         code = 1
+        lower_thread_priority()  # this thread is the command's alone and ends with it
         try:
             with _RUNNING, _captured(lines, width), _environment(env):
                 try:
@@ -192,7 +200,21 @@ def run_command(
             lines.put({"exit": code})
             lines.put(None)
 
-    threading.Thread(target=work, name="omnikpi-handoff", daemon=True).start()
+    def supervise(warehouse: Path) -> None:
+        # While the command runs (on a thread of lower priority), the database keeps to
+        # that thread; this one, of normal priority, sets it back whatever the client does.
+        with beside_readers(warehouse):
+            worker = threading.Thread(target=work, name="omnikpi-handoff", daemon=True)
+            worker.start()
+            worker.join()
+
+    if "--warehouse" in argv:  # `command_line` always names it
+        warehouse = Path(argv[list(argv).index("--warehouse") + 1])
+        lead = threading.Thread(target=supervise, args=(warehouse,), name="omnikpi-handoff-lead")
+        lead.daemon = True
+        lead.start()
+    else:
+        threading.Thread(target=work, name="omnikpi-handoff", daemon=True).start()
     while (line := lines.get()) is not None:
         yield (json.dumps(line) + "\n").encode()
 

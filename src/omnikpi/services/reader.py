@@ -31,6 +31,7 @@ from omnikpi.kpi.request import KpiRequest
 from omnikpi.services.warehouse import read_warehouse
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse.duckdb import read_version
 
 T = TypeVar("T")
 Filters = Mapping[str, Sequence[str]]
@@ -64,16 +65,10 @@ def read_ahead(reader: KpiReader, requests: Sequence[KpiRequest]) -> None:
 
 def data_version(path: Path) -> tuple[int, ...]:
     """Size and change time of the warehouse file and its write-ahead log: any committed
-    change to the data changes it."""
-    parts: list[int] = []
-    for file in (path, path.with_name(path.name + ".wal")):
-        try:
-            stat = file.stat()
-        except FileNotFoundError:
-            parts += [0, 0]
-        else:
-            parts += [stat.st_mtime_ns, stat.st_size]
-    return tuple(parts)
+    change to the data changes it. While this process writes the file (a load handed to
+    the server), its readers keep the version the write began on until it ends
+    (`omnikpi.warehouse.duckdb.read_version`)."""
+    return read_version(path)
 
 
 class ResultCache:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from typing import Protocol
 
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
-from omnikpi.warehouse.duckdb import is_owned, own
+from omnikpi.warehouse.duckdb import is_owned, one_thread, own
 
 __all__ = [
     "HANDOFF_PATH",
@@ -33,8 +35,10 @@ __all__ = [
     "CommandRunner",
     "ServerInfo",
     "announced",
+    "beside_readers",
     "discovery_path",
     "find_server",
+    "lower_thread_priority",
     "owned_warehouse",
     "serves_warehouse",
     "token_path",
@@ -52,6 +56,47 @@ def owned_warehouse(settings: Settings) -> Iterator[Warehouse]:
 def serves_warehouse(settings: Settings) -> bool:
     """Whether this process owns the settings' warehouse (a server is running in it)."""
     return is_owned(settings.warehouse)
+
+
+#: How much lower than the server's own the priority of a handed-off command's thread is
+#: (a `nice` increment: 0 is the same, 19 the lowest).
+HANDED_OFF_NICENESS = 10
+
+
+@contextmanager
+def beside_readers(warehouse: Path) -> Iterator[bool]:
+    """Run the block's work on the server's warehouse beside its readers: while it runs,
+    the database runs each statement on the thread that sends it only (no pool of DuckDB
+    worker threads), so a handed-off load, kept to its one thread and lowered in priority
+    there (`lower_thread_priority`), leaves the other cores to the pages. Enter and leave
+    it from a thread of normal priority (DuckDB's workers, started again when it ends,
+    take the priority of that thread). Yields False, changing nothing, when this process
+    does not own `warehouse`.
+
+    >>> with beside_readers(settings.warehouse):  # doctest: +SKIP
+    ...     run_in_a_thread_of_lower_priority(load)
+    """
+    with one_thread(warehouse) as changed:
+        yield changed
+
+
+def lower_thread_priority(niceness: int = HANDED_OFF_NICENESS) -> bool:
+    """Lower the calling thread's CPU priority by `niceness` for the rest of its life (an
+    unprivileged process cannot raise it again: call it in a thread made for the work).
+    Linux only, where a thread has its own priority; elsewhere, or when refused, nothing
+    changes. Returns whether it changed.
+
+    >>> threading.Thread(target=lambda: (lower_thread_priority(), load())).start()  # doctest: +SKIP
+    """
+    if not sys.platform.startswith("linux") or niceness <= 0:
+        return False
+    thread = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(current + niceness, 19))
+    except OSError:
+        return False
+    return True
 
 
 # -- handing commands to the server --------------------------------------------------------

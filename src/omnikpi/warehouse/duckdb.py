@@ -54,6 +54,15 @@ _registry_lock = threading.Lock()
 _owners: dict[str, int] = {}
 #: One lock per file: the write sessions of this process on it, one at a time.
 _write_locks: dict[str, threading.RLock] = {}
+#: The warehouses this process owns (`own`), by file: the database's settings go through them.
+_owned: dict[str, list[Warehouse]] = {}
+#: Owned files whose database runs on the calling threads only (`one_thread`): how many
+#: blocks asked for it, and the database's `threads` setting before the first.
+_one_thread: dict[str, tuple[int, int]] = {}
+_one_thread_lock = threading.Lock()
+#: The write session on each file (`writing`): its thread, how deep it is nested, and the
+#: file's version when it began.
+_sessions: dict[str, tuple[int, int, tuple[int, ...]]] = {}
 
 
 def _file_key(path: Path) -> str:
@@ -79,25 +88,113 @@ def own(path: Path) -> Iterator[Warehouse]:
     warehouse = Warehouse.open(path)
     with _registry_lock:
         _owners[key] = _owners.get(key, 0) + 1
+        _owned.setdefault(key, []).append(warehouse)
     try:
         yield warehouse
     finally:
         with _registry_lock:
             _owners[key] -= 1
+            _owned[key].remove(warehouse)
             if not _owners[key]:
-                del _owners[key]
+                del _owners[key], _owned[key]
         warehouse.close()
+
+
+@contextmanager
+def one_thread(path: Path) -> Iterator[bool]:
+    """While the block runs, the database of `path`, when this process owns it (a server),
+    runs each statement on the thread that sends it and on no pool of worker threads
+    (DuckDB `SET threads = 1`; the setting is the database's, not a connection's). A load
+    handed to the server then keeps to the one core of its thread while the readers' own
+    threads use the others, each query of theirs single-threaded too. The former setting
+    comes back when the last such block ends. Yields whether the block changed anything
+    (False: this process does not own `path`).
+
+    Set the setting back from a thread of normal priority: DuckDB starts its worker
+    threads in the thread that sets it, and they inherit that thread's priority.
+
+    >>> with one_thread(Path("shop.duckdb")):  # doctest: +SKIP
+    ...     run_the_handed_load()
+    """
+    key = _file_key(path)
+    with _registry_lock:
+        owners = _owned.get(key)
+        owner = owners[0] if owners else None
+    if owner is None:
+        yield False
+        return
+    with _one_thread_lock:
+        count, before = _one_thread.get(key, (0, 0))
+        if not count:
+            before = int(owner.database_setting("threads"))
+            owner.set_database_setting("threads", 1)
+        _one_thread[key] = (count + 1, before)
+    try:
+        yield True
+    finally:
+        with _one_thread_lock:
+            count, before = _one_thread.pop(key)
+            if count > 1:
+                _one_thread[key] = (count - 1, before)
+            elif not owner.closed:
+                owner.set_database_setting("threads", before)
 
 
 @contextmanager
 def writing(path: Path) -> Iterator[None]:
     """Run the block as this process's only write session on `path`: another thread's
-    waits for it to end (the same thread may nest). Readers are never held up."""
+    waits for it to end (the same thread may nest). Readers are never held up; while it
+    runs they see the file's version as it was when it began (`read_version`)."""
     key = _file_key(path)
     with _registry_lock:
         lock = _write_locks.setdefault(key, threading.RLock())
     with lock:
-        yield
+        thread = threading.get_ident()
+        with _registry_lock:
+            _, depth, version = _sessions.get(key, (thread, 0, ()))
+            _sessions[key] = (thread, depth + 1, version if depth else file_version(path))
+        try:
+            yield
+        finally:
+            with _registry_lock:
+                _, depth, version = _sessions[key]
+                if depth > 1:
+                    _sessions[key] = (thread, depth - 1, version)
+                else:
+                    del _sessions[key]
+
+
+def file_version(path: Path) -> tuple[int, ...]:
+    """Change time and size of the warehouse file and its write-ahead log: any committed
+    change changes it, and so may writes not yet committed (DuckDB writes a large insert
+    to the file before its commit)."""
+    parts: list[int] = []
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            stat = file.stat()
+        except FileNotFoundError:
+            parts += [0, 0]
+        else:
+            parts += [stat.st_mtime_ns, stat.st_size]
+    return tuple(parts)
+
+
+def read_version(path: Path) -> tuple[int, ...]:
+    """The version of the data for readers of `path` in this process: `file_version`,
+    except while another thread of this process has a write session on it (`writing`: a
+    load handed to the server, its rollup refresh): then the version when that session
+    began, so that the load's writes (committed or not) do not make readers drop what
+    they have cached again and again; the version changes when the session ends. The
+    writing thread itself sees `file_version`.
+
+    >>> read_version(Path("shop.duckdb"))  # doctest: +SKIP
+    (1733560000000000000, 12288, 0, 0)
+    """
+    with _registry_lock:
+        session = _sessions.get(_file_key(path))
+    if session is not None and session[0] != threading.get_ident():
+        return session[2]
+    return file_version(path)
 
 
 #: Statements after which the tables a connection sees may differ.
@@ -562,6 +659,47 @@ class Warehouse:
 
     def checkpoint(self) -> None:
         self.run_sql("CHECKPOINT")
+
+    def database_setting(self, name: str) -> str:
+        """The current value of one of DuckDB's settings of the database (`threads`, ...).
+
+        >>> Warehouse.create(Path(":memory:")).database_setting("threads")  # doctest: +SKIP
+        '2'
+        """
+        with self._side_cursor() as cursor:
+            row = cursor.execute(
+                "SELECT value FROM duckdb_settings() WHERE name = ?", [name]
+            ).fetchone()
+        if row is None:
+            raise ConfigError(f"DuckDB has no setting {name!r}")
+        return str(row[0])
+
+    def set_database_setting(self, name: str, value: int | str) -> None:
+        """Change one of DuckDB's settings for the whole database (every connection of
+        this process to the file sees it). It runs on a connection of its own: the calling
+        thread's connection and its transaction are left alone."""
+        self.database_setting(name)  # a known setting, else ConfigError
+        with self._side_cursor() as cursor:
+            cursor.execute(f"SET GLOBAL {name} = ?", [value])
+
+    @contextmanager
+    def _side_cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the database of its own (not the calling thread's), closed after."""
+        self.reconnect()
+        with self._lock:
+            main = self._main
+        if main is None:
+            raise duckdb.ConnectionException(f"warehouse {self.path} is closed")
+        cursor = main.con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` has been called."""
+        return self._closed
 
     def close(self) -> None:
         """Close every connection for good."""

@@ -158,4 +158,45 @@ PURCHASE_LOST_DATES = Table(
     ),
 )
 
-DERIVED_TABLES = (CUSTOMER_PROFILES, CUSTOMER_SCORES, CLV_MODELS, PURCHASE_LOST_DATES)
+#: Position-based attributed revenue (omnikpi.marketing.attributed), read by `roas`.
+ATTRIBUTED_REVENUE = Table(
+    name="attributed_revenue",
+    description=(
+        "Attribution credit, derived and aggregated (no customer in it): every paid or "
+        "completed order's journey (30-day lookback, store orders included) credited by the "
+        "position-based model (40% first touch, 40% last, 20% between), summed per local day "
+        "of the order, channel, campaign and online/store; rewritten by "
+        "services.attributed_revenue after each load that changed orders, sessions, "
+        "touchpoints or messages (docs/attribution.md)."
+    ),
+    # One row per date, channel, campaign (null for visits without one), offline, model and
+    # lookback: no key of required columns.
+    primary_key=(),
+    kind="derived",
+    time_column="date",
+    group="marketing",
+    columns=(
+        Column("date", "date", "Local day of the order."),
+        Column("channel", "string", "Channel of the credited touches."),
+        Column(
+            "campaign_id",
+            "string",
+            "Campaign of the touches; null for visits without one.",
+            nullable=True,
+            references="campaigns.campaign_id",
+        ),
+        Column("offline", "bool", "The order was placed in a store."),
+        Column("model", "string", "Attribution model: position."),
+        Column("lookback_days", "float", "Days of touches before an order: 30."),
+        Column("conversions", "float", "Attributed orders (fractions of orders)."),
+        Column("revenue", "float", "Attributed net revenue (DOUBLE: shares of orders)."),
+    ),
+)
+
+DERIVED_TABLES = (
+    CUSTOMER_PROFILES,
+    CUSTOMER_SCORES,
+    CLV_MODELS,
+    PURCHASE_LOST_DATES,
+    ATTRIBUTED_REVENUE,
+)

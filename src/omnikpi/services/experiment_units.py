@@ -45,12 +45,17 @@ FROM experiments WHERE experiment_id = ?
 _CHECKOUT_UNITS = """
 WITH assigned AS (
     SELECT unit_id, variant, assigned_at FROM experiment_assignments WHERE experiment_id = ?
+), visits AS MATERIALIZED (
+    -- the assigned visitors' checkout and purchase events only (not every visitor's)
+    SELECT e.session_id, e.visitor_id, e.event_type, e.order_id
+    FROM events e SEMI JOIN assigned a ON e.visitor_id = a.unit_id
+    WHERE e.event_type IN ('begin_checkout', 'purchase')
 ), steps AS (
     SELECT session_id,
            bool_or(event_type = 'begin_checkout') AS checkout,
            bool_or(event_type = 'purchase') AS purchased,
            any_value(order_id) FILTER (WHERE event_type = 'purchase') AS order_id
-    FROM events WHERE event_type IN ('begin_checkout', 'purchase')
+    FROM visits
     GROUP BY session_id
 ), checkouts AS (
     SELECT a.unit_id, st.purchased, o.net_amount
@@ -59,14 +64,19 @@ WITH assigned AS (
     JOIN steps st ON st.session_id = s.session_id AND st.checkout
     LEFT JOIN orders o ON o.order_id = st.order_id AND o.status <> 'cancelled'
     WHERE CAST(timezone(?, s.started_at) AS DATE) BETWEEN ? AND ?
+), bought AS (
+    -- the window is a column, not a join condition: as a condition the planner joined
+    -- the assignments to every order by range first (15 s for 4,470 visitors)
+    SELECT DISTINCT a.unit_id, o.order_id, o.net_amount,
+           o.placed_at < a.assigned_at AND o.placed_at >= a.assigned_at - to_days(?)
+               AS in_window
+    FROM visits e
+    JOIN assigned a ON a.unit_id = e.visitor_id
+    JOIN orders o ON o.order_id = e.order_id
+    WHERE e.event_type = 'purchase' AND o.status <> 'cancelled'
 ), before AS (
-    SELECT unit_id, sum(net_amount) AS pre_revenue FROM (
-        SELECT DISTINCT a.unit_id, o.order_id, o.net_amount
-        FROM assigned a
-        JOIN events e ON e.visitor_id = a.unit_id AND e.event_type = 'purchase'
-        JOIN orders o ON o.order_id = e.order_id AND o.status <> 'cancelled'
-        WHERE o.placed_at < a.assigned_at AND o.placed_at >= a.assigned_at - to_days(?)
-    ) GROUP BY unit_id
+    SELECT unit_id, sum(net_amount) FILTER (WHERE in_window) AS pre_revenue FROM bought
+    GROUP BY unit_id
 )
 SELECT a.variant, a.unit_id,
        count(c.unit_id)::BIGINT AS trials,

@@ -61,6 +61,8 @@ class Action(StrEnum):
     EXPORT_CUSTOMER_LEVEL = "export_customer_level"
     # marketing measurement: experiment readouts, conversion and brand lift (aggregates)
     VIEW_EXPERIMENTS = "view_experiments"
+    # marketing: the RACE view by channel, attribution models side by side, journeys
+    VIEW_MARKETING = "view_marketing"
     # administration
     MANAGE_USERS = "manage_users"
     FORGET_CUSTOMER = "forget_customer"
@@ -113,6 +115,12 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         # read their own KPIs only.
         Action.VIEW_EXPERIMENTS: frozenset(
             {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.BU_USER, Role.ADMIN}
+        ),
+        # The RACE view, attribution and journeys are aggregates (path groups of few
+        # journeys withheld below analysts): for the roles that read the whole business —
+        # executives, team leads (the marketing leads), analysts, admins.
+        Action.VIEW_MARKETING: frozenset(
+            {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.ADMIN}
         ),
         Action.EXPORT_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
         Action.MANAGE_USERS: frozenset({Role.ADMIN}),

@@ -41,6 +41,7 @@ from omnikpi.web.routes.admin_users import router as admin_users_router
 from omnikpi.web.routes.audit import router as audit_router
 from omnikpi.web.routes.customer_pages import router as customer_pages_router
 from omnikpi.web.routes.experiment_pages import router as experiment_pages_router
+from omnikpi.web.routes.marketing_pages import router as marketing_pages_router
 from omnikpi.web.security import authorize, requires, verify_csrf
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -162,6 +163,7 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(customer_pages_router)
     app.include_router(experiment_pages_router)
+    app.include_router(marketing_pages_router)
     app.include_router(admin_users_router)
     if own_warehouse and commands is not None:
         app.state.commands = commands

@@ -28,6 +28,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("stages", "/stages", Action.VIEW_STAGE_DASHBOARD),
     NavItem("kpis", "/kpis", Action.EXPLORE_KPI_CATALOG),
     NavItem("customers", "/customers", Action.VIEW_CUSTOMER_AGGREGATES),
+    NavItem("marketing", "/marketing", Action.VIEW_MARKETING),
     NavItem("experiments", "/experiments", Action.VIEW_EXPERIMENTS),
     NavItem("status", "/status", Action.VIEW_DATA_STATUS),
     NavItem("api_docs", "/api/docs", Action.VIEW_API_DOCS),

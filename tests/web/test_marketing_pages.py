@@ -92,7 +92,11 @@ def test_attribution_page_shows_the_services_numbers(
     assert page.models == MODELS
     data = web_app.state.context.data_settings()
     fmt = LocaleFormat("en", data.currency, data.time_zone)
-    shown = cells(response.text, "attribution-table")
+    shown = {
+        key: value
+        for measure in ("conversions", "revenue", "share")
+        for key, value in cells(response.text, f"attribution-{measure}").items()
+    }
     assert {channel for channel, _, _ in shown} == set(page.channels)
     for model in MODELS:
         result = page.results[model]

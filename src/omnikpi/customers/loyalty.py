@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from omnikpi.customers.clv.fitting import MIN_CUSTOMERS, maximize_likelihood
+from omnikpi.customers.clv.fitting import MIN_CUSTOMERS, distinct_rows, dot, maximize_likelihood
 from omnikpi.errors import DataError, OmnikpiError
 
 __all__ = [
@@ -268,6 +268,22 @@ def member_multiplier_log_likelihood(
     whose members buy at `multiplier` times the rate: their α is `alpha / multiplier`."""
     x, t_x, big_t = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
     member = summary["member"].to_numpy(bool)
+    return _multiplier_log_likelihood(x, t_x, big_t, member, None, r, alpha, a, b, multiplier)
+
+
+def _multiplier_log_likelihood(
+    x: np.ndarray,
+    t_x: np.ndarray,
+    big_t: np.ndarray,
+    member: np.ndarray,
+    weights: np.ndarray | None,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    multiplier: float,
+) -> float:
+    """The log-likelihood of distinct customer rows, each counted `weights` times."""
     repeat = x > 0
     scale = np.where(member, alpha / multiplier, alpha)
     common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(scale)
@@ -278,7 +294,8 @@ def member_multiplier_log_likelihood(
         - special.betaln(a, b)
         - (r + x[repeat]) * np.log(scale[repeat] + t_x[repeat])
     )
-    return float(np.sum(common + np.logaddexp(alive, gone)))
+    each = common + np.logaddexp(alive, gone)
+    return float(np.sum(each) if weights is None else dot(weights, each))
 
 
 def fit_member_rate_multiplier(
@@ -302,8 +319,14 @@ def fit_member_rate_multiplier(
         if start
         else [0.0, float(np.log(mean_gap)), 0.0, 0.0, 0.0]
     )
+    # identical (x, t_x, T, member) rows are evaluated once, with their count as weight
+    (x, t_x, big_t, member), weights, _ = distinct_rows(
+        *(summary[c].to_numpy(float) for c in ("x", "t_x", "T", "member"))
+    )
     fit = maximize_likelihood(
-        lambda v: -member_multiplier_log_likelihood(summary, *np.exp(v)),
+        lambda v: (
+            -_multiplier_log_likelihood(x, t_x, big_t, member.astype(bool), weights, *np.exp(v))
+        ),
         names,
         initial,
         customers=len(summary),
@@ -456,6 +479,8 @@ def monthly_effects(
             for suffix, value in zip(("", "_low", "_high"), values, strict=True):
                 row[f"{measure}_uplift{suffix}"] = value
         try:
+            # each month from the same start: its value must not depend on which months
+            # a refresh recomputed before it
             rate = fit_member_rate_multiplier(repeat_purchase_summary(purchases, customers, as_of))
             values = [rate.estimate, rate.low, rate.high]
         except OmnikpiError:  # too few customers, or a fit that did not converge

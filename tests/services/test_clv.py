@@ -155,6 +155,7 @@ def test_soon_to_be_lost_uses_p_alive_once_fitted(settings: Settings, store: App
     scoring day, the same customers `customer_scores` says so of."""
     day = "1998-06-30"
     heuristic = query("soon_to_be_lost_customers", "day", day, day, warehouse=settings.warehouse)
+    assert not pd.isna(heuristic.value[0])  # the overdue rule answers before any fit
     predict_clv(settings, store, ANALYST, ScoreSettings(margin_rate=0.3), now=NOW)
     with Warehouse.open(settings.warehouse, read_only=True) as warehouse:
         expected = warehouse.fetch_value(

@@ -42,6 +42,9 @@ ENGLISH = LocaleFormat("en", "KRW", "Asia/Seoul")
 LABELS = Labels("en", CATALOG)
 #: The store the filter tests choose (the flagship: every store KPI has data there).
 STORE = "S001"
+#: A store whose last week has rates over fewer than 30 units yet enough customers to show
+#: to a lead (S001's small rates are all withheld as small cells).
+SMALL_BASE_STORE = "S012"
 #: The stage board's default period: the newest complete week of the simulation.
 WEEK_START, WEEK_END = default_range(Grain.WEEK, SIM_END, 1)
 #: Statuses worst first, as "Off target first" lists them (the neutral badges share a rank).
@@ -385,7 +388,7 @@ def test_a_store_filter_names_what_it_cannot_split_and_rates_no_small_base(
 ) -> None:
     page = open_page("/stages")
     sign_in(page, "lead")
-    choose_view(page, {"view.store": STORE})
+    choose_view(page, {"view.store": SMALL_BASE_STORE})
     unfiltered = en("kpi.unfiltered", filters=LABELS.dimensions(["store"]))
     for kpi_id in ("visits", "conversion_rate"):  # online: no store to split by
         row = page.locator(f"#row-{kpi_id}")
@@ -396,7 +399,7 @@ def test_a_store_filter_names_what_it_cannot_split_and_rates_no_small_base(
     rated = page.locator("tr.kpitable__row:has(.rag--red, .rag--amber, .rag--green)")
     expect(rated.filter(has_text=unfiltered)).to_have_count(0)
     # Where the filter applies, the value is the store's, and it has its own status.
-    orders = query("orders", "week", WEEK_START, WEEK_END, filters={"store": [STORE]},
+    orders = query("orders", "week", WEEK_START, WEEK_END, filters={"store": [SMALL_BASE_STORE]},
                    warehouse=sim_path)  # fmt: skip
     row = page.locator("#row-orders")
     expect(row.locator(".kpitable__value")).to_have_text(ENGLISH.value(orders["value"][0], "count"))
@@ -408,7 +411,7 @@ def test_a_store_filter_names_what_it_cannot_split_and_rates_no_small_base(
     small = rows.filter(has_text=too_few).filter(has_not_text=unfiltered)
     ids = row_ids(small)
     assert ids, "a store's week should have rates over too few units"
-    bases = query(ids, "week", WEEK_START, WEEK_END, filters={"store": [STORE]},
+    bases = query(ids, "week", WEEK_START, WEEK_END, filters={"store": [SMALL_BASE_STORE]},
                   warehouse=sim_path).set_index("kpi")["base"]  # fmt: skip
     for kpi_id in ids:
         row = page.locator(f"#row-{kpi_id}")

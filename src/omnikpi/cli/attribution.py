@@ -24,7 +24,7 @@ from omnikpi.services.attribution import (
 )
 
 app = typer.Typer(
-    help="Credit each channel with conversions and revenue by one attribution model.",
+    help="Attribution: credit channels by one model; explore journeys; match store orders.",
     invoke_without_command=True,
 )
 
@@ -94,7 +94,9 @@ def attribution(
     fmt: InfoFormat = typer.Option(InfoFormat.TABLE, "--format", help="table or json."),
     warehouse: Path | None = WarehouseOption,
 ) -> None:
-    """Credit each channel with conversions and revenue by one attribution model.
+    """Attribution: credit channels by one model; explore journeys; match store orders.
+
+    Credit each channel with conversions and revenue by one attribution model:
 
     \b
     omnikpi attribution --model markov                      (the warehouse's journeys)

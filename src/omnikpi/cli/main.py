@@ -75,7 +75,8 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "experiment": LazyCommand(
         "omnikpi.cli.experiment:app",
-        "Experiments: A/B tests (counts or stored), conversion and brand lift; sizes.",
+        "Experiments: analyze A/B tests (counts or stored), conversion and brand lift; size "
+        "new tests.",
     ),
     "attribution": LazyCommand(
         "omnikpi.cli.attribution:app",

@@ -245,7 +245,7 @@ class Computer:
     def coverage(self, source: str, time: str | None = None) -> tuple[date, date] | None:
         """First and last local date with rows in `source`, or None when it is empty or reads
         a table the engine does not have."""
-        if not all(self.builder.tables.has_table(t) for t in self.builder.tables_read(source)):
+        if not self.builder.has_tables(source):
             return None
         time_text = time or self.source_time(source)
 

@@ -354,7 +354,7 @@ class KpiQuery:
         found: dict[str, None] = {}
         for atom in atoms_of(self.planner.plan(kpi_id)):
             if self.coverage(atom) is None:
-                read = sorted(tables_read(self.catalog, atom.source))
+                read = sorted(tables_read(self.catalog, atom.source, required=True))
                 absent = [t for t in read if not self.engine.has_table(t)]
                 found.update(dict.fromkeys(absent or [base_table(self.catalog, atom.source)]))
         return tuple(found)
@@ -526,7 +526,9 @@ class KpiQuery:
                 labels.tolist(),
                 strict=True,
             )
-            found = np.array([at.get(k, -1) if isinstance(k[2], str) else -1 for k in wanted])
+            found = np.array(
+                [at.get(k, -1) if isinstance(k[2], str) else -1 for k in wanted], dtype=np.int64
+            )  # typed: no rows (a day with no data) must still index
             hit = found >= 0
             target[hit] = targets["target"].to_numpy(FLOAT)[found[hit]]
             own = pd.to_numeric(targets["tolerance"], errors="coerce").to_numpy(FLOAT)

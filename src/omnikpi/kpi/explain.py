@@ -45,7 +45,7 @@ def explain(
         atoms = _atoms(tree)
         sql = []
         for atom in atoms:
-            if not all(tables.has_table(t) for t in computer.builder.tables_read(atom.source)):
+            if not computer.builder.has_tables(atom.source):
                 sql.append(f"-- {atom.source}: reads a table that is not loaded")
                 continue
             for expr in computer.expressions([atom], scope):

@@ -50,12 +50,18 @@ def names_of(entry: str | WindowSpec) -> set[str]:
     return found
 
 
-def tables_read(catalog: Catalog, source_id: str) -> set[str]:
-    """Every table a source reads, through its base source and joins."""
+def tables_read(catalog: Catalog, source_id: str, *, required: bool = False) -> set[str]:
+    """Every table a source reads, through its base source and joins (with `required`,
+    only those it cannot be built without: not the tables of optional joins)."""
     spec = catalog.source(source_id)
-    found = {spec.table} if spec.table else tables_read(catalog, spec.source or "")
+    found = (
+        {spec.table} if spec.table else tables_read(catalog, spec.source or "", required=required)
+    )
     for join in spec.joins:
-        found |= {join.table} if join.table else tables_read(catalog, join.source or "")
+        if join.table:
+            found |= set() if required and join.optional else {join.table}
+        else:
+            found |= tables_read(catalog, join.source or "", required=required)
     found |= {a.table for a in spec.aggregates}
     return found
 
@@ -146,6 +152,11 @@ class SourceBuilder:
     def tables_read(self, source_id: str) -> set[str]:
         """Every table a source reads, through its base source and joins."""
         return tables_read(self.catalog, source_id)
+
+    def has_tables(self, source_id: str) -> bool:
+        """Whether the warehouse has every table the source cannot be built without."""
+        needed = tables_read(self.catalog, source_id, required=True)
+        return all(self.tables.has_table(t) for t in needed)
 
     # -- steps ------------------------------------------------------------------------------
     def costly(self, source_id: str, needed: Iterable[str]) -> frozenset[str]:

@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "auth": 4,
     "customers": 4,
     "marketing": 4,
+    "audiences": 4,
     "services": 5,
     "web": 6,
     "cli": 6,

@@ -63,6 +63,11 @@ class Action(StrEnum):
     VIEW_EXPERIMENTS = "view_experiments"
     # marketing: the RACE view by channel, attribution models side by side, journeys
     VIEW_MARKETING = "view_marketing"
+    # audiences: save and preview rules (analysts); sizes, profiles and readouts (aggregates)
+    MANAGE_AUDIENCES = "manage_audiences"
+    VIEW_AUDIENCE_RESULTS = "view_audience_results"
+    # the analysts' ad-hoc SQL workspace: read-only queries over the warehouse, audited
+    RUN_ADHOC_SQL = "run_adhoc_sql"
     # administration
     MANAGE_USERS = "manage_users"
     FORGET_CUSTOMER = "forget_customer"
@@ -122,7 +127,19 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.VIEW_MARKETING: frozenset(
             {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.ADMIN}
         ),
+        # Saving and previewing audience rules is the analysts' work (a size preview of any
+        # rule would count small groups); building, listing members and exporting them are
+        # customer-level (VIEW_/EXPORT_CUSTOMER_LEVEL, audited).
+        Action.MANAGE_AUDIENCES: _CUSTOMER_LEVEL_ROLES,
+        # An audience's size, aggregate profile (small cells withheld below analysts) and
+        # campaign readout: for the roles that read the whole business. A business-unit
+        # user is added with the requests that scope them to their own audiences.
+        Action.VIEW_AUDIENCE_RESULTS: frozenset(
+            {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.ADMIN}
+        ),
         Action.EXPORT_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
+        # Any SQL over the warehouse reads customer rows: analysts and admins (DESIGN §6).
+        Action.RUN_ADHOC_SQL: _CUSTOMER_LEVEL_ROLES,
         Action.MANAGE_USERS: frozenset({Role.ADMIN}),
         Action.FORGET_CUSTOMER: frozenset({Role.ADMIN}),
         Action.ALLOW_RAW_IDENTIFIERS: frozenset({Role.ADMIN}),
@@ -132,7 +149,7 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
 
 #: Actions that reveal customer-level rows; a test keeps them to analysts and admins.
 CUSTOMER_LEVEL_ACTIONS: frozenset[Action] = frozenset(
-    {Action.VIEW_CUSTOMER_LEVEL, Action.EXPORT_CUSTOMER_LEVEL}
+    {Action.VIEW_CUSTOMER_LEVEL, Action.EXPORT_CUSTOMER_LEVEL, Action.RUN_ADHOC_SQL}
 )
 
 #: KPI tiers each role may open. `member:*` is every member tier; `member:own` is the

@@ -1,5 +1,6 @@
 """Audiences: segment rules over the customer 360, target lists with a reproducible
-holdout, their aggregate profile and the campaign readout (docs/audiences.md)."""
+holdout, their aggregate profile and the campaign readout (docs/audiences.md), and ad-hoc
+customer analyses such as a new store's catchment (`omnikpi.audiences.catchment`)."""
 
 from omnikpi.audiences.holdout import HOLDOUT, TREATED, assign_holdout, draw_position
 from omnikpi.audiences.readout import CampaignReadout, campaign_outcomes, read_out

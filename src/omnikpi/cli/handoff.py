@@ -65,7 +65,9 @@ HANDED_OFF = frozenset(
         ("customers", "refresh"),
         ("customers", "clv"),
         ("customers", "top"),
+        ("analyze", "catchment"),
         ("customers", "affinity"),
+        ("audiences",),
     }
 )
 #: Environment variables of the CLI that the command reads, sent with it.

@@ -73,6 +73,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "omnikpi.cli.customers:app",
         "Customers: segments, transitions, RFM, cohorts, 360; forget one on request.",
     ),
+    "analyze": LazyCommand("omnikpi.cli.analyze:app", "Ad-hoc analyses: a new store's catchment."),
     "experiment": LazyCommand(
         "omnikpi.cli.experiment:app",
         "Experiments: analyze A/B tests (counts or stored), conversion and brand lift; size "
@@ -81,6 +82,11 @@ COMMANDS: dict[str, LazyCommand] = {
     "attribution": LazyCommand(
         "omnikpi.cli.attribution:app",
         "Attribution: credit channels by one model; explore journeys; match store orders.",
+    ),
+    "audiences": LazyCommand(
+        "omnikpi.cli.audiences:app",
+        "Audiences: preview and save rules, build target lists with a holdout, export them, "
+        "read out campaigns.",
     ),
 }
 

@@ -233,3 +233,12 @@ def test_other_roles_are_refused(settings: Settings, store: AppStateStore) -> No
         )
     events = [e.event for e in audit_entries(store)]
     assert events.count(AuditEvent.ACCESS_DENIED) == 2  # the build and the export
+
+
+def test_the_documented_example_reads(settings: Settings) -> None:
+    """docs/audiences.md's example is a valid definition with the segment rules in effect."""
+    text = (Path(__file__).parents[2] / "docs" / "audiences.md").read_text(encoding="utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    definition = read_definition(settings, example)
+    assert (definition.audience_id, definition.channel) == ("win-back-skincare", "email")
+    assert preview_audience(settings, ANALYST, definition).size == 0  # no e-mail consent here

@@ -26,6 +26,12 @@ DEFAULT_WAREHOUSE = "omnikpi.duckdb"
 DEFAULT_TIME_ZONE = "Asia/Seoul"
 DEFAULT_CURRENCY = "KRW"
 DEFAULT_FISCAL_YEAR_START = "01-01"
+#: The attribution models (omnikpi.marketing.attribution implements them) and the one
+#: behind the catalog's ROAS unless the warehouse sets another (docs/attribution.md).
+ATTRIBUTION_MODELS = (
+    "first", "last", "last_non_direct", "linear", "time_decay", "position", "markov", "shapley",
+)  # fmt: skip
+DEFAULT_ATTRIBUTION_MODEL = "position"
 #: How many dimensions a KPI request may break down by, and how many values it may ask for
 #: (periods x KPIs x dimension values), unless OMNIKPI_MAX_BY / OMNIKPI_MAX_CELLS say.
 DEFAULT_MAX_BY = 3
@@ -48,7 +54,9 @@ _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 @dataclass(frozen=True)
 class DataSettings:
     """Settings that describe the data: local dates and hours are taken in `time_zone`,
-    money is in `currency`, the fiscal year starts on `fiscal_year_start` (MM-DD).
+    money is in `currency`, the fiscal year starts on `fiscal_year_start` (MM-DD), and
+    revenue is credited to channels for ROAS by `attribution_model` (one of
+    `ATTRIBUTION_MODELS`).
 
     >>> DataSettings().updated({"currency": "GBP"}).currency
     'GBP'
@@ -57,11 +65,13 @@ class DataSettings:
     time_zone: str = DEFAULT_TIME_ZONE
     currency: str = DEFAULT_CURRENCY
     fiscal_year_start: str = DEFAULT_FISCAL_YEAR_START
+    attribution_model: str = DEFAULT_ATTRIBUTION_MODEL
 
     def __post_init__(self) -> None:
         validate_time_zone(self.time_zone)
         validate_currency(self.currency)
         validate_fiscal_year_start(self.fiscal_year_start)
+        validate_attribution_model(self.attribution_model)
 
     def updated(self, values: Mapping[str, str]) -> DataSettings:
         """These settings with `values` (by setting name) replacing some of them."""
@@ -172,6 +182,16 @@ def validate_fiscal_year_start(text: str) -> str:
             "(e.g. 01-01, or 02-01 for a February year; the 29th of February is not allowed)"
         )
     return text
+
+
+def validate_attribution_model(name: str) -> str:
+    """Return `name` if it is an attribution model, else raise ConfigError."""
+    if name not in ATTRIBUTION_MODELS:
+        raise ConfigError(
+            f'attribution model "{name}" is not valid '
+            f"(choose from: {', '.join(ATTRIBUTION_MODELS)})"
+        )
+    return name
 
 
 def resolve_warehouse(option: str | Path | None) -> Path:

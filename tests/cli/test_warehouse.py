@@ -37,6 +37,7 @@ def test_settings_are_set_kept_and_overridden_per_process(
         "time_zone": "Asia/Seoul",
         "currency": "KRW",
         "fiscal_year_start": "01-01",
+        "attribution_model": "position",
     }
     assert run_cli("warehouse", "set", "currency", "GBP", "--warehouse", str(shop)) == 0
     assert run_cli("warehouse", "set", "fiscal-year-start", "04-01", "-w", str(shop)) == 0
@@ -56,6 +57,7 @@ def test_settings_are_set_kept_and_overridden_per_process(
         (["currency", "pounds"], 'currency "pounds" is not a three-letter ISO 4217 code'),
         (["time-zone", "Mars/Olympus"], 'time zone "Mars/Olympus" is not an IANA time zone'),
         (["fiscal-year-start", "02-29"], 'fiscal-year start "02-29" is not a month and day'),
+        (["attribution-model", "ga4"], 'attribution model "ga4" is not valid (choose from'),
         (["colour", "red"], 'setting "colour" is not valid (allowed: time-zone, currency'),
     ],
 )

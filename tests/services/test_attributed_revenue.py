@@ -9,13 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from omnikpi.errors import ConfigError
 from omnikpi.kpi import KpiQuery, load_catalog
+from omnikpi.marketing.attribution import attribute
 from omnikpi.marketing.journeys import JourneySettings
 from omnikpi.services.attributed_revenue import (
     ATTRIBUTED_REVENUE,
     write_attributed_revenue,
     write_attributed_revenue_after,
 )
+from omnikpi.services.journeys import JourneyRequest, read_journey_paths
+from omnikpi.services.warehouse import set_data_setting
+from omnikpi.settings import load_settings
 from omnikpi.warehouse import Warehouse
 from tests.marketing.journey_data import write_warehouse
 
@@ -115,3 +120,47 @@ def test_nothing_is_written_without_a_touched_order(tmp_path: Path) -> None:
         assert write_attributed_revenue(warehouse) == 0
         assert not warehouse.has_table(ATTRIBUTED_REVENUE)
         assert ATTRIBUTED_REVENUE not in warehouse.changed_tables()
+
+
+@pytest.mark.parametrize("model", ["markov", "shapley", "time_decay"])
+def test_the_model_is_a_warehouse_setting(path: Path, tmp_path: Path, model: str) -> None:
+    """`warehouse set attribution-model` rewrites the table by that model: each month's
+    channels equal the model run on that month's journeys as the attribution page reads
+    them (default 30-day lookback), and roas follows."""
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(path.read_bytes())
+    settings = load_settings(warehouse=copy)
+    assert set_data_setting(settings, "attribution-model", model).attribution_model == model
+    months = [(date(2025, 2, 1), date(2025, 2, 28)), (date(2025, 3, 1), date(2025, 3, 31))]
+    with Warehouse.open(copy, read_only=True) as warehouse:
+        assert warehouse.fetch_rows(f"SELECT DISTINCT model FROM {ATTRIBUTED_REVENUE}") == [
+            (model,)
+        ]
+        got = {
+            (first, channel): (conversions, revenue)
+            for first, _ in months
+            for channel, conversions, revenue in warehouse.fetch_rows(
+                f"SELECT channel, sum(conversions), sum(revenue) FROM {ATTRIBUTED_REVENUE} "
+                "WHERE date BETWEEN ? AND ? GROUP BY channel",
+                [first, first.replace(day=28 if first.month == 2 else 31)],
+            )
+        }
+        engine = KpiQuery(load_catalog(), warehouse, rollups=False)
+        march = engine.run(["roas"], "month", "2025-03-01", "2025-03-31", by=["marketing_channel"])
+    for first, last in months:
+        paths = read_journey_paths(settings, JourneyRequest(first, last), with_days=True)
+        for credit in attribute(paths, model).channels:
+            conversions, revenue = got.get((first, credit.channel), (0.0, 0.0))
+            assert conversions == pytest.approx(credit.conversions, abs=1e-9), credit
+            assert revenue == pytest.approx(credit.revenue, abs=1e-9), credit
+    spend = {channel: amount for _, channel, _, amount in CAMPAIGNS}
+    roas = dict(zip(march["marketing_channel"], march["value"], strict=True))
+    for channel in ("search", "display", "social"):
+        assert roas[channel] == pytest.approx(got[(date(2025, 3, 1), channel)][1] / spend[channel])
+
+
+def test_a_bad_model_is_refused(path: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(path.read_bytes())
+    with pytest.raises(ConfigError, match=r'attribution model "ga4" is not valid \(choose from'):
+        set_data_setting(load_settings(warehouse=copy), "attribution-model", "ga4")

@@ -145,6 +145,27 @@ def test_predict_writes_scores_the_kpis_read(settings: Settings, store: AppState
         "new_customer_clv", "quarter", "1997-01-01", "1997-03-31", warehouse=settings.warehouse
     )
     assert new.value[0] == pytest.approx(scores.clv_3y.mean())  # the whole cohort joined in Q1 1997
+    # CAC against their CLV: acquisition spend only (the retention campaign is left out)
+    with Warehouse.open(settings.warehouse) as warehouse:
+        for campaign, objective, spend in (("A", "acquisition", 90_000), ("R", "retention", 500)):
+            warehouse.run_sql(
+                "INSERT INTO campaigns (campaign_id, name, channel, objective, start_date, "
+                "end_date, currency) VALUES (?, ?, 'search', ?, ?, ?, 'USD')",
+                [campaign, campaign, objective, date(1997, 1, 1), date(1997, 3, 31)],
+            )
+            warehouse.run_sql(
+                "INSERT INTO marketing_daily (date, channel, campaign_id, impressions, clicks, "
+                "spend, currency) VALUES (?, 'search', ?, 1000, 10, ?, 'USD')",
+                [date(1997, 2, 3), campaign, spend],
+            )
+        new_customers = warehouse.fetch_value(
+            "SELECT count(*) FROM (SELECT customer_id FROM orders GROUP BY customer_id "
+            "HAVING min(placed_at) < TIMESTAMPTZ '1997-04-01 00:00:00+00')"
+        )
+    ratio = query(
+        "cac_per_clv", "quarter", "1997-01-01", "1997-03-31", warehouse=settings.warehouse
+    )
+    assert ratio.value[0] == pytest.approx(90_000 / new_customers / scores.clv_3y.mean())
     [entry] = audit_entries(store)
     assert (entry.subject, entry.row_count) == ("clv predict bgnbd+gamma-gamma", 2357)
 

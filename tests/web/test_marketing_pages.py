@@ -121,6 +121,9 @@ def test_attribution_page_shows_the_services_numbers(
     assert f'data-value="store_orders">{fmt.number(page.offline.store_orders)}<' in response.text
     assert page.minimum is None
     assert 'id="attribution-suppressed"' not in response.text
+    # the note names the model behind ROAS: the demo keeps the default
+    assert page.roas_model == "position"
+    assert "ROAS in the KPI catalog credits revenue by one model: Position-based (" in response.text
 
     online = analyst.get("/marketing/attribution?offline=exclude&lookback=14")
     assert online.status_code == 200

@@ -55,17 +55,20 @@ def set_setting(
     ctx: typer.Context,
     name: str = typer.Argument(..., metavar="NAME", help=", ".join(SETTING_NAMES) + "."),
     value: str = typer.Argument(
-        ..., metavar="VALUE", help="e.g. Europe/London, GBP, 02-01 (February 1)."
+        ..., metavar="VALUE", help="e.g. Europe/London, GBP, 02-01 (February 1), markov."
     ),
     warehouse: Path | None = WarehouseOption,
 ) -> None:
-    """Store a data setting in the warehouse: time-zone (IANA name), currency (ISO 4217)
-    or fiscal-year-start (MM-DD). Environment variables still override it per process."""
+    """Store a data setting in the warehouse: time-zone (IANA name), currency (ISO 4217),
+    fiscal-year-start (MM-DD) or attribution-model (the model behind ROAS: first, last,
+    last_non_direct, linear, time_decay, position, markov or shapley). Environment
+    variables still override the first three per process."""
     hand_off(ctx, warehouse)  # a server owning the warehouse stores it, its pages answering
     settings = load_settings(warehouse=warehouse)
     stored = set_data_setting(settings, name, value)
     console.print(
         f"{settings.warehouse}: time zone {stored.time_zone}, currency {stored.currency}, "
-        f"fiscal year from {stored.fiscal_year_start}",
+        f"fiscal year from {stored.fiscal_year_start}, ROAS by the {stored.attribution_model} "
+        "attribution model",
         markup=False,
     )

@@ -39,11 +39,15 @@ from omnikpi.errors import ConfigError, DataError
 from omnikpi.marketing.markov import markov_removal_effects
 from omnikpi.marketing.paths import NO_TOUCH, FloatArray, JourneyPaths, sum_by
 from omnikpi.marketing.shapley import shapley_values
+from omnikpi.settings import ATTRIBUTION_MODELS
 
 AttributionModel = Literal[
     "first", "last", "last_non_direct", "linear", "time_decay", "position", "markov", "shapley"
 ]
-MODELS: tuple[str, ...] = get_args(AttributionModel)
+#: The models, in the order pages show them (the settings validate against the same list).
+MODELS: tuple[str, ...] = ATTRIBUTION_MODELS
+if get_args(AttributionModel) != MODELS:  # pragma: no cover - a model added to one only
+    raise ImportError("AttributionModel and settings.ATTRIBUTION_MODELS name different models")
 
 
 @dataclass(frozen=True)

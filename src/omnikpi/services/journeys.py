@@ -17,8 +17,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import ibis.expr.types as ir
-
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.marketing.journey_summary import (
     offline_matching,
@@ -36,6 +34,7 @@ from omnikpi.marketing.journeys import (
     paths_from_counts,
 )
 from omnikpi.marketing.paths import JourneyPaths
+from omnikpi.services.touch_sources import touch_sources
 from omnikpi.services.warehouse import read_warehouse
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
@@ -74,22 +73,6 @@ class JourneyRequest:
                 f"--end {self.last} is before --start {self.first} (give an end on or after "
                 "the start)"
             )
-
-
-def touch_sources(warehouse: Warehouse) -> TouchSources:
-    """The warehouse's orders and touch tables (a table it does not hold adds nothing)."""
-    if not warehouse.has_table("orders"):
-        raise DataError("the warehouse has no orders (load orders to build journeys)")
-
-    def present(name: str) -> ir.Table | None:
-        return warehouse.table(name) if warehouse.has_table(name) else None
-
-    return TouchSources(
-        orders=warehouse.table("orders"),
-        sessions=present("sessions"),
-        touchpoints=present("touchpoints"),
-        messages=present("messages"),
-    )
 
 
 def _period(warehouse: Warehouse, request: JourneyRequest) -> tuple[date, date]:

@@ -48,6 +48,7 @@ from omnikpi.services.journeys import (
 from omnikpi.services.query import query_kpis
 from omnikpi.services.reader import KpiReader
 from omnikpi.services.suppression import sees_customers
+from omnikpi.services.warehouse import data_settings
 from omnikpi.settings import Settings
 
 __all__ = [
@@ -128,6 +129,8 @@ class AttributionPage:
     offline: OfflineReport | None
     minimum: int | None
     withheld: int
+    #: The model behind the catalog's ROAS (the warehouse's `attribution_model` setting).
+    roas_model: str
 
     def credit(self, channel: str, model: str) -> ChannelCredit | None:
         """`channel`'s credit under `model` (None: the model credits it nothing)."""
@@ -193,6 +196,7 @@ def attribution_page(
         offline=offline,
         minimum=minimum,
         withheld=withheld,
+        roas_model=data_settings(settings).attribution_model,
     )
 
 

@@ -131,19 +131,28 @@ def warehouse_info(settings: Settings) -> WarehouseInfo:
 
 
 def set_data_setting(settings: Settings, name: str, value: str) -> DataSettings:
-    """Store one data setting (`time-zone`, `currency` or `fiscal-year-start`) in the
-    warehouse; returns the settings now stored. A new time zone moves every local date,
-    so every KPI rollup is rebuilt with the settings' catalog."""
+    """Store one data setting (`time-zone`, `currency`, `fiscal-year-start` or
+    `attribution-model`) in the warehouse; returns the settings now stored. A new time
+    zone moves every local date, so every KPI rollup is rebuilt with the settings'
+    catalog; a new attribution model rewrites the attributed revenue behind ROAS and the
+    rollups that read it."""
     key = SETTING_NAMES.get(name)
     if key is None:
         raise InvalidChoice("setting", name, ", ".join(SETTING_NAMES))
     with write_warehouse(settings) as warehouse:
-        before = warehouse.stored_settings().get(key)
+        before = warehouse.settings.as_dict()[key]
         stored = warehouse.store_settings({key: value.strip()})
-        if key == "time_zone" and before != stored.time_zone:
+        if before == stored.as_dict()[key]:
+            return stored
+        if key == "time_zone":
             present = warehouse.table_set()
             changed = {t.name: None for t in TABLES if t.name in present}
             with warehouse.transaction():
                 warehouse.mark_changed(changed, "warehouse set time-zone")
-            refresh_changes(warehouse, load_catalog(settings.catalog_dirs))
+        if key in ("time_zone", "attribution_model"):
+            # its days or its model changed (imported here: journeys read through this module)
+            from omnikpi.services.attributed_revenue import write_attributed_revenue
+
+            write_attributed_revenue(warehouse)
+        refresh_changes(warehouse, load_catalog(settings.catalog_dirs))
         return stored

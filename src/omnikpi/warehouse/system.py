@@ -7,12 +7,12 @@ from omnikpi.model import Column, Table
 DATA_SETTINGS = Table(
     name="warehouse_settings",
     description="Settings that describe the data: reporting time zone, currency, "
-    "fiscal-year start (set with `omnikpi warehouse set`).",
+    "fiscal-year start, attribution model behind ROAS (set with `omnikpi warehouse set`).",
     primary_key=("name",),
     kind="system",
     group="warehouse",
     columns=(
-        Column("name", "string", "time_zone, currency or fiscal_year_start."),
+        Column("name", "string", "time_zone, currency, fiscal_year_start or attribution_model."),
         Column("value", "string", "The setting's value."),
         Column("updated_at", "timestamp", "When it was last set."),
     ),

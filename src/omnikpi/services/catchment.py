@@ -49,6 +49,7 @@ from omnikpi.customers.segments import SegmentRules
 from omnikpi.customers.top import Window
 from omnikpi.errors import ConfigError, DataError, UnknownValue
 from omnikpi.model.derived import CUSTOMER_PROFILES
+from omnikpi.services.choices import StoreName, load_store_names
 from omnikpi.services.customer_insights import parse_window
 from omnikpi.services.customers import data_through, segment_rules
 from omnikpi.services.suppression import sees_customers, suppress
@@ -132,20 +133,17 @@ class CatchmentAnswer:
     withheld: int = 0
 
 
-def store_choices(settings: Settings) -> list[dict[str, Any]]:
-    """The stores a catchment can be centred on (those with a location): store_id, name,
-    name_ko, name_en, kind, latitude, longitude; by id."""
+def store_choices(settings: Settings) -> list[tuple[str, StoreName]]:
+    """The stores a catchment can be centred on (those with a location): id and name, by
+    id."""
     with read_warehouse(settings) as warehouse:
         if not warehouse.has_table("stores"):
             return []
         stores = warehouse.table("stores")
-        stores = stores.filter(stores.latitude.notnull(), stores.longitude.notnull())
-        frame = warehouse.execute(
-            stores.select(
-                "store_id", "name", "name_ko", "name_en", "kind", "latitude", "longitude"
-            ).order_by("store_id")
-        )
-    return [_plain(row) for row in frame.to_dict("records")]
+        located = stores.filter(stores.latitude.notnull(), stores.longitude.notnull())
+        ids = sorted(str(i) for i in warehouse.execute(located.select("store_id"))["store_id"])
+        names = load_store_names(warehouse, ids)
+    return [(store_id, names[store_id]) for store_id in ids]
 
 
 def catchment_analysis(

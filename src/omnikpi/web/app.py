@@ -39,6 +39,7 @@ from omnikpi.web.routes import (
 )
 from omnikpi.web.routes.admin_users import router as admin_users_router
 from omnikpi.web.routes.audit import router as audit_router
+from omnikpi.web.routes.catchment_page import router as catchment_page_router
 from omnikpi.web.routes.customer_pages import router as customer_pages_router
 from omnikpi.web.routes.experiment_pages import router as experiment_pages_router
 from omnikpi.web.routes.marketing_pages import router as marketing_pages_router
@@ -161,6 +162,7 @@ def create_app(
     for router in (*routers, admin_customers.router, docs.router, collector_router(events)):
         app.include_router(router)
     app.include_router(audit_router)
+    app.include_router(catchment_page_router)  # before /customers/{customer_id}
     app.include_router(customer_pages_router)
     app.include_router(experiment_pages_router)
     app.include_router(marketing_pages_router)

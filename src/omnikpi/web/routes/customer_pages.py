@@ -57,6 +57,7 @@ SECTIONS: tuple[tuple[str, str, Action], ...] = (
     ("cohorts", "/customers/cohorts", Action.VIEW_CUSTOMER_AGGREGATES),
     ("clv", "/customers/clv", Action.VIEW_CUSTOMER_LEVEL),
     ("top", "/customers/top", Action.VIEW_CUSTOMER_AGGREGATES),
+    ("catchment", "/customers/catchment", Action.VIEW_CUSTOMER_AGGREGATES),
 )
 
 Spec = dict[str, Any]

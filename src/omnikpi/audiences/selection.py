@@ -156,9 +156,13 @@ def _buyers(rule: BoughtCondition, tables: Tables, as_of: date) -> ir.Table:
             products = tables.table("products").select("product_id", "category")
             lines = lines.join(products, "product_id")
             lines = lines.filter(lines.category.isin(list(rule.categories)))
+        if rule.min_orders == 1 and rule.min_amount is None:  # any line will do: no counting
+            return lines.select("customer_id")
         bought = lines.group_by("customer_id").aggregate(
             orders=lines.order_id.nunique(), amount=lines.net_amount.sum().cast("float64")
         )
+    elif rule.min_orders == 1 and rule.min_amount is None:
+        return orders.select("customer_id")
     else:
         bought = orders.group_by("customer_id").aggregate(
             orders=orders.count(), amount=orders.net_amount.sum().cast("float64")
@@ -178,5 +182,7 @@ def _event_customers(rule: EventCondition, tables: Tables, as_of: date) -> ir.Ta
         events.occurred_at >= start,
         events.occurred_at < end,
     )
+    if rule.min_count == 1:
+        return events.select("customer_id")
     counted = events.group_by("customer_id").aggregate(events=events.count())
     return counted.filter(counted.events >= rule.min_count).select("customer_id")

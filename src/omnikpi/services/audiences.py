@@ -49,6 +49,7 @@ from omnikpi.audiences import (
 from omnikpi.auth import Action, AppStateStore, check_allowed
 from omnikpi.auth.audit import Actor
 from omnikpi.customers.profile import customer_profiles
+from omnikpi.customers.segments import SegmentRules
 from omnikpi.errors import ConfigError, InvalidChoice, NotFound
 from omnikpi.ingest.pseudonyms import email_key, phone_key, pseudonym
 from omnikpi.model.audiences import AUDIENCE_MEMBERS, AUDIENCE_TABLES, AUDIENCES
@@ -56,6 +57,7 @@ from omnikpi.model.derived import CUSTOMER_PROFILES
 from omnikpi.services.audit import customer_level
 from omnikpi.services.customers import data_through, segment_rules
 from omnikpi.services.export import write_csv
+from omnikpi.services.reader import ResultCache, data_version
 from omnikpi.services.suppression import sees_customers
 from omnikpi.services.warehouse import read_warehouse, write_warehouse
 from omnikpi.settings import Settings
@@ -84,6 +86,9 @@ __all__ = [
 #: What an export holds: customer ids, or SHA-256 of e-mail/phone for ad platforms.
 EXPORT_KINDS = ("ids", "hashed")
 _GROUPS = (TREATED, HOLDOUT)
+#: Per warehouse, data version, date asked and segment rules: the day a rule reads and
+#: whether the stored customer 360 describes it (the live preview asks it on every change).
+_DAYS = ResultCache(max_entries=64)
 
 
 @dataclass(frozen=True)
@@ -461,20 +466,29 @@ def _profiles(
 ) -> tuple[date, ir.Table]:
     """The day described and the customer 360 of it: stored when it describes that day
     with the segment rules in effect, else computed."""
+    rules = segment_rules(settings)
+    key = (str(settings.warehouse), data_version(settings.warehouse), as_of, rules.fingerprint)
+    day, stored = _DAYS.get_or_compute(key, lambda: _profile_day(warehouse, as_of, rules))
+    if stored:
+        return day, warehouse.table(CUSTOMER_PROFILES.name)
+    return day, customer_profiles(warehouse, day, rules)
+
+
+def _profile_day(
+    warehouse: Warehouse, as_of: date | None, rules: SegmentRules
+) -> tuple[date, bool]:
+    """The day a rule reads (`as_of`, default the data's latest) and whether the stored
+    customer 360 describes it with `rules`."""
     latest = data_through(warehouse)
     if as_of is not None and as_of > latest:
         raise InvalidChoice("as-of", as_of.isoformat(), f"≤ {latest.isoformat()}")
     day = as_of or latest
-    rules = segment_rules(settings)
-    if warehouse.has_table(CUSTOMER_PROFILES.name):
-        stored = warehouse.fetch_row(
-            f'SELECT max(as_of), max(rules) FROM "{CUSTOMER_PROFILES.name}"'
-        )
-        same_rules = stored is not None and stored[1] == rules.fingerprint
-        described = stored[0] if stored is not None else None
-        if same_rules and described is not None and pd.Timestamp(described).date() == day:
-            return day, warehouse.table(CUSTOMER_PROFILES.name)
-    return day, customer_profiles(warehouse, day, rules)
+    if not warehouse.has_table(CUSTOMER_PROFILES.name):
+        return day, False
+    stored = warehouse.fetch_row(f'SELECT max(as_of), max(rules) FROM "{CUSTOMER_PROFILES.name}"')
+    same_rules = stored is not None and stored[1] == rules.fingerprint
+    described = stored[0] if stored is not None else None
+    return day, same_rules and described is not None and pd.Timestamp(described).date() == day
 
 
 def _versions(warehouse: Warehouse, audience_id: str) -> list[dict[str, Any]]:

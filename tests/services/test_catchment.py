@@ -4,15 +4,19 @@ say what to fix."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from omnikpi.auth import Role, UserRole
 from omnikpi.auth.audit import Actor
 from omnikpi.auth.permissions import ActionDenied
 from omnikpi.errors import ConfigError, DataError, InvalidChoice, UnknownValue
+from omnikpi.model.derived import CUSTOMER_SCORES
 from omnikpi.services.catchment import (
     CatchmentAnswer,
     CatchmentRequest,
@@ -20,6 +24,7 @@ from omnikpi.services.catchment import (
     store_choices,
 )
 from omnikpi.settings import Settings
+from omnikpi.warehouse import Warehouse
 from tests.audiences.catchment_data import CITY_HALL, GANGNAM, HOMES, build_catchment_retailer
 
 LEAD = Actor("lena", UserRole(Role.TEAM_LEAD), "10.0.0.3")
@@ -184,3 +189,42 @@ def test_without_home_locations_it_says_how_to_load_them(tmp_path: Path) -> None
     path = build_catchment_retailer(tmp_path / "nowhere.duckdb", dict.fromkeys(HOMES))
     with pytest.raises(DataError, match=r"latitude/longitude \(postcode centroids\)"):
         catchment_analysis(Settings(warehouse=path), ANALYST, NEAR_CITY_HALL)
+
+
+def test_clv_is_the_predicted_one_once_the_models_scored_customers(
+    template: Path, tmp_path: Path
+) -> None:
+    path = Path(shutil.copy(template, tmp_path / "scored.duckdb"))
+    # As services.clv writes them: the last microsecond of 2025-06-30 in Seoul.
+    scored_at = datetime(2025, 6, 30, 14, 59, 59, 999_999, tzinfo=UTC)
+    rows = [("H1", 120_000.0), ("H2", 300_000.0), ("H4", 60_000.0)]
+    scores = pa.Table.from_pylist(
+        [
+            {
+                "customer_id": cid,
+                "scored_at": scored_at,
+                "as_of": date(2025, 6, 30),
+                "model": "bgnbd+gamma-gamma",
+                "frequency": 1,
+                "recency_days": 10,
+                "age_days": 100,
+                "horizon_days": 365,
+                "expected_purchases": 1.0,
+                "expected_purchases_1y": 1.0,
+                "p_alive": 0.5,
+                "expected_spend": 10_000.0,
+                "margin_rate": 0.4,
+                "clv": value / 3,
+                "clv_3y": value,
+            }
+            for cid, value in rows
+        ]
+    )
+    with Warehouse.open(path) as warehouse:
+        warehouse.replace_rows(CUSTOMER_SCORES, scores)
+    answer = catchment_analysis(Settings(warehouse=path), ANALYST, NEAR_CITY_HALL)
+    assert answer.clv_basis == "predicted"
+    # The catchment (H1, H3): H1 alone is scored. All: the mean of the three scored.
+    assert answer.summary["catchment"]["clv_customers"] == 1
+    assert answer.summary["catchment"]["clv_per_customer"] == 120_000
+    assert answer.summary["all"]["clv_per_customer"] == 160_000  # 480,000 / 3

@@ -42,6 +42,8 @@ INTERFACE_IMPORTS = {"services", "errors", "settings", "i18n", "auth", "__init__
 EXCEPTIONS: dict[tuple[str, str], str] = {
     ("cli", "web"): "`omnikpi serve` and `omnikpi demo` start the web app",
     ("customers", "kpi"): "segment rules are written in the KPI catalog's expression language",
+    ("audiences", "customers"): "audience rules read the customer 360 and its local days",
+    ("audiences", "marketing"): "campaign readouts use the experiments' statistics, no copy",
 }
 
 

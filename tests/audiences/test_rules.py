@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from omnikpi.audiences.definition import audience_id_of, load_definition
 from omnikpi.audiences.rules import (
     AllOf,
     AnyOf,
@@ -18,8 +19,6 @@ from omnikpi.audiences.rules import (
     RuleChoices,
     RuleError,
     SegmentCondition,
-    audience_id_of,
-    load_definition,
     parse_rule,
     rule_data,
 )

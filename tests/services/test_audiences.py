@@ -85,6 +85,16 @@ def test_saving_a_changed_rule_makes_a_new_version(settings: Settings) -> None:
     old = show_audience(settings, ANALYST, "summer-thank-you", 1)
     assert old.seed == 11
     assert old.definition == {"not": {"segment": ["prospect"]}}
+    described = EVERYONE.replace("seed: 11", "seed: 11, stratify_by: segment") + (
+        "description: Thanks for the summer\n"
+    )
+    third = save_audience(settings, ANALYST, read_definition(settings, described))
+    assert (third.version, third.stratify_by, third.description) == (
+        3,
+        "segment",
+        "Thanks for the summer",
+    )
+    assert save_audience(settings, ANALYST, read_definition(settings, described)).version == 3
     with pytest.raises(NotFound, match='no audience "nope" \\(saved: summer-thank-you'):
         show_audience(settings, ANALYST, "nope")
 

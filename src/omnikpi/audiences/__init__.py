@@ -2,16 +2,19 @@
 holdout, their aggregate profile and the campaign readout (docs/audiences.md), and ad-hoc
 customer analyses such as a new store's catchment (`omnikpi.audiences.catchment`)."""
 
+from omnikpi.audiences.definition import (
+    AudienceDefinition,
+    audience_id_of,
+    load_definition,
+    parse_definition,
+)
 from omnikpi.audiences.holdout import HOLDOUT, TREATED, assign_holdout, draw_position
 from omnikpi.audiences.readout import CampaignReadout, campaign_outcomes, read_out
 from omnikpi.audiences.rules import (
     AUDIENCE_CHANNELS,
-    AudienceDefinition,
     Rule,
     RuleChoices,
     RuleError,
-    load_definition,
-    parse_definition,
     parse_rule,
     rule_data,
 )
@@ -28,6 +31,7 @@ __all__ = [
     "RuleChoices",
     "RuleError",
     "assign_holdout",
+    "audience_id_of",
     "campaign_outcomes",
     "count_customers",
     "draw_position",

@@ -15,7 +15,7 @@ A rule is one condition or a combination (`all`, `any`, `not`, nested at will):
 - `{event: {type: add_to_cart, days: 30}}`: events of a type in the window, `min_count`.
 - `{consent: email}`: consent for email, sms or push at the audience's date.
 
-The audience's own channel's consent is always required (`AudienceDefinition.channel`).
+The audience's own channel's consent is always required (`omnikpi.audiences.definition`).
 
     >>> parse_rule({"all": [{"segment": "at_risk"}, {"consent": "email"}]}).rules[1]
     ConsentCondition(channel='email')
@@ -23,13 +23,9 @@ The audience's own channel's consent is always required (`AudienceDefinition.cha
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import yaml
 
 from omnikpi.errors import ConfigError
 from omnikpi.model.derived import CUSTOMER_PROFILES
@@ -39,9 +35,9 @@ __all__ = [
     "AUDIENCE_CHANNELS",
     "CONSENT_COLUMNS",
     "OPERATORS",
+    "RULE_COLUMNS",
     "AllOf",
     "AnyOf",
-    "AudienceDefinition",
     "BoughtCondition",
     "ColumnCondition",
     "ConsentCondition",
@@ -52,9 +48,9 @@ __all__ = [
     "RuleChoices",
     "RuleError",
     "SegmentCondition",
-    "audience_id_of",
-    "load_definition",
-    "parse_definition",
+    "check_keys",
+    "expect_mapping",
+    "is_number",
     "parse_rule",
     "rule_data",
 ]
@@ -73,10 +69,9 @@ _OPERATORS_BY_TYPE = {
     "time": ("is_null", "not_null"),
 }
 #: Customer 360 columns a rule may read (not its bookkeeping).
-_COLUMNS = {c.name: c for c in CUSTOMER_PROFILES.columns if c.name not in ("as_of", "rules")}
+RULE_COLUMNS = {c.name: c for c in CUSTOMER_PROFILES.columns if c.name not in ("as_of", "rules")}
 _BOUGHT_KEYS = ("category", "product", "channel", "days", "min_orders", "min_amount")
 _EVENT_KEYS = ("type", "days", "min_count")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 class RuleError(ConfigError):
@@ -163,97 +158,9 @@ class RuleChoices:
     rfm_groups: tuple[str, ...] | None = None
 
 
-@dataclass(frozen=True)
-class AudienceDefinition:
-    """A saved audience: name, rule, the channel whose consent it needs, and its holdout
-    (share held out per stratum, seed, optional profile column to stratify by)."""
-
-    name: str
-    rule: Rule
-    channel: str
-    description: str | None = None
-    holdout_fraction: float = 0.0
-    seed: int = 0
-    stratify_by: str | None = None
-
-    @property
-    def audience_id(self) -> str:
-        return audience_id_of(self.name)
-
-    def rule_json(self) -> str:
-        """The rule as canonical JSON (what is stored and compared between versions)."""
-        return json.dumps(rule_data(self.rule), sort_keys=True, ensure_ascii=False)
-
-
-def audience_id_of(name: str) -> str:
-    """The id of an audience called `name`: lowercase words joined by hyphens.
-
-    >>> audience_id_of("Win-back: skincare 90d")
-    'win-back-skincare-90d'
-    """
-    slug = _NOT_SLUG.sub("-", name.lower()).strip("-")
-    if not slug:
-        raise RuleError("name", f'"{name}" has no letters or digits to make an id from')
-    return slug
-
-
-# -- parsing -------------------------------------------------------------------------------
-def load_definition(text: str, choices: RuleChoices = RuleChoices()) -> AudienceDefinition:
-    """An audience definition from YAML (or JSON, which YAML reads too)."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RuleError("audience", f"not valid YAML or JSON ({exc})") from None
-    return parse_definition(data, choices)
-
-
-def parse_definition(data: Any, choices: RuleChoices = RuleChoices()) -> AudienceDefinition:
-    """An AudienceDefinition from plain data: name, rule, channel, and optionally
-    description and holdout {fraction, seed, stratify_by}."""
-    mapping = _mapping(data, "audience")
-    _known(mapping, "audience", ("name", "description", "channel", "rule", "holdout"))
-    name = mapping.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise RuleError("audience.name", "give the audience a name, e.g. name: Win-back skincare")
-    channel = mapping.get("channel")
-    if channel not in AUDIENCE_CHANNELS:
-        raise RuleError(
-            "audience.channel",
-            f'"{channel}" is not a channel (allowed: {", ".join(AUDIENCE_CHANNELS)}); its '
-            "consent is required of every member",
-        )
-    if "rule" not in mapping:
-        raise RuleError("audience.rule", "missing: the conditions customers must meet")
-    description = mapping.get("description")
-    holdout = _mapping(mapping.get("holdout") or {}, "audience.holdout")
-    _known(holdout, "audience.holdout", ("fraction", "seed", "stratify_by"))
-    fraction = holdout.get("fraction", 0.0)
-    if not _is_number(fraction) or not 0 <= fraction < 1:
-        raise RuleError("audience.holdout.fraction", f"{fraction!r} must be a number in [0, 1)")
-    seed = holdout.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise RuleError("audience.holdout.seed", f"{seed!r} must be a whole number ≥ 0")
-    stratify_by = holdout.get("stratify_by")
-    strata = sorted(c for c, col in _COLUMNS.items() if col.type in ("string", "bool", "int"))
-    if stratify_by is not None and stratify_by not in strata:
-        raise RuleError(
-            "audience.holdout.stratify_by",
-            f'"{stratify_by}" is not a column to stratify by (allowed: {", ".join(strata)})',
-        )
-    return AudienceDefinition(
-        name=name.strip(),
-        rule=parse_rule(mapping["rule"], choices, "rule"),
-        channel=str(channel),
-        description=str(description).strip() if description else None,
-        holdout_fraction=float(fraction),
-        seed=seed,
-        stratify_by=stratify_by,
-    )
-
-
 def parse_rule(data: Any, choices: RuleChoices = RuleChoices(), path: str = "rule") -> Rule:
     """A Rule from plain data (a mapping with one of the keys of the module docstring)."""
-    mapping = _mapping(data, path)
+    mapping = expect_mapping(data, path)
     if "column" in mapping:
         return _column(mapping, path)
     if len(mapping) != 1:
@@ -298,11 +205,11 @@ def _consent(value: Any, choices: RuleChoices, path: str) -> Rule:
 
 
 def _bought(value: Any, choices: RuleChoices, path: str) -> Rule:
-    mapping = _mapping(value, path)
-    _known(mapping, path, _BOUGHT_KEYS)
+    mapping = expect_mapping(value, path)
+    check_keys(mapping, path, _BOUGHT_KEYS)
     channels = mapping.get("channel")
     min_amount = mapping.get("min_amount")
-    if min_amount is not None and (not _is_number(min_amount) or min_amount < 0):
+    if min_amount is not None and (not is_number(min_amount) or min_amount < 0):
         raise RuleError(f"{path}.min_amount", f"{min_amount!r} must be a number ≥ 0")
     return BoughtCondition(
         days=_whole(mapping, "days", path, None),
@@ -321,8 +228,8 @@ def _bought(value: Any, choices: RuleChoices, path: str) -> Rule:
 
 
 def _event(value: Any, choices: RuleChoices, path: str) -> Rule:
-    mapping = _mapping(value, path)
-    _known(mapping, path, _EVENT_KEYS)
+    mapping = expect_mapping(value, path)
+    check_keys(mapping, path, _EVENT_KEYS)
     if "type" not in mapping:
         raise RuleError(f"{path}.type", f"missing (allowed: {', '.join(EventType)})")
     return EventCondition(
@@ -345,13 +252,13 @@ _PARSERS = {
 
 
 def _column(mapping: Mapping[str, Any], path: str) -> Rule:
-    _known(mapping, path, ("column", "op", "value"))
+    check_keys(mapping, path, ("column", "op", "value"))
     name = mapping["column"]
-    column = _COLUMNS.get(name) if isinstance(name, str) else None
+    column = RULE_COLUMNS.get(name) if isinstance(name, str) else None
     if column is None:
         raise RuleError(
             f"{path}.column",
-            f'"{name}" is not a customer 360 column (allowed: {", ".join(_COLUMNS)})',
+            f'"{name}" is not a customer 360 column (allowed: {", ".join(RULE_COLUMNS)})',
         )
     kind = (
         "number"
@@ -390,7 +297,7 @@ def _column(mapping: Mapping[str, Any], path: str) -> Rule:
 
 
 def _typed(value: Any, kind: str, path: str) -> Any:
-    if kind == "number" and _is_number(value):
+    if kind == "number" and is_number(value):
         return value
     if kind == "bool" and isinstance(value, bool):
         return value
@@ -421,19 +328,19 @@ def _whole(mapping: Mapping[str, Any], key: str, path: str, default: int | None)
     return value
 
 
-def _mapping(data: Any, path: str) -> Mapping[str, Any]:
+def expect_mapping(data: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise RuleError(path, f"expected a mapping of keys to values, got {type(data).__name__}")
     return data
 
 
-def _known(mapping: Mapping[str, Any], path: str, keys: Sequence[str]) -> None:
+def check_keys(mapping: Mapping[str, Any], path: str, keys: Sequence[str]) -> None:
     for key in mapping:
         if key not in keys:
             raise RuleError(f"{path}.{key}", f"unknown key (allowed: {', '.join(keys)})")
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

@@ -20,14 +20,11 @@ else computed.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
@@ -36,11 +33,9 @@ from omnikpi.audiences import (
     TREATED,
     AudienceDefinition,
     CampaignReadout,
-    RuleChoices,
     assign_holdout,
     campaign_outcomes,
     load_definition,
-    parse_definition,
     profile_means,
     read_out,
     segment_mix,
@@ -48,20 +43,28 @@ from omnikpi.audiences import (
 )
 from omnikpi.auth import Action, AppStateStore, check_allowed
 from omnikpi.auth.audit import Actor
-from omnikpi.customers.profile import customer_profiles
-from omnikpi.customers.segments import SegmentRules
-from omnikpi.errors import ConfigError, InvalidChoice, NotFound
+from omnikpi.errors import ConfigError, InvalidChoice
 from omnikpi.ingest.pseudonyms import email_key, phone_key, pseudonym
 from omnikpi.model.audiences import AUDIENCE_MEMBERS, AUDIENCE_TABLES, AUDIENCES
-from omnikpi.model.derived import CUSTOMER_PROFILES
+from omnikpi.services.audience_store import (
+    AudienceInfo,
+    audience_version,
+    audience_versions,
+    check_built,
+    definition_data,
+    info_from_row,
+    member_table,
+    profile_table,
+    rule_choices,
+    same_definition,
+    stored_definition,
+    write_members,
+)
 from omnikpi.services.audit import customer_level
-from omnikpi.services.customers import data_through, segment_rules
 from omnikpi.services.export import write_csv
-from omnikpi.services.reader import ResultCache, data_version
 from omnikpi.services.suppression import sees_customers
 from omnikpi.services.warehouse import read_warehouse, write_warehouse
 from omnikpi.settings import Settings
-from omnikpi.warehouse import Warehouse
 
 __all__ = [
     "EXPORT_KINDS",
@@ -86,9 +89,6 @@ __all__ = [
 #: What an export holds: customer ids, or SHA-256 of e-mail/phone for ad platforms.
 EXPORT_KINDS = ("ids", "hashed")
 _GROUPS = (TREATED, HOLDOUT)
-#: Per warehouse, data version, date asked and segment rules: the day a rule reads and
-#: whether the stored customer 360 describes it (the live preview asks it on every change).
-_DAYS = ResultCache(max_entries=64)
 
 
 @dataclass(frozen=True)
@@ -98,34 +98,6 @@ class AudiencePreview:
     size: int
     as_of: date
     channel: str
-
-
-@dataclass(frozen=True)
-class AudienceInfo:
-    """One saved version of an audience (`versions`: how many it has)."""
-
-    audience_id: str
-    version: int
-    versions: int
-    name: str
-    description: str | None
-    channel: str
-    definition: dict[str, Any]
-    holdout_fraction: float
-    seed: int
-    stratify_by: str | None
-    created_by: str
-    created_at: datetime
-    as_of: date | None
-    built_at: datetime | None
-    treated: int | None
-    holdout: int | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            key: value.isoformat() if isinstance(value, date | datetime) else value
-            for key, value in self.__dict__.items()
-        }
 
 
 @dataclass(frozen=True)
@@ -166,13 +138,6 @@ class AudienceProfile:
 
 
 # -- definitions ---------------------------------------------------------------------------
-def rule_choices(settings: Settings) -> RuleChoices:
-    """The segments and RFM groups a rule may name (the segment rules in effect)."""
-    rules = segment_rules(settings)
-    groups = tuple(dict.fromkeys(g.id for g in rules.rfm.groups))
-    return RuleChoices(segments=tuple(rules.segment_ids), rfm_groups=groups)
-
-
 def read_definition(settings: Settings, text: str) -> AudienceDefinition:
     """An audience definition from YAML or JSON text, its segments checked."""
     return load_definition(text, rule_choices(settings))
@@ -184,7 +149,7 @@ def preview_audience(
     """How many customers `definition` selects as of `as_of` (the live size preview)."""
     check_allowed(actor.role, Action.MANAGE_AUDIENCES, actor.scopes)
     with read_warehouse(settings) as warehouse:
-        day, profiles = _profiles(warehouse, settings, as_of)
+        day, profiles = profile_table(warehouse, settings, as_of)
         selected = select_customers(definition.rule, definition.channel, profiles, warehouse, day)
         size = int(warehouse.ibis.execute(selected.count()))
     return AudiencePreview(size, day, definition.channel)
@@ -203,9 +168,9 @@ def save_audience(
     audience_id = definition.audience_id
     with write_warehouse(settings) as warehouse:
         warehouse.create_tables(AUDIENCE_TABLES)
-        versions = _versions(warehouse, audience_id)
-        if versions and _same(versions[-1], definition):
-            return _info(versions[-1], len(versions))
+        versions = audience_versions(warehouse, audience_id)
+        if versions and same_definition(versions[-1], definition):
+            return info_from_row(versions[-1], len(versions))
         row = {
             "audience_id": audience_id,
             "version": len(versions) + 1,
@@ -226,7 +191,7 @@ def save_audience(
         }
         arrow = pa.Table.from_pylist([row], schema=AUDIENCES.arrow_schema())
         warehouse.append(AUDIENCES.name, arrow, AUDIENCES)
-    return _info(row, len(versions) + 1)
+    return info_from_row(row, len(versions) + 1)
 
 
 def list_audiences(settings: Settings, actor: Actor) -> list[AudienceInfo]:
@@ -238,7 +203,7 @@ def list_audiences(settings: Settings, actor: Actor) -> list[AudienceInfo]:
         frame = warehouse.fetch_frame(f'SELECT * FROM "{AUDIENCES.name}" ORDER BY 1, 2')
     infos: list[AudienceInfo] = []
     for _, rows in frame.groupby("audience_id", sort=True):
-        infos.append(_info({str(k): v for k, v in rows.iloc[-1].items()}, len(rows)))
+        infos.append(info_from_row({str(k): v for k, v in rows.iloc[-1].items()}, len(rows)))
     return infos
 
 
@@ -248,7 +213,7 @@ def show_audience(
     """One version of an audience (default: its latest); NotFound names what exists."""
     check_allowed(actor.role, Action.MANAGE_AUDIENCES, actor.scopes)
     with read_warehouse(settings) as warehouse:
-        return _version(warehouse, audience_id, version)
+        return audience_version(warehouse, audience_id, version)
 
 
 # -- target lists --------------------------------------------------------------------------
@@ -271,15 +236,15 @@ def build_audience(
         store, actor, Action.VIEW_CUSTOMER_LEVEL, f"audience {audience_id}", detail="built"
     ) as access:
         with write_warehouse(settings) as warehouse:
-            info = _version(warehouse, audience_id, version)
+            info = audience_version(warehouse, audience_id, version)
             if info.built_at is not None and not replace:
                 raise ConfigError(
                     f'audience "{audience_id}" version {info.version} was built on '
                     f"{info.built_at:%Y-%m-%d} as of {info.as_of}; its list may have been "
                     "sent: rebuild it with --replace, or save a new version"
                 )
-            definition = _definition(settings, info)
-            day, profiles = _profiles(warehouse, settings, as_of)
+            definition = stored_definition(settings, info)
+            day, profiles = profile_table(warehouse, settings, as_of)
             strata = (definition.stratify_by,) if definition.stratify_by else ()
             chosen = select_customers(
                 definition.rule, definition.channel, profiles, warehouse, day, keep=strata
@@ -290,7 +255,7 @@ def build_audience(
                 definition.seed,
                 definition.stratify_by,
             )
-            _write_members(warehouse, info, members, day, actor, moment)
+            write_members(warehouse, info, members, day, actor, moment)
         access.rows(len(members))
     counts = members["group"].value_counts()
     return AudienceBuild(
@@ -333,8 +298,8 @@ def export_audience(
         store, actor, Action.EXPORT_CUSTOMER_LEVEL, subject, purpose=purpose, detail="exported"
     ) as access:
         with read_warehouse(settings) as warehouse:
-            info = _version(warehouse, audience_id, version)
-            _check_built(info)
+            info = audience_version(warehouse, audience_id, version)
+            check_built(info)
             members = warehouse.fetch_frame(
                 "SELECT m.customer_id, c.email_hash, c.phone_hash "
                 f'FROM "{AUDIENCE_MEMBERS.name}" m LEFT JOIN customers c USING (customer_id) '
@@ -402,11 +367,11 @@ def audience_profile(
     otherwise follow from the group's size), and a group that small shows no means."""
     check_allowed(actor.role, Action.VIEW_AUDIENCE_RESULTS, actor.scopes)
     with read_warehouse(settings) as warehouse:
-        info = _version(warehouse, audience_id, version)
-        _check_built(info)
+        info = audience_version(warehouse, audience_id, version)
+        check_built(info)
         assert info.as_of is not None
-        _, profiles = _profiles(warehouse, settings, info.as_of)
-        members = _members(warehouse, info)
+        _, profiles = profile_table(warehouse, settings, info.as_of)
+        members = member_table(warehouse, info)
         means = warehouse.execute(profile_means(members, profiles))
         mix = warehouse.execute(segment_mix(members, profiles))
     mix = mix.sort_values(["group", "customers", "segment"], ascending=[True, False, True])
@@ -451,180 +416,17 @@ def campaign_readout(
     incremental revenue and, with `cost`, the ROI (`omnikpi.audiences.readout`)."""
     check_allowed(actor.role, Action.VIEW_AUDIENCE_RESULTS, actor.scopes)
     with read_warehouse(settings) as warehouse:
-        info = _version(warehouse, audience_id, version)
-        _check_built(info)
+        info = audience_version(warehouse, audience_id, version)
+        check_built(info)
         outcomes = campaign_outcomes(
-            _members(warehouse, info), warehouse.table("orders"), start, end, warehouse.time_zone
+            member_table(warehouse, info),
+            warehouse.table("orders"),
+            start,
+            end,
+            warehouse.time_zone,
         )
         frame = warehouse.execute(outcomes)
     return read_out(frame, cost=cost, alpha=alpha)
-
-
-# -- storage -------------------------------------------------------------------------------
-def _profiles(
-    warehouse: Warehouse, settings: Settings, as_of: date | None
-) -> tuple[date, ir.Table]:
-    """The day described and the customer 360 of it: stored when it describes that day
-    with the segment rules in effect, else computed."""
-    rules = segment_rules(settings)
-    key = (str(settings.warehouse), data_version(settings.warehouse), as_of, rules.fingerprint)
-    day, stored = _DAYS.get_or_compute(key, lambda: _profile_day(warehouse, as_of, rules))
-    if stored:
-        return day, warehouse.table(CUSTOMER_PROFILES.name)
-    return day, customer_profiles(warehouse, day, rules)
-
-
-def _profile_day(
-    warehouse: Warehouse, as_of: date | None, rules: SegmentRules
-) -> tuple[date, bool]:
-    """The day a rule reads (`as_of`, default the data's latest) and whether the stored
-    customer 360 describes it with `rules`."""
-    latest = data_through(warehouse)
-    if as_of is not None and as_of > latest:
-        raise InvalidChoice("as-of", as_of.isoformat(), f"≤ {latest.isoformat()}")
-    day = as_of or latest
-    if not warehouse.has_table(CUSTOMER_PROFILES.name):
-        return day, False
-    stored = warehouse.fetch_row(f'SELECT max(as_of), max(rules) FROM "{CUSTOMER_PROFILES.name}"')
-    same_rules = stored is not None and stored[1] == rules.fingerprint
-    described = stored[0] if stored is not None else None
-    return day, same_rules and described is not None and pd.Timestamp(described).date() == day
-
-
-def _versions(warehouse: Warehouse, audience_id: str) -> list[dict[str, Any]]:
-    if not warehouse.has_table(AUDIENCES.name):
-        return []
-    frame = warehouse.fetch_frame(
-        f'SELECT * FROM "{AUDIENCES.name}" WHERE audience_id = ? ORDER BY version',
-        [audience_id],
-    )
-    return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
-
-
-def _version(warehouse: Warehouse, audience_id: str, version: int | None) -> AudienceInfo:
-    versions = _versions(warehouse, audience_id)
-    if not versions:
-        known = []
-        if warehouse.has_table(AUDIENCES.name):
-            known = [
-                str(r[0])
-                for r in warehouse.fetch_rows(
-                    f'SELECT DISTINCT audience_id FROM "{AUDIENCES.name}" ORDER BY 1'
-                )
-            ]
-        raise NotFound(
-            f'no audience "{audience_id}" (saved: {", ".join(known) or "none yet"}; save one '
-            "with `omnikpi audiences save FILE`)"
-        )
-    if version is None:
-        return _info(versions[-1], len(versions))
-    if not 1 <= version <= len(versions):
-        raise InvalidChoice("version", str(version), f"1 to {len(versions)}")
-    return _info(versions[version - 1], len(versions))
-
-
-def _same(row: dict[str, Any], definition: AudienceDefinition) -> bool:
-    return (
-        row["definition"] == definition.rule_json()
-        and row["name"] == definition.name
-        and row["description"] == definition.description
-        and row["channel"] == definition.channel
-        and float(row["holdout_fraction"]) == definition.holdout_fraction
-        and int(row["seed"]) == definition.seed
-        and row["stratify_by"] == definition.stratify_by
-    )
-
-
-def _info(row: dict[str, Any], versions: int) -> AudienceInfo:
-    def value(key: str) -> Any:
-        item = row.get(key)
-        return None if item is None or pd.isna(item) else item
-
-    as_of, created, built = value("as_of"), value("created_at"), value("built_at")
-    treated, holdout = value("treated"), value("holdout")
-    return AudienceInfo(
-        audience_id=str(row["audience_id"]),
-        version=int(row["version"]),
-        versions=versions,
-        name=str(row["name"]),
-        description=value("description"),
-        channel=str(row["channel"]),
-        definition=json.loads(str(row["definition"])),
-        holdout_fraction=float(row["holdout_fraction"]),
-        seed=int(row["seed"]),
-        stratify_by=value("stratify_by"),
-        created_by=str(row["created_by"]),
-        created_at=pd.Timestamp(created).to_pydatetime(),
-        as_of=pd.Timestamp(as_of).date() if as_of is not None else None,
-        built_at=pd.Timestamp(built).to_pydatetime() if built is not None else None,
-        treated=int(treated) if treated is not None else None,
-        holdout=int(holdout) if holdout is not None else None,
-    )
-
-
-def _definition(settings: Settings, info: AudienceInfo) -> AudienceDefinition:
-    """The stored version as a definition (its rule read again with today's choices)."""
-    holdout: dict[str, Any] = {"fraction": info.holdout_fraction, "seed": info.seed}
-    if info.stratify_by:
-        holdout["stratify_by"] = info.stratify_by
-    data = {
-        "name": info.name,
-        "channel": info.channel,
-        "rule": info.definition,
-        "holdout": holdout,
-    }
-    return parse_definition(data, rule_choices(settings))
-
-
-def _check_built(info: AudienceInfo) -> None:
-    if info.built_at is None or info.as_of is None:
-        raise ConfigError(
-            f'audience "{info.audience_id}" version {info.version} has not been built yet: '
-            f"`omnikpi audiences build {info.audience_id}` selects its customers"
-        )
-
-
-def _members(warehouse: Warehouse, info: AudienceInfo) -> ir.Table:
-    members = warehouse.table(AUDIENCE_MEMBERS.name)
-    return members.filter(
-        members.audience_id == info.audience_id, members.version == ibis.literal(info.version)
-    )
-
-
-def _write_members(
-    warehouse: Warehouse,
-    info: AudienceInfo,
-    members: pd.DataFrame,
-    day: date,
-    actor: Actor,
-    moment: datetime,
-) -> None:
-    frame = members.assign(audience_id=info.audience_id, version=info.version)
-    arrow = pa.Table.from_pandas(
-        frame[[c.name for c in AUDIENCE_MEMBERS.columns]],
-        schema=AUDIENCE_MEMBERS.arrow_schema(),
-        preserve_index=False,
-    )
-    counts = members["group"].value_counts()
-    with warehouse.transaction():
-        warehouse.create_tables(AUDIENCE_TABLES)
-        key = [info.audience_id, info.version]
-        warehouse.run_sql(
-            f'DELETE FROM "{AUDIENCE_MEMBERS.name}" WHERE audience_id = ? AND version = ?', key
-        )
-        warehouse.append(AUDIENCE_MEMBERS.name, arrow, AUDIENCE_MEMBERS)
-        warehouse.run_sql(
-            f'UPDATE "{AUDIENCES.name}" SET as_of = ?, built_by = ?, built_at = ?, treated = ?, '
-            "holdout = ? WHERE audience_id = ? AND version = ?",
-            [
-                day,
-                actor.username,
-                moment,
-                int(counts.get(TREATED, 0)),
-                int(counts.get(HOLDOUT, 0)),
-                *key,
-            ],
-        )
 
 
 def _plain(row: dict[Any, Any]) -> dict[str, Any]:
@@ -638,16 +440,3 @@ def _plain(row: dict[Any, Any]) -> dict[str, Any]:
         else:
             plain[str(key)] = item
     return plain
-
-
-def definition_data(info: AudienceInfo) -> dict[str, Any]:
-    """The version as the YAML/JSON a definition file holds (to edit and save again)."""
-    data: dict[str, Any] = {"name": info.name}
-    if info.description:
-        data["description"] = info.description
-    data["channel"] = info.channel
-    data["rule"] = info.definition
-    data["holdout"] = {"fraction": info.holdout_fraction, "seed": info.seed}
-    if info.stratify_by:
-        data["holdout"]["stratify_by"] = info.stratify_by
-    return data

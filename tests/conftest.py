@@ -109,6 +109,23 @@ def golden_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def golden_rolled_path(
+    golden_path: Path, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Path:
+    """The golden warehouse with every KPI rollup built (and their SQL compiled): built
+    once per test run and shared by parallel workers; tests copy it to change it."""
+    from omnikpi.kpi import load_catalog
+    from omnikpi.kpi.rollups import refresh_rollups
+
+    def build(path: Path) -> None:
+        shutil.copy(golden_path, path)
+        with Warehouse.open(path) as warehouse:
+            refresh_rollups(warehouse, load_catalog())
+
+    return shared_build(tmp_path_factory, worker_id, "golden-rolled/golden.duckdb", build)
+
+
 @pytest.fixture
 def golden_copy(golden_path: Path, tmp_path: Path) -> Path:
     """A writable copy of the golden warehouse (for tests that import targets)."""

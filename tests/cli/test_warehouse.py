@@ -23,6 +23,14 @@ def shop(golden_path: Path, tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.fixture
+def rolled_shop(golden_rolled_path: Path, tmp_path: Path) -> Path:
+    """A copy of the golden warehouse with its KPI rollups built."""
+    copy = tmp_path / "golden.duckdb"
+    shutil.copy(golden_rolled_path, copy)
+    return copy
+
+
 def info(shop: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
     capsys.readouterr()
     assert run_cli("warehouse", "info", "--warehouse", str(shop), "--format", "json") == 0
@@ -71,10 +79,9 @@ def test_bad_settings_are_one_line_errors(
         assert warehouse.stored_settings() == {}  # nothing stored
 
 
-def test_a_new_time_zone_rebuilds_the_rollups_in_it(shop: Path) -> None:
+def test_a_new_time_zone_rebuilds_the_rollups_in_it(rolled_shop: Path) -> None:
+    shop = rolled_shop
     catalog = load_catalog()
-    with Warehouse.open(shop) as warehouse:
-        refresh_rollups(warehouse, catalog)
     assert run_cli("warehouse", "set", "time-zone", "America/Los_Angeles", "-w", str(shop)) == 0
     with Warehouse.open(shop, read_only=True) as warehouse:
         assert warehouse.time_zone == "America/Los_Angeles"
@@ -92,11 +99,10 @@ def test_a_new_time_zone_rebuilds_the_rollups_in_it(shop: Path) -> None:
     assert in_seoul["value"].tolist() != direct[direct["kpi"] == "orders"]["value"].tolist()
 
 
-def test_rollups_are_not_read_in_another_processes_time_zone(shop: Path) -> None:
+def test_rollups_are_not_read_in_another_processes_time_zone(rolled_shop: Path) -> None:
     """Rollups hold the warehouse's own local dates; an overriding process reads raw rows."""
+    shop = rolled_shop
     catalog = load_catalog()
-    with Warehouse.open(shop) as warehouse:
-        refresh_rollups(warehouse, catalog)
     with Warehouse.open(shop, read_only=True, overrides={"time_zone": "UTC"}) as utc:
         engine = KpiQuery(catalog, utc)
         assert engine.reader is not None

@@ -17,7 +17,7 @@ from omnikpi.kpi.plan import Planner
 from omnikpi.kpi.population import population_atom, population_atoms
 from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.rollup_reader import RollupReader
-from omnikpi.kpi.rollups import catalog_atoms, refresh_rollups
+from omnikpi.kpi.rollups import catalog_atoms
 from omnikpi.warehouse import Warehouse
 from tests.kpi.conftest import pick
 
@@ -104,11 +104,11 @@ def test_a_source_built_on_another_inherits_its_customer_unless_it_summarizes() 
 
 
 def test_rollups_store_population_atoms_and_give_the_direct_counts(
-    golden_path: Path, tmp_path: Path
+    golden_rolled_path: Path, tmp_path: Path
 ) -> None:
     catalog = load_catalog()
     path = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, path)
+    shutil.copy(golden_rolled_path, path)  # rollups built
     planner = Planner(catalog)
     every = {a.key for k in catalog.kpis for a in population_atoms(catalog, planner.plan(k))}
     assert every <= {a.key for a in catalog_atoms(catalog)}
@@ -120,7 +120,6 @@ def test_rollups_store_population_atoms_and_give_the_direct_counts(
         _counted(kpis, "day", "2025-03-01", "2025-03-14", filters={"channel": ["web"]}),
     ]
     with Warehouse.open(path) as warehouse:
-        refresh_rollups(warehouse, catalog)
         stored = RollupReader(catalog, warehouse).available
         assert wanted <= stored
         direct = KpiQuery(catalog, warehouse, rollups=False).answer_many(shapes)

@@ -137,12 +137,11 @@ def test_dashboards_read_rollups_not_raw_tables(
     assert result["value"].notna().sum() > 100
 
 
-def test_incremental_refresh_after_new_data(golden_path: Path, tmp_path: Path) -> None:
+def test_incremental_refresh_after_new_data(golden_rolled_path: Path, tmp_path: Path) -> None:
     path = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, path)
+    shutil.copy(golden_rolled_path, path)  # rollups built
     catalog = load_catalog()
     with Warehouse.open(path) as warehouse:
-        refresh_rollups(warehouse, catalog)
         # Rows of periods that end before the new data are kept; quarters and years that
         # contain 2025-03-12 are rebuilt.
         unchanged = (
@@ -235,23 +234,25 @@ def _add_order(warehouse: Warehouse, order_id: str, placed: str, net: int) -> No
 
 
 def test_changed_tables_refresh_rollups_or_are_read_directly(
-    golden_path: Path, tmp_path: Path
+    golden_path: Path, golden_rolled_path: Path, tmp_path: Path
 ) -> None:
     """A load records the tables it changed in the warehouse; until their rollups are
     refreshed the reader computes their atoms directly, and a refresh clears the record."""
-    path = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, path)
     catalog = load_catalog()
+    plain = tmp_path / "plain.duckdb"
+    shutil.copy(golden_path, plain)
+    with Warehouse.open(plain) as warehouse:
+        warehouse.mark_changed({"orders": date(2025, 3, 12)}, "b0")
+        assert refresh_changes(warehouse, catalog) is None  # no rollups yet: nothing
+        assert not warehouse.has_table("kpi_rollups")
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_rolled_path, path)  # rollups built
 
     def refreshed_at(warehouse: Warehouse) -> dict[str, int]:
         rows = warehouse.fetch_rows("SELECT atom, epoch_us(refreshed_at) FROM kpi_rollup_state")
         return {str(atom): int(at) for atom, at in rows}
 
     with Warehouse.open(path) as warehouse:
-        warehouse.mark_changed({"orders": date(2025, 3, 12)}, "b0")
-        assert refresh_changes(warehouse, catalog) is None  # no rollups yet: nothing
-        assert not warehouse.has_table("kpi_rollups")
-        refresh_rollups(warehouse, catalog)
         assert warehouse.changed_tables() == {}
         refreshed = refreshed_at(warehouse)
         _add_order(warehouse, "O12", "2025-03-12 10:00", 8000)
@@ -319,7 +320,7 @@ def _rollup_rows(warehouse: Warehouse) -> list[tuple[object, ...]]:
 
 
 def test_a_refresh_from_a_day_leaves_the_rollups_a_full_build_makes(
-    golden_path: Path, tmp_path: Path
+    golden_rolled_path: Path, tmp_path: Path
 ) -> None:
     """A refresh reads each source only from the earliest day its atoms' periods from the
     change read, and groups a day apart from its year: every stored row (every atom, grain,
@@ -327,10 +328,9 @@ def test_a_refresh_from_a_day_leaves_the_rollups_a_full_build_makes(
     from omnikpi.kpi.rollups import _reads
 
     path = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, path)
+    shutil.copy(golden_rolled_path, path)  # rollups built
     catalog = load_catalog()
     with Warehouse.open(path) as warehouse:
-        refresh_rollups(warehouse, catalog)
         _add_order(warehouse, "O21", "2025-03-12 10:00", 8_000)
         since = date(2025, 3, 12)
         engine = KpiQuery(catalog, warehouse, rollups=False)
@@ -359,7 +359,7 @@ def test_a_refresh_from_a_day_leaves_the_rollups_a_full_build_makes(
 
 
 def test_a_refresh_runs_the_sql_the_last_one_compiled(
-    golden_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    golden_rolled_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The SQL a build compiles is kept in the warehouse, so the next refresh (another
     process: another warehouse object) builds no query; SQL of another catalog is not
@@ -367,10 +367,9 @@ def test_a_refresh_runs_the_sql_the_last_one_compiled(
     from omnikpi.kpi import compute
 
     path = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, path)
+    shutil.copy(golden_rolled_path, path)  # rollups built
     catalog = load_catalog()
     with Warehouse.open(path) as warehouse:
-        refresh_rollups(warehouse, catalog)
         built = _rollup_rows(warehouse)
         stored = warehouse.fetch_value("SELECT count(*) FROM kpi_compiled_sql")
     assert stored > 50
@@ -405,7 +404,7 @@ def test_a_refresh_runs_the_sql_the_last_one_compiled(
 
 
 def test_a_failed_refresh_is_recorded_and_its_kpis_are_read_directly(
-    golden_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    golden_rolled_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A refresh that fails keeps the changes marked (the reader computes those atoms
     directly), records what failed, and says how to finish; the next success clears it."""
@@ -414,10 +413,9 @@ def test_a_failed_refresh_is_recorded_and_its_kpis_are_read_directly(
     from omnikpi.kpi.rollup_store import refresh_failure
 
     path = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, path)
+    shutil.copy(golden_rolled_path, path)  # rollups built
     catalog = load_catalog()
     with Warehouse.open(path) as warehouse:
-        refresh_rollups(warehouse, catalog)
         assert refresh_failure(warehouse) is None
         _add_order(warehouse, "O31", "2025-03-12 10:00", 8_000)
         warehouse.mark_changed({"orders": date(2025, 3, 12), "order_lines": None}, "b1")
@@ -445,15 +443,14 @@ def test_a_failed_refresh_is_recorded_and_its_kpis_are_read_directly(
 
 
 def test_a_changed_table_with_later_days_is_read_to_its_new_last_day(
-    golden_path: Path, tmp_path: Path
+    golden_rolled_path: Path, tmp_path: Path
 ) -> None:
     """The rollups keep the coverage of each source as of their refresh; a load of a day
     after it (not yet refreshed) is read directly, not reported as a day without data."""
     path = tmp_path / "golden.duckdb"
-    shutil.copy(golden_path, path)
+    shutil.copy(golden_rolled_path, path)  # rollups built
     catalog = load_catalog()
     with Warehouse.open(path) as warehouse:
-        refresh_rollups(warehouse, catalog)
         last = KpiQuery(catalog, warehouse).data_through()
         later = last + timedelta(days=40)
         _add_order(warehouse, "O41", f"{later} 10:00", 5_000)

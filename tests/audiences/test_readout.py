@@ -79,6 +79,8 @@ def test_a_readout_needs_both_groups() -> None:
     one_group = outcomes().assign(group="treated")
     with pytest.raises(DataError, match="the holdout group has 0 customers"):
         read_out(one_group)
+    with pytest.raises(DataError, match="no member of either group bought"):
+        read_out(outcomes().assign(orders=0, revenue=0.0))
 
 
 def test_outcomes_count_the_window_s_orders_not_cancelled(tiny: Warehouse) -> None:

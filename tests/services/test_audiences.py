@@ -16,6 +16,7 @@ from omnikpi.auth.audit import Actor, AuditEvent
 from omnikpi.auth.permissions import ActionDenied
 from omnikpi.errors import ConfigError, NotFound
 from omnikpi.ingest.pseudonyms import pseudonym
+from omnikpi.services.audience_store import forget_in_audiences
 from omnikpi.services.audiences import (
     audience_profile,
     build_audience,
@@ -252,3 +253,16 @@ def test_the_documented_example_reads(settings: Settings) -> None:
     definition = read_definition(settings, example)
     assert (definition.audience_id, definition.channel) == ("win-back-skincare", "email")
     assert preview_audience(settings, ANALYST, definition).size == 0  # no e-mail consent here
+
+
+def test_a_forgotten_customer_leaves_the_lists(settings: Settings, store: AppStateStore) -> None:
+    """`forget_in_audiences` (for services.forget) puts the tombstone in the customer's place."""
+    save_audience(settings, ANALYST, read_definition(settings, EVERYONE))
+    build_audience(settings, store, ANALYST, "summer-thank-you")
+    with Warehouse.open(settings.warehouse) as warehouse:
+        assert forget_in_audiences(warehouse, "A", "forgotten-0001") == 1
+        assert forget_in_audiences(warehouse, "A", "forgotten-0001") == 0
+        ids = {r[0] for r in warehouse.fetch_rows("SELECT customer_id FROM audience_members")}
+    assert "A" not in ids
+    assert "forgotten-0001" in ids
+    assert len(ids) == 10

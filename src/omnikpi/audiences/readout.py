@@ -138,6 +138,11 @@ def read_out(
                 "each group (build the audience with a holdout fraction, e.g. 0.1)"
             )
     treated, holdout = groups[TREATED], groups[HOLDOUT]
+    if not (outcomes["orders"] > 0).any():
+        raise DataError(
+            "no member of either group bought in the campaign window: there is nothing to "
+            "compare yet (read out after the window, or check its dates)"
+        )
 
     def totals(frame: pd.DataFrame) -> GroupTotals:
         revenue = frame["revenue"].astype(float)

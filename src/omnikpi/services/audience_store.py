@@ -33,6 +33,7 @@ __all__ = [
     "audience_versions",
     "check_built",
     "definition_data",
+    "forget_in_audiences",
     "info_from_row",
     "member_table",
     "profile_table",
@@ -268,3 +269,20 @@ def definition_data(info: AudienceInfo) -> dict[str, Any]:
     if info.stratify_by:
         data["holdout"]["stratify_by"] = info.stratify_by
     return data
+
+
+def forget_in_audiences(warehouse: Warehouse, customer_id: str, tombstone: str) -> int:
+    """Replace a forgotten customer's id in the built audiences by its `tombstone` (the
+    one `warehouse.erasure` gave it), keeping the groups' sizes for readouts; rows changed.
+    Call inside the forget's transaction (services.forget)."""
+    if not warehouse.has_table(AUDIENCE_MEMBERS.name):
+        return 0
+    count = warehouse.fetch_value(
+        f'SELECT count(*) FROM "{AUDIENCE_MEMBERS.name}" WHERE customer_id = ?', [customer_id]
+    )
+    if count:
+        warehouse.run_sql(
+            f'UPDATE "{AUDIENCE_MEMBERS.name}" SET customer_id = ? WHERE customer_id = ?',
+            [tombstone, customer_id],
+        )
+    return int(count)

@@ -1,5 +1,5 @@
 """The tiny hand-made retailer of the customer tests (tests/customers/tiny_retailer.py),
-built once per module with its customer 360 stored; tests that write copy it."""
+built once per test run with its customer 360 stored; tests that write copy it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from omnikpi.warehouse import Warehouse
 from tests.customers.tiny_retailer import AS_OF, build_tiny_retailer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny retailer with its customer 360 stored as of 2025-06-30 (computing the
     360 takes seconds; rules read the stored one)."""
@@ -24,7 +24,7 @@ def tiny_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tiny(tiny_path: Path) -> Iterator[Warehouse]:
     with Warehouse.open(tiny_path, read_only=True) as warehouse:
         yield warehouse

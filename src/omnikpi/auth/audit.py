@@ -69,6 +69,8 @@ class AuditEvent(StrEnum):
     BUSINESS_UNIT_CHANGED = "business_unit_changed"
     TOKEN_CREATED = "token_created"
     TOKEN_REVOKED = "token_revoked"
+    #: An analyst's SQL ran in the workspace, or was refused (the detail says which).
+    ADHOC_SQL = "adhoc_sql"
     #: The permission table refused a customer-level action.
     ACCESS_DENIED = "access_denied"
 

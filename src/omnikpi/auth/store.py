@@ -19,7 +19,7 @@ from pathlib import Path
 from omnikpi.errors import ConfigError
 
 #: Bumped whenever _MIGRATIONS grows; stored in SQLite's user_version.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -86,6 +86,21 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE users ADD COLUMN disabled_at TEXT",
         "ALTER TABLE sessions ADD COLUMN last_seen_at TEXT",
         "ALTER TABLE sessions ADD COLUMN address TEXT",
+    ),
+    (
+        # The analysts' SQL workspace: each user's queries (the audit log keeps them too).
+        """CREATE TABLE workspace_history (
+            run_id     INTEGER PRIMARY KEY,
+            username   TEXT NOT NULL COLLATE NOCASE,
+            ran_at     TEXT NOT NULL,
+            sql_text   TEXT NOT NULL,
+            status     TEXT NOT NULL,
+            row_count  INTEGER,
+            truncated  INTEGER NOT NULL DEFAULT 0,
+            elapsed_ms INTEGER,
+            message    TEXT
+        )""",
+        "CREATE INDEX workspace_history_by_user ON workspace_history (username, run_id)",
     ),
 )
 

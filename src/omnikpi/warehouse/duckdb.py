@@ -39,6 +39,7 @@ from omnikpi.errors import ConfigError, NotFound, WarehouseExists
 from omnikpi.model import TABLES, Table
 from omnikpi.model import table as model_table
 from omnikpi.settings import DataSettings
+from omnikpi.warehouse import read_only_sql
 from omnikpi.warehouse.system import DATA_SETTINGS, SYSTEM_TABLES, TABLE_CHANGES
 
 #: Settings applied to every DuckDB connection: extensions are built in (parquet, json, icu)
@@ -591,6 +592,34 @@ class Warehouse:
     def fetch_arrow(self, sql: str, params: Params | None = None) -> pa.Table:
         """A query's result as an Arrow table."""
         return self._con.execute(sql, params).to_arrow_table()
+
+    def run_read_only(
+        self, sql: str, *, max_rows: int, timeout_seconds: float
+    ) -> read_only_sql.ReadOnlyResult:
+        """An analyst's query, checked to be one SELECT over warehouse tables reading no
+        file or URL (SqlRefused otherwise), run on a connection of its own in a READ ONLY
+        transaction: at most `max_rows` rows, stopped after `timeout_seconds`
+        (QueryTimedOut). See `omnikpi.warehouse.read_only_sql`.
+
+        >>> sql = "SELECT count(*) FROM orders"
+        >>> wh.run_read_only(sql, max_rows=10, timeout_seconds=5).rows  # doctest: +SKIP
+        ((1204,),)
+        """
+        described: dict[str, list[tuple[str, str]]] = {}
+        for table_name, column, kind in self.fetch_rows(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+        ):
+            described.setdefault(str(table_name), []).append((str(column), str(kind)))
+        checked = read_only_sql.check_read_only_sql(sql, described)
+        with self._side_cursor() as cursor:
+            return read_only_sql.run_checked(
+                cursor,
+                checked,
+                max_rows=max_rows,
+                timeout_seconds=timeout_seconds,
+                time_zone=self.time_zone,
+            )
 
     @contextmanager
     def registered(self, name: str, data: pa.Table | pd.DataFrame) -> Iterator[str]:

@@ -61,6 +61,8 @@ FORMS: dict[str, dict[str, str]] = {
     "/admin/customers/forget": {"customer_id": "route-check", "reason": "route check"},
     "/admin/users": {"change": "add", "username": "route_check", "role": "analyst"},
     "/admin/users/{username}": {"change": "role", "role": "analyst"},
+    "/workspace/sql": {"sql": "SELECT 1 AS route_check"},
+    "/workspace/sql.csv": {"sql": "SELECT 1 AS route_check"},
 }
 #: Query strings that keep pages on the simulated period.
 QUERIES: dict[str, str] = {"/status": "?start=2025-12-01&end=2025-12-31"}

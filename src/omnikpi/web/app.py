@@ -43,6 +43,7 @@ from omnikpi.web.routes.catchment_page import router as catchment_page_router
 from omnikpi.web.routes.customer_pages import router as customer_pages_router
 from omnikpi.web.routes.experiment_pages import router as experiment_pages_router
 from omnikpi.web.routes.marketing_pages import router as marketing_pages_router
+from omnikpi.web.routes.workspace_pages import router as workspace_pages_router
 from omnikpi.web.security import authorize, requires, verify_csrf
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -166,6 +167,7 @@ def create_app(
     app.include_router(customer_pages_router)
     app.include_router(experiment_pages_router)
     app.include_router(marketing_pages_router)
+    app.include_router(workspace_pages_router)
     app.include_router(admin_users_router)
     if own_warehouse and commands is not None:
         app.state.commands = commands

@@ -30,6 +30,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("customers", "/customers", Action.VIEW_CUSTOMER_AGGREGATES),
     NavItem("marketing", "/marketing", Action.VIEW_MARKETING),
     NavItem("experiments", "/experiments", Action.VIEW_EXPERIMENTS),
+    NavItem("workspace", "/workspace/sql", Action.RUN_ADHOC_SQL),
     NavItem("status", "/status", Action.VIEW_DATA_STATUS),
     NavItem("api_docs", "/api/docs", Action.VIEW_API_DOCS),
     NavItem("users", "/admin/users", Action.MANAGE_USERS),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse.duckdb import own
 from omnikpi.warehouse.read_only_sql import (
     CheckedSql,
     QueryTimedOut,
@@ -125,3 +126,23 @@ def test_python_variables_are_not_tables(warehouse: Warehouse) -> None:
     assert len(secret_frame) == 1
     with pytest.raises(SqlRefused, match='no table "secret_frame"'):
         warehouse.run_read_only("SELECT * FROM secret_frame", max_rows=5, timeout_seconds=5)
+
+
+def test_while_a_server_owns_the_file_a_query_reads_and_the_owner_still_writes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "served.duckdb"
+    Warehouse.create(path).close()
+    with own(path) as owner:
+        owner.run_sql("CREATE TABLE notes (note VARCHAR)")
+        owner.run_sql("INSERT INTO notes VALUES ('a')")
+        with Warehouse.open(path, read_only=True) as reader:
+            result = reader.run_read_only(
+                "SELECT count(*) FROM notes", max_rows=5, timeout_seconds=5
+            )
+            assert result.rows == ((1,),)
+            unchecked = CheckedSql("INSERT INTO notes VALUES ('b')", ())
+            with reader._side_cursor() as cursor, pytest.raises(SqlRefused, match="read-only"):
+                run_checked(cursor, unchecked, max_rows=5, timeout_seconds=5, time_zone="UTC")
+        owner.run_sql("INSERT INTO notes VALUES ('c')")
+        assert owner.fetch_value("SELECT string_agg(note, '' ORDER BY note) FROM notes") == "ac"

@@ -68,6 +68,7 @@ HANDED_OFF = frozenset(
         ("analyze", "catchment"),
         ("customers", "affinity"),
         ("audiences",),
+        ("workspace", "sql"),
     }
 )
 #: Environment variables of the CLI that the command reads, sent with it.

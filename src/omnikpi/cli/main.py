@@ -83,6 +83,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "omnikpi.cli.attribution:app",
         "Attribution: credit channels by one model; explore journeys; match store orders.",
     ),
+    "workspace": LazyCommand(
+        "omnikpi.cli.workspace:app",
+        "The SQL workspace: read-only SQL over the warehouse, audited.",
+    ),
     "audiences": LazyCommand(
         "omnikpi.cli.audiences:app",
         "Audiences: preview and save rules, build target lists with a holdout, export them, "

@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -m "not spark" -n 2
+	OMNIKPI_TEST_PREBUILD=1 $(BIN)/pytest -m "not spark" -n 2
 
 spark: $(STAMP)
 	$(BIN)/pytest -m spark

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -57,6 +60,81 @@ def shared_build(
     return path
 
 
+def build_sim(path: Path) -> None:
+    """The shared simulated retailer, built by `omnikpi demo --no-serve` as a user would."""
+    code = run_cli(
+        "demo",
+        "--customers",
+        str(SIM_CUSTOMERS),
+        "--days",
+        str(SIM_DAYS),
+        "--end",
+        SIM_END.isoformat(),
+        "--seed",
+        str(SIM_SEED),
+        "--warehouse",
+        str(path),
+        "--no-serve",
+    )
+    assert code == 0
+
+
+def build_golden_rolled(path: Path) -> None:
+    """The golden warehouse with every KPI rollup built (and their SQL compiled)."""
+    from omnikpi.kpi import load_catalog
+    from omnikpi.kpi.rollups import refresh_rollups
+
+    with Warehouse.create(path) as warehouse:
+        load_golden(warehouse)
+        refresh_rollups(warehouse, load_catalog())
+
+
+#: What `shared_build` builds once per run, by name; `tests/prebuild.py` builds these in
+#: the background when the whole suite runs (OMNIKPI_TEST_PREBUILD=1, `make unit`).
+SHARED_BUILDS: dict[str, Callable[[Path], None]] = {
+    "sim/retailer.duckdb": build_sim,
+    "golden-rolled/golden.duckdb": build_golden_rolled,
+}
+PREBUILD_ENV = "OMNIKPI_TEST_PREBUILD"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With OMNIKPI_TEST_PREBUILD set, the main process (not an xdist worker) starts
+    building `SHARED_BUILDS` in a background process holding their locks, so that no
+    worker sits idle waiting for the one that would otherwise build them."""
+    config = session.config
+    if not os.environ.get(PREBUILD_ENV) or hasattr(config, "workerinput"):
+        return
+    base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    locks = []
+    for name in SHARED_BUILDS:
+        lock = (base / f"{Path(name).parent.name}.lock").open("w")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        locks.append(lock)
+    fds = [lock.fileno() for lock in locks]
+    with (base / "prebuild.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.prebuild", str(base), *map(str, fds)],
+            pass_fds=fds,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).parents[1],
+        )
+    for lock in locks:
+        lock.close()  # the builder holds them now
+    config.stash[_PREBUILD] = process
+
+
+_PREBUILD = pytest.StashKey[subprocess.Popen[bytes]]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    process = session.config.stash.get(_PREBUILD, None)
+    if process is not None and process.poll() is None:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def sim_path(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """A warehouse built by `omnikpi demo --no-serve` exactly as a user would.
@@ -64,25 +142,7 @@ def sim_path(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     Built once per test run and shared by parallel workers (`shared_build`). Tests treat it
     as read-only (copy it to change it).
     """
-
-    def demo(path: Path) -> None:
-        code = run_cli(
-            "demo",
-            "--customers",
-            str(SIM_CUSTOMERS),
-            "--days",
-            str(SIM_DAYS),
-            "--end",
-            SIM_END.isoformat(),
-            "--seed",
-            str(SIM_SEED),
-            "--warehouse",
-            str(path),
-            "--no-serve",
-        )
-        assert code == 0
-
-    return shared_build(tmp_path_factory, worker_id, "sim/retailer.duckdb", demo)
+    return shared_build(tmp_path_factory, worker_id, "sim/retailer.duckdb", build_sim)
 
 
 @pytest.fixture
@@ -110,20 +170,11 @@ def golden_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def golden_rolled_path(
-    golden_path: Path, tmp_path_factory: pytest.TempPathFactory, worker_id: str
-) -> Path:
+def golden_rolled_path(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """The golden warehouse with every KPI rollup built (and their SQL compiled): built
     once per test run and shared by parallel workers; tests copy it to change it."""
-    from omnikpi.kpi import load_catalog
-    from omnikpi.kpi.rollups import refresh_rollups
-
-    def build(path: Path) -> None:
-        shutil.copy(golden_path, path)
-        with Warehouse.open(path) as warehouse:
-            refresh_rollups(warehouse, load_catalog())
-
-    return shared_build(tmp_path_factory, worker_id, "golden-rolled/golden.duckdb", build)
+    name = "golden-rolled/golden.duckdb"
+    return shared_build(tmp_path_factory, worker_id, name, build_golden_rolled)
 
 
 @pytest.fixture

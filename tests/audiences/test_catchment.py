@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -72,14 +73,17 @@ def population(warehouse: Warehouse, radius_km: float = 5.0) -> ir.Table:
     return joined.mutate(in_catchment=joined._in.fill_null(False)).drop("_in")
 
 
-def cells(frame: pd.DataFrame, key: str, *figures: str) -> dict[tuple[str, str], tuple]:
+Cells = dict[tuple[str, str], tuple[Any, ...]]
+
+
+def cells(frame: pd.DataFrame, key: str, *figures: str) -> Cells:
     """(group, value) → the figures, rounded to 6 decimals."""
     return rounded(
         {(row["group"], row[key]): tuple(row[f] for f in figures) for _, row in frame.iterrows()}
     )
 
 
-def rounded(found: dict[tuple[str, str], tuple]) -> dict[tuple[str, str], tuple]:
+def rounded(found: Cells) -> Cells:
     return {key: tuple(round(float(v), 6) for v in values) for key, values in found.items()}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from omnikpi.auth import Role, UserRole
+from omnikpi.auth import MemberRole, Role, UserRole
 from omnikpi.auth.audit import Actor
 from omnikpi.auth.permissions import ActionDenied
 from omnikpi.errors import ConfigError, DataError, InvalidChoice, UnknownValue
@@ -53,7 +53,8 @@ def analysed(settings: Settings) -> CatchmentAnswer:
 
 def test_roles_without_customer_aggregates_are_refused(settings: Settings) -> None:
     for role in (Role.BU_USER, Role.MEMBER):
-        actor = Actor("someone", UserRole(role, "crm_marketer" if role == Role.MEMBER else None))
+        job = MemberRole.CRM_MARKETER if role == Role.MEMBER else None
+        actor = Actor("someone", UserRole(role, job))
         with pytest.raises(ActionDenied, match="view customer aggregates"):
             catchment_analysis(settings, actor, NEAR_CITY_HALL)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html as markup
 import json
 import re
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -32,10 +33,10 @@ def cells(page: str, table_id: str) -> list[str]:
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip() for cell in raw]
 
 
-def chart(page: str, chart_id: str) -> dict:
+def chart(page: str, chart_id: str) -> dict[str, Any]:
     found = re.search(rf'id="{chart_id}"[^>]*data-chart=\'([^\']*)\'', page)
     assert found, f"no chart #{chart_id}"
-    spec: dict = json.loads(markup.unescape(found.group(1)))
+    spec: dict[str, Any] = json.loads(markup.unescape(found.group(1)))
     return spec
 
 

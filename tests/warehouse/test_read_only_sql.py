@@ -73,6 +73,13 @@ def test_layer_3_binds_with_file_access_off() -> None:
     bind_in_sandbox("SELECT sum(net_amount) FROM orders", ORDERS)  # a plain query binds
 
 
+def test_layer_3_stands_text_in_for_a_type_it_does_not_know() -> None:
+    shapes = {"stores": [("store_id", "VARCHAR"), ("area", "SHOP_POINT")]}
+    bind_in_sandbox("SELECT store_id FROM stores", shapes)
+    with pytest.raises(SqlRefused, match="cannot run"):
+        bind_in_sandbox("SELECT nope FROM stores", shapes)
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
     warehouse = Warehouse.create(tmp_path / "shop.duckdb")

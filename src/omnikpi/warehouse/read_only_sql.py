@@ -261,7 +261,13 @@ def bind_in_sandbox(
     with _sandbox_or(sandbox) as binder:
         for table, table_columns in columns.items():
             fields = ", ".join(f'"{name}" {kind}' for name, kind in table_columns)
-            binder.execute(f'CREATE TABLE "{table}" ({fields})')
+            try:
+                binder.execute(f'CREATE TABLE "{table}" ({fields})')
+            except duckdb.Error:
+                # A type the empty database lacks (an extension's): text stands in for it.
+                kinds = [(n, k if _is_builtin(binder, k) else "VARCHAR") for n, k in table_columns]
+                fields = ", ".join(f'"{name}" {kind}' for name, kind in kinds)
+                binder.execute(f'CREATE TABLE "{table}" ({fields})')
         try:
             binder.execute(f"EXPLAIN {sql}")
         except duckdb.PermissionException as exc:
@@ -270,6 +276,15 @@ def bind_in_sandbox(
             ) from None
         except duckdb.Error as exc:
             raise SqlRefused(f"the query cannot run: {exc}") from None
+
+
+def _is_builtin(binder: duckdb.DuckDBPyConnection, kind: str) -> bool:
+    """Whether the sandbox knows the column type `kind`."""
+    try:
+        binder.execute(f"SELECT NULL::{kind}")
+    except duckdb.Error:
+        return False
+    return True
 
 
 def check_read_only_sql(sql: str, columns: Mapping[str, Sequence[tuple[str, str]]]) -> CheckedSql:

@@ -184,6 +184,7 @@ def catchment_page(request: Request, principal: Principal = Depends(signed_in)) 
         except (ConfigError, DataError, NotFound, UnknownValue) as exc:
             error = str(exc)
     window = form["window"] or DEFAULT_CATCHMENT_WINDOW
+    named = [(store_id, name.in_language(fmt.locale)) for store_id, name in stores]
     values: dict[str, Any] = {
         "sections": sections(principal),
         "section": "catchment",
@@ -191,7 +192,8 @@ def catchment_page(request: Request, principal: Principal = Depends(signed_in)) 
         "label": lambda group, value: label(group, value, fmt.locale),
         "heat_style": heat_style,
         "form": form,
-        "stores": [(store_id, name.in_language(fmt.locale)) for store_id, name in stores],
+        "stores": named,
+        "store_label": dict(named).get(answer.store_id or "") if answer else None,
         "windows": WINDOWS if window in WINDOWS else (*WINDOWS, window),
         "window": window,
         "answer": answer,

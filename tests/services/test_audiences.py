@@ -30,6 +30,7 @@ from omnikpi.services.audiences import (
 )
 from omnikpi.services.audit import PurposeRequired
 from omnikpi.services.customers import refresh_customer_profiles
+from omnikpi.services.forget import forget_customer
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
 from tests.customers.tiny_retailer import AS_OF, build_tiny_retailer
@@ -256,13 +257,15 @@ def test_the_documented_example_reads(settings: Settings) -> None:
 
 
 def test_a_forgotten_customer_leaves_the_lists(settings: Settings, store: AppStateStore) -> None:
-    """`forget_in_audiences` (for services.forget) puts the tombstone in the customer's place."""
+    """Forgetting a customer (services.forget, which calls `forget_in_audiences` in its
+    transaction) puts the tombstone in the customer's place in the built lists."""
     save_audience(settings, ANALYST, read_definition(settings, EVERYONE))
     build_audience(settings, store, ANALYST, "summer-thank-you")
+    admin = Actor("ada", UserRole(Role.ADMIN), "10.0.0.5")
+    forgotten = forget_customer(settings, store, admin, "A", reason="erasure request")
     with Warehouse.open(settings.warehouse) as warehouse:
-        assert forget_in_audiences(warehouse, "A", "forgotten-0001") == 1
-        assert forget_in_audiences(warehouse, "A", "forgotten-0001") == 0
+        assert forget_in_audiences(warehouse, "A", forgotten.tombstone) == 0  # already done
         ids = {r[0] for r in warehouse.fetch_rows("SELECT customer_id FROM audience_members")}
     assert "A" not in ids
-    assert "forgotten-0001" in ids
+    assert forgotten.tombstone in ids
     assert len(ids) == 10

@@ -26,6 +26,7 @@ from omnikpi.auth import Action, AppStateStore, check_allowed
 from omnikpi.auth.audit import Actor, AuditEvent, record_audit
 from omnikpi.auth.permissions import ActionDenied
 from omnikpi.errors import ConfigError, NotFound, RefreshFailed
+from omnikpi.services.audience_store import forget_in_audiences
 from omnikpi.services.warehouse import write_warehouse
 from omnikpi.settings import Settings
 from omnikpi.warehouse.erasure import (
@@ -123,6 +124,7 @@ def forget_customer(
         tombstone = earlier[0] if earlier else new_tombstone()
         with warehouse.transaction():
             erased = erase_customer(warehouse, wanted, tombstone)
+            forget_in_audiences(warehouse, wanted, tombstone)  # target lists sent keep a row
             record_forgotten(warehouse, tombstone, digest, moment, erased.total)
             warehouse.mark_changed(erased.changed, f"forget-{tombstone}")
             # Inside the transaction: no forget is committed without its audit entry.

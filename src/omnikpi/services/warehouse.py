@@ -25,6 +25,7 @@ from omnikpi.kpi.rollup_store import ROLLUP_TABLES
 from omnikpi.kpi.rollups import refresh_changes
 from omnikpi.kpi.targets import TARGETS
 from omnikpi.model import TABLES
+from omnikpi.model.audiences import AUDIENCE_TABLES
 from omnikpi.model.derived import DERIVED_TABLES
 from omnikpi.settings import DATA_SETTING_KEYS, DataSettings, Settings
 from omnikpi.warehouse import SYSTEM_TABLES, Warehouse
@@ -40,6 +41,7 @@ DECLARED_TABLES = (
     *ROLLUP_TABLES,
     TARGETS,
     *DERIVED_TABLES,
+    *AUDIENCE_TABLES,
 )
 #: The names `omnikpi warehouse set` takes, and the data setting each one sets.
 SETTING_NAMES = {name.replace("_", "-"): name for name in DATA_SETTING_KEYS}

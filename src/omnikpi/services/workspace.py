@@ -34,7 +34,7 @@ from omnikpi.services.audit import customer_level
 from omnikpi.services.export import write_csv
 from omnikpi.services.warehouse import read_warehouse
 from omnikpi.settings import Settings
-from omnikpi.warehouse.read_only_sql import QueryTimedOut, SqlRefused
+from omnikpi.warehouse.read_only_sql import QueryTimedOut, SqlRefused, classify
 
 __all__ = [
     "DEFAULT_ROW_LIMIT",
@@ -132,6 +132,7 @@ def run_sql(
                     f"the query is {len(text):,} characters long; the workspace takes at most "
                     f"{MAX_SQL_LENGTH:,} (shorten it, e.g. move repeated parts into a CTE)"
                 )
+            classify(text)  # a write or a setting is refused before the file is opened
             with read_warehouse(settings) as warehouse:
                 answer = warehouse.run_read_only(
                     text, max_rows=row_limit, timeout_seconds=timeout_seconds

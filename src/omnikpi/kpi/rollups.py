@@ -9,6 +9,7 @@ compiler as direct queries, so both give the same answers.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 from omnikpi.errors import ConfigError, RefreshFailed
 from omnikpi.kpi.atoms import Atom, atoms_of
 from omnikpi.kpi.catalog import Catalog
-from omnikpi.kpi.compiled import cache_for
+from omnikpi.kpi.compiled import CompiledQuery, cache_for
 from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.engine import KpiQuery
 from omnikpi.kpi.kinds import kind_of
@@ -68,6 +69,24 @@ class RollupReport:
     since: date | None
 
 
+#: Compiled rollup SQL by fingerprint, kept for this process's next build of another
+#: warehouse (a demo or a test builds many warehouses of one schema); a few fingerprints.
+_PROCESS_QUERIES: OrderedDict[str, dict[str, CompiledQuery | None]] = OrderedDict()
+_PROCESS_FINGERPRINTS = 4
+
+
+def _remember(
+    fingerprint: str, built: dict[str, CompiledQuery | None]
+) -> dict[str, CompiledQuery | None]:
+    """Add `built` to the process's SQL of `fingerprint`; returns all of it (to store)."""
+    known = _PROCESS_QUERIES.setdefault(fingerprint, {})
+    known.update(built)
+    _PROCESS_QUERIES.move_to_end(fingerprint)
+    while len(_PROCESS_QUERIES) > _PROCESS_FINGERPRINTS:
+        _PROCESS_QUERIES.popitem(last=False)
+    return dict(known)
+
+
 def refresh_rollups(
     warehouse: Warehouse,
     catalog: Catalog,
@@ -92,7 +111,10 @@ def refresh_rollups(
     # The SQL compiled by the last refresh is used again (the shapes rarely change).
     compiled = cache_for(catalog, warehouse)
     fingerprint = compile_fingerprint(warehouse, catalog)
-    compiled.preload(stored_queries(warehouse, fingerprint))
+    # So is the SQL this process compiled for another warehouse of the same fingerprint
+    # (same catalog, columns, time zone and versions: the SQL names no file).
+    known_sql = {**_PROCESS_QUERIES.get(fingerprint, {}), **stored_queries(warehouse, fingerprint)}
+    compiled.preload(known_sql)
     everything = catalog_atoms(catalog)
     atoms = [a for a in everything if engine.coverage(a) is not None]
     if tables is not None:
@@ -129,7 +151,7 @@ def refresh_rollups(
             warehouse.append(ROLLUPS.name, rows, ROLLUPS)
         record_state(warehouse, atoms, {a.key for a in everything})
         record_coverage(warehouse, engine.known_coverage())
-        store_queries(warehouse, fingerprint, compiled.built())
+        store_queries(warehouse, fingerprint, _remember(fingerprint, compiled.built()))
         if tables is None or not set(warehouse.changed_tables()) - tables:
             warehouse.run_sql("DELETE FROM kpi_refresh_failure")
         warehouse.clear_changes(tables)

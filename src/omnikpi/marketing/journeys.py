@@ -345,7 +345,12 @@ def build_journeys(
     """One row per journey: `journey_id`, `converted`, `path` (channels joined by " > "),
     `days` (each touch's whole days before the journey's end, " > "-joined), `touches`,
     `revenue`, `offline`, `days_to_convert` (first touch to order, converting only)."""
-    table = journey_touches(sources, start, end, settings)
+    return journeys_from_touches(journey_touches(sources, start, end, settings))
+
+
+def journeys_from_touches(table: ir.Table) -> ir.Table:
+    """`build_journeys`' rows from the touches `journey_touches` gave (for a caller that
+    materialized them once to read them several ways)."""
     ended = ibis.coalesce(table.placed_at, table.occurred_at.max().over(group_by="journey_id"))
     days = ((ended.epoch_seconds() - table.occurred_at.epoch_seconds()) / _DAY_SECONDS).round()
     table = table.mutate(days_before=days.cast("int64").cast("string"))

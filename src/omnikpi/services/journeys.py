@@ -11,11 +11,14 @@ in it; by default the last 90 days of orders.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import ibis.expr.types as ir
 
 from omnikpi.errors import ConfigError, DataError
 from omnikpi.marketing.journey_summary import (
@@ -30,6 +33,7 @@ from omnikpi.marketing.journeys import (
     build_journeys,
     conversions,
     journey_touches,
+    journeys_from_touches,
     path_counts,
     paths_from_counts,
 )
@@ -42,10 +46,12 @@ from omnikpi.warehouse import Warehouse
 __all__ = [
     "DEFAULT_PERIOD_DAYS",
     "LONGEST_PATH",
+    "JourneyAnalysis",
     "JourneyReport",
     "JourneyRequest",
     "JourneySettings",
     "OfflineReport",
+    "analyse_journeys",
     "explore_journeys",
     "match_offline",
     "read_journey_paths",
@@ -124,11 +130,15 @@ def read_journey_paths(
         journeys = build_journeys(opened.sources, opened.start, opened.end, request.journey)
         frame = warehouse.execute(path_counts(journeys, with_days=with_days))
     if frame.empty:
-        raise DataError(
-            f"no journeys from {opened.first} to {opened.last} (no touches in the lookback "
-            "of any order or after; widen the period with --start/--end)"
-        )
+        raise _no_journeys(opened)
     return paths_from_counts(frame)
+
+
+def _no_journeys(opened: _Opened) -> DataError:
+    return DataError(
+        f"no journeys from {opened.first} to {opened.last} (no touches in the lookback "
+        "of any order or after; widen the period with --start/--end)"
+    )
 
 
 @dataclass(frozen=True)
@@ -188,21 +198,27 @@ def explore_journeys(
     with read_warehouse(settings) as warehouse:
         opened = _open(warehouse, request)
         journeys = build_journeys(opened.sources, opened.start, opened.end, request.journey)
-        orders = conversions(opened.sources, request.journey)
-        orders = orders.filter((orders.placed_at >= opened.start) & (orders.placed_at < opened.end))
-        totals = warehouse.execute(
-            orders.aggregate(orders=orders.count(), revenue=orders.revenue.sum().fill_null(0.0))
-        ).iloc[0]
-        counted = warehouse.execute(
-            journeys.aggregate(
-                journeys=journeys.count(),
-                converting=journeys.converted.cast("int64").sum().fill_null(0),
-                revenue=journeys.revenue.sum(where=journeys.converted).fill_null(0.0),
-            )
-        ).iloc[0]
-        paths = warehouse.execute(top_paths(journeys, top)).to_dict("records")
-        lengths = warehouse.execute(path_lengths(journeys, LONGEST_PATH)).to_dict("records")
-        timing = warehouse.execute(time_to_convert(journeys)).iloc[0]
+        return _explore(warehouse, opened, journeys, request, top)
+
+
+def _explore(
+    warehouse: Warehouse, opened: _Opened, journeys: ir.Table, request: JourneyRequest, top: int
+) -> JourneyReport:
+    orders = conversions(opened.sources, request.journey)
+    orders = orders.filter((orders.placed_at >= opened.start) & (orders.placed_at < opened.end))
+    totals = warehouse.execute(
+        orders.aggregate(orders=orders.count(), revenue=orders.revenue.sum().fill_null(0.0))
+    ).iloc[0]
+    counted = warehouse.execute(
+        journeys.aggregate(
+            journeys=journeys.count(),
+            converting=journeys.converted.cast("int64").sum().fill_null(0),
+            revenue=journeys.revenue.sum(where=journeys.converted).fill_null(0.0),
+        )
+    ).iloc[0]
+    paths = warehouse.execute(top_paths(journeys, top)).to_dict("records")
+    lengths = warehouse.execute(path_lengths(journeys, LONGEST_PATH)).to_dict("records")
+    timing = warehouse.execute(time_to_convert(journeys)).iloc[0]
     converting = int(counted.converting)
     return JourneyReport(
         first=opened.first,
@@ -277,11 +293,17 @@ def match_offline(settings: Settings, request: JourneyRequest) -> OfflineReport:
     with read_warehouse(settings) as warehouse:
         opened = _open(warehouse, request)
         touches = journey_touches(opened.sources, opened.start, opened.end, request.journey)
-        summary, channels = offline_matching(
-            opened.sources, touches, opened.start, opened.end, request.journey
-        )
-        row = warehouse.execute(summary).iloc[0]
-        rows = warehouse.execute(channels).to_dict("records")
+        return _offline(warehouse, opened, touches, request)
+
+
+def _offline(
+    warehouse: Warehouse, opened: _Opened, touches: ir.Table, request: JourneyRequest
+) -> OfflineReport:
+    summary, channels = offline_matching(
+        opened.sources, touches, opened.start, opened.end, request.journey
+    )
+    row = warehouse.execute(summary).iloc[0]
+    rows = warehouse.execute(channels).to_dict("records")
     return OfflineReport(
         first=opened.first,
         last=opened.last,
@@ -293,3 +315,45 @@ def match_offline(settings: Settings, request: JourneyRequest) -> OfflineReport:
         matched_revenue=float(row.matched_revenue),
         channels=[_plain(r) for r in rows],
     )
+
+
+@dataclass(frozen=True)
+class JourneyAnalysis:
+    """Everything the attribution page reads of one period's journeys: the paths (`timed`
+    with each touch's days before the journey's end, for time decay), the explorer and the
+    offline matching (None when store orders are left out)."""
+
+    paths: JourneyPaths
+    timed: JourneyPaths
+    report: JourneyReport
+    offline: OfflineReport | None
+
+
+def analyse_journeys(
+    settings: Settings, request: JourneyRequest, *, top: int = 10
+) -> JourneyAnalysis:
+    """`read_journey_paths` (plain and timed), `explore_journeys` and `match_offline` of
+    one request from journeys built once (materialized for the connection), not four
+    times. Raises DataError when the period has no journey with a touch."""
+    if top < 1:
+        raise ConfigError(f"--top {top} is not valid (give 1 or more)")
+    with read_warehouse(settings) as warehouse:
+        opened = _open(warehouse, request)
+        tag = uuid.uuid4().hex[:12]
+        touches = warehouse.materialize(
+            journey_touches(opened.sources, opened.start, opened.end, request.journey),
+            f"_journey_touches_{tag}",
+        )
+        journeys = warehouse.materialize(journeys_from_touches(touches), f"_journeys_{tag}")
+        frame = warehouse.execute(path_counts(journeys, with_days=True))
+        if frame.empty:
+            raise _no_journeys(opened)
+        counts = ["conversions", "non_conversions", "value"]
+        plain = frame.groupby("path", as_index=False, sort=False)[counts].sum()
+        report = _explore(warehouse, opened, journeys, request, top)
+        offline = (
+            _offline(warehouse, opened, touches, request)
+            if request.journey.include_offline
+            else None
+        )
+    return JourneyAnalysis(paths_from_counts(plain), paths_from_counts(frame), report, offline)

@@ -36,14 +36,12 @@ from omnikpi.services.attribution import (
     Attribution,
     AttributionSettings,
     JourneyRequest,
-    journeys_from_warehouse,
 )
 from omnikpi.services.journeys import (
     JourneyReport,
     JourneySettings,
     OfflineReport,
-    explore_journeys,
-    match_offline,
+    analyse_journeys,
 )
 from omnikpi.services.query import query_kpis
 from omnikpi.services.reader import KpiReader
@@ -164,13 +162,12 @@ def attribution_page(
     check_allowed(role, Action.VIEW_MARKETING)
     request = query.journey_request()
     used = AttributionSettings()
-    paths = journeys_from_warehouse(settings, request)
-    timed = journeys_from_warehouse(settings, request, with_days=True)
+    analysis = analyse_journeys(settings, request, top=TOP_PATHS)
+    paths, timed = analysis.paths, analysis.timed
     results = {
         model: attribute(timed if model == "time_decay" else paths, model, used) for model in MODELS
     }
-    journeys = explore_journeys(settings, request, top=TOP_PATHS)
-    offline = match_offline(settings, request) if query.include_offline else None
+    journeys, offline = analysis.report, analysis.offline
     minimum = None if sees_customers(role) else settings.min_cell_customers
     withheld = 0
     if minimum is not None:

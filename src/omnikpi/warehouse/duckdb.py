@@ -550,6 +550,11 @@ class Warehouse:
         self.run_sql(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
         return self.ibis.table(name)
 
+    def materialize(self, expr: ir.Table, name: str) -> ir.Table:
+        """`expr` computed once into the temporary table `name` of this connection (gone on
+        close), for an expression several queries read."""
+        return self.temporary(name, str(self.ibis.compile(expr)))
+
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
         """Run an Ibis expression on this warehouse."""
         result: pd.DataFrame = self.ibis.execute(expr)

@@ -130,20 +130,9 @@ def run_query(
     principal: Principal = Depends(signed_in),
 ) -> Response:
     """Run the query; the page again with its rows, or with why it was not run (400)."""
-    context = web_context(request)
-    try:
-        result = run_sql(
-            context.settings,
-            context.store,
-            request_actor(request),
-            sql,
-            row_limit=row_limit,
-            now=context.now(),
-        )
-    except ConfigError as exc:
-        return _page(
-            request, principal, sql, row_limit=row_limit, error=_why(exc, request), status_code=400
-        )
+    result = _run(request, principal, sql, row_limit, download=False)
+    if isinstance(result, Response):
+        return result
     return _page(request, principal, sql, row_limit=row_limit, result=result)
 
 
@@ -155,24 +144,33 @@ def download_csv(
     principal: Principal = Depends(signed_in),
 ) -> Response:
     """Run the query again (audited as a download) and send its rows as CSV."""
+    result = _run(request, principal, sql, row_limit, download=True)
+    if isinstance(result, Response):
+        return result
+    return csv_response(
+        [result_csv(result, for_spreadsheets=True)], attachment("omnikpi-query.csv")
+    )
+
+
+def _run(
+    request: Request, principal: Principal, sql: str, row_limit: int, *, download: bool
+) -> WorkspaceResult | Response:
+    """The query's result, or the page saying why it was not run (400)."""
     context = web_context(request)
     try:
-        result = run_sql(
+        return run_sql(
             context.settings,
             context.store,
             request_actor(request),
             sql,
             row_limit=row_limit,
-            download=True,
+            download=download,
             now=context.now(),
         )
     except ConfigError as exc:
         return _page(
             request, principal, sql, row_limit=row_limit, error=_why(exc, request), status_code=400
         )
-    return csv_response(
-        [result_csv(result, for_spreadsheets=True)], attachment("omnikpi-query.csv")
-    )
 
 
 def _why(exc: ConfigError, request: Request) -> str:

@@ -22,6 +22,7 @@ from omnikpi.auth import (
     PERMISSIONS,
     Action,
     AppStateStore,
+    Role,
     UserRole,
     create_api_token,
     create_user,
@@ -29,6 +30,8 @@ from omnikpi.auth import (
     is_allowed,
     parse_role,
 )
+from omnikpi.auth.audit import Actor
+from omnikpi.services.audience_requests import file_request
 from omnikpi.settings import load_settings
 from omnikpi.web import create_app
 from omnikpi.web.navigation import NAV_ITEMS, landing_page
@@ -46,11 +49,22 @@ from tests.web.conftest import (
 #: `analyst` is a demo user; the admin's form below gives them the role they have.
 #: `C00000001` is the simulated retailer's first customer (the customer 360 page).
 #: `EXP-CHECKOUT-1` is the simulated retailer's A/B test (the experiment readout).
+#: `win-back-e-mail` is the audience `omnikpi demo` saves and builds; `request_id` is
+#: filled in by the `audience_request` fixture (a request of the demo BU user's unit).
 PATH_VALUES: dict[str, str] = {
     "kpi_id": "revenue",
     "username": "analyst",
     "customer_id": "C00000001",
     "experiment_id": "EXP-CHECKOUT-1",
+    "audience_id": "win-back-e-mail",
+}
+#: The builder's form without `do=save`: previewed, not saved (the warehouse is shared).
+_RULE_FORM = {
+    "name": "Route check",
+    "channel": "email",
+    "field_1": "orders",
+    "op_1": ">=",
+    "value_1": "1",
 }
 #: Form fields for the routes that take a form.
 FORMS: dict[str, dict[str, str]] = {
@@ -63,6 +77,13 @@ FORMS: dict[str, dict[str, str]] = {
     "/admin/users/{username}": {"change": "role", "role": "analyst"},
     "/workspace/sql": {"sql": "SELECT 1 AS route_check"},
     "/workspace/sql.csv": {"sql": "SELECT 1 AS route_check"},
+    "/audiences/new": _RULE_FORM,
+    "/audiences/preview": _RULE_FORM,
+    # Without confirm=yes the build only says what it would build.
+    "/audiences/{audience_id}/build": {},
+    "/audiences/{audience_id}/export": {"purpose": "route check", "group": "holdout"},
+    "/audiences/requests": {"goal": "Route check", "idea": "route check"},
+    "/audiences/requests/{request_id}/attach": {"audience_id": "win-back-e-mail"},
 }
 #: Query strings that keep pages on the simulated period.
 QUERIES: dict[str, str] = {"/status": "?start=2025-12-01&end=2025-12-31"}
@@ -85,6 +106,15 @@ def disabled_login(web_app: FastAPI) -> str:
     )
     disable_user(store, DISABLED, now=NOW)
     return DISABLED
+
+
+@pytest.fixture(scope="module")
+def audience_request(web_app: FastAPI) -> str:
+    """A request filed by the demo business-unit user (whose unit may follow it)."""
+    actor = Actor(LOGIN_BY_ROLE[UserRole(Role.BU_USER)], UserRole(Role.BU_USER), None)
+    filed = file_request(web_app.state.context.store, actor, goal="Route check", idea="all")
+    PATH_VALUES["request_id"] = str(filed.request_id)
+    return PATH_VALUES["request_id"]
 
 
 @dataclass(frozen=True)
@@ -177,7 +207,7 @@ def test_every_route_declares_an_action_of_the_permission_table(web_app: FastAPI
 
 
 def test_every_route_answers_every_role_as_the_permission_table_says(
-    web_app: FastAPI, disabled_login: str
+    web_app: FastAPI, disabled_login: str, audience_request: str
 ) -> None:
     failures = []
     # (who, their role as the table sees it: None for signed out or disabled)

@@ -66,6 +66,8 @@ class Action(StrEnum):
     # audiences: save and preview rules (analysts); sizes, profiles and readouts (aggregates)
     MANAGE_AUDIENCES = "manage_audiences"
     VIEW_AUDIENCE_RESULTS = "view_audience_results"
+    # business units ask analysts for audiences and follow their requests (aggregates only)
+    REQUEST_AUDIENCES = "request_audiences"
     # the analysts' ad-hoc SQL workspace: read-only queries over the warehouse, audited
     RUN_ADHOC_SQL = "run_adhoc_sql"
     # administration
@@ -132,11 +134,15 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType(
         # customer-level (VIEW_/EXPORT_CUSTOMER_LEVEL, audited).
         Action.MANAGE_AUDIENCES: _CUSTOMER_LEVEL_ROLES,
         # An audience's size, aggregate profile (small cells withheld below analysts) and
-        # campaign readout: for the roles that read the whole business. A business-unit
-        # user is added with the requests that scope them to their own audiences.
+        # campaign readout: for the roles that read the whole business, and business-unit
+        # users for the audiences attached to their own unit's requests (UNIT_SCOPED;
+        # services.audience_requests checks the request before asking).
         Action.VIEW_AUDIENCE_RESULTS: frozenset(
-            {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.ADMIN}
+            {Role.EXECUTIVE, Role.TEAM_LEAD, Role.ANALYST, Role.BU_USER, Role.ADMIN}
         ),
+        # Filing and following audience requests: business-unit users (their own unit's),
+        # and the analysts and admins who answer them.
+        Action.REQUEST_AUDIENCES: frozenset({Role.ANALYST, Role.BU_USER, Role.ADMIN}),
         Action.EXPORT_CUSTOMER_LEVEL: _CUSTOMER_LEVEL_ROLES,
         # Any SQL over the warehouse reads customer rows: analysts and admins (DESIGN §6).
         Action.RUN_ADHOC_SQL: _CUSTOMER_LEVEL_ROLES,
@@ -205,7 +211,12 @@ class UnitDenied(PermissionDenied):
 #: Other roles the table allows take the action for any unit. Data packages and audiences
 #: add their actions here (DESIGN §6: a business unit analyses its own packages, nothing
 #: beyond).
-UNIT_SCOPED: Mapping[Action, frozenset[Role]] = MappingProxyType({})
+UNIT_SCOPED: Mapping[Action, frozenset[Role]] = MappingProxyType(
+    {
+        Action.REQUEST_AUDIENCES: frozenset({Role.BU_USER}),
+        Action.VIEW_AUDIENCE_RESULTS: frozenset({Role.BU_USER}),
+    }
+)
 
 
 def same_unit(own_unit: str | None, unit: str | None) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 from omnikpi.errors import ConfigError
 
 #: Bumped whenever _MIGRATIONS grows; stored in SQLite's user_version.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -101,6 +101,29 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             message    TEXT
         )""",
         "CREATE INDEX workspace_history_by_user ON workspace_history (username, run_id)",
+    ),
+    (
+        # Business units' audience requests, and the audience an analyst attached to each.
+        """CREATE TABLE audience_requests (
+            request_id       INTEGER PRIMARY KEY,
+            business_unit    TEXT,
+            requested_by     TEXT NOT NULL COLLATE NOCASE,
+            requested_at     TEXT NOT NULL,
+            goal             TEXT NOT NULL,
+            audience_idea    TEXT NOT NULL,
+            desired_size     INTEGER,
+            timing           TEXT,
+            status           TEXT NOT NULL DEFAULT 'open',
+            audience_id      TEXT,
+            audience_version INTEGER,
+            attached_by      TEXT,
+            attached_at      TEXT,
+            note             TEXT,
+            campaign_start   TEXT,
+            campaign_end     TEXT,
+            campaign_cost    REAL
+        )""",
+        "CREATE INDEX audience_requests_by_unit ON audience_requests (business_unit, status)",
     ),
 )
 

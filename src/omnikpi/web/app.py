@@ -38,6 +38,7 @@ from omnikpi.web.routes import (
     session,
 )
 from omnikpi.web.routes.admin_users import router as admin_users_router
+from omnikpi.web.routes.audience_pages import router as audience_pages_router
 from omnikpi.web.routes.audit import router as audit_router
 from omnikpi.web.routes.catchment_page import router as catchment_page_router
 from omnikpi.web.routes.customer_pages import router as customer_pages_router
@@ -168,6 +169,7 @@ def create_app(
     app.include_router(experiment_pages_router)
     app.include_router(marketing_pages_router)
     app.include_router(workspace_pages_router)
+    app.include_router(audience_pages_router)
     app.include_router(admin_users_router)
     if own_warehouse and commands is not None:
         app.state.commands = commands

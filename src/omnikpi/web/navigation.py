@@ -31,6 +31,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("marketing", "/marketing", Action.VIEW_MARKETING),
     NavItem("experiments", "/experiments", Action.VIEW_EXPERIMENTS),
     NavItem("workspace", "/workspace/sql", Action.RUN_ADHOC_SQL),
+    NavItem("audiences", "/audiences", Action.MANAGE_AUDIENCES),
+    NavItem("audience_requests", "/audiences/requests", Action.REQUEST_AUDIENCES),
     NavItem("status", "/status", Action.VIEW_DATA_STATUS),
     NavItem("api_docs", "/api/docs", Action.VIEW_API_DOCS),
     NavItem("users", "/admin/users", Action.MANAGE_USERS),

@@ -38,6 +38,7 @@ __all__ = [
     "OPERATORS",
     "STRATA",
     "BuilderForm",
+    "CampaignReadout",
     "ConditionRow",
     "PreviewSizes",
     "build_with_holdout",

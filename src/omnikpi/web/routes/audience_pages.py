@@ -24,7 +24,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from omnikpi.audiences import CampaignReadout
 from omnikpi.auth import Action
 from omnikpi.errors import ConfigError, DataError, InvalidChoice
 from omnikpi.i18n import LocaleFormat
@@ -35,6 +34,7 @@ from omnikpi.services.audience_pages import (
     OPERATORS,
     STRATA,
     BuilderForm,
+    CampaignReadout,
     ConditionRow,
     build_with_holdout,
     form_from_info,

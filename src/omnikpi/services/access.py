@@ -43,10 +43,22 @@ def kpi_inputs(catalog: Catalog) -> Mapping[str, tuple[str, ...]]:
     return inputs
 
 
+#: The KPIs each role may read, by the catalog's identity and the role (a page asks
+#: several times per request; a catalog is frozen).
+_VISIBLE: dict[tuple[int, UserRole], tuple[Catalog, frozenset[str]]] = {}
+
+
 def visible_ids(catalog: Catalog, role: UserRole) -> frozenset[str]:
     """The ids of every KPI `role` may read (see `omnikpi.auth.permissions`)."""
+    kept = _VISIBLE.get((id(catalog), role))
+    if kept is not None and kept[0] is catalog:
+        return kept[1]
     tiers = {kpi.id: kpi.tiers for kpi in catalog.kpis.values()}
-    return visible_kpi_ids(role, tiers, kpi_inputs(catalog))
+    visible = visible_kpi_ids(role, tiers, kpi_inputs(catalog))
+    if len(_VISIBLE) >= 256:
+        _VISIBLE.clear()
+    _VISIBLE[(id(catalog), role)] = (catalog, visible)
+    return visible
 
 
 def visible_kpis(catalog: Catalog, role: UserRole) -> list[KpiSpec]:

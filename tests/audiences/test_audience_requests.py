@@ -14,7 +14,7 @@ import pytest
 from omnikpi.auth import AppStateStore, Role, UserRole, create_user
 from omnikpi.auth.audit import Actor
 from omnikpi.auth.permissions import ActionDenied, UnitDenied
-from omnikpi.errors import ConfigError
+from omnikpi.errors import ConfigError, NotFound
 from omnikpi.services.audience_pages import build_with_holdout
 from omnikpi.services.audience_requests import (
     WITHHELD_READOUT,
@@ -81,6 +81,10 @@ def test_a_business_unit_files_and_follows_its_own_requests_only(store: AppState
         file_request(store, NO_UNIT, goal="x", idea="y")
     with pytest.raises(ConfigError, match="needs a goal"):
         file_request(store, FASHION, goal="  ", idea="y")
+    with pytest.raises(ConfigError, match="desired size"):
+        file_request(store, FASHION, goal="x", idea="y", desired_size=10**30)
+    with pytest.raises(NotFound):
+        get_request(store, ANALYST, 10**30)
 
 
 def test_an_attached_audience_is_seen_in_aggregate_with_small_cells_withheld(

@@ -154,6 +154,10 @@ def test_the_audience_page_shows_the_services_profile_and_readout(
         f"/audiences/{AUDIENCE}?start={profile.as_of - timedelta(days=30)}&end={profile.as_of}"
     )
     assert 'id="readout-error"' in quiet.text  # nobody bought: said, not a failure
+    for start, end, cost in (("0001-01-01", "0001-01-02", ""), ("2025-01-01", "2025-02-01", "inf")):
+        odd = client.get(f"/audiences/{AUDIENCE}?start={start}&end={end}&cost={cost}")
+        assert odd.status_code == 200
+        assert 'id="readout-error"' in odd.text
     assert 'id="readout-verdict"' in shown.text
     verdict = (
         "worked"
@@ -261,6 +265,9 @@ def test_a_bu_user_sees_their_request_in_aggregate_and_never_its_customers(
         ).status_code
         == 403
     )
+    unknown = post(web_app, analyst, f"/audiences/requests/{request_id}/attach", audience_id="nope")
+    assert unknown.status_code == 400
+    assert 'no audience "nope"' in html.unescape(unknown.text)
     attached = post(
         web_app,
         analyst,

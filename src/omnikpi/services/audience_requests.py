@@ -50,6 +50,7 @@ __all__ = [
 #: A request is open until an analyst attaches an audience to it.
 STATUSES = ("open", "attached")
 _LONGEST = 2000
+_LARGEST_SIZE = 1_000_000_000
 #: Why a reader who may not see small groups gets no readout of one.
 WITHHELD_READOUT = "withheld: a group has fewer customers than may be shown"
 
@@ -157,8 +158,8 @@ def file_request(
             "your user has no business unit, so a request could not be followed by anyone "
             "of your unit: ask an admin to set your business unit"
         )
-    if desired_size is not None and desired_size < 1:
-        raise InvalidChoice("desired size", str(desired_size), "a whole number ≥ 1")
+    if desired_size is not None and not 1 <= desired_size <= _LARGEST_SIZE:
+        raise InvalidChoice("desired size", str(desired_size), "a whole number from 1 to 10⁹")
     values = (
         unit,
         actor.username,
@@ -217,10 +218,12 @@ def get_request(store: AppStateStore, actor: Actor, request_id: int) -> Audience
     """One request; UnitDenied (403) when it is another unit's and the actor is kept to
     their own, NotFound when there is none."""
     check_allowed(actor.role, Action.REQUEST_AUDIENCES, actor.scopes)
-    with store.connect() as connection:
-        row = connection.execute(
-            "SELECT * FROM audience_requests WHERE request_id = ?", (request_id,)
-        ).fetchone()
+    row = None
+    if 1 <= request_id < 2**63:  # what SQLite's integers hold
+        with store.connect() as connection:
+            row = connection.execute(
+                "SELECT * FROM audience_requests WHERE request_id = ?", (request_id,)
+            ).fetchone()
     if row is None:
         raise NotFound(f"no audience request {request_id} (the requests page lists them)")
     request = _request(row)

@@ -13,6 +13,7 @@ user sees their own unit's only).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -25,7 +26,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from omnikpi.auth import Action
-from omnikpi.errors import ConfigError, DataError, InvalidChoice
+from omnikpi.errors import ConfigError, DataError, InvalidChoice, NotFound
 from omnikpi.i18n import LocaleFormat
 from omnikpi.services.audience_pages import (
     CHANNELS,
@@ -77,6 +78,8 @@ SECTIONS: tuple[tuple[str, str, Action], ...] = (
     ("new", "/audiences/new", Action.MANAGE_AUDIENCES),
     ("requests", "/audiences/requests", Action.REQUEST_AUDIENCES),
 )
+#: The days a form may name.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 #: The builder's first rows when it opens empty: an example to change.
 EXAMPLE_ROWS = (
     ConditionRow("days_since_last_order", ">", "90"),
@@ -96,18 +99,24 @@ def _day(text: str, name: str) -> date | None:
     if not text.strip():
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidChoice(name, text, "a date as YYYY-MM-DD") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidChoice(name, text, f"a date from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def _amount(text: str, name: str) -> float | None:
     if not text.strip():
         return None
     try:
-        return float(text.strip().replace(",", ""))
+        amount = float(text.strip().replace(",", ""))
     except ValueError:
         raise InvalidChoice(name, text, "a number") from None
+    if not math.isfinite(amount):
+        raise InvalidChoice(name, text, "a finite number")
+    return amount
 
 
 # -- the list and the builder ----------------------------------------------------------------
@@ -359,7 +368,7 @@ def attach_form(
             note=note,
             now=context.now(),
         )
-    except ConfigError as exc:
+    except (ConfigError, NotFound) as exc:  # NotFound: no such audience (the form's choice)
         return _request_page(request, principal, request_id, error=str(exc), status_code=400)
     return _request_page(request, principal, request_id, notice="attached")
 

@@ -264,7 +264,7 @@ def test_a_handed_command_runs_on_one_thread_of_lower_priority_beside_the_reader
             seen["threads"] = warehouse.database_setting("threads")
             seen["orders"] = warehouse.fetch_value("SELECT count(*) FROM orders")
         running.set()
-        assert finish.wait(timeout=60)
+        assert finish.wait(timeout=180)
         console.print("done")
 
     monkeypatch.setattr(cli_main, "main", command)
@@ -277,7 +277,7 @@ def test_a_handed_command_runs_on_one_thread_of_lower_priority_beside_the_reader
             target=lambda: lines.extend(json.loads(raw) for raw in run_command(argv, {}))
         )
         streaming.start()
-        assert running.wait(timeout=60)
+        assert running.wait(timeout=180)
         with Warehouse.open(shop, read_only=True) as reader:  # a page, meanwhile
             assert reader.fetch_value("SELECT count(*) FROM orders") == 1
             assert reader.database_setting("threads") == "1"

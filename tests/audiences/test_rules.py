@@ -132,5 +132,8 @@ def test_definition_errors(change: tuple[str, str], message: str) -> None:
 
 def test_audience_ids_come_from_names() -> None:
     assert audience_id_of("  VIP  Spring/Summer '26 ") == "vip-spring-summer-26"
+    for reserved in ("New", "preview", " Requests "):  # the names of the audience pages
+        with pytest.raises(RuleError, match="names a page of the audiences"):
+            audience_id_of(reserved)
     with pytest.raises(RuleError, match="no letters or digits"):
         audience_id_of("!!!")

@@ -55,6 +55,10 @@ class AudienceDefinition:
         return json.dumps(rule_data(self.rule), sort_keys=True, ensure_ascii=False)
 
 
+#: Ids the web app's audience pages use for themselves (/audiences/new, ...).
+RESERVED_IDS = frozenset({"new", "preview", "requests"})
+
+
 def audience_id_of(name: str) -> str:
     """The id of an audience called `name`: lowercase words joined by hyphens.
 
@@ -64,6 +68,12 @@ def audience_id_of(name: str) -> str:
     slug = _NOT_SLUG.sub("-", name.lower()).strip("-")
     if not slug:
         raise RuleError("name", f'"{name}" has no letters or digits to make an id from')
+    if slug in RESERVED_IDS:
+        raise RuleError(
+            "name",
+            f'"{name}" would be the id "{slug}", which names a page of the audiences '
+            f"({', '.join(sorted(RESERVED_IDS))}); choose a longer name",
+        )
     return slug
 
 

@@ -13,11 +13,14 @@ from omnikpi.web.security import Principal
 
 @dataclass(frozen=True)
 class NavItem:
-    """A menu entry: its label key (`nav.<key>`), where it goes, what it needs."""
+    """A menu entry: its label key (`nav.<key>`), where it goes, what it needs, and the
+    action whose holders do not see it in the menu (`hidden_for`: they reach the page from
+    another one's tabs, and the menu keeps to one row)."""
 
     key: str
     path: str
     action: Action
+    hidden_for: Action | None = None
 
 
 #: The menu; each entry must match a route declaring the same action.
@@ -32,7 +35,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("experiments", "/experiments", Action.VIEW_EXPERIMENTS),
     NavItem("workspace", "/workspace/sql", Action.RUN_ADHOC_SQL),
     NavItem("audiences", "/audiences", Action.MANAGE_AUDIENCES),
-    NavItem("audience_requests", "/audiences/requests", Action.REQUEST_AUDIENCES),
+    NavItem(
+        "audience_requests",
+        "/audiences/requests",
+        Action.REQUEST_AUDIENCES,
+        hidden_for=Action.MANAGE_AUDIENCES,  # the audiences pages' tabs lead there
+    ),
     NavItem("status", "/status", Action.VIEW_DATA_STATUS),
     NavItem("api_docs", "/api/docs", Action.VIEW_API_DOCS),
     NavItem("users", "/admin/users", Action.MANAGE_USERS),
@@ -58,7 +66,12 @@ def navigation_for(principal: Principal | None) -> tuple[NavItem, ...]:
     """The menu entries `principal` may open (none before sign-in)."""
     if principal is None:
         return ()
-    return tuple(item for item in NAV_ITEMS if principal.may(item.action))
+    return tuple(
+        item
+        for item in NAV_ITEMS
+        if principal.may(item.action)
+        and (item.hidden_for is None or not principal.may(item.hidden_for))
+    )
 
 
 def nav_item(key: str) -> NavItem:
@@ -71,7 +84,8 @@ def landing_page(role: UserRole) -> NavItem:
     return nav_item(LANDING_PAGES[role.role])
 
 
-def current_item(path: str) -> NavItem | None:
-    """The menu entry for `path` (the longest matching prefix), for aria-current."""
-    matches = [item for item in NAV_ITEMS if path == item.path or path.startswith(item.path + "/")]
+def current_item(path: str, items: tuple[NavItem, ...] = NAV_ITEMS) -> NavItem | None:
+    """The entry of `items` (a menu) for `path` (the longest matching prefix), for
+    aria-current: a page whose own entry the menu hides marks the entry it sits under."""
+    matches = [item for item in items if path == item.path or path.startswith(item.path + "/")]
     return max(matches, key=lambda item: len(item.path), default=None)

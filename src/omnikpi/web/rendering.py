@@ -66,9 +66,9 @@ def page_context(request: Request, locale: Locale | None = None) -> dict[str, An
     """What every page template receives."""
     chosen = locale or request_locale(request)
     principal = _principal_or_none(request)
-    current = current_item(request.url.path)
-    origin = request.query_params.get("from")
     nav = navigation_for(principal)
+    current = current_item(request.url.path, nav)
+    origin = request.query_params.get("from")
     if origin in ORIGINS and any(item.key == origin for item in nav):
         # A KPI detail opened from a dashboard: the menu keeps that dashboard.
         current = nav_item(origin)

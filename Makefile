@@ -33,7 +33,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	OMNIKPI_TEST_PREBUILD=1 $(BIN)/pytest -m "not spark" -n 2
+	OMNIKPI_TEST_PREBUILD=1 $(BIN)/pytest -m "not spark and not isolated" -n 2
+	$(BIN)/pytest -m isolated
 
 spark: $(STAMP)
 	$(BIN)/pytest -m spark

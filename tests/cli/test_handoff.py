@@ -245,6 +245,7 @@ def _nice_of_threads() -> dict[int, int]:
     return found
 
 
+@pytest.mark.isolated  # in a process shared with the whole suite its command never started
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own priority")
 def test_a_handed_command_runs_on_one_thread_of_lower_priority_beside_the_readers(
     shop: Path, monkeypatch: pytest.MonkeyPatch

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from omnikpi.errors import ConfigError
-from omnikpi.marketing.attribution import MODELS, AttributionSettings, attribute
+from omnikpi.marketing.attribution import AttributionSettings, attribute, check_model
 from omnikpi.marketing.journeys import PATH_SEPARATOR, paths_from_counts
 
 #: The model the `attributed_revenue` table and the catalog's `roas` use by default.
@@ -42,15 +42,6 @@ LAST_WEIGHT = 0.4
 _DAY_SECONDS = 86_400.0
 #: The columns of a credit table.
 CREDIT_COLUMNS = ("date", "channel", "campaign_id", "offline", "conversions", "revenue")
-
-
-def check_model(model: str) -> str:
-    """`model` if it is one of the eight models, else ConfigError naming them."""
-    if model not in MODELS:
-        raise ConfigError(
-            f'attribution model "{model}" is not valid (allowed: {", ".join(MODELS)})'
-        )
-    return model
 
 
 def _ranked(touches: ir.Table) -> ir.Table:

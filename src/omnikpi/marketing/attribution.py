@@ -96,15 +96,21 @@ class Attribution:
     details: dict[str, float] = field(default_factory=dict)
 
 
+def check_model(model: str) -> str:
+    """`model` if it is one of the eight models, else ConfigError naming them."""
+    if model not in MODELS:
+        raise ConfigError(
+            f'attribution model "{model}" is not valid (allowed: {", ".join(MODELS)})'
+        )
+    return model
+
+
 def attribute(
     paths: JourneyPaths, model: str, settings: AttributionSettings | None = None
 ) -> Attribution:
     """Credit each channel of `paths` with conversions and revenue by `model`."""
     settings = settings or AttributionSettings()
-    if model not in MODELS:
-        raise ConfigError(
-            f'attribution model "{model}" is not valid (allowed: {", ".join(MODELS)})'
-        )
+    check_model(model)
     if model == "markov":
         removal = markov_removal_effects(paths, settings.order)
         shares = np.array([removal.shares[c] for c in paths.channels])

@@ -12,6 +12,7 @@ import pytest
 from omnikpi.customers.clv.bgnbd import BgNbdParameters, bgnbd_log_likelihood
 from omnikpi.customers.loyalty import (
     NotEnoughCustomers,
+    _orders_before,
     active_customer_frame,
     fit_member_rate_multiplier,
     member_at,
@@ -277,6 +278,65 @@ def test_monthly_effects_rows_and_costs() -> None:
     assert row["program_cost"] == 100.0
     assert row["incremental_gross_profit"] == pytest.approx(4 * 260 / 3)
     assert row["members"] == 4  # active members at 2025-06-20: M1, M2, M3, M4
+
+
+def test_orders_before_a_month_equal_a_count_of_every_pair() -> None:
+    """The binary search over orders sorted by customer and day counts what comparing each
+    (customer, month) pair with each order counts, orders on the window's first day and on
+    the month's first day (outside) included, customers without orders 0."""
+    rng = np.random.default_rng(7)
+    months = pd.date_range("2024-01-01", "2025-12-01", freq="MS")
+    days = pd.date_range("2023-01-01", "2025-12-31", freq="D")
+    edges = [m - pd.Timedelta(days=d) for m in months[:6] for d in (0, 365, 366)]
+    placed = np.concatenate([rng.choice(days, 3000), np.array(edges, dtype="datetime64[ns]")])
+    hours = rng.integers(0, 24 * 60, len(placed)).astype("timedelta64[m]")
+    frame = pd.DataFrame(
+        {
+            "customer_id": rng.choice([f"C{n}" for n in range(40)], len(placed)),
+            "placed_at": pd.to_datetime(placed + hours),
+        }
+    )
+    pairs = pd.MultiIndex.from_product([[f"C{n}" for n in range(45)], months]).to_frame(
+        index=False, name=["customer_id", "month"]
+    )
+    expected = [
+        int(
+            (
+                (frame["customer_id"] == c)
+                & (frame["placed_at"] < m)
+                & (frame["placed_at"] >= m - pd.Timedelta(days=365))
+            ).sum()
+        )
+        for c, m in pairs.itertuples(index=False)
+    ]
+    found = _orders_before(frame, pairs["customer_id"], pairs["month"], 365)
+    assert found.tolist() == expected
+    assert sum(expected) > 1000
+    assert expected.count(0) >= 5 * len(months)  # C40..C44: none
+
+
+def test_monthly_effects_do_not_depend_on_how_ids_are_spelt() -> None:
+    """Ids are matched as codes inside: other spellings of the same customers (numbers
+    written as text, in another order, beside a customer without orders) give the same
+    effects to the last digit."""
+    costs = pd.DataFrame({"month": [T("2025-06-01")], "cost": [100.0]})
+    months = [date(2025, 5, 1), date(2025, 6, 1)]
+    first = monthly_effects(ROI_ORDERS, ROI_CUSTOMERS, costs, months, date(2025, 6, 20))
+    renamed = {c: f"{n:09d}" for n, c in enumerate(sorted(ROI_CUSTOMERS["customer_id"]))}
+    customers = ROI_CUSTOMERS.assign(customer_id=ROI_CUSTOMERS["customer_id"].map(renamed))
+    customers = pd.concat(
+        [customers, pd.DataFrame([customer("never-bought")])],
+        ignore_index=True,
+    )
+    again = monthly_effects(
+        ROI_ORDERS.assign(customer_id=ROI_ORDERS["customer_id"].map(renamed)),
+        customers.iloc[::-1].reset_index(drop=True),
+        costs,
+        months,
+        date(2025, 6, 20),
+    )
+    assert first["incremental_gross_profit"].notna().all()
+    pd.testing.assert_frame_equal(first, again)
 
 
 @pytest.mark.slow

@@ -350,19 +350,37 @@ def _month_start(values: pd.Series) -> pd.Series:
     return pd.Series(months.dt.to_period("M").dt.to_timestamp(), index=values.index)
 
 
+def _orders_before(
+    purchases: pd.DataFrame, customer_ids: pd.Series, month: pd.Series, days: int
+) -> np.ndarray:
+    """Orders of each (customer, month) pair in the `days` days before the month's start
+    (month starts are midnights, so whole local days decide), by binary search over the
+    orders sorted by customer and day rather than by joining every pair to every order.
+
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...     "placed_at": pd.to_datetime(["2024-01-15", "2025-01-31", "2025-02-01"])})
+    >>> _orders_before(orders, pd.Series(["a", "b", "c"]),
+    ...                pd.Series(pd.to_datetime(["2025-02-01"] * 3)), 365).tolist()
+    [1, 0, 0]
+    """
+    codes, uniques = pd.factorize(purchases["customer_id"])
+    placed = pd.to_datetime(purchases["placed_at"]).to_numpy("datetime64[D]").astype(np.int64)
+    asked = pd.Index(uniques).get_indexer(customer_ids)
+    start = pd.to_datetime(month).to_numpy("datetime64[D]").astype(np.int64)
+    if not len(placed) or not len(asked):
+        return np.zeros(len(asked), dtype=np.int64)
+    low = min(int(placed.min()), int(start.min()) - days)
+    span = max(int(placed.max()), int(start.max())) - low + 1
+    keys = np.sort(codes.astype(np.int64) * span + (placed - low))
+    base = asked.astype(np.int64) * span - low
+    counts = np.searchsorted(keys, base + start) - np.searchsorted(keys, base + start - days)
+    return np.where(asked >= 0, counts, 0)
+
+
 def _strata(customers: pd.DataFrame, purchases: pd.DataFrame, month: pd.Series) -> pd.DataFrame:
     """The matching key of each customer as of `month` (one per customer row): orders in
     the 365 days before it, months since sign-up, acquisition channel and region."""
-    placed = pd.to_datetime(purchases["placed_at"])
-    orders = pd.DataFrame({"customer_id": purchases["customer_id"], "placed_at": placed})
-    pairs = pd.DataFrame({"customer_id": customers["customer_id"], "month": month}).merge(
-        orders, on="customer_id", how="left"
-    )
-    before = (pairs["placed_at"] < pairs["month"]) & (
-        pairs["placed_at"] >= pairs["month"] - pd.Timedelta(days=365)
-    )
-    counts = before.groupby([pairs["customer_id"], pairs["month"]]).sum()
-    prior = counts.reindex(pd.MultiIndex.from_arrays([customers["customer_id"], month])).to_numpy()
+    prior = _orders_before(purchases, customers["customer_id"], month, 365)
     signed = _month_start(customers["created_at"])
     months = (month.dt.year - signed.dt.year) * 12 + (month.dt.month - signed.dt.month)
     return pd.DataFrame(
@@ -450,6 +468,31 @@ EFFECT_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _coded(purchases: pd.DataFrame, customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`purchases` and `customers` with customer ids replaced by integer codes (the same
+    code for the same id in both), acquisition channels and regions by codes too, and
+    purchase times parsed once: every month matches, groups and joins on them, several
+    times faster than on text.
+
+    >>> p, c = _coded(pd.DataFrame({"customer_id": ["b"], "placed_at": ["2025-01-02"]}),
+    ...               pd.DataFrame({"customer_id": ["a", "b"]}))
+    >>> p["customer_id"].tolist(), c["customer_id"].tolist()
+    ([1], [0, 1])
+    """
+    codes, _ = pd.factorize(
+        pd.concat([customers["customer_id"], purchases["customer_id"]], ignore_index=True)
+    )
+    split = len(customers)
+    customers = customers.assign(customer_id=codes[:split])
+    for column in ("acquisition_channel", "region"):  # matching keys: equal text, equal code
+        if column in customers.columns:
+            customers[column] = pd.factorize(customers[column].fillna(""))[0]
+    purchases = purchases.assign(
+        customer_id=codes[split:], placed_at=pd.to_datetime(purchases["placed_at"])
+    )
+    return purchases, customers
+
+
 def monthly_effects(
     purchases: pd.DataFrame,
     customers: pd.DataFrame,
@@ -462,6 +505,7 @@ def monthly_effects(
     multiplier at the month's last day (or `through`), members matched and incremental gross
     profit over the month, and the month's programme cost (`costs`: `month`, `cost`).
     A comparison one side of which is empty is left empty (NaN), never 0."""
+    purchases, customers = _coded(purchases, customers)
     rows = []
     cost_month = _month_start(costs["month"]) if len(costs) else pd.Series(dtype="datetime64[ns]")
     for start in months:

@@ -22,10 +22,10 @@ by the same app, no data) and a static file of the app. The server's peak reside
 system, from /proc): on a shared machine that figure moves less with the load than the
 latencies do.
 
-    python bench/web.py                          # builds a 20,000-customer demo, records
+    python bench/web.py                          # a 20,000-customer demo: "Web during a load"
     python bench/web.py --warehouse demo.duckdb --requests 200 --no-record
     python bench/web.py --warehouse demo.duckdb --engine-only --no-record   # quick look
-    python bench/web.py --load-rows 0          # without the load in progress
+    python bench/web.py --load-rows 0          # without the load in progress: section "Web"
 """
 
 from __future__ import annotations
@@ -314,7 +314,9 @@ def main() -> None:
     loads = [", ".join(f"{value:.1f}" for value in load) for load in (load_before, load_after)]
     data = "the given warehouse" if args.warehouse else f"a {args.customers:,}-customer demo"
     lines = [
-        f"## Web\n\n{date.today():%Y-%m-%d}, {machine()}; load average (1, 5, 15 min) "
+        # A run with a load keeps its own section: its idle rows share a busier process.
+        f"## {'Web during a load' if loaded else 'Web'}\n\n{date.today():%Y-%m-%d}, "
+        f"{machine()}; load average (1, 5, 15 min) "
         f"{loads[0]} before and {loads[1]} after the run. `omnikpi serve` (one process) on "
         f"{data}, {CONCURRENCY} concurrent clients on loopback, {args.requests} requests per "
         f"page ({len(rows[-1][3])} uncached details); times in ms. Peak resident memory of the "

@@ -24,8 +24,10 @@ from omnikpi.kpi.request import KpiRequest
 from omnikpi.kpi.targets import TargetRow, import_targets
 from omnikpi.services import CachedKpiReader, ResultCache, data_version
 from omnikpi.services.reader import SharedEngine
+from omnikpi.services.warehouse import write_warehouse
 from omnikpi.settings import load_settings
 from omnikpi.warehouse import Warehouse
+from omnikpi.warehouse.duckdb import own
 
 DECEMBER = (date(2025, 12, 1), date(2025, 12, 31))
 REVENUE = KpiRequest(("revenue",), Grain.MONTH, *DECEMBER)
@@ -182,6 +184,33 @@ def test_a_load_between_requests_writes_and_the_next_request_reads_its_data(
         assert second.answer(REVENUE)["target"].tolist() == [1e9]
         assert second.engine() is not old
     assert engines.built == 2
+
+
+def test_a_server_owning_the_file_keeps_its_engine_connected_and_sees_its_own_loads(
+    sim_path: Path, tmp_path: Path
+) -> None:
+    """A server owns the file (its only writer): no lease closes the engine's connections,
+    and a write committed by the server's own load gives the next request a new engine."""
+    path = tmp_path / "owned.duckdb"
+    shutil.copyfile(sim_path, path)
+    engines, reader = readers(path)
+    settings = load_settings(warehouse=path)
+    with own(path):
+        with reader() as first:
+            assert first.answer(REVENUE)["target"].tolist() != [1e9]
+            engine, warehouse = first.engine(), first.warehouse()
+        assert warehouse.connected  # kept between requests
+        with reader() as second:
+            second.answer(replace(REVENUE, compare="previous"))
+            assert second.engine() is engine
+        with write_warehouse(settings) as written:  # a load handed to the server
+            import_targets(written, [TargetRow("revenue", "month", DECEMBER[0], "", 1e9, None)])
+        with reader() as third:
+            assert third.answer(REVENUE)["target"].tolist() == [1e9]
+            assert third.engine() is not engine
+        assert not warehouse.connected  # the engine of the old data is closed
+        assert engines.built == 2
+        engines.close()
 
 
 def test_concurrent_requests_get_the_values_of_sequential_ones(sim_path: Path) -> None:

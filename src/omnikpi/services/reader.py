@@ -31,7 +31,7 @@ from omnikpi.kpi.request import KpiRequest
 from omnikpi.services.warehouse import read_warehouse
 from omnikpi.settings import Settings
 from omnikpi.warehouse import Warehouse
-from omnikpi.warehouse.duckdb import read_version
+from omnikpi.warehouse.duckdb import is_owned, read_version
 
 T = TypeVar("T")
 Filters = Mapping[str, Sequence[str]]
@@ -158,7 +158,10 @@ class SharedEngine:
     milliseconds). While a lease is held the file cannot change, so the data version is
     read right after opening: if a load ran in between, the old engine is closed and a
     new one built. Concurrent requests share one open warehouse, each thread on its own
-    DuckDB connection (see `Warehouse`).
+    DuckDB connection (see `Warehouse`). A server that owns the warehouse (`omnikpi
+    serve`) is the file's only writer: its engine stays connected between leases (opening
+    the connections again cost a fifth of an uncached KPI detail) and is replaced when the
+    data version moves on.
 
     >>> engines = SharedEngine(catalog, settings)  # doctest: +SKIP
     >>> with engines.lease() as engine:
@@ -235,7 +238,10 @@ class SharedEngine:
         with self._lock:
             engine.users -= 1
             if engine.users == 0 and engine is self._current:
-                engine.warehouse.release()  # the file is free for writers until the next lease
+                # The file is free for other processes' writes until the next lease; a
+                # server owning it is its only writer, so its engine stays connected.
+                if not is_owned(self.settings.warehouse):
+                    engine.warehouse.release()
             elif engine.users == 0:  # replaced by the engine of newer data
                 engine.opened.close()
 

@@ -4,8 +4,10 @@ SKUs, barcodes, dates, amounts, postcodes and analytics ids are not mistaken for
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from omnikpi.auth import AppStateStore, app_state_path
@@ -13,7 +15,15 @@ from omnikpi.auth.audit import Actor, AuditEvent, audit_entries
 from omnikpi.auth.permissions import ActionDenied
 from omnikpi.auth.roles import Role, UserRole
 from omnikpi.ingest import ingest_files
-from omnikpi.ingest.identifiers import RawIdentifiers, personal_name
+from omnikpi.ingest.identifiers import (
+    EMAIL_PATTERN,
+    NOT_PHONE_PATTERN,
+    PHONE_CHARACTERS,
+    PHONE_PATTERN,
+    RawIdentifiers,
+    identifier_tests,
+    personal_name,
+)
 from omnikpi.ingest.pseudonyms import pseudonym
 from omnikpi.services.identifiers import (
     allow_raw_identifiers,
@@ -293,3 +303,48 @@ def test_without_an_app_state_store_no_source_is_allowed_and_none_is_created(
     monkeypatch.delenv("OMNIKPI_APP_STATE", raising=False)
     assert with_allowances(settings, options()).allowed_identifiers == ()
     assert not app_state_path(settings.warehouse).exists()
+
+
+#: Values near every edge of the e-mail and phone tests: digit counts (6/7 after "+",
+#: 8/9 without, 15/16), dates and decimals written like numbers, ids with letters.
+EDGE_VALUES = [
+    "+82 10-1234-5678", "+1 555 0101", "+1 555 010", "010-1234-5678", "(02) 123 4567",
+    "0212345678", "021234567", "02123456", "123456789012345", "1234567890123456",
+    "0031 6 1234 5678", "+82 1012 3456 7890 12", "+82 1012 3456 7890 1", "+82/1012/3456/7890/1",
+    "+1 555 01",
+    "2024-01-05", "05.01.2024", "1.234.567,89", "O000000123",
+    "M0015569", "12/31/2025", "+49 (0)30 1234567", "a@b.co", "Kim <kim@example.com>",
+    "no-at-sign.example.com", "x@y", "", " ", "+", "()", "10:30",
+]  # fmt: skip
+
+
+def test_the_sql_identifier_tests_agree_with_the_patterns_value_by_value() -> None:
+    """The SQL a load scans with (CASE-guarded, digits counted with translate) classifies
+    each value as the patterns say, read with Python's own regular expressions."""
+    is_email, is_phone = identifier_tests("v", "$e", "$p", "$c", "$n")
+    found = duckdb.sql(
+        f"SELECT v, coalesce({is_email}, false), coalesce({is_phone}, false) "
+        "FROM unnest($values) AS t(v) ORDER BY v",
+        params={
+            "values": EDGE_VALUES, "e": EMAIL_PATTERN, "p": PHONE_PATTERN,
+            "c": PHONE_CHARACTERS, "n": NOT_PHONE_PATTERN,
+        },
+    ).fetchall()  # fmt: skip
+
+    def phone(value: str) -> bool:
+        digits = sum(c.isdigit() for c in value)
+        least = 7 if value.startswith("+") else 9
+        return bool(
+            re.fullmatch(PHONE_CHARACTERS, value)
+            and least <= digits <= 15
+            and re.fullmatch(PHONE_PATTERN, value)
+            and not re.fullmatch(NOT_PHONE_PATTERN, value)
+        )
+
+    expected = [
+        (v, "@" in v and bool(re.fullmatch(EMAIL_PATTERN, v)), phone(v))
+        for v in sorted(EDGE_VALUES)
+    ]
+    assert found == expected
+    assert sum(p for _, _, p in found) >= 5  # both answers occur
+    assert sum(e for _, e, _ in found) >= 2

@@ -28,6 +28,7 @@ from starlette.responses import Response
 from omnikpi.auth import Action
 from omnikpi.errors import ConfigError, DataError, InvalidChoice, NotFound
 from omnikpi.i18n import LocaleFormat
+from omnikpi.services import parse_day
 from omnikpi.services.audience_pages import (
     CHANNELS,
     COMBINE,
@@ -78,8 +79,6 @@ SECTIONS: tuple[tuple[str, str, Action], ...] = (
     ("new", "/audiences/new", Action.MANAGE_AUDIENCES),
     ("requests", "/audiences/requests", Action.REQUEST_AUDIENCES),
 )
-#: The days a form may name.
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 #: The builder's first rows when it opens empty: an example to change.
 EXAMPLE_ROWS = (
     ConditionRow("days_since_last_order", ">", "90"),
@@ -96,15 +95,9 @@ def _values(principal: Principal, section: str, **more: Any) -> dict[str, Any]:
 
 
 def _day(text: str, name: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidChoice(name, text, "a date as YYYY-MM-DD") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise InvalidChoice(name, text, f"a date from {FIRST_DAY} to {LAST_DAY}")
-    return day
+    """A form's day (`parse_day`: YYYY-MM-DD within the days any request may name); None
+    when left empty."""
+    return parse_day(text, name) if text.strip() else None
 
 
 def _amount(text: str, name: str) -> float | None:

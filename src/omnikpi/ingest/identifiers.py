@@ -45,8 +45,10 @@ _SEP = r"[ .\-/]"
 #: An e-mail address within a value (alone, or as in `Jane Roe <jane@example.com>`).
 _ADDRESS = r"[^\s@<>()\"',;:]+@[^\s@<>()\"',;:.]+(\.[^\s@<>()\"',;:.]+)+"
 EMAIL_PATTERN = r"(^|.*[\s<(\"',;:])" + _ADDRESS + r"([\s>)\"',;:].*|$)"
-#: The characters a phone number is written with.
-PHONE_CHARACTERS = r"[0-9+() .\-/]{7,24}"
+#: The characters besides digits a phone number is written with.
+PHONE_MARKS = "+() .-/"
+#: The characters a phone number is written with: `[0-9+() .\-/]{7,24}`.
+PHONE_CHARACTERS = "[0-9" + PHONE_MARKS.replace("-", r"\-") + "]{7,24}"
 #: How phone numbers are written: international (`+…`; `00…` with a space or dash), an
 #: area code in brackets, a national number of 10–11 digits with its trunk 0 (not a
 #: 12–13 digit barcode), or digits in groups (the last of four or five, or the first with
@@ -296,8 +298,8 @@ def identifier_tests(
     "CASE WHEN contains(v, '@') THEN regexp_full_match(v, $e) END"
     """
     is_email = f"CASE WHEN contains({value}, '@') THEN regexp_full_match({value}, {email}) END"
-    # The digits of a value of PHONE_CHARACTERS: its other characters removed.
-    digits = f"length(translate({value}, '+() .-/', ''))"
+    # The digits of a value of PHONE_CHARACTERS: its marks removed.
+    digits = f"length(translate({value}, '{PHONE_MARKS}', ''))"
     least = f"CASE WHEN starts_with({value}, '+') THEN 7 ELSE 9 END"
     is_phone = (
         f"CASE WHEN regexp_full_match({value}, {characters}) THEN {digits} BETWEEN {least} "

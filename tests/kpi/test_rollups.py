@@ -291,7 +291,9 @@ def test_a_build_batches_atoms_by_source_and_the_grains_they_are_stored_for(
     golden: Warehouse,
 ) -> None:
     """Day-only sums apart from per-period distinct counts (which take every grain), so a
-    sum is not grouped five times over; funnels of one unit together."""
+    sum is not grouped five times over; distinct counts of one expression together and
+    apart from the rest; funnels of one unit together."""
+    from omnikpi.kpi.compute import counted_value
     from omnikpi.kpi.kinds import kind_of
     from omnikpi.kpi.rollups import _batches, _grains, catalog_atoms
 
@@ -303,10 +305,18 @@ def test_a_build_batches_atoms_by_source_and_the_grains_they_are_stored_for(
     for batch in batches:
         if computer.settable(batch[0]):
             assert len({(a.source, a.text("time"), _grains(a)) for a in batch}) == 1
+            distinct = [a for a in batch if kind_of(a).counts_distinct]
+            assert distinct == [] or counted_value(batch) is not None
         elif kind_of(batch[0]).batch_key is None:
             assert len(batch) == 1
     purchases = [b for b in batches if computer.settable(b[0]) and b[0].source == "purchases"]
-    assert sorted(len(_grains(b[0])) for b in purchases) == [1, 5]
+    # Sums by day; customers, and customers or else orders, counted per period.
+    assert sorted(len(_grains(b[0])) for b in purchases) == [1, 5, 5]
+    assert sorted(str(counted_value(b)) for b in purchases) == [
+        "None",
+        "coalesce(customer_id, order_id)",
+        "customer_id",
+    ]
     funnels = [b for b in batches if b[0].kind == "funnel"]
     assert len(funnels) == 1
     assert len(funnels[0]) == sum(a.kind == "funnel" for a in atoms)

@@ -398,31 +398,28 @@ class Computer:
     ) -> dict[tuple[Grain, str], pd.DataFrame]:
         """Atoms of one source (see `settable`) for every grain, for the total and each
         dimension, in one GROUPING SETS query (DuckDB SQL); returns {(grain, dimension or
-        ''): frame like `compute`}."""
+        ''): frame like `compute`}.
+
+        Atoms that all count the distinct values of one expression (see `counted_value`)
+        are counted in two steps: one row per grouping set and value with a 0/1 flag per
+        atom, then the flags summed, so no grouping set keeps a set of values per atom."""
         wide = Scope(Grain.DAY, start, end, tuple(dimensions))
         zone = self.builder.tables.time_zone
         periods = {g: f"_p_{g.value}" for g in grains}
         names = [f"_dim_{d}" for d in dimensions]
+        counted = counted_value(batch)
         shape = ("sets", tuple(a.key for a in batch), tuple(grains), shape_of(wide), zone)
         sql = self._shaped_sql(
-            (*shape, self._prepared_key(batch)),
+            (*shape, counted is not None, self._prepared_key(batch)),
             wide,
-            lambda scope: self._set_inputs(batch, periods, scope),
+            lambda scope: self._set_inputs(batch, periods, scope, counted),
         ).sql
-        aggregates = []
-        for i, atom in enumerate(batch):
-            aggregate = kind_of(atom).set_aggregates
-            assert aggregate is not None  # see `settable`
-            value = column_name(atom, "value")
-            for suffix in _set_suffixes(atom, periods).values():
-                aggregates += aggregate(atom, f"_c{i}{suffix}", f"_v{i}{suffix}", value + suffix)
-        groups = [f'("{p}")' for p in periods.values()]
-        groups += [f'("{p}", "{n}")' for p in periods.values() for n in names]
         keys = [*periods.values(), *names]
-        flags = [f'GROUPING("{k}") AS "_g{k}"' for k in keys]
-        selected = ", ".join([*(f'"{k}"' for k in keys), *flags, *aggregates])
-        sets = ", ".join(groups)
-        frame = run_sql(f"SELECT {selected} FROM ({sql}) AS _i GROUP BY GROUPING SETS ({sets})")
+        groups = [[p] for p in periods.values()] + [[p, n] for p in periods.values() for n in names]
+        if counted is None:
+            frame = run_sql(_grouping_sets_sql(sql, batch, periods, keys, groups))
+        else:
+            frame = run_sql(_distinct_sets_sql(sql, batch, periods, keys, groups))
         result: dict[tuple[Grain, str], pd.DataFrame] = {}
         for grain, period in periods.items():
             for dimension in ["", *dimensions]:
@@ -447,18 +444,27 @@ class Computer:
                 result[(grain, dimension)] = _finish(part.reset_index(drop=True), batch, scope)
         return result
 
-    def _set_inputs(self, batch: list[Atom], periods: dict[Grain, str], wide: Scope) -> ir.Table:
+    def _set_inputs(
+        self, batch: list[Atom], periods: dict[Grain, str], wide: Scope, counted: str | None
+    ) -> ir.Table:
         """The rows `compute_sets` groups: a period column per grain, the dimensions, and
-        per atom a 0/1 column (`_c<i>`) and a value column (`_v<i>`)."""
+        per atom a 0/1 column (`_c<i>`) and a value column (`_v<i>`); with `counted`, the
+        counted value (`_e`) and per atom a 0/1 column of the rows whose value it counts."""
         texts = [t for a in batch for t in (a.text("expr"), a.text("filter"))]
         table, names = self.rows(batch[0], wide, texts)
         table = self.in_range(table, wide)
         columns: dict[str, Any] = {p: truncate(table._day, g) for g, p in periods.items()}
+        value = None if counted is None else compile_expression(counted, table)
+        if value is not None:
+            columns["_e"] = value
         for i, atom in enumerate(batch):
             for grain, suffix in _set_suffixes(atom, periods).items():
                 extra = {"period_start": columns[periods[grain]]} if grain else {}
                 found = condition_of(atom, table, extra)
                 condition = (ibis.literal(True) if found is None else found).fill_null(False)
+                if value is not None:
+                    columns[f"_c{i}{suffix}"] = ibis.ifelse(condition & value.notnull(), 1, 0)
+                    continue
                 columns[f"_c{i}{suffix}"] = ibis.ifelse(condition, 1, 0)
                 if atom.get("expr") is not None:
                     expr = compile_expression(atom.text("expr") or "", table)
@@ -482,6 +488,86 @@ class Computer:
             columns.update(metrics(atom, table, condition_of(atom, table, extra), extra))
         grouped = table.group_by(["period_start", *names]).aggregate(**columns)
         return output(grouped, names, scope)
+
+
+def counted_value(batch: Sequence[Atom]) -> str | None:
+    """The expression every atom of the batch counts the distinct values of, or None
+    when they do not all count distinct values of one expression.
+
+    >>> counted_value([Atom("count_distinct", "orders", (("expr", "customer_id"),))])
+    'customer_id'
+    """
+    texts = {a.text("expr") for a in batch}
+    if len(texts) == 1 and all(kind_of(a).counts_distinct for a in batch):
+        return texts.pop()
+    return None
+
+
+def _set_columns(
+    batch: Sequence[Atom], periods: dict[Grain, str]
+) -> Iterator[tuple[int, Atom, str]]:
+    """Each atom's index, the atom and the suffix of each of its columns in
+    `compute_sets`."""
+    for i, atom in enumerate(batch):
+        for suffix in _set_suffixes(atom, periods).values():
+            yield i, atom, suffix
+
+
+def _grouping_sets_sql(
+    sql: str,
+    batch: Sequence[Atom],
+    periods: dict[Grain, str],
+    keys: Sequence[str],
+    groups: Sequence[Sequence[str]],
+) -> str:
+    """The atoms' own aggregates of `sql`'s rows for each grouping set, with a GROUPING
+    flag per key (see `compute_sets`)."""
+    aggregates = []
+    for i, atom, suffix in _set_columns(batch, periods):
+        aggregate = kind_of(atom).set_aggregates
+        assert aggregate is not None  # see `Computer.settable`
+        value = column_name(atom, "value")
+        aggregates += aggregate(atom, f"_c{i}{suffix}", f"_v{i}{suffix}", value + suffix)
+    flags = [f'GROUPING("{k}") AS "_g{k}"' for k in keys]
+    selected = ", ".join([*(f'"{k}"' for k in keys), *flags, *aggregates])
+    return f"SELECT {selected} FROM ({sql}) AS _i GROUP BY GROUPING SETS ({_sets(groups)})"
+
+
+def _distinct_sets_sql(
+    sql: str,
+    batch: Sequence[Atom],
+    periods: dict[Grain, str],
+    keys: Sequence[str],
+    groups: Sequence[Sequence[str]],
+) -> str:
+    """Distinct counts of `sql`'s counted value `_e` for each grouping set: one row per set
+    and value with each atom's flag (whether a row it counts has the value), then the
+    flags summed per set (see `compute_sets`)."""
+    columns = [
+        (f"_c{i}{suffix}", column_name(atom, "value") + suffix)
+        for i, atom, suffix in _set_columns(batch, periods)
+    ]
+    quoted = ", ".join(f'"{k}"' for k in keys)
+    flags = ", ".join(f'"_g{k}"' for k in keys)
+    inner = ", ".join(
+        [
+            quoted,
+            *(f'GROUPING("{k}") AS "_g{k}"' for k in keys),
+            *(f'MAX("{c}") AS "{c}"' for c, _ in columns),
+        ]
+    )
+    valued = _sets([[*g, "_e"] for g in groups])
+    counts = ", ".join(f'CAST(SUM("{c}") AS BIGINT) AS "{name}"' for c, name in columns)
+    return (
+        f"SELECT {quoted}, {flags}, {counts} FROM ("
+        f"SELECT {inner} FROM ({sql}) AS _i GROUP BY GROUPING SETS ({valued})"
+        f") AS _d GROUP BY {quoted}, {flags}"
+    )
+
+
+def _sets(groups: Sequence[Sequence[str]]) -> str:
+    """GROUPING SETS of quoted column names."""
+    return ", ".join("(" + ", ".join(f'"{c}"' for c in group) + ")" for group in groups)
 
 
 def _set_suffixes(atom: Atom, periods: dict[Grain, str]) -> dict[Grain | None, str]:

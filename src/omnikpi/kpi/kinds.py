@@ -185,6 +185,9 @@ class AtomKind:
     metrics: Metrics | None = None
     #: Aggregates for rollup builds in GROUPING SETS (None: built scope by scope).
     set_aggregates: SetAggregates | None = None
+    #: It counts the distinct values of `expr`: a rollup build of atoms counting the same
+    #: values counts them from one row per period, dimension value and counted value.
+    counts_distinct: bool = False
     finish: Finish | None = None
     #: The KPI value formed from its parts.
     value: Callable[[Atom], Node] = _value
@@ -208,7 +211,8 @@ KINDS: dict[str, AtomKind] = {
         _always("sum"), True, True, metrics=_count_metrics, set_aggregates=_count_sets
     ),
     "count_distinct": AtomKind(
-        _distinct_rollup, False, True, metrics=_distinct_metrics, set_aggregates=_distinct_sets
+        _distinct_rollup, False, True, metrics=_distinct_metrics, set_aggregates=_distinct_sets,
+        counts_distinct=True,
     ),
     "percentile": AtomKind(
         _always("period"), False, False, query=percentile, set_aggregates=_percentile_sets

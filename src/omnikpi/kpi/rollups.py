@@ -23,7 +23,7 @@ from omnikpi.errors import ConfigError, RefreshFailed
 from omnikpi.kpi.atoms import Atom, atoms_of
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.compiled import CompiledQuery, cache_for
-from omnikpi.kpi.compute import Computer
+from omnikpi.kpi.compute import Computer, counted_value
 from omnikpi.kpi.engine import KpiQuery
 from omnikpi.kpi.kinds import kind_of
 from omnikpi.kpi.periods import Grain, is_full, period_start
@@ -243,17 +243,21 @@ def _build(
 
 
 def _batches(computer: Computer, atoms: Sequence[Atom]) -> list[list[Atom]]:
-    """Atoms `compute_sets` handles, grouped by source and time; atoms of a kind with a
-    batch key (funnels of one unit) by that key; the others one by one."""
+    """Atoms `compute_sets` handles, grouped by source, time and counted expression; atoms
+    of a kind with a batch key (funnels of one unit) by that key; the others one by one."""
     groups: dict[tuple[object, ...], list[Atom]] = {}
     others: list[list[Atom]] = []
     for atom in atoms:
         key = kind_of(atom).batch_key
         if computer.settable(atom):
             # Atoms stored by day only apart from those stored for every grain: a batch
-            # takes the grains of all its atoms, five times the grouping sets.
+            # takes the grains of all its atoms, five times the grouping sets. Distinct
+            # counts of one expression apart from the rest, to be counted in two steps
+            # (see `Computer.compute_sets`).
             grains = _grains(atom)
-            groups.setdefault(("sets", atom.source, atom.text("time"), grains), []).append(atom)
+            counted = counted_value([atom])
+            shared = ("sets", atom.source, atom.text("time"), grains, counted)
+            groups.setdefault(shared, []).append(atom)
         elif key is not None:
             groups.setdefault((atom.kind, *key(atom)), []).append(atom)
         else:

@@ -420,26 +420,30 @@ class Computer:
             frame = run_sql(_grouping_sets_sql(sql, batch, periods, keys, groups))
         else:
             frame = run_sql(_distinct_sets_sql(sql, batch, periods, keys, groups))
+        for period in periods.values():
+            frame[period] = _dates(frame[period])
+        # The rows of each grouping set, by the GROUPING flags of its keys.
+        flags = np.zeros(len(frame), dtype=np.int64)
+        for bit, key in enumerate(keys):
+            flags |= frame.pop(f"_g{key}").to_numpy(dtype=np.int64) << bit
+        rows_of = pd.Series(flags).groupby(flags).indices
+        none = np.array([], dtype=np.int64)
         result: dict[tuple[Grain, str], pd.DataFrame] = {}
         for grain, period in periods.items():
+            own = f"@{grain.value}"
+            values = [
+                c
+                for c in frame.columns
+                if c.startswith(tuple(a.key for a in batch)) and ("@" not in c or c.endswith(own))
+            ]
+            renamed = {c: c.removesuffix(own) for c in values}
             for dimension in ["", *dimensions]:
-                wanted = {period, *(f"_dim_{dimension}" for _ in [0] if dimension)}
-                mask = pd.Series(True, index=frame.index)
-                for key in keys:
-                    mask &= frame[f"_g{key}"] == (0 if key in wanted else 1)
-                own = f"@{grain.value}"
-                values = [
-                    c
-                    for c in frame.columns
-                    if c.startswith(tuple(a.key for a in batch))
-                    and ("@" not in c or c.endswith(own))
-                ]
-                part = frame.loc[mask, [*sorted(wanted), *values]]
-                renamed = {c: c.removesuffix(own) for c in values}
+                wanted = [period, *(f"_dim_{dimension}" for _ in [0] if dimension)]
+                grouped = sum(1 << bit for bit, key in enumerate(keys) if key not in wanted)
+                part = frame.iloc[rows_of.get(grouped, none)][[*wanted, *values]]
                 part = part.rename(
                     columns={period: "period_start", f"_dim_{dimension}": dimension, **renamed}
                 )
-                part["period_start"] = [_to_date(v) for v in part["period_start"]]
                 scope = Scope(grain, start, end, (dimension,) if dimension else ())
                 result[(grain, dimension)] = _finish(part.reset_index(drop=True), batch, scope)
         return result

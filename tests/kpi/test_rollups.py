@@ -368,6 +368,29 @@ def test_a_refresh_from_a_day_leaves_the_rollups_a_full_build_makes(
     assert len(refreshed) > 1_000
 
 
+def test_rollup_rows_are_stored_in_the_order_the_reader_selects_them_by(
+    golden_rolled_path: Path, tmp_path: Path
+) -> None:
+    """A build stores its rows by dimension, grain and period (so reading one dimension's
+    periods skips the other row groups), and so does a refresh of a day after it: the
+    rows it adds are in that order after the rows kept."""
+    path = tmp_path / "golden.duckdb"
+    shutil.copy(golden_rolled_path, path)
+    order = "SELECT dimension, grain, period_start FROM kpi_rollups ORDER BY rowid"
+    with Warehouse.open(path) as warehouse:
+        stored = warehouse.fetch_rows(order)
+        assert len(stored) > 1000
+        assert stored == sorted(stored)
+        last = warehouse.fetch_value("SELECT max(period_start) FROM kpi_rollups")
+        refresh_rollups(warehouse, load_catalog(), since=last)
+        added = warehouse.fetch_rows(
+            f"{order.removesuffix(' ORDER BY rowid')} WHERE rowid >= {len(stored)} ORDER BY rowid"
+        )
+    assert added
+    assert added == sorted(added)
+    assert {d for d, _, _ in added} > {""}
+
+
 def test_a_refresh_runs_the_sql_the_last_one_compiled(
     golden_rolled_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

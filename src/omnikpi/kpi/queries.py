@@ -322,6 +322,9 @@ def previous_period(period: ir.DateValue, grain: Grain) -> ir.DateValue:
 
 def shift_active(frame: pd.DataFrame, atom: Atom, scope: Scope) -> pd.DataFrame:
     """Retention's base is the previous period's active entities; keep the scope's periods."""
+    if frame.empty:
+        # Nothing to shift (and pandas cannot join empty Arrow text columns).
+        return frame
     active = column_name(atom, "active")
     keys = [c for c in frame.columns if c not in (active, column_name(atom, "retained"))]
     dims = [k for k in keys if k != "period_start"]

@@ -637,18 +637,26 @@ class Warehouse:
 
     # -- loading --------------------------------------------------------------------------
     def append(
-        self, name: str, data: pa.Table | pa.RecordBatch, declared: Table | None = None
+        self,
+        name: str,
+        data: pa.Table | pa.RecordBatch,
+        declared: Table | None = None,
+        order_by: Sequence[str] = (),
     ) -> int:
         """Append Arrow data to a table, columns matched by name; returns rows.
 
-        `declared` gives the declaration of a table outside the canonical model.
+        `declared` gives the declaration of a table outside the canonical model; with
+        `order_by`, the rows are stored in the order of those columns (DuckDB keeps the
+        order rows are inserted in, and skips row groups by their min/max).
         """
         table = declared or model_table(name)
         arrow = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
         arrow = conform(arrow, table)
         columns = ", ".join(f'"{c}"' for c in table.column_names)
+        ordered = ", ".join(f'"{c}"' for c in order_by)
+        order = f" ORDER BY {ordered}" if order_by else ""
         with self.registered(f"_omnikpi_append_{name}", arrow) as view:
-            self.run_sql(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM "{view}"')
+            self.run_sql(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM "{view}"{order}')
         return int(arrow.num_rows)
 
     def replace_rows(self, declared: Table, data: pa.Table) -> int:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from omnikpi.kpi import KpiQuery, load_catalog
-from omnikpi.kpi.atoms import atoms_of
+from omnikpi.kpi.atoms import Atom, atoms_of
 from omnikpi.kpi.compiled import compile_shape, sentinel_scope
 from omnikpi.kpi.compute import Computer
 from omnikpi.kpi.periods import Grain
@@ -94,23 +94,35 @@ def test_values_are_written_as_quoted_literals() -> None:
     assert "1234" not in sql
 
 
-def test_atoms_that_need_a_costly_step_run_apart(golden: Warehouse) -> None:
-    """The exit count needs the per-session exit; the other event counts do not pay it."""
-    catalog = load_catalog()
-    engine = KpiQuery(catalog, golden, rollups=False)
-    computer = engine.computer
-    scope = Scope(Grain.DAY, date(2024, 3, 1), date(2024, 3, 31))
+def test_atoms_that_need_a_window_run_apart_and_joins_are_shared(golden: Warehouse) -> None:
+    """A count of repeat orders needs each customer's order number, a window over every
+    order: the other order counts do not pay it. The exit count's per-session exit and
+    the stock of the day are joins: the event counts needing them share the events'
+    query with the others (one read of the events, not three)."""
+    from omnikpi.kpi.rollups import catalog_atoms
 
-    atoms = [
-        a
-        for k in ("exit_rate_product_pages", "onsite_banner_ctr")
-        for a in atoms_of(engine.planner.plan(k))
-    ]
-    batches = computer.batches(atoms, scope)
-    exits = [b for b in batches if any("is_exit" in (a.text("filter") or "") for a in b)]
-    assert len(exits) == 1
-    assert all("is_exit" in (a.text("filter") or "") for a in exits[0])
-    assert len(batches) == 2
+    catalog = load_catalog()
+    computer = KpiQuery(catalog, golden, rollups=False).computer
+    scope = Scope(Grain.DAY, date(2024, 3, 1), date(2024, 3, 31))
+    atoms = [a for a in catalog_atoms(catalog) if a.kind == "count"]
+
+    def filtered(source: str) -> list[Atom]:
+        return [a for a in atoms if a.source == source and a.text("time") is None]
+
+    orders = filtered("orders")
+    repeat = [a for a in orders if "is_repeat_order" in (a.text("filter") or "")]
+    assert repeat
+    assert len(repeat) < len(orders)
+    batches = computer.batches(orders, scope)
+    assert sorted(map(len, batches)) == [len(repeat), len(orders) - len(repeat)]
+    assert any(b == repeat for b in batches)
+    assert computer.costly(repeat[0], scope) == {"orders.customer_order_number"}
+
+    events = filtered("events")
+    texts = [a.text("filter") or "" for a in events]
+    assert any("is_exit" in t for t in texts)
+    assert any("dc_on_hand" in t for t in texts)
+    assert computer.batches(events, scope) == [events]
 
 
 def test_funnels_of_one_unit_run_in_one_query(golden: Warehouse) -> None:

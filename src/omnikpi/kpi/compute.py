@@ -215,9 +215,9 @@ class Computer:
             return [self._query(batch, scope) for batch in self.batches(atoms, scope)]
 
     def batches(self, atoms: Sequence[Atom], scope: Scope) -> list[list[Atom]]:
-        """Row aggregates of the same source and time that need the same costly steps
-        (windows, joined sources: see `SourceBuilder.costly`) run as one query, and so do
-        atoms of a kind with a `batch_key` (funnels of one unit)."""
+        """Row aggregates of the same source and time that need the same windows (see
+        `SourceBuilder.costly`) run as one query, and so do atoms of a kind with a
+        `batch_key` (funnels of one unit)."""
         groups: dict[tuple[object, ...], list[Atom]] = {}
         others: list[list[Atom]] = []
         for atom in atoms:
@@ -234,8 +234,8 @@ class Computer:
         return [*groups.values(), *others]
 
     def costly(self, atom: Atom, scope: Scope) -> frozenset[str]:
-        """The costly steps of building the atom's rows for `scope` (none when its source
-        has been prepared with what it needs)."""
+        """The windows building the atom's rows for `scope` takes (none when its source has
+        been prepared with what it needs)."""
         needed = self.needed(atom, scope)
         prepared = self._usable(atom)
         if prepared is not None and needed <= prepared.columns:

@@ -336,7 +336,7 @@ def _long(
     labels = pa.nulls(len(frame), pa.string())
     if dimension:
         text = frame[dimension].astype("string")
-        labels = pa.array(text.to_numpy(dtype=object, na_value=None), pa.string())
+        labels = pa.array(text, pa.string(), from_pandas=True)
     data = {
         "atom": pa.array([a for a, _, _ in listed], pa.string()).take(columns),
         "grain": pa.repeat(grain.value, len(rows)),

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from omnikpi.kpi.atoms import Atom
-from omnikpi.kpi.compute import _distinct_sets_sql, _grouping_sets_sql, counted_value
+from omnikpi.kpi.compute import _GroupingSets, counted_value
 from omnikpi.kpi.periods import Grain
 from omnikpi.kpi.scope import column_name
 
@@ -58,9 +58,9 @@ def test_distinct_counts_in_two_steps_equal_count_distinct_per_grouping_set(seed
     groups += [[p, d] for p in periods.values() for d in keys[2:]]
     connection = duckdb.connect()
     connection.register("input_rows", rows)
-    sql = "SELECT * FROM input_rows"
-    plain = connection.sql(_grouping_sets_sql(sql, batch, periods, keys, groups)).df()
-    two_steps = connection.sql(_distinct_sets_sql(sql, batch, periods, keys, groups)).df()
+    query = _GroupingSets("SELECT * FROM input_rows", batch, periods, keys, groups)
+    plain = connection.sql(query.aggregates()).df()
+    two_steps = connection.sql(query.distinct_counts()).df()
     by = [*keys, *(f"_g{k}" for k in keys)]
     plain = plain.sort_values(by, ignore_index=True)
     two_steps = two_steps.sort_values(by, ignore_index=True)

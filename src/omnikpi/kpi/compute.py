@@ -416,10 +416,8 @@ class Computer:
         ).sql
         keys = [*periods.values(), *names]
         groups = [[p] for p in periods.values()] + [[p, n] for p in periods.values() for n in names]
-        if counted is None:
-            frame = run_sql(_grouping_sets_sql(sql, batch, periods, keys, groups))
-        else:
-            frame = run_sql(_distinct_sets_sql(sql, batch, periods, keys, groups))
+        query = _GroupingSets(sql, batch, periods, keys, groups)
+        frame = run_sql(query.aggregates() if counted is None else query.distinct_counts())
         for period in periods.values():
             frame[period] = _dates(frame[period])
         # The rows of each grouping set, by the GROUPING flags of its keys.
@@ -517,56 +515,55 @@ def _set_columns(
             yield i, atom, suffix
 
 
-def _grouping_sets_sql(
-    sql: str,
-    batch: Sequence[Atom],
-    periods: dict[Grain, str],
-    keys: Sequence[str],
-    groups: Sequence[Sequence[str]],
-) -> str:
-    """The atoms' own aggregates of `sql`'s rows for each grouping set, with a GROUPING
-    flag per key (see `compute_sets`)."""
-    aggregates = []
-    for i, atom, suffix in _set_columns(batch, periods):
-        aggregate = kind_of(atom).set_aggregates
-        assert aggregate is not None  # see `Computer.settable`
-        value = column_name(atom, "value")
-        aggregates += aggregate(atom, f"_c{i}{suffix}", f"_v{i}{suffix}", value + suffix)
-    flags = [f'GROUPING("{k}") AS "_g{k}"' for k in keys]
-    selected = ", ".join([*(f'"{k}"' for k in keys), *flags, *aggregates])
-    return f"SELECT {selected} FROM ({sql}) AS _i GROUP BY GROUPING SETS ({_sets(groups)})"
+@dataclass(frozen=True)
+class _GroupingSets:
+    """The GROUPING SETS query of `compute_sets` over the rows of `sql`: each set groups
+    the keys of one of `groups`; each row says which keys it grouped by a GROUPING flag
+    per key (`_g<key>`)."""
 
+    sql: str
+    batch: Sequence[Atom]
+    periods: dict[Grain, str]
+    keys: Sequence[str]
+    groups: Sequence[Sequence[str]]
 
-def _distinct_sets_sql(
-    sql: str,
-    batch: Sequence[Atom],
-    periods: dict[Grain, str],
-    keys: Sequence[str],
-    groups: Sequence[Sequence[str]],
-) -> str:
-    """Distinct counts of `sql`'s counted value `_e` for each grouping set: one row per set
-    and value with each atom's flag (whether a row it counts has the value), then the
-    flags summed per set (see `compute_sets`). The rows are first reduced to one per key
-    and value (a visitor's events of a day in one session's dimensions are one row), so
-    the grouping sets read several times fewer: 1.14 -> 0.71 s for the events of the
-    scale 0.05 benchmark."""
-    columns = [
-        (f"_c{i}{suffix}", column_name(atom, "value") + suffix)
-        for i, atom, suffix in _set_columns(batch, periods)
-    ]
-    quoted = ", ".join(f'"{k}"' for k in keys)
-    flags = ", ".join(f'"_g{k}"' for k in keys)
-    maxes = ", ".join(f'MAX("{c}") AS "{c}"' for c, _ in columns)
-    grouping = ", ".join(f'GROUPING("{k}") AS "_g{k}"' for k in keys)
-    inner = f"{quoted}, {grouping}, {maxes}"
-    reduced = f'SELECT {quoted}, "_e", {maxes} FROM ({sql}) AS _r GROUP BY {quoted}, "_e"'
-    valued = _sets([[*g, "_e"] for g in groups])
-    counts = ", ".join(f'CAST(SUM("{c}") AS BIGINT) AS "{name}"' for c, name in columns)
-    return (
-        f"SELECT {quoted}, {flags}, {counts} FROM ("
-        f"SELECT {inner} FROM ({reduced}) AS _i GROUP BY GROUPING SETS ({valued})"
-        f") AS _d GROUP BY {quoted}, {flags}"
-    )
+    def aggregates(self) -> str:
+        """The atoms' own aggregates of the rows for each set."""
+        aggregates = []
+        for i, atom, suffix in _set_columns(self.batch, self.periods):
+            aggregate = kind_of(atom).set_aggregates
+            assert aggregate is not None  # see `Computer.settable`
+            value = column_name(atom, "value")
+            aggregates += aggregate(atom, f"_c{i}{suffix}", f"_v{i}{suffix}", value + suffix)
+        flags = [f'GROUPING("{k}") AS "_g{k}"' for k in self.keys]
+        selected = ", ".join([*(f'"{k}"' for k in self.keys), *flags, *aggregates])
+        sets = _sets(self.groups)
+        return f"SELECT {selected} FROM ({self.sql}) AS _i GROUP BY GROUPING SETS ({sets})"
+
+    def distinct_counts(self) -> str:
+        """Distinct counts of the rows' counted value `_e` for each set: one row per set
+        and value with each atom's flag (whether a row it counts has the value), then the
+        flags summed per set. The rows are first reduced to one per key and value (a
+        visitor's events of a day in one session's dimensions are one row), so the sets
+        read several times fewer: 1.14 -> 0.71 s for the events of the scale 0.05
+        benchmark."""
+        columns = [
+            (f"_c{i}{suffix}", column_name(atom, "value") + suffix)
+            for i, atom, suffix in _set_columns(self.batch, self.periods)
+        ]
+        quoted = ", ".join(f'"{k}"' for k in self.keys)
+        flags = ", ".join(f'"_g{k}"' for k in self.keys)
+        maxes = ", ".join(f'MAX("{c}") AS "{c}"' for c, _ in columns)
+        grouping = ", ".join(f'GROUPING("{k}") AS "_g{k}"' for k in self.keys)
+        inner = f"{quoted}, {grouping}, {maxes}"
+        reduced = f'SELECT {quoted}, "_e", {maxes} FROM ({self.sql}) AS _r GROUP BY {quoted}, "_e"'
+        valued = _sets([[*g, "_e"] for g in self.groups])
+        counts = ", ".join(f'CAST(SUM("{c}") AS BIGINT) AS "{name}"' for c, name in columns)
+        return (
+            f"SELECT {quoted}, {flags}, {counts} FROM ("
+            f"SELECT {inner} FROM ({reduced}) AS _i GROUP BY GROUPING SETS ({valued})"
+            f") AS _d GROUP BY {quoted}, {flags}"
+        )
 
 
 def _sets(groups: Sequence[Sequence[str]]) -> str:

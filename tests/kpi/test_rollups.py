@@ -395,9 +395,11 @@ def test_a_refresh_runs_the_sql_the_last_one_compiled(
     golden_rolled_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The SQL a build compiles is kept in the warehouse, so the next refresh (another
-    process: another warehouse object) builds no query; SQL of another catalog is not
-    used."""
+    process: another warehouse object) builds no query, also after tables no KPI reads
+    were written (a demo's users and targets come after its build); SQL of another
+    catalog, or of tables whose columns changed, is not used."""
     from omnikpi.kpi import compute
+    from omnikpi.kpi.rollup_store import compile_fingerprint
 
     path = tmp_path / "golden.duckdb"
     shutil.copy(golden_rolled_path, path)  # rollups built
@@ -405,6 +407,9 @@ def test_a_refresh_runs_the_sql_the_last_one_compiled(
     with Warehouse.open(path) as warehouse:
         built = _rollup_rows(warehouse)
         stored = warehouse.fetch_value("SELECT count(*) FROM kpi_compiled_sql")
+        first = compile_fingerprint(warehouse, catalog)
+        warehouse.run_sql("CREATE TABLE notes_of_the_team (note VARCHAR)")
+        assert compile_fingerprint(warehouse, catalog) == first
     assert stored > 50
 
     def no_compiling(*args: object) -> None:
@@ -434,6 +439,11 @@ def test_a_refresh_runs_the_sql_the_last_one_compiled(
         refresh_rollups(warehouse, changed)
         assert _rollup_rows(warehouse) == built
     assert compiled
+    # A table the catalog reads with another column: its SQL is not the stored one's.
+    with Warehouse.open(path) as warehouse:
+        before = compile_fingerprint(warehouse, catalog)
+        warehouse.run_sql("ALTER TABLE orders ADD COLUMN gift_wrap BOOLEAN")
+        assert compile_fingerprint(warehouse, catalog) != before
 
 
 def test_a_failed_refresh_is_recorded_and_its_kpis_are_read_directly(

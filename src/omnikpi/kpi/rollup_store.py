@@ -15,6 +15,7 @@ from omnikpi.kpi.atoms import Atom
 from omnikpi.kpi.catalog import Catalog
 from omnikpi.kpi.compiled import CompiledQuery, fingerprint
 from omnikpi.kpi.periods import Grain, period_start
+from omnikpi.kpi.sources import tables_read
 from omnikpi.model import Column, Table
 from omnikpi.warehouse import Warehouse
 
@@ -118,11 +119,15 @@ def refresh_failure(warehouse: Warehouse) -> tuple[datetime, str, str] | None:
 
 def compile_fingerprint(warehouse: Warehouse, catalog: Catalog) -> str:
     """What the stored compiled SQL of this warehouse and catalog depends on: library
-    versions, the catalog's sources and dimensions, every table's columns and the zone."""
+    versions, the catalog's sources and dimensions, the columns of the tables they read
+    and the zone. Other tables (users, targets, audit records written after a build) do
+    not change it, so their first writes do not make the next refresh compile again."""
+    read = sorted(set().union(*(tables_read(catalog, s) for s in catalog.sources)))
     columns = warehouse.fetch_rows(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
         "WHERE table_catalog = current_database() AND table_schema = 'main' "
-        "ORDER BY table_name, ordinal_position"
+        "AND list_contains(?, table_name) ORDER BY table_name, ordinal_position",
+        [read],
     )
     return fingerprint(
         omnikpi.__version__,

@@ -146,7 +146,6 @@ def refresh_rollups(
     if progress:
         progress("rollups", len(jobs), len(jobs))
     rows = pa.concat_tables(frames) if frames else None
-    frames.clear()
     with warehouse.transaction():
         delete_rows(warehouse, [a.key for a in atoms], since, fresh)
         if rows is not None and rows.num_rows:
